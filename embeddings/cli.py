@@ -1,0 +1,368 @@
+"""The command line: the library's jobs, headless.
+
+    embeddings encode  DATA --out FILE.npy
+    embeddings tokens  TEXT
+    embeddings project DATA --method pca|umap|tsne --out coords.csv
+    embeddings export  DATA --out DIR
+    embeddings compare DATA --model A --model B --out report.json
+
+Bad input exits 2 with one line ``error: ...`` on stderr and leaves no partial output behind:
+every file is written under a temporary name and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from embeddings.errors import InputError
+from embeddings.models import DEFAULT_MODEL
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target`, renamed onto it only when the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+class Progress:
+    """A tqdm bar on stderr, fed by the library's (done, total) callbacks."""
+
+    def __init__(self, description: str, quiet: bool = False) -> None:
+        self.description = description
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.description, unit="item", file=sys.stderr, leave=False)
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def info(message: str, args: argparse.Namespace) -> None:
+    if not getattr(args, "quiet", False):
+        print(message, file=sys.stderr)
+
+
+def check_output_suffix(path: Path, suffix: str) -> None:
+    if path.suffix.lower() != suffix:
+        raise InputError(f"--out {path}: must end in {suffix}")
+
+
+def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
+    from embeddings.pipeline import embed
+
+    progress = Progress(f"encoding ({args.level})", quiet=args.quiet)
+    try:
+        return embed(
+            dataset,
+            args.model,
+            level=args.level,
+            layer=args.layer,
+            batch_size=args.batch_size,
+            normalize=getattr(args, "normalize", False),
+            cache=not args.no_cache,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+
+
+def load_for(args: argparse.Namespace):  # -> Dataset
+    from embeddings.pipeline import load_input
+
+    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    out = Path(args.out)
+    check_output_suffix(out, ".npy")
+    dataset = load_for(args)
+    emb = embed_for(args, dataset)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as handle:
+            np.save(handle, emb.vectors, allow_pickle=False)
+    if emb.level == "token":
+        from embeddings.pipeline import export_rows
+
+        rows_path = out.with_suffix(".tokens.csv")
+        with atomic_path(rows_path) as tmp:
+            export_rows(dataset, emb).to_csv(tmp, index=False)
+        info(f"wrote {rows_path} (one row per token)", args)
+    n, d = emb.vectors.shape
+    info(f"wrote {out}: {n} x {d} vectors ({emb.level} level, model {emb.model})", args)
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    from embeddings.encode import tokenize
+
+    tok = tokenize(args.text, args.model)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "text": tok.text,
+                    "tokens": [
+                        {"position": i, "token": t, "id": int(n), "start": int(s), "end": int(e), "special": bool(sp)}
+                        for i, (t, n, (s, e), sp) in enumerate(zip(tok.tokens, tok.ids, tok.offsets, tok.special))
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    width = max([len(t) for t in tok.tokens] + [5])
+    print(f"{'pos':>4}  {'token':<{width}}  {'id':>7}  span     text")
+    for i, (t, n, (s, e), sp) in enumerate(zip(tok.tokens, tok.ids, tok.offsets, tok.special)):
+        piece = "(special)" if sp else repr(tok.text[s:e])
+        print(f"{i:>4}  {t:<{width}}  {n:>7}  {s:>3}:{e:<4} {piece}")
+    print(f"{len(tok.tokens)} tokens", file=sys.stderr)
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from embeddings.reduce import project
+
+    out = Path(args.out)
+    check_output_suffix(out, ".csv")
+    dataset = load_for(args)
+    emb = embed_for(args, dataset)
+    params: dict[str, Any] = {}
+    if args.method == "umap":
+        params = {"n_neighbors": args.neighbors, "min_dist": args.min_dist, "metric": args.metric}
+    elif args.method == "tsne":
+        params = {"perplexity": args.perplexity, "n_iter": args.iterations}
+    progress = Progress(args.method, quiet=args.quiet)
+    try:
+        proj = project(emb.vectors, args.method, args.dims, seed=args.seed, max_points=args.max_points,
+                       progress=progress, **params)
+    finally:
+        progress.close()
+    rows = np.arange(len(emb.vectors)) if proj.indices is None else np.asarray(proj.indices)
+    table = pd.DataFrame({"row": rows})
+    for axis, name in enumerate("xyz"[: proj.dims]):
+        table[name] = proj.coords[:, axis]
+    from embeddings.pipeline import export_rows
+
+    meta = export_rows(dataset, emb)
+    if meta is not None:
+        meta = meta.iloc[rows].reset_index(drop=True)
+        for column in meta.columns:
+            name = column if column not in table.columns else f"meta_{column}"
+            table[name] = meta[column].to_numpy()
+    with atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    if proj.note:
+        info(f"note: {proj.note}", args)
+    if proj.variance_explained:
+        shares = ", ".join(f"{v:.1%}" for v in proj.variance_explained)
+        info(f"variance explained per axis: {shares}", args)
+    if proj.trustworthiness is not None:
+        info(f"trustworthiness: {proj.trustworthiness:.3f}", args)
+    info(f"wrote {out}: {len(table)} points, {proj.dims}D {args.method} in {proj.seconds:.1f} s", args)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from embeddings.pipeline import export_rows
+    from embeddings.projector import write_projector
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out {out_dir}: exists and is not a folder")
+    dataset = load_for(args)
+    emb = embed_for(args, dataset)
+    meta = export_rows(dataset, emb)
+    tensor_name = args.tensor_name or f"{Path(args.data).stem} ({emb.model}, {emb.level})"
+    paths = write_projector(out_dir, emb.vectors, meta, tensor_name=tensor_name, base_url=args.base_url)
+    n, d = emb.vectors.shape
+    info(f"wrote {n} x {d} vectors to {out_dir}: " + ", ".join(p.name for p in paths.values()), args)
+    info("load them at https://projector.tensorflow.org (Load -> vectors.tsv, then metadata.tsv)", args)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from embeddings.compare import compare_embeddings
+    from embeddings.pipeline import embed
+
+    out = Path(args.out)
+    check_output_suffix(out, ".json")
+    if len(args.models) < 2 or len(args.models) > 4:
+        raise InputError(f"compare takes 2 to 4 --model options, got {len(args.models)}")
+    if len(set(args.models)) != len(args.models):
+        raise InputError("compare: the same --model is named twice; name each model once")
+    dataset = load_for(args)
+    if dataset.vectors is not None:
+        raise InputError(f"{args.data}: compare encodes texts with each model; give a text file, not vectors")
+    vectors = {}
+    for spec in args.models:
+        progress = Progress(f"encoding with {spec}", quiet=args.quiet)
+        try:
+            vectors[spec] = embed(dataset, spec, batch_size=args.batch_size, cache=not args.no_cache,
+                                  progress=progress).vectors
+        finally:
+            progress.close()
+    comparison = compare_embeddings(vectors, k=args.k, metric=args.metric)
+    report = comparison.to_dict()
+    report["data"] = str(args.data)
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    for pair in comparison.pairs:
+        info(
+            f"{pair.a} vs {pair.b}: mean kNN overlap {pair.mean_knn_overlap:.3f}, CKA {pair.cka:.3f}, "
+            f"distance rank correlation {pair.distance_spearman:.3f}",
+            args,
+        )
+    info(f"wrote {out}", args)
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line `error: ...` (exit 2) like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="embeddings",
+        description="Encode texts with a transformer, project them, and export to the TensorFlow Embedding Projector.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=OneLineErrorParser)
+
+    def common(p: argparse.ArgumentParser, *, level: bool = True) -> None:
+        p.add_argument("data", metavar="DATA",
+                       help="CSV, TSV, JSONL, Parquet or TXT of texts; or vectors: .npy / projector vectors TSV")
+        if level:
+            p.add_argument("--model", default=DEFAULT_MODEL,
+                           help=f"model spec: {DEFAULT_MODEL} (bundled), a Hugging Face id or a local folder; "
+                           "SPEC@static or SPEC@layerN for variants (default: %(default)s)")
+        p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
+        p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
+        p.add_argument("--batch-size", type=positive_int, default=32)
+        p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+        if level:
+            p.add_argument("--level", choices=("text", "token"), default="text",
+                           help="one vector per text, or one per token (contextual)")
+            p.add_argument("--layer", type=int, default=-1, help="layer for token vectors (-1 = last)")
+
+    p = sub.add_parser("encode", help="encode DATA to a .npy matrix")
+    common(p)
+    p.add_argument("--out", required=True, help="output .npy file")
+    p.add_argument("--normalize", action="store_true", help="L2-normalise the text vectors")
+    p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("tokens", help="show how a model's tokenizer splits TEXT")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_tokens)
+
+    p = sub.add_parser("project", help="project DATA to 2D/3D coordinates (CSV)")
+    common(p)
+    p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    p.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-points", type=positive_int, help="sample above this many points (default: per method)")
+    p.add_argument("--neighbors", type=positive_int, default=15, help="UMAP n_neighbors")
+    p.add_argument("--min-dist", type=float, default=0.1, help="UMAP min_dist")
+    p.add_argument("--metric", default="cosine", help="UMAP metric")
+    p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
+    p.add_argument("--iterations", type=positive_int, default=750, help="t-SNE iterations")
+    p.add_argument("--out", required=True, help="output .csv file")
+    p.set_defaults(func=cmd_project)
+
+    p = sub.add_parser("export", help="write projector files (vectors.tsv, metadata.tsv, projector_config.json)")
+    common(p)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--base-url", help="absolute URL the files will be served from (for ?config=URL)")
+    p.add_argument("--tensor-name", help="name shown in the projector")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")
+    common(p, level=False)
+    p.set_defaults(model=None, level="text", layer=-1)
+    p.add_argument("--model", dest="models", action="append", required=True, help="a model spec; give 2 to 4")
+    p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")
+    p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    p.add_argument("--out", required=True, help="output .json file")
+    p.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not the user's input: still one line unless asked
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
