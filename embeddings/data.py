@@ -1,0 +1,436 @@
+"""Reading user data into a `Dataset`: texts, their metadata columns, or precomputed vectors.
+
+Formats: CSV, TSV, JSONL, Parquet, TXT (one text per line), pasted text (one text per non-blank
+line), and vectors as `.npy` or a projector vectors TSV (with an optional metadata TSV).
+
+Conventions every message follows (one line, naming the file and the place):
+- "row N" in a table (CSV/TSV/Parquet) is the 1-based data row: the first row after the header
+  is row 1, whatever physical lines a quoted field spans.
+- "line N" in JSONL and TXT is the 1-based physical line of the file.
+- "row N" in a vectors TSV (no header) is its 1-based line; "column N" there is 1-based too.
+
+Values are kept as the file says: "NA", "null", "None" and "" stay strings (no NaN guessing).
+An empty string is a valid text; only a truly absent value (JSON null, a Parquet null) in the
+text column is an error. Metadata columns whose every value is a plain decimal number (and none
+has a leading zero such as "007") become numbers so the app can colour by them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from embeddings.errors import InputError
+from embeddings.projector import parse_metadata, unique_names
+
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".txt")
+VECTOR_SUFFIXES = (".npy", ".tsv")
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLES: dict[str, Path] = {
+    "sentences": SAMPLE_DIR / "sentences.csv",
+    "words": SAMPLE_DIR / "words.csv",
+    "awkward": SAMPLE_DIR / "awkward.csv",
+}
+
+# A plain decimal number; "nan", "inf", "1_000", "0x1f" and "" do not count, so converting a
+# column never turns text into NaN or changes what a user would read.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_LEADING_ZERO = re.compile(r"[+-]?0\d")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Points to explore: texts and/or precomputed vectors, plus one metadata row per point."""
+
+    texts: list[str] | None
+    metadata: pd.DataFrame
+    text_column: str | None
+    source: str
+    vectors: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        if self.texts is not None:
+            return len(self.texts)
+        if self.vectors is not None:
+            return int(self.vectors.shape[0])
+        return len(self.metadata)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+        """A new Dataset holding the given rows, in the given order."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        texts = None if self.texts is None else [self.texts[i] for i in idx]
+        metadata = self.metadata.iloc[idx].reset_index(drop=True)
+        vectors = None if self.vectors is None else self.vectors[idx]
+        return Dataset(texts, metadata, self.text_column, self.source, vectors)
+
+
+# ------------------------------------------------------------------ raw input
+
+
+def _raw(source: str | Path | bytes, filename: str | None, what: str = "data") -> tuple[bytes, str, str]:
+    """(content, name for messages, suffix) of a path or of uploaded bytes."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if not filename:
+            raise InputError(f"uploaded {what}: needs a file name to tell its format")
+        return bytes(source), filename, Path(filename).suffix.lower()
+    path = Path(source)
+    name = str(source)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a file")
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    return content, filename or name, Path(filename or name).suffix.lower()
+
+
+def _decode(content: bytes, name: str) -> str:
+    """UTF-8 text (a leading BOM is dropped); anything else is an error naming offset and line."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if content.startswith(b"\xef\xbb\xbf") else 0)
+        line = content.count(b"\n", 0, start) + 1
+        raise InputError(
+            f"{name}: not UTF-8 text (byte 0x{content[start]:02x} at offset {start}, line {line})"
+        ) from None
+
+
+def _check_not_empty(text: str, name: str) -> None:
+    if not text.strip():
+        raise InputError(f"{name}: file is empty")
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _read_delimited(text: str, name: str, sep: str) -> pd.DataFrame:
+    kind = "CSV" if sep == "," else "TSV"
+    try:
+        # dtype=str + keep_default_na=False: every cell is read as the file spells it.
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{name}: malformed {kind}: {_parser_detail(str(exc))}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{name}: file is empty") from None
+    return frame
+
+
+def _parser_detail(message: str) -> str:
+    """pandas' tokenizer message, re-said in data rows (its "line N" counts the header as 1)."""
+    detail = message.split("C error:", 1)[-1].strip().splitlines()[0] if message else "cannot parse"
+    fields = re.match(r"Expected (\d+) fields in line (\d+), saw (\d+)", detail)
+    if fields:
+        want, line, saw = (int(g) for g in fields.groups())
+        return f"row {line - 1} has {saw} fields, the header has {want}"
+    eof = re.match(r"EOF inside string starting at row (\d+)", detail)
+    if eof:
+        return f"row {int(eof.group(1))} opens a quoted field that never closes"
+    return detail.rstrip(".")
+
+
+def _read_jsonl(text: str, name: str) -> tuple[pd.DataFrame, list[int]]:
+    """Records and the 1-based file line each came from (blank lines are skipped)."""
+    records: list[dict[str, Any]] = []
+    lines: list[int] = []
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}: line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{name}: line {number}: expected a JSON object, got {type(record).__name__}")
+        records.append(record)
+        lines.append(number)
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
+    # Build column by column so None stays None and ints stay ints (no NaN upcasting).
+    frame = pd.DataFrame({c: pd.Series([r.get(c) for r in records], dtype=object) for c in columns})
+    for column in frame.columns:
+        values = frame[column]
+        if values.notna().all() and not values.map(lambda v: isinstance(v, (str, dict, list, bool))).any():
+            frame[column] = pd.to_numeric(values)
+    return frame, lines
+
+
+def _read_parquet(content: bytes, name: str) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(io.BytesIO(content))
+    except Exception as exc:  # pyarrow raises many types; all mean "not a Parquet file we can read"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{name}: not a readable Parquet file ({first})") from None
+
+
+def _read_txt(text: str, name: str) -> pd.DataFrame:
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line, not an extra empty text
+    if not any(line.strip() for line in lines):
+        raise InputError(f"{name}: file is empty")
+    return pd.DataFrame({"text": pd.Series(lines, dtype=object)})
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True when every present value is a str (and at least one is present)."""
+    present = values[values.notna()]
+    return len(present) > 0 and bool(present.map(lambda v: isinstance(v, str)).all())
+
+
+def _numeric_like(values: pd.Series) -> bool:
+    """True when a column of strings can become numbers without changing what it says."""
+    if len(values) == 0:
+        return False
+    for value in values:
+        if not isinstance(value, str):
+            return False
+        stripped = value.strip()
+        if not _NUMBER.fullmatch(stripped) or _LEADING_ZERO.match(stripped):
+            return False
+    return True
+
+
+def _where(row: int, kind: str, lines: list[int] | None) -> str:
+    if lines is not None:
+        return f"line {lines[row]}"
+    if kind == "txt":
+        return f"line {row + 1}"
+    return f"row {row + 1}"
+
+
+def _finish(
+    frame: pd.DataFrame,
+    name: str,
+    text_column: str | None,
+    *,
+    kind: str,
+    lines: list[int] | None = None,
+    all_strings: bool = False,
+) -> Dataset:
+    """Pick and check the text column, type the metadata, build the Dataset."""
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if len(frame) == 0:
+        listed = ", ".join(columns)
+        raise InputError(f"{name}: has a header ({listed}) but no rows")
+    numeric = {c for c in columns if all_strings and _numeric_like(frame[c])}
+    if text_column is not None:
+        if text_column not in columns:
+            raise InputError(f"{name}: no column '{text_column}'; columns: {', '.join(columns)}")
+        chosen = text_column
+    elif "text" in columns:
+        chosen = "text"
+    else:
+        candidates = [c for c in columns if c not in numeric and _is_text(frame[c])]
+        if not candidates:
+            raise InputError(
+                f"{name}: no text column among {', '.join(columns)}; name one with text_column / --text-column"
+            )
+        chosen = candidates[0]
+    values = frame[chosen]
+    for row, value in enumerate(values):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            raise InputError(f"{name}: {_where(row, kind, lines)}, column '{chosen}': missing text")
+        if not isinstance(value, str):
+            shown = repr(value)[:40]
+            raise InputError(
+                f"{name}: {_where(row, kind, lines)}, column '{chosen}': expected text, got "
+                f"{type(value).__name__} {shown}"
+            )
+    for column in numeric - {chosen}:
+        frame[column] = pd.to_numeric(frame[column].str.strip())
+    frame = frame.reset_index(drop=True)
+    return Dataset(list(frame[chosen]), frame, chosen, Path(name).name)
+
+
+def read_data(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    text_column: str | None = None,
+) -> Dataset:
+    """Read texts and metadata from a file path, or from uploaded bytes named by `filename`."""
+    content, name, suffix = _raw(source, filename)
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = f"'{suffix}'" if suffix else "no suffix"
+        raise InputError(f"{name}: unsupported file type ({shown}); supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    if not content:
+        raise InputError(f"{name}: file is empty")
+    if suffix == ".parquet":
+        return _finish(_read_parquet(content, name), name, text_column, kind="parquet")
+    text = _decode(content, name)
+    _check_not_empty(text, name)
+    if suffix in (".csv", ".tsv"):
+        frame = _read_delimited(text, name, "," if suffix == ".csv" else "\t")
+        return _finish(frame, name, text_column, kind="table", all_strings=True)
+    if suffix == ".jsonl":
+        frame, lines = _read_jsonl(text, name)
+        if len(frame) == 0:
+            raise InputError(f"{name}: file is empty")
+        return _finish(frame, name, text_column, kind="jsonl", lines=lines)
+    return _finish(_read_txt(text, name), name, text_column, kind="txt")
+
+
+def from_texts(texts: Sequence[str], source: str = "pasted") -> Dataset:
+    """A Dataset of the given texts, with a single `text` metadata column."""
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InputError(f"{source}: item {i + 1} is {type(text).__name__}, not text")
+    if not texts:
+        raise InputError(f"{source}: no texts")
+    metadata = pd.DataFrame({"text": pd.Series(texts, dtype=object)})
+    return Dataset(texts, metadata, "text", source)
+
+
+def parse_pasted(text: str) -> Dataset:
+    """Pasted text: one text per non-blank line, kept as typed (line endings aside)."""
+    texts = [line for line in _LINE_BREAK.split(text) if line.strip()]
+    if not texts:
+        raise InputError("pasted text: no non-blank lines")
+    return from_texts(texts, "pasted")
+
+
+def load_sample(name: str = "sentences") -> Dataset:
+    """One of the bundled sample sets in sample_data/ (see SAMPLES)."""
+    if name not in SAMPLES:
+        raise InputError(f"no sample '{name}'; samples: {', '.join(SAMPLES)}")
+    dataset = read_data(SAMPLES[name])
+    return Dataset(dataset.texts, dataset.metadata, dataset.text_column, f"sample:{name}")
+
+
+# ------------------------------------------------------------------ vectors
+
+
+def read_vectors(source: str | Path | bytes, *, filename: str | None = None) -> np.ndarray:
+    """Precomputed vectors, (n, d) float32: `.npy` (no pickles) or a projector vectors TSV."""
+    content, name, suffix = _raw(source, filename, "vectors")
+    if suffix not in VECTOR_SUFFIXES:
+        raise InputError(f"{name}: vectors must be .npy or a projector vectors .tsv, not '{suffix or 'no suffix'}'")
+    if not content:
+        raise InputError(f"{name}: file is empty")
+    if suffix == ".npy":
+        return _npy_vectors(content, name)
+    return _tsv_vectors(_decode(content, name), name)
+
+
+def _npy_vectors(content: bytes, name: str) -> np.ndarray:
+    try:
+        array = np.load(io.BytesIO(content), allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise InputError(f"{name}: holds Python objects; only numeric arrays load (pickles are refused)") from None
+        raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0]})") from None
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{name}: holds several arrays; save one 2-D array with numpy.save")
+    if array.dtype.kind not in "iuf":
+        raise InputError(f"{name}: holds {array.dtype} values; vectors must be numbers")
+    if array.ndim != 2:
+        raise InputError(f"{name}: vectors must be a 2-D array (points x dimensions), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InputError(f"{name}: holds no vectors (shape {array.shape})")
+    _check_finite(array, name)
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _check_finite(array: np.ndarray, name: str) -> None:
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{name}: row {row + 1}, column {column + 1}: value {array[row, column]} is not finite")
+
+
+def _tsv_vectors(text: str, name: str) -> np.ndarray:
+    lines = _LINE_BREAK.split(text)
+    while lines and not lines[-1].strip():
+        lines.pop()  # trailing newline(s) only; a blank line inside is an error below
+    if not lines:
+        raise InputError(f"{name}: file is empty")
+    width = None
+    cells: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise InputError(f"{name}: row {number} is blank")
+        row = line.split("\t")
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise InputError(f"{name}: row {number} has {len(row)} values, row 1 has {width}")
+        cells.extend(row)
+    assert width is not None
+    try:
+        flat = np.array(cells, dtype=np.float64)
+    except ValueError:
+        flat = None
+    if flat is None:
+        for i, cell in enumerate(cells):
+            try:
+                float(cell)
+            except ValueError:
+                row, column = divmod(i, width)
+                shown = cell if len(cell) <= 30 else cell[:27] + "..."
+                raise InputError(f"{name}: row {row + 1}, column {column + 1}: {shown!r} is not a number") from None
+        raise InputError(f"{name}: cannot read the values as numbers")  # numpy and float() disagree
+    array = flat.reshape(len(lines), width)
+    _check_finite(array, name)
+    return array.astype(np.float32)
+
+
+def _parse_metadata_tsv(text: str) -> tuple[list[str] | None, list[list[str]]]:
+    """Metadata as the projector reads it: blank lines skipped; a tab in the first line => header.
+
+    Unlike the projector, a trailing CR on a line (a Windows line ending) is dropped.
+    """
+    return parse_metadata(text.replace("\r\n", "\n"))
+
+
+def read_projector(
+    vectors: str | Path | bytes,
+    metadata: str | Path | bytes | None = None,
+    *,
+    vectors_name: str | None = None,
+    metadata_name: str | None = None,
+) -> Dataset:
+    """Vectors (`.npy` or projector TSV) plus an optional projector metadata TSV.
+
+    texts are the first metadata column (named "label" when the file has one column and so no
+    header); without metadata, texts is None.
+    """
+    array = read_vectors(vectors, filename=vectors_name)
+    vname = vectors_name or str(vectors if not isinstance(vectors, (bytes, bytearray)) else "vectors")
+    if metadata is None:
+        frame = pd.DataFrame(index=pd.RangeIndex(array.shape[0]))
+        return Dataset(None, frame, None, Path(vname).name, array)
+    content, mname, _ = _raw(metadata, metadata_name, "metadata")
+    if not content:
+        raise InputError(f"{mname}: file is empty")
+    text = _decode(content, mname)
+    _check_not_empty(text, mname)
+    header, rows = _parse_metadata_tsv(text)
+    if len(rows) != array.shape[0]:
+        raise InputError(
+            f"{vname} has {array.shape[0]} vectors but {mname} has {len(rows)} metadata rows"
+            + (" (header not counted)" if header is not None else "")
+        )
+    columns = unique_names(header if header is not None else ["label"])
+    frame = pd.DataFrame({c: pd.Series([r[i] for r in rows], dtype=object) for i, c in enumerate(columns)})
+    first = columns[0]
+    for column in columns[1:]:
+        if _numeric_like(frame[column]):
+            frame[column] = pd.to_numeric(frame[column].str.strip())
+    return Dataset(list(frame[first]), frame, first, Path(vname).name, array)
