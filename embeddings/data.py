@@ -328,6 +328,9 @@ def read_vectors(source: str | Path | bytes, *, filename: str | None = None) -> 
 
 
 def _npy_vectors(content: bytes, name: str) -> np.ndarray:
+    if not content.startswith(b"\x93NUMPY"):
+        # np.load would try to unpickle anything else; say what the file is not instead.
+        raise InputError(f"{name}: not a readable .npy file (no NumPy header); save one array with numpy.save")
     try:
         array = np.load(io.BytesIO(content), allow_pickle=False)
     except ValueError as exc:
@@ -336,8 +339,6 @@ def _npy_vectors(content: bytes, name: str) -> np.ndarray:
         raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0]})") from None
     except (OSError, EOFError) as exc:
         raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{name}: holds several arrays; save one 2-D array with numpy.save")
     if array.dtype.kind not in "iuf":
         raise InputError(f"{name}: holds {array.dtype} values; vectors must be numbers")
     if array.ndim != 2:
