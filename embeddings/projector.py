@@ -67,10 +67,9 @@ def clean_value(value: Any) -> str:
     """
     if value is None:
         return ""
-    if isinstance(value, float) or isinstance(value, np.floating):
-        if np.isnan(value):
-            return ""
-        return repr(float(value)) if isinstance(value, np.floating) else repr(value)
+    if isinstance(value, (float, np.floating)):
+        # str() of a NumPy float is its shortest round-trip form in its own precision.
+        return "" if np.isnan(value) else str(value)
     if not isinstance(value, (str, list, tuple, dict, np.ndarray)):
         try:
             if pd.isna(value):
