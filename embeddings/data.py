@@ -262,7 +262,14 @@ def read_data(
     filename: str | None = None,
     text_column: str | None = None,
 ) -> Dataset:
-    """Read texts and metadata from a file path, or from uploaded bytes named by `filename`."""
+    """Read texts and metadata from a file path, or from uploaded bytes named by `filename`.
+
+    CSV/TSV: header row first; quoted fields (RFC 4180, as pandas and spreadsheets write them)
+    may hold separators, quotes and line breaks. JSONL: one object per line, blank lines
+    skipped. TXT: one text per line (LF, CRLF or CR); an empty line inside the file is an empty
+    text, the newline that ends the file is not. The text column is `text_column`, else
+    `text`, else the first column of strings; metadata keeps every column in source order.
+    """
     content, name, suffix = _raw(source, filename)
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{suffix}'" if suffix else "no suffix"

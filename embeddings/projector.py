@@ -6,7 +6,8 @@ data-provider.ts, `streamParse`, `parseTensors`, `parseMetadata`), and what we d
 - It reads the bytes in 1,000,000-byte chunks, decodes each chunk as UTF-8 on its own, and
   splits on "\\n" only. A multi-byte character cut by a chunk boundary turns into U+FFFD, so
   the writer puts 1-3 extra "\\n" before such a line to move the character off the boundary;
-  the parser skips blank lines, so rows are not shifted.
+  the parser skips blank lines, so rows are not shifted. (A chunk starting with U+FEFF would
+  lose it as a BOM, so that is moved off a boundary the same way.)
 - It skips every line that is blank after JavaScript's `trim()` (not only the last one). A
   metadata row whose values are all empty or whitespace would vanish and shift every later row
   onto the wrong point. When that would happen, the writer adds a column `row` (the 0-based
@@ -46,6 +47,7 @@ METADATA_FILE = "metadata.tsv"
 CONFIG_FILE = "projector_config.json"
 ROW_COLUMN = "row"
 CHUNK_BYTES = 1_000_000  # streamParse's chunkSize
+_BOM = b"\xef\xbb\xbf"
 
 # What JavaScript's String.prototype.trim() removes: WhiteSpace and LineTerminator.
 JS_WHITESPACE = (
@@ -184,9 +186,9 @@ def parse_projector(
 
 def decode_like_projector(content: bytes) -> str:
     """The text the projector's chunked FileReader sees: each 1,000,000-byte chunk decoded alone."""
-    return "".join(
-        content[i : i + CHUNK_BYTES].decode("utf-8", errors="replace") for i in range(0, len(content), CHUNK_BYTES)
-    )
+    # FileReader.readAsText decodes with BOM sniffing, so a chunk starting with EF BB BF loses it.
+    chunks = (content[i : i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES))
+    return "".join(c.removeprefix(_BOM).decode("utf-8", errors="replace") for c in chunks)
 
 
 # ------------------------------------------------------------------ writing
@@ -268,23 +270,22 @@ def _metadata_bytes(lines: list[str]) -> Iterator[bytes]:
 
 
 def _pad_for(data: bytes, offset: int) -> int:
-    """How many blank lines to put before `data` (at `offset`) so no chunk boundary cuts a character."""
+    """How many blank lines to put before `data` (at `offset`) so no chunk boundary damages it."""
     if data.isascii():
         return 0
     for pad in range(4):
         start = offset + pad
-        boundary = (start // CHUNK_BYTES + 1) * CHUNK_BYTES
-        while boundary < start + len(data) and _starts_char(data, boundary - start):
+        boundary = -(-start // CHUNK_BYTES) * CHUNK_BYTES  # first chunk start at or after `start`
+        while boundary < start + len(data) and _safe_cut(data, boundary - start):
             boundary += CHUNK_BYTES
         if boundary >= start + len(data):
             return pad
     return 0  # a line longer than a chunk, cut badly at two boundaries: padding cannot fix both
 
 
-def _starts_char(data: bytes, index: int) -> bool:
-    if index <= 0 or index >= len(data):
-        return True
-    return (data[index] & 0xC0) != 0x80
+def _safe_cut(data: bytes, index: int) -> bool:
+    """A chunk may start at data[index]: not inside a character, and not on a U+FEFF (read as a BOM)."""
+    return (data[index] & 0xC0) != 0x80 and not data.startswith(_BOM, index)
 
 
 def _vectors_bytes(array: np.ndarray) -> Iterator[bytes]:

@@ -194,6 +194,14 @@ def test_chunk_boundaries_never_cut_a_character(tmp_path: Path) -> None:
     assert content.count(b"\n") > len(texts)  # it took blank lines, which the projector skips
 
 
+def test_leading_zero_width_no_break_space_is_not_eaten_as_a_bom(tmp_path: Path) -> None:
+    texts = ["\ufeffstarts with U+FEFF", "plain"]
+    assert decode_like_projector("\n".join(texts).encode("utf-8")).startswith("starts")  # what would happen
+    write_projector(tmp_path, random_vectors(2), pd.DataFrame({"text": texts}))
+    _, header, rows = read_back(tmp_path)
+    assert header is None and rows == [[t] for t in texts]
+
+
 def test_every_file_ends_with_a_newline(tmp_path: Path) -> None:
     write_projector(tmp_path, random_vectors(3), pd.DataFrame({"t": ["a", "b", "c"]}))
     for name in ("vectors.tsv", "metadata.tsv", "projector_config.json"):
