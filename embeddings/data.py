@@ -203,6 +203,13 @@ def _numeric_like(values: pd.Series) -> bool:
     return True
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, pd.NA or NaT; a list or other container is present, not missing."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
 def _where(row: int, kind: str, lines: list[int] | None) -> str:
     if lines is not None:
         return f"line {lines[row]}"
@@ -242,7 +249,7 @@ def _finish(
         chosen = candidates[0]
     values = frame[chosen]
     for row, value in enumerate(values):
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
+        if _missing(value):
             raise InputError(f"{name}: {_where(row, kind, lines)}, column '{chosen}': missing text")
         if not isinstance(value, str):
             shown = repr(value)[:40]

@@ -259,6 +259,8 @@ def test_jsonl_missing_and_non_string_text(tmp_path: Path) -> None:
     raises(["t.jsonl", "line 3", "'text'", "missing"], read_data, path)
     path.write_text('{"text": "a"}\n{"text": 5}\n')
     raises(["t.jsonl", "line 2", "'text'", "expected text", "int"], read_data, path)
+    path.write_text('{"text": "a"}\n{"text": ["a", "b"]}\n')
+    raises(["t.jsonl", "line 2", "'text'", "expected text", "list"], read_data, path)
 
 
 def test_parquet_missing_and_non_string_text(tmp_path: Path) -> None:
