@@ -1,0 +1,382 @@
+"""Project vectors to 2D or 3D: PCA, UMAP or t-SNE, with a quality figure.
+
+``project`` is the one entry point. Inputs are checked here, at the boundary, so every
+problem is one ``InputError`` line. Above a method's interactive limit the points are sampled
+(seeded) and the ``Projection`` says so, as the TensorFlow projector does, instead of freezing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from embeddings.errors import InputError
+
+ProgressFn = Callable[[int, int], None]  # (done, total), the same shape as encode.ProgressFn
+
+METHODS = ("pca", "umap", "tsne")
+INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 20_000, "tsne": 10_000}
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+# Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
+# perplexity both need a handful of neighbours).
+MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5}
+# trustworthiness is O(n^2) in time and memory: score a seeded sample of at most this many.
+TRUST_SAMPLE = 2_000
+# PCA: sklearn's randomized solver is the fast one for many rows and few components.
+RANDOMIZED_FROM = 2_000
+
+PCA_PARAMS = ("components",)
+UMAP_PARAMS = ("n_neighbors", "min_dist", "metric")
+TSNE_PARAMS = ("perplexity", "learning_rate", "n_iter")
+UMAP_METRICS = ("euclidean", "cosine")  # the metrics embeddings.neighbors computes exactly
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Coordinates of the points in 2D/3D and how they were made."""
+
+    coords: np.ndarray  # (m, dims) float32; m == len(indices) if sampled
+    method: str
+    dims: int
+    params: dict = field(default_factory=dict)
+    indices: np.ndarray | None = None  # source rows kept when sampled; None = all rows in order
+    variance_explained: list[float] | None = None  # PCA: per component shown
+    trustworthiness: float | None = None
+    note: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Source row of each coordinate row (0..n-1 when nothing was sampled)."""
+        if self.indices is None:
+            return np.arange(len(self.coords))
+        return np.asarray(self.indices)
+
+
+def check_vectors(vectors: Any, what: str = "vectors") -> np.ndarray:
+    """A 2-D finite float array with at least one row and column, or one InputError line."""
+    try:
+        array = np.asarray(vectors)
+    except Exception as exc:  # ragged lists and the like
+        raise InputError(f"{what}: cannot be read as a numeric array ({exc})") from None
+    if array.ndim != 2:
+        raise InputError(f"{what}: must be a 2-D array (points x dimensions), got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InputError(f"{what}: is empty (shape {array.shape})")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{what}: must hold real numbers, got dtype {array.dtype}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise InputError(f"{what}: row {row}, column {column} is {array[row, column]} (NaN/inf not allowed)")
+    return array
+
+
+def sample_indices(n: int, limit: int, seed: int) -> np.ndarray:
+    """A seeded random sample of `limit` rows out of n, in source order."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=limit, replace=False))
+
+
+def project(
+    vectors: np.ndarray,
+    method: str = "pca",
+    dims: int = 2,
+    *,
+    seed: int = 0,
+    max_points: int | None = None,
+    init: np.ndarray | None = None,
+    progress: ProgressFn | None = None,
+    **params: Any,
+) -> Projection:
+    """Project (n, d) vectors to `dims` (2 or 3) with PCA, UMAP or t-SNE.
+
+    pca params: components=(0, 1[, 2]); umap: n_neighbors=15, min_dist=0.1, metric="euclidean";
+    tsne: perplexity=30, learning_rate="auto", n_iter=500. `max_points` (default
+    INTERACTIVE_LIMITS[method]) samples larger inputs; `init` is a starting layout for UMAP/t-SNE
+    with one row per input (or per sampled) point.
+    """
+    started = time.perf_counter()
+    method = str(method).lower()
+    if method not in METHODS:
+        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
+    if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims not in (2, 3):
+        raise InputError(f"dims must be 2 or 3, not {dims!r}")
+    dims = int(dims)
+    array = check_vectors(vectors)
+    n = array.shape[0]
+    if n < MIN_POINTS[method]:
+        raise InputError(f"{METHOD_NAMES[method]} needs at least {MIN_POINTS[method]} points, got {n}")
+    allowed = {"pca": PCA_PARAMS, "umap": UMAP_PARAMS, "tsne": TSNE_PARAMS}[method]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"{METHOD_NAMES[method]} does not take {', '.join(unknown)}; it takes {', '.join(allowed)}"
+        )
+
+    notes: list[str] = []
+    limit = INTERACTIVE_LIMITS[method] if max_points is None else max_points
+    if limit is not None and (isinstance(limit, bool) or int(limit) < MIN_POINTS[method]):
+        raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
+    indices: np.ndarray | None = None
+    if limit is not None and n > int(limit):
+        indices = sample_indices(n, int(limit), seed)
+        array = array[indices]
+        notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
+
+    if init is not None:
+        if method == "pca":
+            raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
+        init = check_vectors(init, "init")
+        if init.shape[0] == n and indices is not None:
+            init = init[indices]
+        if init.shape != (array.shape[0], dims):
+            raise InputError(f"init: must have shape ({array.shape[0]}, {dims}), got {init.shape}")
+        init = init.astype(np.float64)
+
+    if progress is not None:
+        progress(0, 1)
+    variance: list[float] | None = None
+    trust_metric = "euclidean"
+    if method == "pca":
+        coords, variance, used = _pca(array, dims, seed, **params)
+    elif method == "umap":
+        coords, used = _umap(array, dims, seed, init, notes, **params)
+        trust_metric = used["metric"]
+    else:
+        coords, used = _tsne(array, dims, seed, init, notes, progress, **params)
+    if progress is not None:
+        progress(1, 1)
+
+    coords = np.ascontiguousarray(coords, dtype=np.float32)
+    trust = trustworthiness_score(array, coords, seed=seed, metric=trust_metric)
+    return Projection(
+        coords=coords,
+        method=method,
+        dims=dims,
+        params=used,
+        indices=indices,
+        variance_explained=variance,
+        trustworthiness=trust,
+        note="; ".join(notes) or None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def trustworthiness_score(
+    high: np.ndarray, low: np.ndarray, *, seed: int = 0, metric: str = "euclidean", sample: int = TRUST_SAMPLE
+) -> float | None:
+    """sklearn's trustworthiness (1 = every low-dim neighbour is a true neighbour) on a seeded sample."""
+    from sklearn.manifold import trustworthiness
+
+    n = len(high)
+    if n > sample:
+        keep = sample_indices(n, sample, seed)
+        high, low = high[keep], low[keep]
+        n = sample
+    k = min(10, (n - 1) // 2)  # sklearn requires k < n / 2
+    if k < 1:
+        return None
+    return float(trustworthiness(high.astype(np.float32), low, n_neighbors=k, metric=metric))
+
+
+# ---------------------------------------------------------------- PCA
+
+
+def _pca(array: np.ndarray, dims: int, seed: int, components: Any = None) -> tuple[np.ndarray, list[float], dict]:
+    from sklearn.decomposition import PCA
+
+    n, d = array.shape
+    if components is None:
+        components = tuple(range(dims))
+    try:
+        components = tuple(int(c) for c in components)
+    except (TypeError, ValueError):
+        raise InputError(f"PCA components must be {dims} component numbers, not {components!r}") from None
+    if len(components) != dims or len(set(components)) != dims:
+        raise InputError(f"PCA components must be {dims} different component numbers, not {components!r}")
+    available = min(n, d)
+    if min(components) < 0 or max(components) >= available:
+        raise InputError(
+            f"PCA components {components} out of range: {n} points x {d} dimensions give components 0..{available - 1}"
+        )
+    needed = max(components) + 1
+    # float32 halves the memory traffic of the SVD; randomized SVD is much faster than a full one
+    # when few components of many rows are wanted (its result is seeded, so still deterministic).
+    solver = "randomized" if n >= RANDOMIZED_FROM and needed < 0.8 * available else "full"
+    pca = PCA(n_components=needed, svd_solver=solver, random_state=seed)
+    full = pca.fit_transform(array.astype(np.float32, copy=False))
+    coords = full[:, list(components)]
+    variance = [float(pca.explained_variance_ratio_[c]) for c in components]
+    return coords, variance, {"components": list(components), "svd_solver": solver}
+
+
+# ---------------------------------------------------------------- UMAP
+
+
+def numba_cache_dir() -> str:
+    """Where numba keeps compiled UMAP kernels, so a new process does not compile them again."""
+    from platformdirs import user_cache_dir
+
+    return os.path.join(user_cache_dir("embedding-explorer"), "numba")
+
+
+def _prepare_numba_cache() -> None:
+    # numba caches next to the installed sources, which fails silently on read-only installs;
+    # a user cache dir makes @njit(cache=True) work everywhere. Must happen before umap imports.
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        path = numba_cache_dir()
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            return
+        os.environ["NUMBA_CACHE_DIR"] = path
+        import sys
+
+        if "numba" in sys.modules:  # numba read its config already; tell it directly
+            sys.modules["numba"].config.CACHE_DIR = path
+
+
+def _umap(
+    array: np.ndarray,
+    dims: int,
+    seed: int,
+    init: np.ndarray | None,
+    notes: list[str],
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    metric: str = "euclidean",
+) -> tuple[np.ndarray, dict]:
+    n = len(array)
+    n_neighbors = _number(n_neighbors, "UMAP n_neighbors", int, minimum=2)
+    min_dist = _number(min_dist, "UMAP min_dist", float, minimum=0.0)
+    if metric not in UMAP_METRICS:
+        raise InputError(f"UMAP metric must be one of {', '.join(UMAP_METRICS)}, not {metric!r}")
+    if n_neighbors > n - 1:
+        notes.append(f"n_neighbors lowered from {n_neighbors} to {n - 1} for {n} points")
+        n_neighbors = n - 1
+    _prepare_numba_cache()
+    import umap
+
+    start: Any = "spectral" if init is None else init
+    # UMAP's spectral init needs more points than dimensions plus one; random is the fallback.
+    if init is None and n <= dims + 2:
+        start = "random"
+    # random_state makes UMAP single-threaded; we keep it because the same inputs must give the
+    # same picture (measured: 10k x 384 in ~11 s on 2 cores, seeded or not; see the report).
+    from embeddings.neighbors import knn
+
+    # Exact neighbours from numpy (about 1 s for 10k x 384) instead of pynndescent, whose numba
+    # kernels are compiled afresh in every process (~30 s on 2 cores) and are not cacheable.
+    indices, distances = knn(array, n_neighbors - 1, metric)
+    own = np.arange(n)[:, None]
+    precomputed = (
+        np.hstack([own, indices]).astype(np.int32),
+        np.hstack([np.zeros((n, 1)), distances]).astype(np.float32),
+        None,
+    )
+    reducer = umap.UMAP(
+        precomputed_knn=precomputed,
+        n_components=dims,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        metric=metric,
+        random_state=seed,
+        init=start,
+        n_jobs=1,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*n_jobs.*")
+        warnings.filterwarnings("ignore", message=".*spectral initialisation failed.*")
+        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+        coords = reducer.fit_transform(array)
+    return coords, {"n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric, "seed": seed}
+
+
+# ---------------------------------------------------------------- t-SNE
+
+
+def _tsne(
+    array: np.ndarray,
+    dims: int,
+    seed: int,
+    init: np.ndarray | None,
+    notes: list[str],
+    progress: ProgressFn | None,
+    perplexity: float = 30.0,
+    learning_rate: float | str = "auto",
+    n_iter: int = 500,
+) -> tuple[np.ndarray, dict]:
+    from openTSNE import TSNE
+
+    n = len(array)
+    perplexity = _number(perplexity, "t-SNE perplexity", float, minimum=1.0)
+    n_iter = _number(n_iter, "t-SNE n_iter", int, minimum=1)
+    if learning_rate != "auto":
+        learning_rate = _number(learning_rate, "t-SNE learning_rate", float, minimum=1e-9)
+    # openTSNE takes 3 * perplexity nearest neighbours per point; it needs that many to exist.
+    most = (n - 1) / 3
+    if perplexity > most:
+        notes.append(f"perplexity lowered from {perplexity:g} to {most:.3g} for {n} points")
+        perplexity = most
+    # openTSNE's FFT gradient exists only in 1D/2D; Barnes-Hut handles 3D (slower, O(n log n)).
+    gradient = "fft" if dims <= 2 else "bh"
+    if gradient == "bh":
+        notes.append("3D t-SNE uses Barnes-Hut (openTSNE's FFT method is 2D only), so it is slower")
+    early = 250
+    total = early + n_iter
+    every = 25
+    calls = [0]
+
+    def report(iteration: int, error: float, embedding: Any) -> bool:
+        calls[0] += 1
+        if progress is not None:
+            progress(min(total, calls[0] * every), total)
+        return False  # True would stop the optimisation
+
+    start: Any = "pca"
+    if init is not None:
+        # openTSNE expects a starting layout with a tiny spread (std 1e-4), as its PCA init has.
+        centred = init - init.mean(axis=0)
+        spread = float(centred[:, 0].std()) or 1.0
+        start = np.ascontiguousarray(centred / spread * 1e-4)
+    tsne = TSNE(
+        n_components=dims,
+        perplexity=perplexity,
+        learning_rate=learning_rate,
+        n_iter=n_iter,
+        early_exaggeration_iter=early,
+        negative_gradient_method=gradient,
+        initialization=start,
+        random_state=seed,
+        n_jobs=os.cpu_count() or 1,
+        callbacks=report if progress is not None else None,
+        callbacks_every_iters=every,
+        verbose=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        embedding = tsne.fit(array.astype(np.float64, copy=False))
+    used = {"perplexity": perplexity, "learning_rate": learning_rate, "n_iter": n_iter, "seed": seed,
+            "gradient": gradient}
+    return np.asarray(embedding), used
+
+
+def _number(value: Any, what: str, kind: type, minimum: float) -> Any:
+    """A parameter as int/float, at least `minimum`, or one InputError line."""
+    if isinstance(value, bool):
+        raise InputError(f"{what} must be a number, not {value!r}")
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number, not {value!r}") from None
+    if kind is int and number != value:
+        raise InputError(f"{what} must be a whole number, not {value!r}")
+    if not np.isfinite(number) or number < minimum:
+        raise InputError(f"{what} must be at least {minimum:g}, not {value!r}")
+    return number
