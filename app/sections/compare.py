@@ -1,0 +1,391 @@
+"""The Compare models tab: the same texts through 2-4 models, measured and seen side by side.
+
+Figures and layouts come from `embeddings.compare`; this module only lays out widgets, keeps the
+encoded vectors of the last run in the session, and links the views (a search or a selection in
+one highlights the same rows in all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from embeddings.data import Dataset
+from embeddings.errors import InputError
+
+from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
+
+from .tokens import show_error, token_chips_html, tokenize_cached
+
+MIN_MODELS, MAX_MODELS = 2, 4
+# Above this many rows the comparison runs on a seeded sample: every model encodes every row,
+# and on a laptop CPU that is the slow part.
+MAX_POINTS = 5_000
+METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+MOST_CHANGED = 20
+OVERLAP = "neighbour overlap"
+OVERLAP_COLUMN = "knn_overlap"
+ROW_COLUMN = "row"
+
+# st.session_state keys
+KEY_MODELS = "compare.models"
+KEY_K = "compare.k"
+KEY_METRIC = "compare.metric"
+KEY_METHOD = "compare.method"
+KEY_DIMS = "compare.dims"
+KEY_SEED = "compare.seed"
+KEY_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
+KEY_COLOR = "compare.color_by"
+KEY_SEARCH = "compare.search"
+KEY_SEARCH_COLUMN = "compare.search_column"
+KEY_REGEX = "compare.regex"
+KEY_VIEW_GENERATION = "compare.view_generation"  # bumped to clear the views' selections
+KEY_VIEW = "compare.view.{generation}.{index}"
+KEY_PAIR = "compare.pair"
+KEY_CHANGED = "compare.most_changed.{pair}"
+KEY_TOKEN_TEXT = "compare.token_text"
+
+
+def model_suggestions(default_model: str) -> list[str]:
+    """The offline comparisons that mean something: the model, its static token table, an early layer."""
+    return [default_model, f"{default_model}@static", f"{default_model}@layer3"]
+
+
+def data_key(dataset: Dataset, rows: np.ndarray) -> str:
+    """A short fingerprint of the texts being compared (the cache key for their vectors)."""
+    digest = hashlib.sha1()
+    digest.update(str(dataset.source).encode("utf-8", "replace"))
+    for i in rows:
+        digest.update(b"\x1f")
+        digest.update(dataset.texts[int(i)].encode("utf-8", "replace"))
+    return digest.hexdigest()[:16]
+
+
+def compared_rows(n: int, seed: int = 0) -> np.ndarray:
+    """All rows, or a seeded sample of MAX_POINTS of them in source order."""
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    from embeddings.reduce import sample_indices
+
+    return sample_indices(n, MAX_POINTS, seed)
+
+
+# ---------------------------------------------------------------- cached library calls
+# Vectors are passed with a leading underscore (not hashed); the plain key names them.
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def comparison_for(key: str, specs: tuple[str, ...], k: int, metric: str, _vectors: dict):
+    from embeddings.compare import compare_embeddings
+
+    return compare_embeddings({s: _vectors[s] for s in specs}, k=k, metric=metric, most_changed=MOST_CHANGED)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layouts_for(key: str, specs: tuple[str, ...], method: str, dims: int, seed: int, _vectors: dict):
+    from embeddings.compare import aligned_projections
+
+    projections = aligned_projections({s: _vectors[s] for s in specs}, method, dims, seed)
+    return {s: (p.coords, p.rows, p.note) for s, p in projections.items()}
+
+
+# ---------------------------------------------------------------- encoding (the slow part)
+
+
+def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Vectors per model spec, and a one-line error per spec that failed (the others go on)."""
+    from embeddings.pipeline import embed
+
+    vectors: dict[str, np.ndarray] = {}
+    errors: dict[str, str] = {}
+    bar = st.progress(0.0, text="Encoding...")
+    for number, spec in enumerate(specs):
+
+        def progress(done: int, total: int, number: int = number, spec: str = spec) -> None:
+            share = (number + (done / total if total else 1.0)) / len(specs)
+            bar.progress(min(1.0, share), text=f"Encoding with {spec}: {done:,} of {total:,} texts")
+
+        try:
+            vectors[spec] = np.asarray(embed(dataset, spec, progress=progress).vectors, dtype=np.float32)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+            message = message.splitlines()[0] if message else type(exc).__name__
+            errors[spec] = message if spec in message else f"{spec}: {message}"
+    bar.empty()
+    return vectors, errors
+
+
+# ---------------------------------------------------------------- selections
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def render_compare(dataset: Dataset, default_model: str) -> None:
+    """The Compare models tab over `dataset` (its texts), starting from `default_model`."""
+    st.caption(
+        "Encode the same texts with 2 to 4 models and see how their neighbourhoods agree. "
+        f"Offline, compare **{default_model}** with its own static token table (`@static`) or an "
+        "earlier layer (`@layer3`); type any local model folder or hub id too."
+    )
+    if dataset.texts is None:
+        st.info(f"{dataset.source} holds vectors only; comparing models needs texts to encode.")
+        return
+    if len(dataset) < 3:
+        st.info("Comparing models needs at least 3 texts.")
+        return
+
+    suggestions = model_suggestions(default_model)
+    specs = st.multiselect(
+        "Models (2-4): pick or type a model spec, a hub id or a local folder, then Enter",
+        suggestions,
+        default=suggestions[:2],
+        max_selections=MAX_MODELS,
+        accept_new_options=True,
+        key=KEY_MODELS,
+    )
+    specs = list(dict.fromkeys(s.strip() for s in specs if s and s.strip()))
+    cols = st.columns([1, 1, 1, 1, 1])
+    k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=KEY_K)
+    metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=KEY_METRIC)
+    method_label = cols[2].selectbox("Layout", list(METHODS), key=KEY_METHOD)
+    dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=KEY_DIMS)
+    seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=KEY_SEED)
+
+    rows = compared_rows(len(dataset))
+    key = data_key(dataset, rows)
+    wanted = (tuple(specs), key)
+    run = st.session_state.get(KEY_RUN)
+    if run is not None and run["wanted"] != wanted:
+        st.caption("The models or the data changed since the last comparison: press Compare to update.")
+    if st.button("Compare", type="primary", disabled=not (MIN_MODELS <= len(specs) <= MAX_MODELS)):
+        subset = dataset if len(rows) == len(dataset) else dataset.subset(rows)
+        vectors, errors = encode_models(subset, specs)
+        run = {"wanted": wanted, "specs": tuple(specs), "key": key, "rows": rows, "vectors": vectors, "errors": errors}
+        st.session_state[KEY_RUN] = run
+        st.session_state[KEY_VIEW_GENERATION] = st.session_state.get(KEY_VIEW_GENERATION, 0) + 1
+    if len(specs) < MIN_MODELS:
+        st.info("Choose at least two models to compare.")
+    if run is None:
+        return
+    if len(run["rows"]) > len(dataset) or run["key"] != key:
+        return  # the data changed under a stored run: wait for the next Compare
+
+    for spec, message in run["errors"].items():
+        st.error(message)
+    ok = [s for s in run["specs"] if s in run["vectors"]]
+    if len(run["rows"]) < len(dataset):
+        st.caption(f"Compared a seeded sample of {len(run['rows']):,} of {len(dataset):,} texts.")
+    subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
+    if len(ok) < MIN_MODELS:
+        st.info("Fewer than two models could encode the data, so there is nothing to compare.")
+        _render_tokens_side_by_side(subset, ok or list(run["specs"]))
+        return
+    _render_results(subset, run, ok, int(k), metric, METHODS[method_label], int(dims), int(seed))
+
+
+def _render_results(
+    dataset: Dataset, run: dict, specs: list[str], k: int, metric: str, method: str, dims: int, seed: int
+) -> None:
+    vectors = run["vectors"]
+    n = len(dataset)
+    k = min(k, n - 1)
+    try:
+        comparison = comparison_for(run["key"], tuple(specs), k, metric, vectors)
+    except Exception as exc:
+        show_error(exc)
+        return
+
+    # Global figures first.
+    st.markdown("#### Agreement between the models")
+    for pair in comparison.pairs:
+        st.markdown(f"**{pair.a}** vs **{pair.b}**")
+        a, b, c = st.columns(3)
+        a.metric(f"Mean {k}-NN overlap", f"{pair.mean_knn_overlap:.3f}",
+                 help="Jaccard overlap of each point's k nearest neighbours in the two spaces, averaged")
+        b.metric("Linear CKA", f"{pair.cka:.3f}", help="Centered kernel alignment of the two vector sets")
+        c.metric("Distance rank correlation", f"{pair.distance_spearman:.3f}",
+                 help="Spearman correlation of pairwise distances in the two spaces")
+    for note in comparison.notes:
+        st.caption(note)
+
+    metadata = dataset.metadata.reset_index(drop=True).copy()
+    metadata.insert(0, ROW_COLUMN, np.arange(n))
+    metadata[OVERLAP_COLUMN] = np.round(np.asarray(comparison.overlap_per_point, dtype=np.float64), 3)
+    text_column = dataset.text_column if dataset.text_column in metadata.columns else None
+
+    generation = st.session_state.get(KEY_VIEW_GENERATION, 0)
+
+    # Controls for the views.
+    st.markdown("#### The views")
+    left, middle, right, far = st.columns([2, 2, 3, 1])
+    colour_options = [OVERLAP] + [c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN, text_column)]
+    colour = left.selectbox("Colour by", colour_options, key=KEY_COLOR)
+    search_columns = [c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN)]
+    search_column = middle.selectbox("Search in", search_columns, key=KEY_SEARCH_COLUMN)
+    query = right.text_input("Search (highlights the matches in every view)", key=KEY_SEARCH)
+    regex = far.checkbox("Regex", key=KEY_REGEX)
+    if far.button("Clear selection"):
+        generation += 1
+        st.session_state[KEY_VIEW_GENERATION] = generation
+
+    try:
+        search = search_mask(metadata[search_column], query, regex=regex) if query else None
+    except InputError as exc:
+        show_error(exc)
+        search = None
+
+    try:
+        with st.spinner("Laying out the views..."):
+            layouts = layouts_for(run["key"], tuple(specs), method, dims, seed, vectors)
+    except Exception as exc:
+        show_error(exc)
+        return
+
+    selected: set[int] = set()
+    for index in range(len(specs)):
+        selected.update(point_indices_from_selection(st.session_state.get(KEY_VIEW.format(generation=generation, index=index))))
+
+    choices = _changed_choices(comparison)
+    choice = st.session_state.get(KEY_PAIR, 0) or 0
+    choice = choice if choice < len(choices) else 0
+    ranked = choices[choice][1]
+    changed = _most_changed_table(ranked, metadata, text_column)
+    changed_state = st.session_state.get(KEY_CHANGED.format(pair=choice))
+    picked = None
+    try:
+        picked_rows = list(changed_state["selection"]["rows"]) if changed_state is not None else []
+    except (KeyError, TypeError):
+        picked_rows = []
+    if picked_rows and picked_rows[0] < len(ranked):
+        row = int(ranked[picked_rows[0]]["row"])
+        picked = {"row": row, "neighbors": comparison.neighbors_of(row)}
+
+    if selected:
+        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
+    if search is not None:
+        st.caption(f"{int(search.sum())} of {n} rows match the search.")
+
+    views = st.columns(len(specs))
+    hover = [c for c in (text_column, OVERLAP_COLUMN) if c] + [
+        c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN, text_column)
+    ][:3]
+    for index, spec in enumerate(specs):
+        coords, kept, note = layouts[spec]
+        kept = np.asarray(kept)
+        mask = np.zeros(n, dtype=bool) if (search is not None or picked is not None) else None
+        if search is not None:
+            mask |= search
+        marked = set(selected)
+        if picked is not None:
+            mask[picked["row"]] = True
+            mask[list(picked["neighbors"].get(spec, []))] = True
+            marked.add(int(picked["row"]))
+        shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
+        figure = scatter_figure(
+            coords,
+            shown,
+            color_by=OVERLAP_COLUMN if colour == OVERLAP else colour,
+            hover_columns=hover,
+            highlight=None if mask is None else mask[kept],
+            selected=sorted(marked) or None,
+            title=spec,
+        )
+        with views[index]:
+            st.plotly_chart(
+                figure,
+                key=KEY_VIEW.format(generation=generation, index=index),
+                on_select="rerun" if dims == 2 else "ignore",
+                width="stretch",
+            )
+            if note:
+                st.caption(note)
+
+    # The ranked table, and the picked point's neighbours in every model.
+    st.markdown("#### Points whose neighbourhoods changed most")
+    if len(choices) > 1:
+        st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=KEY_PAIR)
+    st.dataframe(
+        changed,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=KEY_CHANGED.format(pair=choice),
+    )
+    if picked is None:
+        st.caption("Pick a row to see its neighbours in every model, highlighted in the views.")
+    else:
+        _render_neighbours(picked, specs, metadata, text_column)
+
+    _render_tokens_side_by_side(dataset, specs)
+
+
+def _changed_choices(comparison) -> list[tuple[str, list[dict]]]:
+    """(label, ranked most-changed points) per way of ranking: over all pairs, then each pair."""
+    choices = [(f"{p.a} vs {p.b}", p.most_changed) for p in comparison.pairs]
+    if len(comparison.pairs) > 1:
+        choices.insert(0, ("all models (mean overlap over the pairs)", comparison.most_changed(MOST_CHANGED)))
+    return choices
+
+
+def _most_changed_table(ranked: list[dict], metadata: pd.DataFrame, text_column: str | None) -> pd.DataFrame:
+    rows = [int(item["row"]) for item in ranked]
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(rows) + 1),
+            ROW_COLUMN: rows,
+            "overlap": [round(float(item["overlap"]), 3) for item in ranked],
+        }
+    )
+    if text_column:
+        table[text_column] = metadata[text_column].iloc[rows].astype(str).to_numpy()
+    return table
+
+
+def _label(metadata: pd.DataFrame, text_column: str | None, row: int) -> str:
+    if text_column:
+        return str(metadata[text_column].iloc[row])
+    return f"row {row}"
+
+
+def _render_neighbours(picked: dict, specs: list[str], metadata: pd.DataFrame, text_column: str | None) -> None:
+    row = int(picked["row"])
+    st.markdown(f"Neighbours of row {row}: *{_label(metadata, text_column, row)}*")
+    columns = st.columns(len(specs))
+    others = {spec: set(picked["neighbors"].get(spec, [])) for spec in specs}
+    for column, spec in zip(columns, specs):
+        neighbours = [int(r) for r in picked["neighbors"].get(spec, [])]
+        shared = set.intersection(*others.values()) if others else set()
+        table = pd.DataFrame(
+            {
+                ROW_COLUMN: neighbours,
+                "in every model": [r in shared for r in neighbours],
+                "text": [_label(metadata, text_column, r) for r in neighbours],
+            }
+        )
+        column.markdown(f"**{spec}**")
+        column.dataframe(table, hide_index=True, width="stretch")
+
+
+def _render_tokens_side_by_side(dataset: Dataset, specs: list[str]) -> None:
+    st.markdown("#### One text, tokenized by each model")
+    default = dataset.texts[0] if dataset.texts else ""
+    text = st.text_input("Text", value=default, key=KEY_TOKEN_TEXT)
+    if not text.strip():
+        st.error("Type some text to tokenize.")
+        return
+    columns = st.columns(len(specs))
+    for column, spec in zip(columns, specs):
+        with column:
+            st.markdown(f"**{spec}**")
+            try:
+                tok = tokenize_cached(text, spec)
+            except Exception as exc:
+                show_error(exc, spec)
+                continue
+            st.caption(f"{len(tok.tokens)} tokens")
+            st.html(token_chips_html(tok))

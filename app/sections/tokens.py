@@ -1,0 +1,353 @@
+"""The Tokens tab: how a model's tokenizer splits text, its tokens' contextual vectors per layer,
+and the model's input embedding table (the vocabulary view, like the projector's word2vec demo).
+
+Only widgets and layout live here; tokenizing, encoding and projecting are library calls
+(`embeddings.encode`, `embeddings.reduce`), cached on plain values.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from embeddings.errors import InputError
+from embeddings.plot import scatter_figure, search_mask
+
+# A sentence where context matters: "bank" twice with two meanings, a long word split into
+# pieces, a number, punctuation and a contraction.
+DEFAULT_TEXT = (
+    "I sat on the river bank and watched the boats.\n"
+    "The bank raised its interest rates unexpectedly in 2024, didn't it?"
+)
+MIN_TOKENS_TO_PROJECT = 3
+VOCAB_METHODS = {"PCA": "pca", "UMAP": "umap"}
+VOCAB_SIZES = (500, 1000, 2000, 5000)
+DEFAULT_VOCAB_SIZE = 1000
+NEIGHBOURS_SHOWN = 10
+MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
+
+# st.session_state keys (one place, so tests and main.py can reach them)
+KEY_TEXT = "tokens.text"
+KEY_LAYER = "tokens.layer"
+KEY_SPECIAL = "tokens.include_special"
+KEY_VOCAB_SOURCE = "tokens.vocab.source"
+KEY_VOCAB_SIZE = "tokens.vocab.top_n"
+KEY_VOCAB_WORDS = "tokens.vocab.words"
+KEY_VOCAB_METHOD = "tokens.vocab.method"
+KEY_VOCAB_DIMS = "tokens.vocab.dims"
+KEY_VOCAB_SEARCH = "tokens.vocab.search"
+KEY_VOCAB_REGEX = "tokens.vocab.regex"
+KEY_VOCAB_FOCUS = "tokens.vocab.focus"
+
+# Pale, distinct backgrounds for neighbouring tokens (the text stays readable on all of them).
+CHIP_COLOURS = ("#ffd8a8", "#c3fae8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#d8f5a2", "#fcc2d7", "#ffec99")
+
+
+# ---------------------------------------------------------------- cached library calls
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def model_facts(model: str) -> dict:
+    """Plain facts about a model (loads it once per process; raises ModelError if unknown)."""
+    from embeddings.models import load_model
+
+    loaded = load_model(model)
+    return {
+        "name": loaded.spec.name,
+        "dim": int(loaded.dim),
+        "num_layers": int(loaded.num_layers),
+        "max_seq_length": loaded.max_seq_length,
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def tokenize_cached(text: str, model: str):
+    from embeddings.encode import tokenize
+
+    return tokenize(text, model)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def token_layout(texts: tuple[str, ...], model: str, layer: int, include_special: bool):
+    """(coords (n, 2) or None, rows DataFrame, variance explained) for the tokens of `texts` at `layer`."""
+    from embeddings.encode import token_embeddings
+    from embeddings.reduce import project
+
+    emb = token_embeddings(list(texts), model, layer=layer, include_special=include_special)
+    rows = emb.rows.reset_index(drop=True) if emb.rows is not None else pd.DataFrame()
+    if len(emb.vectors) < MIN_TOKENS_TO_PROJECT:
+        return None, rows, None
+    projection = project(emb.vectors, "pca", 2, seed=0)
+    return projection.coords, rows, projection.variance_explained
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def vocabulary_vectors(model: str, top_n: int, words: tuple[str, ...] | None):
+    """(vectors, rows) of the input embedding table: the top_n most useful tokens, or `words`."""
+    from embeddings.encode import vocabulary_embeddings
+
+    emb = vocabulary_embeddings(model, tokens=list(words) if words else None, top_n=top_n)
+    return np.asarray(emb.vectors, dtype=np.float32), emb.rows.reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def vocabulary_layout(model: str, top_n: int, words: tuple[str, ...] | None, method: str, dims: int, seed: int = 0):
+    from embeddings.reduce import project
+
+    vectors, _ = vocabulary_vectors(model, top_n, words)
+    projection = project(vectors, method, dims, seed=seed)
+    return projection.coords, projection.rows, projection.note
+
+
+# ---------------------------------------------------------------- pure helpers (tested directly)
+
+
+def tokenization_table(tok) -> pd.DataFrame:
+    """One row per token: position, token, id, its character span and the text it covers."""
+    return pd.DataFrame(
+        {
+            "position": range(len(tok.tokens)),
+            "token": list(tok.tokens),
+            "id": [int(i) for i in tok.ids],
+            "start": [int(s) for s, _ in tok.offsets],
+            "end": [int(e) for _, e in tok.offsets],
+            "text": ["" if sp else tok.text[s:e] for (s, e), sp in zip(tok.offsets, tok.special)],
+            "special": [bool(s) for s in tok.special],
+        }
+    )
+
+
+def _visible(piece: str) -> str:
+    """Whitespace a reader can see inside a chip (a leading space would vanish otherwise)."""
+    return piece.replace(" ", "\u00b7").replace("\t", "\u21e5").replace("\n", "\u21b5")
+
+
+def token_chips_html(tok) -> str:
+    """The text as coloured inline spans, one per token; special tokens outlined; hover shows id and span."""
+    parts: list[str] = []
+    cursor = 0
+    colour = 0
+    for position, (token, token_id, (start, end), special) in enumerate(
+        zip(tok.tokens, tok.ids, tok.offsets, tok.special)
+    ):
+        title = html.escape(f"#{position} {token!r} id {token_id} span {start}:{end}", quote=True)
+        if special:
+            parts.append(
+                f'<span title="{title}" style="border:1px dashed #868e96;color:#495057;border-radius:4px;'
+                f'padding:1px 4px;margin:0 2px;font-size:0.8em;font-family:monospace">{html.escape(token)}</span>'
+            )
+            continue
+        if start > cursor:  # text the tokenizer skipped (usually spaces) stays plain
+            parts.append(html.escape(tok.text[cursor:start]))
+        piece = tok.text[start:end] if end > start else token
+        if start < cursor:  # several tokens for one span (byte pieces of one character)
+            piece = token
+        parts.append(
+            f'<span title="{title}" style="background:{CHIP_COLOURS[colour % len(CHIP_COLOURS)]};'
+            f'border-radius:4px;padding:1px 2px;margin:0 1px;color:#212529">{html.escape(_visible(piece))}</span>'
+        )
+        colour += 1
+        cursor = max(cursor, end)
+    if cursor < len(tok.text):
+        parts.append(html.escape(tok.text[cursor:]))
+    return '<div style="line-height:2.1;font-size:1.05em;white-space:pre-wrap">' + "".join(parts) + "</div>"
+
+
+def show_error(exc: Exception, model: str | None = None) -> None:
+    """One line in the page, never a traceback: InputError text as is, anything else with its type."""
+    if isinstance(exc, InputError):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if model and model not in message:
+        message = f"{model}: {message}"
+    st.error(message)
+
+
+# ---------------------------------------------------------------- the tab
+
+
+def render_tokens(model: str) -> None:
+    """The Tokens tab for `model` (a model spec string)."""
+    try:
+        facts = model_facts(model)
+    except Exception as exc:  # an unknown model must not take the page down
+        show_error(exc, model)
+        return
+    st.caption(
+        f"Model **{facts['name']}**: {facts['num_layers']} layers, {facts['dim']} dimensions. "
+        "Hover a token to see its id and character span."
+    )
+    _render_text_tokens(model, facts)
+    st.divider()
+    _render_vocabulary(model)
+
+
+def _render_text_tokens(model: str, facts: dict) -> None:
+    st.markdown("#### Tokenization")
+    raw = st.text_area(
+        "Text to tokenize (one text per line to compare the tokens of several texts)",
+        value=DEFAULT_TEXT,
+        key=KEY_TEXT,
+        height=100,
+    )
+    texts = [line.strip() for line in raw.splitlines() if line.strip()]
+    if not texts:
+        st.error("Type some text to tokenize.")
+        return
+
+    tokenizations = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            tok = tokenize_cached(text, model)
+        except Exception as exc:
+            show_error(exc, model)
+            return
+        tokenizations.append(tok)
+        label = f"Text {number}: " if len(texts) > 1 else ""
+        st.markdown(f"{label}**{len(tok.tokens)} tokens**, {sum(tok.special)} special")
+        st.html(token_chips_html(tok))
+    with st.expander("Token table", expanded=len(texts) == 1):
+        for number, tok in enumerate(tokenizations, start=1):
+            if len(texts) > 1:
+                st.caption(f"Text {number}")
+            st.dataframe(tokenization_table(tok), hide_index=True, width="stretch")
+
+    st.markdown("#### Contextual token vectors")
+    num_layers = facts["num_layers"]
+    controls = st.columns([3, 1])
+    if num_layers > 0:
+        layer = controls[0].slider(
+            "Layer (0 = input embeddings, then the output of each layer)",
+            min_value=0,
+            max_value=num_layers,
+            value=num_layers,
+            key=KEY_LAYER,
+        )
+    else:
+        layer = 0
+        controls[0].caption("This model has one layer of vectors: its input embedding table.")
+    include_special = controls[1].checkbox("Special tokens", value=False, key=KEY_SPECIAL)
+    try:
+        with st.spinner("Encoding tokens..."):
+            coords, rows, variance = token_layout(tuple(texts), model, int(layer), include_special)
+    except Exception as exc:
+        show_error(exc, model)
+        return
+    if coords is None:
+        st.info(
+            f"Only {len(rows)} token{'s' if len(rows) != 1 else ''} at this layer: a projection needs at least "
+            f"{MIN_TOKENS_TO_PROJECT}. Type a longer text or add a line."
+        )
+        return
+    metadata = rows.copy()
+    metadata["text"] = [
+        f"{i + 1}: {texts[i][:40]}{'…' if len(texts[i]) > 40 else ''}" for i in metadata["text_index"]
+    ]
+    title = f"Tokens at layer {layer} (PCA"
+    if variance:
+        title += f", {sum(variance):.0%} of variance"
+    title += ")"
+    figure = scatter_figure(
+        coords,
+        metadata,
+        color_by="text" if len(texts) > 1 else None,
+        label_by="token",
+        hover_columns=["token", "position", "token_id", "text"],
+        title=title,
+    )
+    st.plotly_chart(figure, key="tokens.layer_chart", width="stretch")
+
+
+def _render_vocabulary(model: str) -> None:
+    st.markdown("#### Vocabulary: the input embedding table")
+    st.caption(
+        "Each point is one token's row of the model's input embedding table, before any context, "
+        "as in the projector's word2vec demo. Search to highlight tokens; pick one to see its nearest tokens."
+    )
+    left, middle, right = st.columns([2, 1, 1])
+    source = left.radio(
+        "Tokens", ["Most frequent tokens", "My word list"], horizontal=True, key=KEY_VOCAB_SOURCE
+    )
+    method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=KEY_VOCAB_METHOD)
+    dims = right.radio("Dimensions", [2, 3], horizontal=True, key=KEY_VOCAB_DIMS)
+    words: tuple[str, ...] | None = None
+    top_n = DEFAULT_VOCAB_SIZE
+    if source == "My word list":
+        raw_words = st.text_area(
+            "Words (one per line or comma-separated)",
+            value="king, queen, man, woman, paris, france, berlin, germany, cat, dog, apple, banana",
+            key=KEY_VOCAB_WORDS,
+        )
+        words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
+        if not words:
+            st.error("Type at least one word for the vocabulary view.")
+            return
+    else:
+        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=KEY_VOCAB_SIZE)
+
+    method = VOCAB_METHODS[method_label]
+    try:
+        with st.spinner("Projecting the vocabulary..."):
+            vectors, rows = vocabulary_vectors(model, int(top_n), words)
+            coords, kept, note = vocabulary_layout(model, int(top_n), words, method, int(dims))
+    except Exception as exc:
+        show_error(exc, model)
+        return
+    if note:
+        st.caption(note)
+
+    search_col, regex_col, focus_col = st.columns([2, 1, 2])
+    query = search_col.text_input("Search tokens", key=KEY_VOCAB_SEARCH, placeholder="e.g. ing or ^un")
+    regex = regex_col.checkbox("Regex", key=KEY_VOCAB_REGEX)
+    try:
+        matches = search_mask(rows["token"], query, regex=regex) if query else np.zeros(len(rows), dtype=bool)
+    except InputError as exc:
+        show_error(exc)
+        matches = np.zeros(len(rows), dtype=bool)
+    tokens = rows["token"].astype(str).tolist()
+    focus = focus_col.selectbox(
+        "Nearest tokens to",
+        [None] + tokens,
+        format_func=lambda t: "(pick a token)" if t is None else t,
+        key=KEY_VOCAB_FOCUS,
+    )
+    neighbours = None
+    if focus is not None:
+        from embeddings.neighbors import nearest
+
+        focus_row = tokens.index(focus)
+        k = min(NEIGHBOURS_SHOWN + 1, len(tokens))
+        found = nearest(vectors, focus_row, k, "cosine")
+        keep = [(int(i), float(d)) for i, d in zip(found.indices, found.distances) if int(i) != focus_row]
+        neighbours = pd.DataFrame(
+            {"token": [tokens[i] for i, _ in keep], "cosine distance": [round(d, 4) for _, d in keep]}
+        )
+        matches = matches.copy()
+        matches[[focus_row] + [i for i, _ in keep]] = True
+    highlight = matches if (query or focus is not None) else None
+    if query:
+        st.caption(f"{int(matches.sum())} of {len(rows)} tokens match.")
+
+    kept = np.asarray(kept)
+    shown = rows.iloc[kept]  # index = source row, so highlights and rings use source rows
+    figure = scatter_figure(
+        coords,
+        shown,
+        label_by="token" if len(shown) <= MAX_ALL_LABELS or highlight is not None else None,
+        hover_columns=["token", "token_id"],
+        highlight=None if highlight is None else highlight[kept],
+        selected=[tokens.index(focus)] if focus is not None else None,
+        title=f"{len(shown):,} tokens, {method_label} {dims}D",
+    )
+    if neighbours is not None:
+        plot_col, list_col = st.columns([3, 1])
+        plot_col.plotly_chart(figure, key="tokens.vocab_chart", width="stretch")
+        list_col.markdown(f"Nearest to **{focus}**")
+        list_col.dataframe(neighbours, hide_index=True, width="stretch")
+    else:
+        st.plotly_chart(figure, key="tokens.vocab_chart", width="stretch")
