@@ -1,0 +1,385 @@
+"""A Plotly scatter of projected points: the one place in the library that imports plotly.
+
+``scatter_figure`` draws 2D coordinates as WebGL (``Scattergl``) and 3D ones as ``Scatter3d``,
+coloured by a metadata column (one trace per category with a legend, or a colour scale for
+numbers), with hover text built from the metadata, optional text labels, a highlight mask that
+dims everything else, and rings around chosen rows. Every point's ``customdata`` is its source
+row (the metadata frame's index), so a selection maps back with ``point_indices_from_selection``
+whatever traces the points were split into.
+
+Everything is built column-wise with numpy/pandas: 100k points cost well under a second.
+Point traces carry ``meta="points"`` and overlay traces (rings) ``meta="overlay"``, so a reader of
+the figure (a browser test, say) can count the points: the sum of ``x`` lengths over traces whose
+meta is "points".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from embeddings.errors import InputError
+
+MAX_CATEGORIES = 20  # legend entries; rarer categories share one "other" trace
+HOVER_CHARS = 300  # a value longer than this is cut, with an ellipsis
+HOVER_WRAP = 80  # hover lines are broken at a space near this width
+MAX_LABELS = 1_000  # text labels on more points than this are unreadable and slow
+MISSING = "(missing)"
+OTHER = "other"
+POINTS_META = "points"
+OVERLAY_META = "overlay"
+
+# Plotly's default qualitative colours, then more distinct ones (Dark24 / Alphabet order).
+PALETTE = (
+    "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880",
+    "#FF97FF", "#FECB52", "#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#B68100",
+    "#750D86", "#EB663B", "#511CFB", "#00A08B",
+)
+OTHER_COLOR = "#9A9A9A"
+DIMMED_COLOR = "#C8C8C8"
+RING_COLOR = "#111111"
+COLOR_SCALE = "Viridis"
+
+
+# ------------------------------------------------------------------ hover and labels
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Cells as display strings; missing values as MISSING."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        text = values.round(6).astype(str)
+        return text.where(values.notna(), MISSING)
+    text = values.astype(str)
+    return text.where(values.notna(), MISSING) if values.hasnans else text
+
+
+def clean_for_html(values: pd.Series, max_chars: int = HOVER_CHARS, wrap: int | None = HOVER_WRAP) -> pd.Series:
+    """Strings safe inside Plotly's pseudo-HTML: cut to max_chars, escaped, long lines wrapped."""
+    text = _as_text(values)
+    long = text.str.len() > max_chars
+    if long.any():
+        text = text.where(~long, text.str.slice(0, max_chars - 1) + "\u2026")
+    text = text.str.replace(r"[\r\n\t]+", " ", regex=True)
+    wide = text.str.len() > wrap if wrap else None
+    if wide is not None and wide.any():
+        # Only the long values pay for a Python-level wrap; "\n" becomes <br> after escaping.
+        wrapped = text.to_numpy(dtype=object)
+        wrapped[wide.to_numpy()] = [_wrap(value, wrap) for value in wrapped[wide.to_numpy()]]
+        text = pd.Series(wrapped, index=text.index, dtype=str)
+    if text.str.contains("[&<>]", regex=True).any():
+        text = text.str.replace("&", "&amp;", regex=False)
+        text = text.str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+    if wide is not None and wide.any():
+        text = text.str.replace("\n", "<br>", regex=False)
+    return text
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a line at the last space before `width` (or hard, when a word is longer)."""
+    lines: list[str] = []
+    start = 0
+    while len(text) - start > width:
+        cut = text.rfind(" ", start + width // 2, start + width + 1)
+        if cut < 0:
+            lines.append(text[start : start + width])
+            start += width
+        else:
+            lines.append(text[start:cut])
+            start = cut + 1
+    lines.append(text[start:])
+    return "\n".join(lines)
+
+
+def hover_texts(
+    metadata: pd.DataFrame, columns: Sequence[str] | None = None, *, first_plain: bool = True
+) -> np.ndarray:
+    """One hover string per row: the first column as is, the others as "column: value" lines."""
+    columns = list(metadata.columns if columns is None else columns)
+    if not columns:
+        return np.asarray([f"row {i}" for i in metadata.index], dtype=object)
+    parts: list[pd.Series] = []
+    for position, column in enumerate(columns):
+        values = clean_for_html(metadata[column])
+        if position == 0 and first_plain:
+            parts.append(values)
+        else:
+            parts.append(f"<i>{_escape(str(column))}</i>: " + values)
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + "<br>" + part
+    return text.to_numpy(dtype=object)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ------------------------------------------------------------------ search
+
+
+def search_mask(values: pd.Series, query: str, *, regex: bool = False, case: bool = False) -> np.ndarray:
+    """Bool mask of the cells that contain `query` (a substring, or a regular expression).
+
+    An invalid regular expression is one InputError line.
+    """
+    if regex:
+        try:
+            re.compile(query)
+        except re.error as exc:
+            raise InputError(f"invalid regular expression {query!r}: {exc}") from None
+    text = _as_text(values)
+    return text.str.contains(query, case=case, regex=regex).to_numpy(dtype=bool)
+
+
+# ------------------------------------------------------------------ colour
+
+
+def is_numeric(values: pd.Series) -> bool:
+    """True when a column is coloured with a scale (numbers), False for categories."""
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+
+
+def categories(values: pd.Series, limit: int = MAX_CATEGORIES) -> tuple[np.ndarray, list[str]]:
+    """(category per row, legend order): the limit-1 most common values by name, the rest OTHER.
+
+    With at most `limit` distinct values every value keeps its own entry.
+    """
+    text = _as_text(values)
+    counts = text.value_counts(sort=True)
+    if len(counts) <= limit:
+        order = sorted(counts.index, key=_natural_key)
+        return text.to_numpy(dtype=object), order
+    kept = list(counts.index[: limit - 1])
+    labels = text.where(text.isin(kept), OTHER).to_numpy(dtype=object)
+    return labels, sorted(kept, key=_natural_key) + [OTHER]
+
+
+def _natural_key(value: str) -> tuple:
+    return (value == MISSING, [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", value)])
+
+
+def category_colors(order: Sequence[str]) -> dict[str, str]:
+    colors: dict[str, str] = {}
+    for i, name in enumerate(order):
+        colors[name] = OTHER_COLOR if name in (OTHER, MISSING) else PALETTE[i % len(PALETTE)]
+    return colors
+
+
+# ------------------------------------------------------------------ the figure
+
+
+def _marker_size(n: int) -> float:
+    if n <= 500:
+        return 8
+    if n <= 5_000:
+        return 5
+    if n <= 50_000:
+        return 3
+    return 2
+
+
+def _trace(
+    coords: np.ndarray,
+    rows: np.ndarray,
+    hover: np.ndarray,
+    labels: np.ndarray | None,
+    *,
+    name: str,
+    marker: dict[str, Any],
+    meta: str = POINTS_META,
+    showlegend: bool = True,
+    legendgroup: str | None = None,
+) -> dict[str, Any]:
+    """One trace as a plain dict: go.Figure validates dicts once, where trace objects get deep-copied."""
+    kwargs: dict[str, Any] = dict(
+        x=coords[:, 0],
+        y=coords[:, 1],
+        customdata=rows,
+        hovertext=hover,
+        hoverinfo="text",
+        name=name,
+        marker=marker,
+        meta=meta,
+        showlegend=showlegend,
+        legendgroup=legendgroup or name,
+    )
+    if labels is not None:
+        kwargs.update(mode="markers+text", text=labels, textposition="top center", textfont={"size": 10})
+    else:
+        kwargs.update(mode="markers")
+    if coords.shape[1] == 3:
+        return {"type": "scatter3d", "z": coords[:, 2], **kwargs}
+    return {"type": "scattergl", **kwargs}
+
+
+def scatter_figure(
+    coords: np.ndarray,
+    metadata: pd.DataFrame,
+    *,
+    color_by: str | None = None,
+    label_by: str | None = None,
+    hover_columns: Sequence[str] | None = None,
+    highlight: np.ndarray | None = None,
+    selected: Iterable[int] | None = None,
+    title: str | None = None,
+    axis_titles: Sequence[str] | None = None,
+    uirevision: str | None = None,
+) -> go.Figure:
+    """A scatter of `coords` (n, 2|3), one metadata row per point, in the same order.
+
+    color_by: a metadata column; categories get one trace each (legend), numbers a colour scale.
+    label_by: a column written beside the points (only when at most MAX_LABELS points would
+    carry one: all points, else the highlighted ones). hover_columns: what hovering shows
+    (default: every column). highlight: bool mask, True points stay bright, others are dimmed
+    (grey, in the background). selected: source rows (values of metadata.index) drawn with a
+    ring on top. customdata of every point is its source row, metadata.index.
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    if coords.ndim != 2 or coords.shape[1] not in (2, 3):
+        raise InputError(f"coordinates must have shape (n, 2) or (n, 3), got {coords.shape}")
+    n = coords.shape[0]
+    if len(metadata) != n:
+        raise InputError(f"metadata has {len(metadata)} rows but there are {n} points")
+    for column in (color_by, label_by, *(hover_columns or ())):
+        if column is not None and column not in metadata.columns:
+            raise InputError(f"no column {column!r}; columns: {', '.join(map(str, metadata.columns))}")
+    rows = np.asarray(metadata.index, dtype=np.int64)
+    hover = hover_texts(metadata, hover_columns)
+    if highlight is not None:
+        highlight = np.asarray(highlight, dtype=bool).reshape(-1)
+        if highlight.shape != (n,):
+            raise InputError(f"highlight mask has {highlight.shape[0]} values but there are {n} points")
+    bright = np.ones(n, dtype=bool) if highlight is None else highlight
+
+    labels: np.ndarray | None = None
+    if label_by is not None:
+        carriers = n if highlight is None else int(bright.sum())
+        if carriers <= MAX_LABELS:
+            labels = clean_for_html(metadata[label_by], max_chars=40, wrap=None).to_numpy(dtype=object)
+
+    size = _marker_size(n)
+    traces: list[Any] = []
+    if highlight is not None and (~bright).any():
+        dim = ~bright
+        traces.append(
+            _trace(
+                coords[dim], rows[dim], hover[dim], None,
+                name="other points", marker={"color": DIMMED_COLOR, "size": size, "opacity": 0.35},
+            )
+        )
+
+    def part(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        return coords[mask], rows[mask], hover[mask], None if labels is None else labels[mask]
+
+    if color_by is None:
+        traces.append(_trace(*part(bright), name="points", marker={"color": PALETTE[0], "size": size}, showlegend=False))
+    elif is_numeric(metadata[color_by]):
+        values = metadata[color_by].to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        low, high = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 1.0)
+        shown = bright & finite
+        marker = {
+            "color": values[shown],
+            "colorscale": COLOR_SCALE,
+            "cmin": low,
+            "cmax": high,
+            "size": size,
+            "showscale": True,
+            "colorbar": {"title": {"text": str(color_by)}, "thickness": 12},
+        }
+        traces.append(_trace(*part(shown), name=str(color_by), marker=marker, showlegend=False))
+        if (bright & ~finite).any():
+            traces.append(
+                _trace(*part(bright & ~finite), name=MISSING, marker={"color": OTHER_COLOR, "size": size})
+            )
+    else:
+        per_row, order = categories(metadata[color_by])
+        colors = category_colors(order)
+        for name in order:
+            mask = bright & (per_row == name)
+            if not mask.any():
+                continue
+            traces.append(_trace(*part(mask), name=name, marker={"color": colors[name], "size": size}))
+
+    if selected is not None:
+        wanted = np.fromiter((int(i) for i in selected), dtype=np.int64)
+        ring = np.isin(rows, wanted)
+        if ring.any():
+            ring_labels = None
+            if label_by is not None and labels is None and ring.sum() <= MAX_LABELS:
+                ring_labels = clean_for_html(metadata[label_by][ring], max_chars=40, wrap=None).to_numpy(dtype=object)
+            traces.append(
+                _trace(
+                    coords[ring], rows[ring], hover[ring], ring_labels,
+                    name="marked",
+                    marker={
+                        "color": RING_COLOR,
+                        "size": size + 8,
+                        "symbol": "circle-open",
+                        "line": {"color": RING_COLOR, "width": 2},
+                    },
+                    meta=OVERLAY_META,
+                )
+            )
+
+    figure = go.Figure(data=traces)
+    names = list(axis_titles) if axis_titles else []
+    layout: dict[str, Any] = dict(
+        title={"text": title} if title else None,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        legend={"itemsizing": "constant", "title": {"text": str(color_by)} if color_by else None},
+        hovermode="closest",
+        hoverlabel={"align": "left"},
+        uirevision=uirevision or "points",
+        height=620,
+    )
+    if coords.shape[1] == 2:
+        layout.update(
+            dragmode="select",
+            xaxis={"title": {"text": names[0] if names else ""}, "zeroline": False, "showgrid": False},
+            yaxis={"title": {"text": names[1] if len(names) > 1 else ""}, "zeroline": False, "showgrid": False},
+        )
+    else:
+        scene_axes = {f"{a}axis": {"title": {"text": names[i] if len(names) > i else a}} for i, a in enumerate("xyz")}
+        layout.update(scene=scene_axes)
+    figure.update_layout(**layout)
+    return figure
+
+
+def point_count(figure: go.Figure) -> int:
+    """Points drawn (rings and other overlays not counted)."""
+    return sum(len(trace.x) for trace in figure.data if trace.meta == POINTS_META and trace.x is not None)
+
+
+def point_indices_from_selection(event: Any) -> list[int]:
+    """Source rows of the points in a Streamlit plotly selection event, in first-seen order.
+
+    Accepts the object st.plotly_chart returns (or its "selection" part, or None); reads each
+    point's customdata, which scatter_figure sets to the source row.
+    """
+    if event is None:
+        return []
+    selection = _get(event, "selection", event)
+    points = _get(selection, "points", None) or []
+    seen: dict[int, None] = {}
+    for point in points:
+        data = _get(point, "customdata", None)
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if data is None:
+            continue
+        try:
+            seen.setdefault(int(data), None)
+        except (TypeError, ValueError):
+            continue
+    return list(seen)
+
+
+def _get(obj: Any, key: str, default: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
