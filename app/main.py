@@ -1,0 +1,49 @@
+"""The embedding explorer: `streamlit run app/main.py`.
+
+Sidebar: where the points come from and how they are projected. Tabs: explore the points
+(plot, search, neighbours, export), look at tokens, compare models.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run app/main.py` puts app/ on sys.path, not the repository root.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app.sections.compare import render_compare  # noqa: E402
+from app.sections.data import default_model, load_points, render_data_panel  # noqa: E402
+from app.sections.explore import render_explore  # noqa: E402
+from app.sections.export import render_export  # noqa: E402
+from app.sections.projection import render_projection_panel  # noqa: E402
+from app.sections.tokens import render_tokens  # noqa: E402
+
+st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
+st.title("Embedding explorer")
+
+with st.sidebar:
+    choice = render_data_panel()
+points = load_points(choice) if choice is not None else None
+if points is not None:
+    with st.sidebar:
+        params = render_projection_panel(len(points), points.vectors.shape[1])
+
+explore_tab, tokens_tab, compare_tab = st.tabs(["Explore", "Tokens", "Compare models"])
+with explore_tab:
+    shown = render_explore(points, params) if points is not None else None
+    if shown is not None:
+        render_export(points, *shown)
+    elif choice is None:
+        st.info("Choose some data in the sidebar.")
+with tokens_tab:
+    render_tokens(choice.model if choice is not None and choice.model else default_model())
+with compare_tab:
+    if choice is not None and choice.dataset.texts is not None:
+        render_compare(choice.dataset, choice.model or default_model())
+    else:
+        st.info("Comparing models needs texts: choose a sample, a file or pasted texts in the sidebar.")

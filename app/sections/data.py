@@ -1,0 +1,386 @@
+"""The data panel: where the points come from, which model encodes them, and at which level.
+
+``render_data_panel`` draws the sidebar widgets and returns a ``DataChoice`` (or None when the
+input cannot be read; the reason is shown with st.error). ``load_points`` turns a choice into
+``Points``: vectors plus one table row per point, encoded with a progress bar (and a Stop
+button) the first time, from memory afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.sections import show_error
+from embeddings.data import SAMPLES, Dataset, load_sample, parse_pasted, read_data, read_projector
+from embeddings.errors import InputError
+
+FALLBACK_MODEL = "all-MiniLM-L6-v2"
+SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files")
+LEVELS = {"texts": "text", "tokens": "token", "vocabulary": "vocab"}
+UPLOAD_TYPES = ("csv", "tsv", "jsonl", "parquet", "txt")
+VOCAB_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
+KEEP_ENCODED = 6  # encoded point sets kept in memory across reruns and sessions
+
+
+def default_model() -> str:
+    try:
+        from embeddings.models import DEFAULT_MODEL
+    except ImportError:  # the models module missing is shown when something is encoded
+        return FALLBACK_MODEL
+    return DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """What the sidebar asks for: a dataset and how to turn it into vectors."""
+
+    dataset: Dataset
+    data_key: str  # fingerprint of the input (content hash + options)
+    model: str
+    level: str  # "text" | "token" | "vocab"
+    layer: int = -1
+    vocab_size: int = 5_000
+
+    @property
+    def precomputed(self) -> bool:
+        return self.dataset.vectors is not None
+
+    @property
+    def job_key(self) -> str:
+        if self.precomputed:
+            return f"{self.data_key}|vectors"
+        if self.level == "vocab":
+            return f"vocab|{self.model}|{self.vocab_size}"
+        return f"{self.data_key}|{self.model}|{self.level}|{self.layer}"
+
+
+@dataclass(frozen=True, eq=False)
+class Points:
+    """What the page explores: one vector and one table row per point (table index = row)."""
+
+    vectors: np.ndarray
+    table: pd.DataFrame
+    key: str  # caches key on this (with the parameters of what is computed from it)
+    model: str | None  # the model that made the vectors; None for precomputed vectors
+    level: str
+    text_column: str | None
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def label_column(self) -> str | None:
+        """The column that names a point in lists (its text or token)."""
+        for column in (self.text_column, "token", "text", "label"):
+            if column is not None and column in self.table.columns:
+                return column
+        return None
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ reading (cached)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_sample(name: str, text_column: str | None) -> Dataset:
+    if text_column is None:
+        return load_sample(name)
+    dataset = read_data(SAMPLES[name], text_column=text_column)
+    return Dataset(dataset.texts, dataset.metadata, dataset.text_column, f"sample:{name}")
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_upload(content: bytes, filename: str, text_column: str | None) -> Dataset:
+    return read_data(content, filename=filename, text_column=text_column)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_paste(text: str) -> Dataset:
+    return parse_pasted(text)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _read_projector_files(
+    vectors: bytes, vectors_name: str, metadata: bytes | None, metadata_name: str | None
+) -> Dataset:
+    return read_projector(vectors, metadata, vectors_name=vectors_name, metadata_name=metadata_name)
+
+
+def read_uploaded(content: bytes, filename: str, text_column: str | None = None) -> tuple[Dataset, str]:
+    """An uploaded file as a Dataset and its data key (also the entry point tests use)."""
+    return _read_upload(content, filename, text_column), f"upload:{_digest(content, filename)}:{text_column}"
+
+
+# ------------------------------------------------------------------ the panel
+
+
+def render_data_panel() -> DataChoice | None:
+    """Sidebar widgets for the data, text column, model and level."""
+    st.header("Data")
+    source = st.radio("Points from", SOURCES, key=state.SOURCE, label_visibility="collapsed")
+    dataset: Dataset | None = None
+    data_key = ""
+    try:
+        dataset, data_key = _render_source(source)
+    except InputError as error:
+        show_error(error)
+    except Exception as error:  # a reader bug must not take the page down
+        show_error(error, "Reading the data")
+    if dataset is None:
+        return None
+
+    if dataset.vectors is not None:
+        st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}")
+        return DataChoice(dataset, data_key, model="", level="text")
+
+    st.caption(f"{len(dataset):,} texts from {dataset.source}")
+    st.header("Model")
+    model = st.text_input(
+        "Model",
+        value=default_model(),
+        key=state.MODEL,
+        help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
+        "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
+    ).strip() or default_model()
+    level_label = st.radio(
+        "Level",
+        list(LEVELS),
+        key=state.LEVEL,
+        horizontal=True,
+        help="texts: one vector per text. tokens: one contextual vector per token. "
+        "vocabulary: rows of the model's input embedding table.",
+    )
+    level = LEVELS[level_label]
+    layer, vocab_size = -1, VOCAB_SIZES[2]
+    if level == "token":
+        layer = _layer_slider(model)
+    elif level == "vocab":
+        vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
+    return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size))
+
+
+def _render_source(source: str) -> tuple[Dataset | None, str]:
+    if source == "Sample":
+        name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
+        dataset = _read_sample(name, None)
+        column = _text_column_picker(dataset)
+        if column != dataset.text_column:
+            dataset = _read_sample(name, column)
+        return dataset, f"sample:{name}:{column}"
+    if source == "Upload a file":
+        upload = st.file_uploader(
+            "CSV, TSV, JSONL, Parquet or TXT (one text per line)",
+            key=state.UPLOAD,
+            help="Tables: the text column is `text` when there is one, else the first text column. "
+            "Every other column is kept for colour, labels, hover and search.",
+        )
+        if upload is None:
+            st.info("Choose a file to upload.")
+            return None, ""
+        content = upload.getvalue()
+        dataset, key = read_uploaded(content, upload.name)
+        column = _text_column_picker(dataset)
+        if column != dataset.text_column:
+            dataset, key = read_uploaded(content, upload.name, column)
+        return dataset, key
+    if source == "Paste texts":
+        text = st.text_area("One text per line", key=state.PASTE, height=180)
+        if not text.strip():
+            st.info("Paste some texts, one per line.")
+            return None, ""
+        return _read_paste(text), f"paste:{_digest(text)}"
+    vectors = st.file_uploader(
+        "Vectors: a projector vectors TSV or a .npy", key=state.VECTORS_UPLOAD,
+        help="One row per point, tab-separated numbers, no header (as projector.tensorflow.org loads).",
+    )
+    metadata = st.file_uploader(
+        "Metadata TSV (optional)", key=state.METADATA_UPLOAD,
+        help="One row per point; with two or more columns the first line is the header.",
+    )
+    if vectors is None:
+        st.info("Choose a vectors file (and optionally its metadata).")
+        return None, ""
+    v_bytes = vectors.getvalue()
+    m_bytes = metadata.getvalue() if metadata is not None else None
+    dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
+    key = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
+    return dataset, key
+
+
+def _text_column_picker(dataset: Dataset) -> str | None:
+    """A select box of the columns that hold text (shown only when there is a choice)."""
+    columns = [
+        str(c) for c in dataset.metadata.columns
+        if not pd.api.types.is_numeric_dtype(dataset.metadata[c].dtype)
+    ]
+    if len(columns) <= 1 or dataset.text_column not in columns:
+        return dataset.text_column
+    if st.session_state.get(state.TEXT_COLUMN) not in columns:
+        st.session_state.pop(state.TEXT_COLUMN, None)  # a new file: start from its own text column
+    return st.selectbox("Text column", columns, index=columns.index(dataset.text_column), key=state.TEXT_COLUMN)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _model_layers(model: str) -> int:
+    from embeddings.models import load_model
+
+    return int(load_model(model).num_layers)
+
+
+def _layer_slider(model: str) -> int:
+    try:
+        with st.spinner(f"Loading {model}..."):
+            layers = _model_layers(model)
+    except Exception as error:
+        show_error(error, f"Loading {model}")
+        return -1
+    return int(st.slider("Layer", 0, layers, layers, key=state.LAYER, help="0 is the input embeddings; the last is the output."))
+
+
+# ------------------------------------------------------------------ encoding
+
+
+@st.cache_resource(show_spinner=False)
+def _encoded() -> tuple[OrderedDict, threading.Lock]:
+    """Points already encoded, by job key, shared by every session of this server (LRU)."""
+    return OrderedDict(), threading.Lock()
+
+
+def _remember(key: str, points: Points) -> None:
+    store, lock = _encoded()
+    with lock:
+        store[key] = points
+        store.move_to_end(key)
+        while len(store) > KEEP_ENCODED:
+            store.popitem(last=False)
+
+
+def _recall(key: str) -> Points | None:
+    store, lock = _encoded()
+    with lock:
+        points = store.get(key)
+        if points is not None:
+            store.move_to_end(key)
+        return points
+
+
+def load_points(choice: DataChoice) -> Points | None:
+    """The choice's points: from memory, or encoded now with a progress bar and a Stop button."""
+    key = choice.job_key
+    points = _recall(key)
+    if points is not None:
+        return points
+    if choice.precomputed:
+        points = _points(choice, None)
+        _remember(key, points)
+        return points
+    if st.session_state.get(state.STOPPED) == key:
+        st.info("Encoding was stopped. Vectors finished so far are cached, so resuming continues from there.")
+        if not st.button("Resume encoding", key=state.RESUME_ENCODING):
+            return None
+        st.session_state.pop(state.STOPPED, None)
+
+    panel = st.empty()
+    with panel.container():
+        if st.button("Stop encoding", key=state.STOP_ENCODING):
+            st.session_state[state.STOPPED] = key
+            st.rerun()
+        what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
+        total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
+        bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
+        progress = _progress_fn(bar, what, choice.model)
+        try:
+            embeddings = _encode(choice, progress)
+        except Exception as error:
+            panel.empty()
+            show_error(error, f"Encoding with {choice.model}")
+            return None
+    panel.empty()
+    points = _points(choice, embeddings)
+    _remember(key, points)
+    return points
+
+
+def _progress_fn(bar, what: str, model: str) -> Callable[[int, int], None]:
+    def progress(done: int, total: int) -> None:
+        # Every update is a Streamlit call: a rerun or Stop interrupts the encoding right here.
+        fraction = min(max(done / total, 0.0), 1.0) if total else 1.0
+        bar.progress(fraction, text=f"Encoding {what} with {model}: {done:,} of {total:,}")
+
+    return progress
+
+
+def _encode(choice: DataChoice, progress: Callable[[int, int], None]):
+    if choice.level == "vocab":
+        from embeddings.encode import vocabulary_embeddings
+
+        progress(0, 1)
+        embeddings = vocabulary_embeddings(choice.model, top_n=choice.vocab_size)
+        progress(1, 1)
+        return embeddings
+    from embeddings.pipeline import embed
+
+    return embed(choice.dataset, choice.model, level=choice.level, layer=choice.layer, progress=progress)
+
+
+def _points(choice: DataChoice, embeddings) -> Points:
+    dataset = choice.dataset
+    if embeddings is None:  # precomputed vectors
+        vectors = np.asarray(dataset.vectors, dtype=np.float32)
+        return Points(vectors, _table(dataset.metadata), choice.job_key, None, "text", dataset.text_column, dataset.source)
+    if embeddings.level == "text":
+        table = dataset.metadata
+    elif embeddings.level == "token":
+        table = _token_table(dataset, embeddings.rows)
+    else:
+        table = embeddings.rows
+    return Points(
+        np.asarray(embeddings.vectors, dtype=np.float32),
+        _table(table),
+        choice.job_key,
+        choice.model,
+        embeddings.level,
+        dataset.text_column if embeddings.level == "text" else "token",
+        dataset.source if embeddings.level != "vocab" else f"vocabulary of {choice.model}",
+    )
+
+
+def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.reset_index(drop=True)
+
+
+def _token_table(dataset: Dataset, rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per token: the token, where it sits, its text, and its text's other metadata."""
+    index = rows["text_index"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "token": rows["token"].astype(str).to_numpy(),
+            "position": rows["position"].to_numpy(),
+            "token_id": rows["token_id"].to_numpy(),
+            "text_index": index,
+        }
+    )
+    source = dataset.metadata.iloc[index].reset_index(drop=True)
+    for column in source.columns:
+        name = column if column not in table.columns else f"text {column}"
+        table[name] = source[column].to_numpy()
+    if dataset.text_column in table.columns and dataset.text_column != "text":
+        table = table.rename(columns={dataset.text_column: "text"}) if "text" not in table.columns else table
+    return table

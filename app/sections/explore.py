@@ -1,0 +1,207 @@
+"""Explore: the plot, with colour, labels, search, selection, the inspector beside it, isolate.
+
+``render_explore`` projects (cached), draws the controls, the chart and the inspector, and
+returns the View and the selection so the export section can offer them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.sections import show_error
+from app.sections.data import Points
+from app.sections.inspector import Inspection, render_inspector
+from app.sections.projection import ProjectionParams, View, compute_view
+from embeddings.errors import InputError
+from embeddings.plot import is_numeric, point_indices_from_selection, scatter_figure, search_mask
+from embeddings.reduce import METHOD_NAMES, sample_indices
+
+MAX_3D_POINTS = 50_000  # more than this in WebGL 3D turns sluggish: draw a sample
+MAX_HOVER_COLUMNS = 8
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class Controls:
+    color_by: str | None
+    label_by: str | None
+    matches: np.ndarray | None  # bool per table row, None when there is no search
+    query: str
+
+
+def default_color_column(table: pd.DataFrame, text_column: str | None) -> str | None:
+    """The first column of a few categories (2 to 20), e.g. a sample's "topic"; else None."""
+    for column in table.columns:
+        if column == text_column or is_numeric(table[column]):
+            continue
+        if 2 <= table[column].nunique(dropna=False) <= 20:
+            return str(column)
+    return None
+
+
+def _render_controls(points: Points) -> Controls:
+    table = points.table
+    columns = [str(c) for c in table.columns]
+    colour_col, label_col, search_col, in_col, regex_col = st.columns([1.1, 1.1, 2, 1.1, 0.6])
+    default = default_color_column(table, points.text_column)
+    options = [NONE, *columns]
+    color_by = colour_col.selectbox(
+        "Colour by", options, index=options.index(default) if default else 0, key=state.COLOR_BY
+    )
+    label_by = label_col.selectbox("Label by", options, key=state.LABEL_BY,
+                                   help="Text beside the points (up to 1,000 points, else the highlighted ones).")
+    query = search_col.text_input("Search", key=state.SEARCH, placeholder="substring, or a regex")
+    search_in = points.label_column if points.label_column in columns else (columns[0] if columns else None)
+    column = in_col.selectbox("in column", columns or [NONE], index=columns.index(search_in) if search_in else 0,
+                              key=state.SEARCH_COLUMN)
+    regex = regex_col.checkbox("Regex", key=state.SEARCH_REGEX)
+    matches = None
+    if query and columns:
+        try:
+            matches = search_mask(table[column], query, regex=regex)
+        except InputError as error:
+            show_error(error)
+    return Controls(
+        None if color_by == NONE else color_by,
+        None if label_by == NONE else label_by,
+        matches,
+        query,
+    )
+
+
+def _on_select(points_key: str):
+    def store() -> None:
+        event = st.session_state.get(state.CHART)
+        state.set_selection(points_key, point_indices_from_selection(event))
+
+    return store
+
+
+def _isolate(points_key: str, rows: list[int]):
+    def go() -> None:
+        state.set_isolated(points_key, rows)
+        state.set_selection(points_key, [])
+
+    return go
+
+
+def _show_all(points_key: str):
+    def go() -> None:
+        state.set_isolated(points_key, None)
+        state.set_selection(points_key, [])
+
+    return go
+
+
+def _clear_selection(points_key: str):
+    return lambda: state.set_selection(points_key, [])
+
+
+def render_explore(points: Points, params: ProjectionParams) -> tuple[View, list[int]] | None:
+    isolated = state.isolated(points.key)
+    try:
+        view = compute_view(points, params, isolated)
+    except Exception as error:
+        show_error(error, f"Projecting with {params.describe()}")
+        if isolated:
+            st.button("Show all", key=state.SHOW_ALL, on_click=_show_all(points.key))
+        return None
+    if view.projection.note:
+        st.info(view.projection.note)
+
+    controls = _render_controls(points)
+    selection = state.selection(points.key)
+    chart_col, side_col = st.columns([3, 1.15])
+    with side_col:
+        inspection = render_inspector(points, selection)
+    with chart_col:
+        _render_chart(points, view, controls, selection, inspection)
+        _render_selection_actions(points, view, selection)
+    return view, selection
+
+
+def _render_chart(
+    points: Points, view: View, controls: Controls, selection: list[int], inspection: Inspection | None
+) -> None:
+    coords, table = view.coords, view.table
+    keep = None
+    if view.projection.dims == 3 and len(table) > MAX_3D_POINTS:
+        if not st.checkbox(f"Draw all {len(table):,} points in 3D (slow)", key=state.DRAW_ALL_3D):
+            st.warning(f"3D draws a random sample of {MAX_3D_POINTS:,} of the {len(table):,} points, "
+                       "to stay responsive; 2D draws them all.")
+            keep = sample_indices(len(table), MAX_3D_POINTS, 0)
+            coords, table = coords[keep], table.iloc[keep]
+
+    rows = np.asarray(table.index, dtype=np.int64)
+    highlight = None
+    if controls.matches is not None:
+        highlight = controls.matches[rows]
+    elif inspection is not None:
+        highlight = np.isin(rows, inspection.rows)
+    marked = sorted(set(selection) | set(inspection.rows if inspection else []))
+
+    hover = _hover_columns(points)
+    title = None
+    try:
+        figure = scatter_figure(
+            coords, table,
+            color_by=controls.color_by, label_by=controls.label_by, hover_columns=hover,
+            highlight=highlight, selected=marked or None, title=title,
+            axis_titles=view.axis_titles(), uirevision=f"{points.key}|{view.projection.method}|{view.projection.dims}",
+        )
+    except Exception as error:
+        show_error(error, "Drawing the plot")
+        return
+    if view.projection.dims == 2:
+        st.plotly_chart(
+            figure, key=state.CHART, on_select=_on_select(points.key), selection_mode=("points", "box", "lasso"),
+            width="stretch", config={"scrollZoom": True, "displaylogo": False},
+        )
+    else:
+        st.plotly_chart(figure, key=state.CHART, width="stretch", config={"displaylogo": False})
+    st.caption(_summary(points, view, len(table), controls))
+
+
+def _hover_columns(points: Points) -> list[str]:
+    columns = [str(c) for c in points.table.columns]
+    first = points.label_column
+    ordered = ([first] if first in columns else []) + [c for c in columns if c != first]
+    return ordered[:MAX_HOVER_COLUMNS]
+
+
+def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
+    projection = view.projection
+    parts = [f"{drawn:,} points", f"{METHOD_NAMES[projection.method]} {projection.dims}D"]
+    if projection.variance_explained:
+        shown = ", ".join(
+            f"{name} {share:.1%}" for name, share in zip(view.axis_titles(), projection.variance_explained)
+        )
+        parts.append(f"variance explained: {shown} (total {sum(projection.variance_explained):.1%})")
+    if projection.trustworthiness is not None:
+        parts.append(f"trustworthiness {projection.trustworthiness:.3f}")
+    parts.append(f"{projection.seconds:.2f} s")
+    if points.model:
+        parts.append(points.model)
+    if controls.matches is not None:
+        parts.append(f"{int(controls.matches.sum()):,} match “{controls.query}”")
+    return " · ".join(parts)
+
+
+def _render_selection_actions(points: Points, view: View, selection: list[int]) -> None:
+    columns = st.columns(3)
+    if selection:
+        columns[0].button(
+            f"Isolate selection ({len(selection):,} points)", key=state.ISOLATE,
+            on_click=_isolate(points.key, selection), help="Re-project only the selected points.",
+        )
+        columns[1].button("Clear selection", key=state.CLEAR_SELECTION, on_click=_clear_selection(points.key))
+    if view.isolated:
+        columns[2].button("Show all", key=state.SHOW_ALL, on_click=_show_all(points.key))
+        st.info(f"Showing {len(view.rows):,} isolated points, re-projected on their own.")
+    elif not selection and view.projection.dims == 2:
+        st.caption("Click a point, or drag a box or lasso (toolbar), to select; then isolate or export it.")

@@ -1,0 +1,102 @@
+"""Export: projector files (a zip of vectors.tsv, metadata.tsv, projector_config.json) for the
+whole data, the selection or the isolated points; the 2D/3D coordinates as CSV; and how to load
+the files on projector.tensorflow.org.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.sections.data import Points
+from app.sections.projection import View
+from embeddings.projector import projector_zip
+
+PROJECTOR_LABEL = "Download for projector.tensorflow.org"
+COORDS_LABEL = "Coordinates (CSV)"
+# Zips up to this many numbers are built with the page (and cached); bigger ones on click.
+EAGER_VALUES = 2_000_000
+
+HOW_TO = """
+1. Open [projector.tensorflow.org](https://projector.tensorflow.org) and click **Load** (left panel).
+2. Step 1, *Load a TSV file of vectors*: choose `vectors.tsv` from the unzipped download.
+3. Step 2, *Load a TSV file of metadata* (optional): choose `metadata.tsv`.
+4. Click outside the dialog. Colour, label and search by the metadata columns there, as here.
+
+To share a view, host the three files somewhere public, set the paths in
+`projector_config.json` to their URLs (or export with `embeddings export --base-url URL`), and
+open `https://projector.tensorflow.org/?config=URL-of-projector_config.json`.
+"""
+
+
+def tensor_name(points: Points) -> str:
+    name = points.source if points.model is None else f"{points.source} · {points.model} · {points.level}"
+    return re.sub(r"[\r\n\t]+", " ", name)
+
+
+def export_rows(points: Points, rows: np.ndarray) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Vectors and metadata of the given source rows, as the zip holds them."""
+    rows = np.asarray(rows, dtype=np.int64)
+    metadata = points.table.iloc[rows].reset_index(drop=True)
+    return points.vectors[rows], (metadata if metadata.shape[1] else None)
+
+
+def projector_zip_for(points: Points, rows: np.ndarray) -> bytes:
+    """The projector zip of the given source rows (what the download button serves)."""
+    vectors, metadata = export_rows(points, rows)
+    return projector_zip(vectors, metadata, tensor_name=tensor_name(points))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _zip_cached(_points: Points, points_key: str, rows_key: str, _rows: np.ndarray) -> bytes:
+    return projector_zip_for(_points, _rows)
+
+
+def coordinates_csv(view: View, rows: np.ndarray | None = None) -> bytes:
+    """row, x, y[, z] and the label column of the drawn points (optionally only `rows`)."""
+    frame = pd.DataFrame(view.coords, columns=list("xyz"[: view.coords.shape[1]]))
+    frame.insert(0, "row", view.rows)
+    if rows is not None:
+        frame = frame[np.isin(view.rows, rows)]
+    for column in view.table.columns[:1]:
+        frame[str(column)] = view.table[column].to_numpy()[frame.index.to_numpy()]
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def render_export(points: Points, view: View, selection: list[int]) -> None:
+    st.subheader("Export")
+    scopes = {f"All {len(points):,} points": np.arange(len(points))}
+    if view.isolated:
+        scopes[f"Isolated {len(view.rows):,} points"] = np.sort(view.rows)
+    if selection:
+        scopes[f"Selection ({len(selection):,} points)"] = np.asarray(sorted(selection), dtype=np.int64)
+    left, middle, right = st.columns([1.2, 1.4, 2])
+    with left:
+        scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed")
+    rows = scopes.get(scope, next(iter(scopes.values())))
+    stem = re.sub(r"[^\w.-]+", "_", points.source).strip("_") or "embeddings"
+    with middle:
+        if len(rows) * points.vectors.shape[1] <= EAGER_VALUES:
+            rows_key = hashlib.sha1(rows.tobytes()).hexdigest()[:16]
+            data = _zip_cached(points, points.key, rows_key, rows)
+        else:  # built when clicked: a big zip would slow every rerun
+            data = lambda: projector_zip_for(points, rows)  # noqa: E731
+        st.download_button(
+            PROJECTOR_LABEL, data, file_name=f"{stem}_projector.zip", mime="application/zip",
+            key=state.DOWNLOAD_PROJECTOR, type="primary", icon=":material/download:", on_click="ignore",
+        )
+        st.download_button(
+            COORDS_LABEL, coordinates_csv(view, rows if scope != next(iter(scopes)) else None),
+            file_name=f"{stem}_{view.projection.method}{view.projection.dims}d.csv", mime="text/csv",
+            key=state.DOWNLOAD_COORDS, on_click="ignore",
+        )
+        st.caption(f"{len(rows):,} vectors of width {points.vectors.shape[1]}; metadata columns: "
+                   f"{', '.join(map(str, points.table.columns)) or 'none'}")
+    with right:
+        with st.expander("How to open these files on projector.tensorflow.org"):
+            st.markdown(HOW_TO)

@@ -1,0 +1,106 @@
+"""The inspector: nearest neighbours, in the original space, of a selected point or a typed query.
+
+``render_inspector`` draws its widgets (in whatever container the caller opened) and returns an
+``Inspection`` the plot uses to highlight the point and its neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.sections import show_error
+from app.sections.data import Points
+from embeddings.neighbors import METRICS, Neighbors, nearest
+
+MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box
+LABEL_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Inspection:
+    point: int | None  # the source row inspected, or None for a typed query
+    query: str | None
+    neighbors: Neighbors
+
+    @property
+    def rows(self) -> list[int]:
+        """The point (if any) and its neighbours, as source rows."""
+        rows = [int(i) for i in self.neighbors.indices]
+        return rows if self.point is None else [self.point, *rows]
+
+
+def _label(points: Points, row: int) -> str:
+    column = points.label_column
+    text = f"row {row}" if column is None else str(points.table[column].iat[row])
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "\u2026"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _query_vector(model: str, level: str, text: str) -> np.ndarray:
+    if level == "vocab":
+        from embeddings.encode import vocabulary_embeddings
+
+        return vocabulary_embeddings(model, tokens=[text]).vectors[0]
+    from embeddings.encode import encode_texts
+
+    return encode_texts([text], model).vectors[0]
+
+
+def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
+    st.subheader("Nearest neighbours")
+    can_query = points.model is not None and points.level in ("text", "vocab")
+    query = st.text_input(
+        "Query",
+        key=state.QUERY,
+        placeholder="Type a text to encode" if can_query else "",
+        disabled=not can_query,
+        help=(
+            f"Encoded on the fly with {points.model}; its neighbours are found among the points."
+            if can_query
+            else "Typed queries need texts (or vocabulary) encoded by a model."
+        ),
+    ).strip()
+    point = None
+    if selection and not query:
+        choices = selection[:MAX_POINT_CHOICES]
+        point = st.selectbox(
+            "Point", choices, key=state.INSPECT_POINT, format_func=lambda r: f"{r}: {_label(points, r)}"
+        )
+    left, right = st.columns(2)
+    k = int(left.number_input("k", min_value=1, max_value=100, value=10, key=state.NEIGHBORS_K))
+    metric = right.radio("Distance", list(METRICS), key=state.NEIGHBORS_METRIC)
+
+    if not query and point is None:
+        st.caption(
+            "Click a point, or box/lasso-select some, to list its nearest neighbours in the original "
+            f"{points.vectors.shape[1]}-dimensional space" + (", or type a query." if can_query else ".")
+        )
+        return None
+    try:
+        if query:
+            with st.spinner("Encoding the query..."):
+                vector = _query_vector(points.model, points.level, query)
+            neighbors = nearest(points.vectors, vector, k=k, metric=metric)
+        else:
+            neighbors = nearest(points.vectors, int(point), k=k, metric=metric)
+    except Exception as error:
+        show_error(error, "Finding neighbours")
+        return None
+
+    what = f"“{query}”" if query else f"point {point}"
+    st.caption(f"{len(neighbors.indices)} nearest to {what} by {metric} distance")
+    table = pd.DataFrame(
+        {
+            "row": neighbors.indices.astype(int),
+            "point": [_label(points, int(i)) for i in neighbors.indices],
+            "distance": np.round(neighbors.distances.astype(float), 4),
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
+    return Inspection(None if query else int(point), query or None, neighbors)

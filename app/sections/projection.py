@@ -1,0 +1,144 @@
+"""The projection panel: method, dimensions, seed and each method's parameters; cached results.
+
+``render_projection_panel`` draws the sidebar widgets and returns ``ProjectionParams``.
+``compute_view`` runs (or recalls) the projection of all points, or of the isolated ones, and
+returns a ``View``: what the plot draws. Projections are cached with st.cache_data on plain
+values (the points' key, the rows' digest and the parameters), so recolouring, labelling,
+searching or selecting never recomputes one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import state
+from app.sections.data import Points
+from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
+
+METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"
+MAX_PCA_CHOICES = 10  # components offered per axis
+
+
+@dataclass(frozen=True)
+class ProjectionParams:
+    method: str
+    dims: int
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+    max_points: int | None = None  # None: the method's interactive limit
+
+    def describe(self) -> str:
+        return f"{METHOD_NAMES[self.method]} {self.dims}D"
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """Coordinates to draw and the table rows they belong to (table index = source row)."""
+
+    coords: np.ndarray
+    table: pd.DataFrame
+    projection: Projection
+    isolated: bool
+
+    @property
+    def rows(self) -> np.ndarray:
+        return np.asarray(self.table.index, dtype=np.int64)
+
+    def axis_titles(self) -> list[str]:
+        if self.projection.method == "pca":
+            components = self.projection.params.get("components") or range(self.projection.dims)
+            return [f"PC{int(c) + 1}" for c in components]
+        name = METHOD_NAMES[self.projection.method]
+        return [f"{name} {i + 1}" for i in range(self.projection.dims)]
+
+
+def render_projection_panel(n_points: int, width: int) -> ProjectionParams:
+    """Sidebar widgets; n_points and width (vector dimensions) bound the choices."""
+    st.header("Projection")
+    label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD)
+    method = METHOD_LABELS[label]
+    dims = int(st.radio("Dimensions", [2, 3], horizontal=True, key=state.DIMS))
+    seed = int(st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.SEED))
+    params: dict[str, Any] = {}
+    if method == "pca":
+        params["components"] = _pca_axes(dims, n_points, width)
+    elif method == "umap":
+        params["n_neighbors"] = int(st.slider("Neighbours", 2, 200, 15, key=state.UMAP_NEIGHBORS,
+                                              help="Larger keeps more of the global structure."))
+        params["min_dist"] = float(st.slider("Minimum distance", 0.0, 0.99, 0.1, 0.01, key=state.UMAP_MIN_DIST))
+        params["metric"] = st.selectbox("Metric", list(UMAP_METRICS), index=list(UMAP_METRICS).index("cosine")
+                                        if "cosine" in UMAP_METRICS else 0, key=state.UMAP_METRIC)
+    else:
+        params["perplexity"] = float(st.slider("Perplexity", 2, 100, 30, key=state.TSNE_PERPLEXITY))
+        rate = st.select_slider("Learning rate", ["auto", 10, 50, 100, 200, 500, 1000], value="auto",
+                                key=state.TSNE_LEARNING_RATE)
+        params["learning_rate"] = rate if rate == "auto" else float(rate)
+        params["n_iter"] = int(st.slider("Iterations", 250, 2000, 500, 50, key=state.TSNE_ITERATIONS))
+
+    max_points = None
+    limit = INTERACTIVE_LIMITS.get(method)
+    if limit is not None and n_points > limit:
+        st.warning(
+            f"{METHOD_NAMES[method]} is interactive up to {limit:,} points; it runs on a random "
+            f"sample of {limit:,} of the {n_points:,} points (seeded)."
+        )
+        if st.checkbox(f"Use all {n_points:,} points (slow)", key=state.USE_ALL_POINTS):
+            max_points = n_points
+    return ProjectionParams(method, dims, seed, params, max_points)
+
+
+def _pca_axes(dims: int, n_points: int, width: int) -> tuple[int, ...]:
+    available = max(1, min(MAX_PCA_CHOICES, width, n_points))
+    options = list(range(available))
+    st.caption("Principal component on each axis")
+    columns = st.columns(dims)
+    chosen = []
+    for axis, column in zip("xyz"[:dims], columns):
+        default = min("xyz".index(axis), available - 1)
+        chosen.append(
+            column.selectbox(
+                axis.upper(), options, index=default, format_func=lambda c: f"PC{c + 1}",
+                key=f"{state.PCA_AXES}_{axis}",
+            )
+        )
+    return tuple(int(c) for c in chosen)
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _project_cached(
+    _vectors: np.ndarray, vectors_key: str, method: str, dims: int, seed: int, params_json: str,
+    max_points: int | None,
+) -> Projection:
+    """project() keyed on plain values; _vectors is not hashed (vectors_key stands for it)."""
+    params = json.loads(params_json)
+    if "components" in params:
+        params["components"] = tuple(params["components"])
+    return project(_vectors, method, dims, seed=seed, max_points=max_points, **params)
+
+
+def compute_view(points: Points, params: ProjectionParams, isolated: list[int] | None = None) -> View:
+    """Project all points, or only the isolated rows; raises InputError on bad parameters."""
+    rows = np.arange(len(points)) if not isolated else np.asarray(sorted(set(isolated)), dtype=np.int64)
+    vectors = points.vectors if not isolated else points.vectors[rows]
+    key = points.key if not isolated else f"{points.key}|rows:{hashlib.sha1(rows.tobytes()).hexdigest()[:16]}"
+    if len(rows) < MIN_POINTS[params.method]:
+        from embeddings.errors import InputError
+
+        raise InputError(
+            f"{METHOD_NAMES[params.method]} needs at least {MIN_POINTS[params.method]} points; "
+            f"{len(rows)} {'are isolated' if isolated else 'are loaded'}"
+        )
+    with st.spinner(f"Projecting {len(rows):,} points with {params.describe()}..."):
+        projection = _project_cached(
+            vectors, key, params.method, params.dims, params.seed,
+            json.dumps(params.params, sort_keys=True), params.max_points,
+        )
+    drawn = rows[projection.rows]
+    return View(projection.coords, points.table.iloc[drawn], projection, bool(isolated))

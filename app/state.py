@@ -1,0 +1,98 @@
+"""Names of everything the explorer keeps in ``st.session_state``, in one place.
+
+Widget keys double as the handles tests use (``at.text_input(key=state.SEARCH)``). Values the
+page stores itself are documented where they are defined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+# ---- data panel (sidebar) widgets
+SOURCE = "data_source"  # radio: sample / upload / paste / projector files
+SAMPLE = "sample_name"
+UPLOAD = "upload_file"
+PASTE = "paste_texts"
+VECTORS_UPLOAD = "projector_vectors"
+METADATA_UPLOAD = "projector_metadata"
+TEXT_COLUMN = "text_column"
+MODEL = "model"
+LEVEL = "level"
+LAYER = "layer"
+VOCAB_SIZE = "vocab_size"
+STOP_ENCODING = "stop_encoding"
+RESUME_ENCODING = "resume_encoding"
+
+# ---- projection panel (sidebar) widgets
+METHOD = "method"
+DIMS = "dims"
+SEED = "seed"
+PCA_AXES = "pca_axis"  # + "_x", "_y", "_z"
+UMAP_NEIGHBORS = "umap_n_neighbors"
+UMAP_MIN_DIST = "umap_min_dist"
+UMAP_METRIC = "umap_metric"
+TSNE_PERPLEXITY = "tsne_perplexity"
+TSNE_LEARNING_RATE = "tsne_learning_rate"
+TSNE_ITERATIONS = "tsne_n_iter"
+USE_ALL_POINTS = "use_all_points"  # run UMAP/t-SNE above its interactive limit
+
+# ---- explore widgets
+COLOR_BY = "color_by"
+LABEL_BY = "label_by"
+SEARCH = "search"
+SEARCH_COLUMN = "search_column"
+SEARCH_REGEX = "search_regex"
+CHART = "chart"  # the st.plotly_chart selection widget
+DRAW_ALL_3D = "draw_all_3d"
+ISOLATE = "isolate_button"
+SHOW_ALL = "show_all_button"
+CLEAR_SELECTION = "clear_selection_button"
+
+# ---- inspector widgets
+INSPECT_POINT = "inspect_point"
+QUERY = "query"
+NEIGHBORS_K = "neighbors_k"
+NEIGHBORS_METRIC = "neighbors_metric"
+
+# ---- export widgets
+EXPORT_SCOPE = "export_scope"
+DOWNLOAD_PROJECTOR = "download_projector"
+DOWNLOAD_COORDS = "download_coords"
+
+# ---- values the page stores (not widgets)
+SELECTION = "selection"  # list[int]: source rows selected in the plot
+SELECTION_FOR = "selection_for"  # Points.key the selection belongs to
+ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
+ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
+STOPPED = "stopped_job"  # encoding job key the user stopped
+
+
+def get(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def selection(points_key: str) -> list[int]:
+    """The rows selected in the plot, if they belong to the points now shown."""
+    if st.session_state.get(SELECTION_FOR) != points_key:
+        return []
+    return list(st.session_state.get(SELECTION) or [])
+
+
+def set_selection(points_key: str, rows: list[int]) -> None:
+    st.session_state[SELECTION] = list(rows)
+    st.session_state[SELECTION_FOR] = points_key
+
+
+def isolated(points_key: str) -> list[int] | None:
+    """Rows isolated by "Isolate selection", if they belong to the points now shown."""
+    if st.session_state.get(ISOLATED_FOR) != points_key:
+        return None
+    rows = st.session_state.get(ISOLATED)
+    return list(rows) if rows else None
+
+
+def set_isolated(points_key: str, rows: list[int] | None) -> None:
+    st.session_state[ISOLATED] = list(rows) if rows else None
+    st.session_state[ISOLATED_FOR] = points_key
