@@ -17,11 +17,12 @@ import streamlit as st
 from embeddings.errors import InputError
 from embeddings.plot import scatter_figure, search_mask
 
-# A sentence where context matters: "bank" twice with two meanings, a long word split into
-# pieces, a number, punctuation and a contraction.
+# Texts where context matters: "bank" with two meanings, rare words split into pieces, a
+# number, punctuation and a contraction.
 DEFAULT_TEXT = (
-    "I sat on the river bank and watched the boats.\n"
-    "The bank raised its interest rates unexpectedly in 2024, didn't it?"
+    "I sat on the river bank and watched the boats drift by.\n"
+    "The bank raised its interest rates unexpectedly in 2024, didn't it?\n"
+    "Tokenizers split unbelievably rare words like hyperparameterization."
 )
 MIN_TOKENS_TO_PROJECT = 3
 VOCAB_METHODS = {"PCA": "pca", "UMAP": "umap"}
@@ -131,6 +132,8 @@ def token_chips_html(tok) -> str:
     parts: list[str] = []
     cursor = 0
     colour = 0
+    # A slow (non-"fast") tokenizer gives no character spans: show the token strings alone.
+    spans = any(end > start for (start, end), special in zip(tok.offsets, tok.special) if not special)
     for position, (token, token_id, (start, end), special) in enumerate(
         zip(tok.tokens, tok.ids, tok.offsets, tok.special)
     ):
@@ -141,9 +144,9 @@ def token_chips_html(tok) -> str:
                 f'padding:1px 4px;margin:0 2px;font-size:0.8em;font-family:monospace">{html.escape(token)}</span>'
             )
             continue
-        if start > cursor:  # text the tokenizer skipped (usually spaces) stays plain
+        if spans and start > cursor:  # text the tokenizer skipped (usually spaces) stays plain
             parts.append(html.escape(tok.text[cursor:start]))
-        piece = tok.text[start:end] if end > start else token
+        piece = tok.text[start:end] if spans and end > start else token
         if start < cursor:  # several tokens for one span (byte pieces of one character)
             piece = token
         parts.append(
@@ -152,7 +155,7 @@ def token_chips_html(tok) -> str:
         )
         colour += 1
         cursor = max(cursor, end)
-    if cursor < len(tok.text):
+    if spans and cursor < len(tok.text):
         parts.append(html.escape(tok.text[cursor:]))
     return '<div style="line-height:2.1;font-size:1.05em;white-space:pre-wrap">' + "".join(parts) + "</div>"
 
@@ -339,7 +342,7 @@ def _render_vocabulary(model: str) -> None:
         coords,
         shown,
         label_by="token" if len(shown) <= MAX_ALL_LABELS or highlight is not None else None,
-        hover_columns=["token", "token_id"],
+        hover_columns=[c for c in ("token", "token_id", "pieces") if c in shown.columns],
         highlight=None if highlight is None else highlight[kept],
         selected=[tokens.index(focus)] if focus is not None else None,
         title=f"{len(shown):,} tokens, {method_label} {dims}D",
