@@ -1,0 +1,497 @@
+"""Texts in, vectors out: one vector per text, per token, or per vocabulary entry.
+
+- ``encode_texts``: one vector per text, batched and length-sorted (sentence-transformers'
+  own ``encode`` for plain models; mean pooling of a layer, or of the input embedding table,
+  for the ``@layerN`` and ``@static`` variants), cached on disk per model fingerprint.
+- ``tokenize``: how the tokenizer splits a text: tokens, ids, character offsets, specials.
+- ``token_embeddings``: the contextual vector of every token of every text from a chosen layer
+  (texts longer than the model's window are read in consecutive windows, so no token is lost).
+- ``vocabulary_embeddings``: rows of the input embedding table for given words or for the N
+  most useful vocabulary entries, like the projector's word2vec demo.
+
+A run whose vectors are all cached computes the model's fingerprint from its files and reads
+the cache: no model is loaded and torch is not even imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from embeddings.errors import InputError, ModelError
+from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, load_model
+
+ProgressFn = Callable[[int, int], None]  # (done, total)
+StopFn = Callable[[], bool]  # True asks the work to stop between batches
+# Texts handed to sentence-transformers per call: small enough for smooth progress and a
+# prompt stop, large enough that the per-call overhead stays well under 1%.
+CHUNK_BATCHES = 8
+TOKEN_ROW_COLUMNS = ("text_index", "position", "token", "token_id", "start", "end", "special")
+
+
+class Stopped(Exception):
+    """Raised when the caller's stop() asked the encoding to end early."""
+
+
+@dataclass(frozen=True, eq=False)
+class Embeddings:
+    """Vectors and what made them: which model (and its fingerprint), which level and layer.
+
+    ``rows`` describes each vector at token and vocabulary level (one row per vector).
+    """
+
+    vectors: np.ndarray
+    model: str
+    fingerprint: str
+    level: str  # "text" | "token" | "vocab"
+    layer: int | None = None
+    rows: pd.DataFrame | None = None
+    cached: int = field(default=0, compare=False)  # how many texts came from the cache
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> "Embeddings":
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        rows = None if self.rows is None else self.rows.iloc[idx].reset_index(drop=True)
+        return Embeddings(self.vectors[idx], self.model, self.fingerprint, self.level, self.layer, rows)
+
+
+@dataclass(frozen=True)
+class Tokenization:
+    """How a tokenizer splits one text. ``offsets[i]`` is token i's (start, end) in ``text``."""
+
+    text: str
+    tokens: list[str]
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    special: list[bool]
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "position": range(len(self.tokens)),
+                "token": self.tokens,
+                "id": self.ids,
+                "start": [s for s, _ in self.offsets],
+                "end": [e for _, e in self.offsets],
+                "special": self.special,
+                "text": ["" if sp else self.text[s:e] for (s, e), sp in zip(self.offsets, self.special)],
+            }
+        )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise InputError("texts must be a list of strings, not one string")
+    out = list(texts)
+    if not out:
+        raise InputError("no texts to encode")
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise InputError(f"text {i}: expected a string, got {type(text).__name__}")
+    return out
+
+
+def _report(progress: ProgressFn | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _check_stop(stop: StopFn | None) -> None:
+    if stop is not None and stop():
+        raise Stopped("stopped before the encoding finished")
+
+
+def _cache(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from embeddings.cache import shared_cache
+
+    return shared_cache()
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _inputs(lm: LoadedModel, encoded: Any) -> dict[str, Any]:
+    """The tensors the transformer takes, on its device."""
+    keys = ("input_ids", "attention_mask", "token_type_ids")
+    return {k: encoded[k].to(lm.transformer.device) for k in keys if k in encoded}
+
+
+def _window(lm: LoadedModel) -> int:
+    """Longest input the model takes, in tokens."""
+    config = lm.transformer.config
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    window = lm.max_seq_length
+    if positions:
+        window = min(window, int(positions))
+    return max(window, 8)
+
+
+# ---------------------------------------------------------------- texts
+
+
+def encode_texts(
+    texts: Sequence[str],
+    model: str | ModelSpec = DEFAULT_MODEL,
+    *,
+    batch_size: int = 32,
+    normalize: bool = False,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    device: str | None = None,
+    stop: StopFn | None = None,
+    trust_remote_code: bool = False,
+) -> Embeddings:
+    """One vector per text, in input order. Texts already in the cache are not encoded again."""
+    texts = _check_texts(texts)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
+    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
+    store = _cache(cache)
+    kind = "text"
+    found: dict[int, tuple[np.ndarray, Any]] = {}
+    fp = fingerprint(spec) if store is not None else None
+    if fp is not None:
+        found = store.get_many(fp, kind, texts)
+    total = len(texts)
+    missing = [i for i in range(total) if i not in found]
+    lm: LoadedModel | None = None
+    computed: dict[str, np.ndarray] = {}
+    if missing:
+        lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+        fp = lm.fingerprint
+        _report(progress, len(found), total)  # after loading: a model that fails leaves no bar
+        counts: dict[str, int] = {}
+        for i in missing:
+            counts[texts[i]] = counts.get(texts[i], 0) + 1
+        unique = list(counts)
+        # Longest first, as sentence-transformers does: similar lengths share a batch (little
+        # padding), and the slowest batches come first so the progress estimate is honest.
+        order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
+        step = batch_size * CHUNK_BATCHES
+        done_texts = len(found)
+        for start in range(0, len(order), step):
+            _check_stop(stop)
+            chunk = [unique[i] for i in order[start : start + step]]
+            vectors = _encode_chunk(lm, chunk, batch_size)
+            for text, vector in zip(chunk, vectors):
+                computed[text] = vector
+            if store is not None:
+                store.put_many(fp, kind, ((t, v, None) for t, v in zip(chunk, vectors)))
+            done_texts += sum(counts[t] for t in chunk)
+            _report(progress, min(done_texts, total), total)
+        _report(progress, total, total)
+    dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
+    out = np.empty((total, dim), dtype=np.float32)
+    for i in range(total):
+        out[i] = found[i][0] if i in found else computed[texts[i]]
+    if normalize:
+        out = _normalized(out)
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+
+
+def _encode_chunk(lm: LoadedModel, texts: list[str], batch_size: int) -> np.ndarray:
+    if lm.spec.variant is None:
+        vectors = lm.st.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)
+    return _pooled(lm, texts, batch_size)
+
+
+def _pooled(lm: LoadedModel, texts: list[str], batch_size: int) -> np.ndarray:
+    """Mean pooling of a layer's token vectors (@layerN) or of input-table rows (@static)."""
+    import torch
+
+    out = np.empty((len(texts), lm.dim), dtype=np.float32)
+    window = _window(lm)
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        encoded = lm.tokenizer(
+            batch, padding=True, truncation=True, max_length=window, return_tensors="pt",
+            return_special_tokens_mask=True,
+        )
+        inputs = _inputs(lm, encoded)
+        mask = inputs["attention_mask"].clone()
+        with torch.inference_mode():
+            if lm.spec.variant == "static":
+                hidden = lm.transformer.get_input_embeddings()(inputs["input_ids"])
+                # A bag of the text's own tokens: [CLS]/[SEP] would pull every text the same way.
+                content = mask * (1 - encoded["special_tokens_mask"].to(mask.device))
+                has_content = content.sum(dim=1, keepdim=True) > 0
+                mask = torch.where(has_content, content, mask)
+            else:
+                result = lm.transformer(**inputs, output_hidden_states=True)
+                hidden = result.hidden_states[lm.spec.layer or 0]
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            summed = (hidden * weights).sum(dim=1)
+            pooled = summed / weights.sum(dim=1).clamp(min=1e-9)
+        out[start : start + len(batch)] = pooled.float().cpu().numpy()
+    return out
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def tokenize(text: str, model: str | ModelSpec = DEFAULT_MODEL, *, trust_remote_code: bool = False) -> Tokenization:
+    """The tokens of one text as the model sees it (special tokens included, nothing truncated)."""
+    if not isinstance(text, str):
+        raise InputError(f"text must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise InputError("text is empty; type something to tokenize")
+    lm = load_model(model, trust_remote_code=trust_remote_code)
+    tokenizer = lm.tokenizer
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    encoded = tokenizer(
+        text, add_special_tokens=True, return_special_tokens_mask=True, return_offsets_mapping=fast, verbose=False
+    )
+    ids = [int(i) for i in encoded["input_ids"]]
+    special = [bool(s) for s in encoded["special_tokens_mask"]]
+    offsets = [(int(s), int(e)) for s, e in encoded["offset_mapping"]] if fast else [(0, 0)] * len(ids)
+    offsets = [(0, 0) if sp else span for span, sp in zip(offsets, special)]
+    tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
+    return Tokenization(text, tokens, ids, offsets, special)
+
+
+def _resolve_layer(lm: LoadedModel, layer: int) -> int:
+    """A layer index 0..L (0 = embedding layer output, L = last); negative counts from the end."""
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise InputError(f"layer must be a whole number, not {layer!r}")
+    count = lm.num_layers
+    if not -(count + 1) <= layer <= count:
+        raise InputError(f"layer {layer} is out of range: model {lm.name} has layers 0..{count} (or -1 for the last)")
+    return int(layer) % (count + 1)
+
+
+def token_embeddings(
+    texts: Sequence[str],
+    model: str | ModelSpec = DEFAULT_MODEL,
+    *,
+    layer: int = -1,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    include_special: bool = False,
+    batch_size: int = 16,
+    device: str | None = None,
+    stop: StopFn | None = None,
+    trust_remote_code: bool = False,
+) -> Embeddings:
+    """The contextual vector of every token of every text from `layer` (one row per token).
+
+    ``rows`` has text_index, position (within its text), token, token_id, start and end
+    (character offsets in the text) and special. A ``@static`` spec gives input-table rows,
+    a ``@layerN`` spec fixes the layer.
+    """
+    texts = _check_texts(texts)
+    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
+    store = _cache(cache)
+    lm: LoadedModel | None = None
+
+    def loaded() -> LoadedModel:
+        nonlocal lm
+        if lm is None:
+            lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+        return lm
+
+    if spec.variant == "static":
+        kind, used_layer = "token:static", None
+    else:
+        wanted = spec.layer if spec.layer is not None else layer
+        if wanted is not None and wanted >= 0:
+            used_layer = int(wanted)
+        else:
+            used_layer = _resolve_layer(loaded(), wanted)
+        kind = f"token:layer={used_layer}"
+    fp = fingerprint(spec) if store is not None else None
+    found = store.get_many(fp, kind, texts) if fp is not None else {}
+    total = len(texts)
+    missing = list(dict.fromkeys(texts[i] for i in range(total) if i not in found))
+    computed: dict[str, tuple[np.ndarray, dict]] = {}
+    if missing:
+        model_ = loaded()
+        if used_layer is not None:
+            used_layer = _resolve_layer(model_, used_layer)
+        fp = model_.fingerprint
+        done = len(found)
+        _report(progress, done, total)
+        order = sorted(range(len(missing)), key=lambda i: -len(missing[i]))
+        step = max(1, batch_size * 4)
+        for start in range(0, len(order), step):
+            _check_stop(stop)
+            chunk = [missing[i] for i in order[start : start + step]]
+            results = _token_vectors(model_, chunk, used_layer, batch_size)
+            computed.update(zip(chunk, results))
+            if store is not None:
+                store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
+            done = min(total, done + len(chunk))
+            _report(progress, done, total)
+        _report(progress, total, total)
+    pieces: list[np.ndarray] = []
+    columns: dict[str, list] = {name: [] for name in TOKEN_ROW_COLUMNS}
+    for index, text in enumerate(texts):
+        vectors, extra = found[index] if index in found else computed[text]
+        keep = [i for i, sp in enumerate(extra["special"]) if include_special or not sp]
+        pieces.append(np.asarray(vectors)[keep])
+        columns["text_index"].extend([index] * len(keep))
+        columns["position"].extend(range(len(keep)))
+        columns["token"].extend(extra["tokens"][i] for i in keep)
+        columns["token_id"].extend(extra["ids"][i] for i in keep)
+        columns["start"].extend(extra["offsets"][i][0] for i in keep)
+        columns["end"].extend(extra["offsets"][i][1] for i in keep)
+        columns["special"].extend(extra["special"][i] for i in keep)
+    dim = pieces[0].shape[1] if pieces else (lm.dim if lm else 0)
+    vectors = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros((0, dim), np.float32)
+    if len(vectors) == 0:
+        raise InputError("the texts hold no tokens to show (only special tokens)")
+    rows = pd.DataFrame(columns)
+    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
+
+
+def _token_vectors(
+    lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int
+) -> list[tuple[np.ndarray, dict]]:
+    """Per text: (tokens x dim vectors, {tokens, ids, offsets, special}), across all windows."""
+    import torch
+
+    tokenizer = lm.tokenizer
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    window = _window(lm)
+    encoded = tokenizer(
+        texts,
+        truncation=True,
+        max_length=window,
+        return_overflowing_tokens=fast,
+        stride=0,
+        return_offsets_mapping=fast,
+        return_special_tokens_mask=True,
+        add_special_tokens=True,
+        verbose=False,
+    )
+    ids_list = encoded["input_ids"]
+    owner = encoded["overflow_to_sample_mapping"] if fast else list(range(len(texts)))
+    table = lm.transformer.get_input_embeddings()
+    per_window: list[np.ndarray] = [None] * len(ids_list)  # type: ignore[list-item]
+    order = sorted(range(len(ids_list)), key=lambda i: -len(ids_list[i]))
+    pad = tokenizer.pad_token_id
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        width = max(len(ids_list[i]) for i in chosen)
+        ids = torch.full((len(chosen), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(chosen), width), dtype=torch.long)
+        for row, i in enumerate(chosen):
+            ids[row, : len(ids_list[i])] = torch.tensor(ids_list[i])
+            mask[row, : len(ids_list[i])] = 1
+        ids, mask = ids.to(lm.transformer.device), mask.to(lm.transformer.device)
+        with torch.inference_mode():
+            if layer is None:
+                hidden = table(ids)
+            else:
+                hidden = lm.transformer(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
+        hidden = hidden.float().cpu().numpy()
+        for row, i in enumerate(chosen):
+            per_window[i] = hidden[row, : len(ids_list[i])]
+    results: list[tuple[list, dict]] = [([], {"tokens": [], "ids": [], "offsets": [], "special": []}) for _ in texts]
+    for w, ids in enumerate(ids_list):
+        vectors, extra = results[owner[w]]
+        vectors.append(per_window[w])
+        extra["ids"].extend(int(i) for i in ids)
+        extra["tokens"].extend(str(t) for t in tokenizer.convert_ids_to_tokens(list(ids)))
+        special = [bool(s) for s in encoded["special_tokens_mask"][w]]
+        extra["special"].extend(special)
+        spans = encoded["offset_mapping"][w] if fast else [(0, 0)] * len(ids)
+        extra["offsets"].extend([0, 0] if sp else [int(s), int(e)] for (s, e), sp in zip(spans, special))
+    return [(np.concatenate(v) if v else np.zeros((0, lm.dim), np.float32), extra) for v, extra in results]
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+def vocabulary_embeddings(
+    model: str | ModelSpec = DEFAULT_MODEL,
+    *,
+    tokens: Sequence[str] | None = None,
+    top_n: int = 5000,
+    trust_remote_code: bool = False,
+) -> Embeddings:
+    """Rows of the model's input embedding table: for `tokens` (words), or the `top_n` most useful.
+
+    A word the tokenizer splits into several pieces gets the mean of their rows (token_id -1,
+    pieces > 1). The "most useful" entries are whole alphabetic words in vocabulary order,
+    which for WordPiece and BPE vocabularies follows frequency closely; special tokens,
+    unused slots, word pieces and byte junk are left out.
+    """
+    lm = load_model(model, trust_remote_code=trust_remote_code)
+    tokenizer = lm.tokenizer
+    table = lm.transformer.get_input_embeddings().weight.detach().float().cpu().numpy()
+    if tokens is None:
+        if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
+            raise InputError(f"top_n must be a whole number of at least 1, not {top_n!r}")
+        ids, words = _useful_vocabulary(tokenizer, min(int(top_n), table.shape[0]))
+        vectors = table[ids]
+        rows = pd.DataFrame({"token": words, "token_id": ids, "pieces": 1})
+    else:
+        words = list(dict.fromkeys(w.strip() for w in tokens if isinstance(w, str) and w.strip()))
+        if not words:
+            raise InputError("no words given for the vocabulary view")
+        vectors = np.empty((len(words), table.shape[1]), dtype=np.float32)
+        ids_out, pieces_out = [], []
+        for i, word in enumerate(words):
+            pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
+            spaced = tokenizer(" " + word, add_special_tokens=False)["input_ids"]
+            if len(spaced) == 1 and len(pieces) != 1:
+                pieces = spaced  # byte-level BPE: the word as it appears after a space
+            if not pieces:
+                raise InputError(f"word {word!r}: the tokenizer gives no tokens for it")
+            vectors[i] = table[pieces].mean(axis=0)
+            ids_out.append(int(pieces[0]) if len(pieces) == 1 else -1)
+            pieces_out.append(len(pieces))
+        rows = pd.DataFrame({"token": words, "token_id": ids_out, "pieces": pieces_out})
+    return Embeddings(np.ascontiguousarray(vectors, dtype=np.float32), lm.name, lm.fingerprint, "vocab", None, rows)
+
+
+def _useful_vocabulary(tokenizer: Any, top_n: int) -> tuple[list[int], list[str]]:
+    vocab_size = len(tokenizer)
+    raw = tokenizer.convert_ids_to_tokens(list(range(vocab_size)))
+    specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    # Byte-level BPE (GPT-2) and SentencePiece mark a word start with a prefix; word pieces
+    # without it are word middles, so keep only prefixed ones when the vocabulary has them.
+    starts = [p for p in ("Ġ", "▁") if sum(1 for t in raw if isinstance(t, str) and t.startswith(p)) > vocab_size // 10]
+    prefix = starts[0] if starts else None
+    ids: list[int] = []
+    words: list[str] = []
+    seen: set[str] = set()
+    for token_id, token in enumerate(raw):
+        if not isinstance(token, str) or token in specials or token.startswith(("##", "[unused", "<")):
+            continue
+        if prefix is not None:
+            if not token.startswith(prefix):
+                continue
+            word = token[len(prefix):]
+        else:
+            word = token
+        if len(word) < 2 or not word.isalpha() or word.lower() in seen:
+            continue
+        seen.add(word.lower())
+        ids.append(token_id)
+        words.append(word)
+        if len(ids) >= top_n:
+            break
+    if not ids:
+        raise ModelError("the model's vocabulary holds no whole-word tokens to show")
+    return ids, words

