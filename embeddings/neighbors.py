@@ -1,9 +1,12 @@
 """Exact k nearest neighbours in the original space (cosine or euclidean), with numpy only.
 
 Distances are computed a block of rows at a time so 100k x 384 never holds an n x n matrix.
-The block is scored in float32 (fast matrix product), a few spare candidates are kept, and
-their distances are recomputed in float64 and sorted by (distance, index): exact distances,
-and ties broken by the lower index so the same input always gives the same neighbours.
+The block is scored in float32 (fast matrix product), a few spare candidates are kept (with a
+margin that covers float32 rounding), and their distances are recomputed in float64 and sorted by
+(distance, index): exact distances, and ties broken by the lower index so the same input always
+gives the same neighbours. Identical points get bit-identical distances (each is measured through
+the first row of its group of duplicates): a matrix product rounds identical columns differently
+depending on where they sit, which would otherwise break ties between duplicates at random.
 """
 
 from __future__ import annotations
@@ -61,6 +64,25 @@ def _pair_distances(data: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str)
     return out
 
 
+def _duplicate_groups(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the first row with identical values, and how many identical rows come before it."""
+    n = len(data)
+    raw = np.ascontiguousarray(data).view(np.dtype((np.void, data.dtype.itemsize * data.shape[1]))).ravel()
+    _, first_of_group, group = np.unique(raw, return_index=True, return_inverse=True)
+    group = group.ravel()
+    first = first_of_group[group]
+    order = np.lexsort((np.arange(n), group))  # rows grouped, each group in row order
+    starts = np.searchsorted(group[order], group[order], side="left")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - starts
+    return first, rank
+
+
+def _float32_margin(d: int) -> float:
+    """A bound on the float32 rounding of a length-d dot product, relative to |x| |y| (2x spare)."""
+    return (d + 4) * 2.0**-23
+
+
 def _threshold(dist: np.ndarray, spare: int) -> np.ndarray:
     """Per row, a value with at least `spare` entries at or below it (and usually few more).
 
@@ -88,7 +110,15 @@ def knn(vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> tuple[np.nd
         raise InputError(f"neighbours need at least 2 points, got {n}")
     data = _prepared(array, metric)
     fast = data.astype(np.float32)
-    sq = np.einsum("ij,ij->i", fast, fast) if metric == "euclidean" else None
+    sq = np.einsum("ij,ij->i", data, data)
+    # Candidates are chosen on float32 scores, so the cut-off gets a margin of twice the worst
+    # rounding of a score: no true neighbour can then fall outside it.
+    margin = 2 * _float32_margin(data.shape[1]) * (sq + sq.max())
+    sq32 = sq.astype(np.float32)
+    first, rank = _duplicate_groups(data)
+    # Of a group of identical points only the first k + 1 can be among anyone's k nearest (they
+    # tie, and lower rows win ties): the rest are never candidates, which bounds the work on copies.
+    surplus = np.nonzero(rank > k)[0]
     spare = min(n - 1, k + max(4, k // 2))  # float32 candidates kept beyond k, re-ranked in float64
     block = max(1, min(n, BLOCK_BYTES // (4 * n)))
     out_idx = np.empty((n, k), dtype=np.int64)
@@ -100,24 +130,30 @@ def knn(vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> tuple[np.nd
             np.subtract(1.0, dist, out=dist)
         else:
             dist *= -2.0
-            dist += sq[rows, None]
-            dist += sq[None, :]
+            dist += sq32[rows, None]
+            dist += sq32[None, :]
         dist[np.arange(len(rows)), rows] = np.inf  # never its own neighbour
+        if len(surplus):
+            dist[:, surplus] = np.inf
+        within = np.isfinite(dist)  # every row keeps at least k finite entries
         if spare < n - 1:
-            within = dist <= _threshold(dist, spare)[:, None]
-        else:
-            within = np.isfinite(dist)
+            # (the threshold is inf when fewer than `spare` entries are finite: then all are kept)
+            within &= dist <= (_threshold(dist, spare) + margin[rows])[:, None]
         rr, cc = np.nonzero(within)
         if len(rr) > 8 * spare * len(rows) + 1024:
-            # long runs of tied distances (duplicate points): rank whole rows, index breaks ties
-            order = np.argsort(dist, axis=1, kind="stable")[:, :spare]
-            rr = np.repeat(np.arange(len(rows)), spare)
+            # long runs of near-tied distances between different points: rank whole rows on the
+            # float32 scores (index breaks ties); the float64 re-ranking below still orders them
+            order = np.argsort(dist, axis=1, kind="stable")[:, : 4 * spare]
+            rr = np.repeat(np.arange(len(rows)), order.shape[1])
             cc = order.ravel()
-        exact = _pair_distances(data, rows[rr], cc, metric)
+            keep = np.isfinite(dist[rr, cc])
+            rr, cc = rr[keep], cc[keep]
+        # measured to the first of each group of duplicates, so identical points tie exactly
+        exact = _pair_distances(data, rows[rr], first[cc], metric)
         order = np.lexsort((cc, exact, rr))  # by row, then distance, then index
         rr, cc, exact = rr[order], cc[order], exact[order]
-        first = np.searchsorted(rr, np.arange(len(rows)))
-        pick = first[:, None] + np.arange(k)[None, :]
+        first_of_row = np.searchsorted(rr, np.arange(len(rows)))
+        pick = first_of_row[:, None] + np.arange(k)[None, :]
         out_idx[rows] = cc[pick]
         out_dist[rows] = exact[pick]
     return out_idx, out_dist
@@ -158,5 +194,15 @@ def nearest(vectors: np.ndarray, query: int | np.ndarray, k: int = 10, metric: s
         keep = idx != exclude
         idx, dist = idx[keep], dist[keep]
     k = min(int(k), len(idx))
+    if k < 1:  # a single point has no neighbours other than itself
+        return Neighbors(indices=idx[:0], distances=dist[:0], metric=metric)
+    # Near the cut-off, re-measure each candidate through the first of its identical rows so
+    # duplicates tie exactly (a matrix-vector product can round identical rows differently).
+    kth = np.partition(dist, k - 1)[k - 1]
+    close = np.nonzero(dist <= kth + 1e-9 * (1.0 + kth))[0]
+    if len(close) > k:
+        first, _ = _duplicate_groups(data[idx[close]])
+        dist = dist.copy()
+        dist[close] = dist[close[first]]
     order = np.lexsort((idx, dist))[:k]
     return Neighbors(indices=idx[order], distances=dist[order], metric=metric)
