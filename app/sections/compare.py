@@ -26,8 +26,9 @@ MIN_MODELS, MAX_MODELS = 2, 4
 MAX_POINTS = 5_000
 METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 MOST_CHANGED = 20
+VIEW_HEIGHT = 520
 OVERLAP = "neighbour overlap"
-OVERLAP_COLUMN = "knn_overlap"
+OVERLAP_COLUMN = OVERLAP
 ROW_COLUMN = "row"
 
 # st.session_state keys
@@ -204,16 +205,17 @@ def _render_results(
     for pair in comparison.pairs:
         st.markdown(f"**{pair.a}** vs **{pair.b}**")
         a, b, c = st.columns(3)
-        a.metric(f"Mean {k}-NN overlap", f"{pair.mean_knn_overlap:.3f}",
+        a.metric(f"Mean {k}-NN overlap", _figure_text(pair.mean_knn_overlap),
                  help="Jaccard overlap of each point's k nearest neighbours in the two spaces, averaged")
-        b.metric("Linear CKA", f"{pair.cka:.3f}", help="Centered kernel alignment of the two vector sets")
-        c.metric("Distance rank correlation", f"{pair.distance_spearman:.3f}",
+        b.metric("Linear CKA", _figure_text(pair.cka), help="Centered kernel alignment of the two vector sets")
+        c.metric("Distance rank correlation", _figure_text(pair.distance_spearman),
                  help="Spearman correlation of pairwise distances in the two spaces")
     for note in comparison.notes:
         st.caption(note)
 
     metadata = dataset.metadata.reset_index(drop=True).copy()
-    metadata.insert(0, ROW_COLUMN, np.arange(n))
+    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
+    metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
     metadata[OVERLAP_COLUMN] = np.round(np.asarray(comparison.overlap_per_point, dtype=np.float64), 3)
     text_column = dataset.text_column if dataset.text_column in metadata.columns else None
 
@@ -222,9 +224,9 @@ def _render_results(
     # Controls for the views.
     st.markdown("#### The views")
     left, middle, right, far = st.columns([2, 2, 3, 1])
-    colour_options = [OVERLAP] + [c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN, text_column)]
+    colour_options = [OVERLAP_COLUMN] + [c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)]
     colour = left.selectbox("Colour by", colour_options, key=KEY_COLOR)
-    search_columns = [c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN)]
+    search_columns = [c for c in metadata.columns if c != OVERLAP_COLUMN]
     search_column = middle.selectbox("Search in", search_columns, key=KEY_SEARCH_COLUMN)
     query = right.text_input("Search (highlights the matches in every view)", key=KEY_SEARCH)
     regex = far.checkbox("Regex", key=KEY_REGEX)
@@ -271,7 +273,7 @@ def _render_results(
 
     views = st.columns(len(specs))
     hover = [c for c in (text_column, OVERLAP_COLUMN) if c] + [
-        c for c in metadata.columns if c not in (ROW_COLUMN, OVERLAP_COLUMN, text_column)
+        c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)
     ][:3]
     for index, spec in enumerate(specs):
         coords, kept, note = layouts[spec]
@@ -288,12 +290,14 @@ def _render_results(
         figure = scatter_figure(
             coords,
             shown,
-            color_by=OVERLAP_COLUMN if colour == OVERLAP else colour,
+            color_by=colour,
             hover_columns=hover,
             highlight=None if mask is None else mask[kept],
             selected=sorted(marked) or None,
             title=spec,
         )
+        # Side by side the views are narrow: the legend goes below, clear of the colour bar.
+        figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
         with views[index]:
             st.plotly_chart(
                 figure,
@@ -322,6 +326,11 @@ def _render_results(
         _render_neighbours(picked, specs, metadata, text_column)
 
     _render_tokens_side_by_side(dataset, specs)
+
+
+def _figure_text(value: float) -> str:
+    """Three decimals; a figure that is undefined (a constant space) reads as n/a."""
+    return f"{value:.3f}" if np.isfinite(value) else "n/a"
 
 
 def _changed_choices(comparison) -> list[tuple[str, list[dict]]]:
