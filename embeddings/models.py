@@ -19,7 +19,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ def bundled_path() -> Path:
 class ModelSpec:
     """A parsed model spec: where the weights come from, and which variant of the model."""
 
-    raw: str
+    raw: str = field(compare=False)  # as typed; two spellings of one model are the same spec
     kind: str  # "bundled" | "local" | "hub"
     location: str  # folder path (bundled, local) or hub id
     variant: str | None = None  # None | "static" | "layer:N"
