@@ -17,7 +17,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
-from app.sections.data import default_model, load_points, render_data_panel  # noqa: E402
+from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
 from app.sections.explore import render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
@@ -29,6 +29,8 @@ st.title("Embedding explorer")
 with st.sidebar:
     choice = render_data_panel()
 points = load_points(choice) if choice is not None else None
+if points is None:
+    points = last_points()  # keep exploring what loaded last; the message above says what failed
 if points is not None:
     with st.sidebar:
         params = render_projection_panel(len(points), points.vectors.shape[1])

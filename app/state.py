@@ -67,6 +67,7 @@ SELECTION_FOR = "selection_for"  # Points.key the selection belongs to
 ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
 ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
 STOPPED = "stopped_job"  # encoding job key the user stopped
+LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -285,12 +285,28 @@ def load_points(choice: DataChoice) -> Points | None:
     """The choice's points: from memory, or encoded now with a progress bar and a Stop button."""
     key = choice.job_key
     points = _recall(key)
-    if points is not None:
-        return points
-    if choice.precomputed:
+    if points is None and choice.precomputed:
         points = _points(choice, None)
         _remember(key, points)
-        return points
+    if points is None:
+        points = _encode_now(choice)
+    if points is not None:
+        st.session_state[state.LAST_JOB] = key
+    return points
+
+
+def last_points() -> Points | None:
+    """The points that loaded last in this session (kept on screen while a new input fails)."""
+    key = st.session_state.get(state.LAST_JOB)
+    points = _recall(key) if key else None
+    if points is not None:
+        st.caption(f"Still showing the last data that loaded: {points.source}"
+                   + (f", {points.model}" if points.model else "") + ".")
+    return points
+
+
+def _encode_now(choice: DataChoice) -> Points | None:
+    key = choice.job_key
     if st.session_state.get(state.STOPPED) == key:
         st.info("Encoding was stopped. Vectors finished so far are cached, so resuming continues from there.")
         if not st.button("Resume encoding", key=state.RESUME_ENCODING):
@@ -298,6 +314,7 @@ def load_points(choice: DataChoice) -> Points | None:
         st.session_state.pop(state.STOPPED, None)
 
     panel = st.empty()
+    failure: Exception | None = None
     with panel.container():
         if st.button("Stop encoding", key=state.STOP_ENCODING):
             st.session_state[state.STOPPED] = key
@@ -309,10 +326,11 @@ def load_points(choice: DataChoice) -> Points | None:
         try:
             embeddings = _encode(choice, progress)
         except Exception as error:
-            panel.empty()
-            show_error(error, f"Encoding with {choice.model}")
-            return None
+            failure = error
     panel.empty()
+    if failure is not None:
+        show_error(failure, f"Encoding with {choice.model}")
+        return None
     points = _points(choice, embeddings)
     _remember(key, points)
     return points
