@@ -225,6 +225,7 @@ def scatter_figure(
     hover_columns: Sequence[str] | None = None,
     highlight: np.ndarray | None = None,
     selected: Iterable[int] | None = None,
+    focus: int | None = None,
     title: str | None = None,
     axis_titles: Sequence[str] | None = None,
     uirevision: str | None = None,
@@ -236,7 +237,8 @@ def scatter_figure(
     carry one: all points, else the highlighted ones). hover_columns: what hovering shows
     (default: every column). highlight: bool mask, True points stay bright, others are dimmed
     (grey, in the background). selected: source rows (values of metadata.index) drawn with a
-    ring on top. customdata of every point is its source row, metadata.index.
+    ring on top. focus: one source row drawn with a larger diamond (e.g. the point whose
+    neighbours are shown). customdata of every point is its source row, metadata.index.
     """
     coords = np.asarray(coords, dtype=np.float32)
     if coords.ndim != 2 or coords.shape[1] not in (2, 3):
@@ -326,11 +328,28 @@ def scatter_figure(
                 )
             )
 
+    if focus is not None:
+        spot = rows == int(focus)
+        if spot.any():
+            traces.append(
+                _trace(
+                    coords[spot], rows[spot], hover[spot], None,
+                    name="inspected",
+                    marker={
+                        "color": RING_COLOR,
+                        "size": size + 14,
+                        "symbol": "diamond-open",
+                        "line": {"color": RING_COLOR, "width": 3},
+                    },
+                    meta=OVERLAY_META,
+                )
+            )
+
     figure = go.Figure(data=traces)
     names = list(axis_titles) if axis_titles else []
     layout: dict[str, Any] = dict(
         title={"text": title} if title else None,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60 if title else 36, "b": 10},  # room for the mode bar
         legend={"itemsizing": "constant", "title": {"text": str(color_by)} if color_by else None},
         hovermode="closest",
         hoverlabel={"align": "left"},

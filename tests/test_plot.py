@@ -203,3 +203,11 @@ def test_100k_points_build_fast():
     seconds = time.perf_counter() - started
     assert point_count(figure) == n
     assert seconds < 5.0  # ~0.6 s on an idle core; generous for shared CI machines
+
+
+def test_focus_row_gets_its_own_marker():
+    coords, metadata = _data()
+    figure = scatter_figure(coords, metadata, selected=[1, 2], focus=1)
+    focus = [t for t in figure.data if t.name == "inspected"]
+    assert len(focus) == 1 and list(focus[0].customdata) == [1]
+    assert focus[0].meta == OVERLAY_META and point_count(figure) == 12

@@ -137,13 +137,16 @@ def _render_chart(
             keep = sample_indices(len(table), MAX_3D_POINTS, 0)
             coords, table = coords[keep], table.iloc[keep]
 
+    # Search wins the highlight; otherwise the selection and the inspected neighbourhood stay
+    # bright. Rings mark the neighbourhood (or, with nothing inspected, the selection).
     rows = np.asarray(table.index, dtype=np.int64)
     highlight = None
+    focus_rows = set(selection) | set(inspection.rows if inspection else [])
     if controls.matches is not None:
         highlight = controls.matches[rows]
-    elif inspection is not None:
-        highlight = np.isin(rows, inspection.rows)
-    marked = sorted(set(selection) | set(inspection.rows if inspection else []))
+    elif focus_rows:
+        highlight = np.isin(rows, list(focus_rows))
+    marked = inspection.rows if inspection is not None else selection
 
     hover = _hover_columns(points)
     title = None
@@ -152,6 +155,7 @@ def _render_chart(
             coords, table,
             color_by=controls.color_by, label_by=controls.label_by, hover_columns=hover,
             highlight=highlight, selected=marked or None, title=title,
+            focus=inspection.point if inspection is not None else None,
             axis_titles=view.axis_titles(), uirevision=f"{points.key}|{view.projection.method}|{view.projection.dims}",
         )
     except Exception as error:
