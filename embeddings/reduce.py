@@ -242,6 +242,31 @@ def _prepare_numba_cache() -> None:
             sys.modules["numba"].config.CACHE_DIR = path
 
 
+# umap-learn compiles these two kernels (parallel=True) without cache=True: about 30-50 s on two
+# cores in every new process, even with every other kernel cached. Re-jitted with cache=True
+# (same options, same Python function) they compile once per machine and then load in a second.
+UNCACHED_UMAP_KERNELS = ("smooth_knn_dist", "compute_membership_strengths")
+
+
+def _cache_umap_kernels() -> None:
+    if "NUMBA_CACHE_DIR" not in os.environ:
+        return  # no writable cache dir: leave umap as it is
+    try:
+        import numba
+        import umap.umap_ as umap_module
+
+        for name in UNCACHED_UMAP_KERNELS:
+            kernel = getattr(umap_module, name)
+            if getattr(kernel, "_embeddings_cached", False) or not hasattr(kernel, "py_func"):
+                continue
+            options = {key: value for key, value in kernel.targetoptions.items() if key in ("parallel", "fastmath")}
+            cached = numba.njit(cache=True, locals=dict(kernel.locals), **options)(kernel.py_func)
+            cached._embeddings_cached = True
+            setattr(umap_module, name, cached)  # looked up as module globals at call time
+    except Exception:  # a umap version without these kernels: compile as umap does
+        return
+
+
 def _umap(
     array: np.ndarray,
     dims: int,
@@ -262,6 +287,8 @@ def _umap(
         n_neighbors = n - 1
     _prepare_numba_cache()
     import umap
+
+    _cache_umap_kernels()
 
     start: Any = "spectral" if init is None else init
     # UMAP's spectral init needs more points than dimensions plus one; random is the fallback.
