@@ -16,6 +16,7 @@ meta is "points".
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -98,20 +99,43 @@ def hover_texts(
     metadata: pd.DataFrame, columns: Sequence[str] | None = None, *, first_plain: bool = True
 ) -> np.ndarray:
     """One hover string per row: the first column as is, the others as "column: value" lines."""
-    columns = list(metadata.columns if columns is None else columns)
-    if not columns:
-        return np.asarray([f"row {i}" for i in metadata.index], dtype=object)
-    parts: list[pd.Series] = []
-    for position, column in enumerate(columns):
-        values = clean_for_html(metadata[column])
-        if position == 0 and first_plain:
-            parts.append(values)
-        else:
-            parts.append(f"<i>{_escape(str(column))}</i>: " + values)
-    text = parts[0]
-    for part in parts[1:]:
-        text = text + "<br>" + part
-    return text.to_numpy(dtype=object)
+    return Hover.build(metadata, columns).joined(np.ones(len(metadata), dtype=bool))
+
+
+@dataclass(frozen=True)
+class Hover:
+    """Hover content of every row: the first column, and the other columns' "name: value" lines.
+
+    Traces carry the first part as ``hovertext`` and the rest as ``text`` (shown through a
+    hovertemplate, not drawn, while the trace has no text labels), and customdata stays the
+    numeric row: Plotly ships numeric arrays compactly, escapes every "<" and ">" of markup in
+    strings as six characters, and re-validates object arrays element by element.
+    """
+
+    first: np.ndarray  # (n,) object: the first column, escaped, wrapped
+    rest: np.ndarray | None  # (n,) object: "name: value<br>name: value", escaped
+
+    @classmethod
+    def build(cls, metadata: pd.DataFrame, columns: Sequence[str] | None = None) -> "Hover":
+        columns = list(metadata.columns if columns is None else columns)
+        if not columns:
+            return cls(np.asarray([f"row {i}" for i in metadata.index], dtype=object), None)
+        first = clean_for_html(metadata[columns[0]]).to_numpy(dtype=object)
+        if len(columns) == 1:
+            return cls(first, None)
+        rest: pd.Series | None = None
+        for column in columns[1:]:
+            line = f"{_escape(str(column))}: " + clean_for_html(metadata[column], max_chars=HOVER_CHARS // 3, wrap=None)
+            rest = line if rest is None else rest + "<br>" + line
+        assert rest is not None
+        return cls(first, rest.to_numpy(dtype=object))
+
+    def joined(self, mask: np.ndarray) -> np.ndarray:
+        if self.rest is None:
+            return self.first[mask]
+        return (pd.Series(self.first[mask], dtype=object) + "<br>" + pd.Series(self.rest[mask], dtype=object)).to_numpy(
+            dtype=object
+        )
 
 
 def _escape(text: str) -> str:
@@ -185,34 +209,41 @@ def _marker_size(n: int) -> float:
 def _trace(
     coords: np.ndarray,
     rows: np.ndarray,
-    hover: np.ndarray,
+    hover: Hover,
+    mask: np.ndarray,
     labels: np.ndarray | None,
     *,
     name: str,
     marker: dict[str, Any],
     meta: str = POINTS_META,
     showlegend: bool = True,
-    legendgroup: str | None = None,
 ) -> dict[str, Any]:
-    """One trace as a plain dict: go.Figure validates dicts once, where trace objects get deep-copied."""
+    """The masked points as one trace, a plain dict: go.Figure validates dicts once, where
+    trace objects would be deep-copied."""
     kwargs: dict[str, Any] = dict(
-        x=coords[:, 0],
-        y=coords[:, 1],
-        customdata=rows,
-        hovertext=hover,
-        hoverinfo="text",
+        x=coords[mask, 0],
+        y=coords[mask, 1],
+        customdata=rows[mask],
         name=name,
         marker=marker,
         meta=meta,
         showlegend=showlegend,
-        legendgroup=legendgroup or name,
+        legendgroup=name,
     )
     if labels is not None:
-        kwargs.update(mode="markers+text", text=labels, textposition="top center", textfont={"size": 10})
+        kwargs.update(
+            mode="markers+text", text=labels[mask], textposition="top center", textfont={"size": 10},
+            hovertext=hover.joined(mask), hovertemplate="%{hovertext}<extra></extra>",
+        )
+    elif hover.rest is not None:
+        kwargs.update(
+            mode="markers", hovertext=hover.first[mask], text=hover.rest[mask],
+            hovertemplate="%{hovertext}<br>%{text}<extra></extra>",
+        )
     else:
-        kwargs.update(mode="markers")
+        kwargs.update(mode="markers", hovertext=hover.first[mask], hovertemplate="%{hovertext}<extra></extra>")
     if coords.shape[1] == 3:
-        return {"type": "scatter3d", "z": coords[:, 2], **kwargs}
+        return {"type": "scatter3d", "z": coords[mask, 2], **kwargs}
     return {"type": "scattergl", **kwargs}
 
 
@@ -250,7 +281,7 @@ def scatter_figure(
         if column is not None and column not in metadata.columns:
             raise InputError(f"no column {column!r}; columns: {', '.join(map(str, metadata.columns))}")
     rows = np.asarray(metadata.index, dtype=np.int64)
-    hover = hover_texts(metadata, hover_columns)
+    hover = Hover.build(metadata, hover_columns)
     if highlight is not None:
         highlight = np.asarray(highlight, dtype=bool).reshape(-1)
         if highlight.shape != (n,):
@@ -269,13 +300,13 @@ def scatter_figure(
         dim = ~bright
         traces.append(
             _trace(
-                coords[dim], rows[dim], hover[dim], None,
+                coords, rows, hover, dim, None,
                 name="other points", marker={"color": DIMMED_COLOR, "size": size, "opacity": 0.35},
             )
         )
 
-    def part(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-        return coords[mask], rows[mask], hover[mask], None if labels is None else labels[mask]
+    def part(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, Hover, np.ndarray, np.ndarray | None]:
+        return coords, rows, hover, mask, labels
 
     if color_by is None:
         traces.append(_trace(*part(bright), name="points", marker={"color": PALETTE[0], "size": size}, showlegend=False))
@@ -313,10 +344,11 @@ def scatter_figure(
         if ring.any():
             ring_labels = None
             if label_by is not None and labels is None and ring.sum() <= MAX_LABELS:
-                ring_labels = clean_for_html(metadata[label_by][ring], max_chars=40, wrap=None).to_numpy(dtype=object)
+                ring_labels = np.full(n, "", dtype=object)
+                ring_labels[ring] = clean_for_html(metadata[label_by][ring], max_chars=40, wrap=None).to_numpy(dtype=object)
             traces.append(
                 _trace(
-                    coords[ring], rows[ring], hover[ring], ring_labels,
+                    coords, rows, hover, ring, ring_labels,
                     name="marked",
                     marker={
                         "color": RING_COLOR,
@@ -333,7 +365,7 @@ def scatter_figure(
         if spot.any():
             traces.append(
                 _trace(
-                    coords[spot], rows[spot], hover[spot], None,
+                    coords, rows, hover, spot, None,
                     name="inspected",
                     marker={
                         "color": RING_COLOR,

@@ -128,8 +128,8 @@ def test_hover_text_is_escaped_truncated_and_names_columns():
     )
     hover = hover_texts(metadata)
     assert "<script>" not in hover[0] and "&lt;script&gt;" in hover[0] and "&amp; co" in hover[0]
-    assert hover[0].endswith("<i>n</i>: 1")
-    first_line = hover[1].split("<br><i>n</i>")[0].replace("<br>", "")
+    assert hover[0].endswith("<br>n: 1")
+    first_line = hover[1].split("<br>n: ")[0].replace("<br>", "")
     assert len(first_line) == 300 and first_line.endswith("\u2026")
     assert "\n" not in hover[2] and "\t" not in hover[2]
 
@@ -211,3 +211,15 @@ def test_focus_row_gets_its_own_marker():
     focus = [t for t in figure.data if t.name == "inspected"]
     assert len(focus) == 1 and list(focus[0].customdata) == [1]
     assert focus[0].meta == OVERLAY_META and point_count(figure) == 12
+
+
+def test_hover_other_columns_ride_in_text_through_a_template():
+    coords, metadata = _data()
+    figure = scatter_figure(coords, metadata, color_by="topic")
+    trace = figure.data[0]
+    assert trace.hovertemplate == "%{hovertext}<br>%{text}<extra></extra>"
+    assert trace.hovertext[0] == "text number 0"
+    assert trace.text[0] == "topic: a<br>score: 0.0"
+    assert trace.mode == "markers"  # text is hover content here, not drawn
+    labelled = scatter_figure(coords, metadata, label_by="topic").data[0]
+    assert labelled.text[0] == "a" and labelled.hovertext[0].startswith("text number 0<br>topic: a")

@@ -21,6 +21,7 @@ PROJECTOR_LABEL = "Download for projector.tensorflow.org"
 COORDS_LABEL = "Coordinates (CSV)"
 # Zips up to this many numbers are built with the page (and cached); bigger ones on click.
 EAGER_VALUES = 2_000_000
+EAGER_ROWS = 20_000  # coordinates CSV: the same, in rows
 
 HOW_TO = """
 1. Open [projector.tensorflow.org](https://projector.tensorflow.org) and click **Load** (left panel).
@@ -90,8 +91,12 @@ def render_export(points: Points, view: View, selection: list[int]) -> None:
             PROJECTOR_LABEL, data, file_name=f"{stem}_projector.zip", mime="application/zip",
             key=state.DOWNLOAD_PROJECTOR, type="primary", icon=":material/download:", on_click="ignore",
         )
+        only = rows if scope != next(iter(scopes)) else None
+        coords = (
+            coordinates_csv(view, only) if len(view.rows) <= EAGER_ROWS else lambda: coordinates_csv(view, only)
+        )
         st.download_button(
-            COORDS_LABEL, coordinates_csv(view, rows if scope != next(iter(scopes)) else None),
+            COORDS_LABEL, coords,
             file_name=f"{stem}_{view.projection.method}{view.projection.dims}d.csv", mime="text/csv",
             key=state.DOWNLOAD_COORDS, on_click="ignore",
         )
