@@ -271,7 +271,9 @@ def _render_results(
     if search is not None:
         st.caption(f"{int(search.sum())} of {n} rows match the search.")
 
-    views = st.columns(len(specs))
+    # Side by side; four views go two by two so each stays wide enough to read.
+    per_row = len(specs) if len(specs) <= 3 else 2
+    views = [column for start in range(0, len(specs), per_row) for column in st.columns(per_row)]
     hover = [c for c in (text_column, OVERLAP_COLUMN) if c] + [
         c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)
     ][:3]
@@ -298,6 +300,9 @@ def _render_results(
         )
         # Side by side the views are narrow: the legend goes below, clear of the colour bar.
         figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+        if (index + 1) % per_row and index + 1 < len(specs):
+            # Every view shares one colour scale: draw its bar once per row, on the right.
+            figure.update_traces(marker={"showscale": False})
         with views[index]:
             st.plotly_chart(
                 figure,
