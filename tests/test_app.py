@@ -277,8 +277,10 @@ def test_selection_neighbours_isolate_and_export_the_selection(media):
     (neighbours,) = _frames(at)
     assert len(neighbours.value) == 10 and 0 not in set(neighbours.value["row"])
     spec = _chart(at)
-    rings = [t for t in spec["data"] if t.get("meta") == "overlay"]
-    assert rings and len(rings[0]["hovertext"]) >= 40
+    overlays = {t["name"]: len(t["hovertext"]) for t in spec["data"] if t.get("meta") == "overlay"}
+    assert overlays == {"marked": 11, "inspected": 1}  # the point and its 10 neighbours; the point
+    bright = sum(len(t["hovertext"]) for t in spec["data"] if t.get("meta") == "points" and t["name"] != "other points")
+    assert bright >= 40  # the selection and the neighbourhood stay bright, the rest is dimmed
 
     at.radio(key=state.EXPORT_SCOPE).set_value("Selection (40 points)").run()
     files = _zip_files(_download(at, media, PROJECTOR_LABEL))
@@ -304,3 +306,19 @@ def test_neighbours_of_a_typed_query():
     assert frames and len(frames[0].value) == 5
     assert set(frames[0].value.columns) == {"row", "point", "distance"}
     assert (frames[0].value["distance"].diff().dropna() >= 0).all()
+
+
+def test_a_stopped_encoding_waits_for_resume():
+    from app.sections.data import _digest, default_model
+
+    texts = "Stopped before it finished.\nA second text.\nAnd a third one."
+    at = _start()
+    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{default_model()}|text|-1"
+    at.radio(key=state.SOURCE).set_value("Paste texts").run()
+    at.text_area(key=state.PASTE).input(texts).run()
+    _assert_clean(at)
+    assert any("stopped" in i.value for i in at.info)
+    assert _points(_chart(at)) == 300  # the last data that loaded stays on screen
+    at.button(key=state.RESUME_ENCODING).click().run()
+    _assert_clean(at)
+    assert _points(_chart(at)) == 3
