@@ -28,7 +28,7 @@ SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files")
 LEVELS = {"texts": "text", "tokens": "token", "vocabulary": "vocab"}
 UPLOAD_TYPES = ("csv", "tsv", "jsonl", "parquet", "txt")
 VOCAB_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
-KEEP_ENCODED = 6  # encoded point sets kept in memory across reruns and sessions
+KEEP_ENCODED = 4  # encoded point sets kept in memory across reruns and sessions
 
 
 def default_model() -> str:
@@ -106,7 +106,7 @@ def _read_sample(name: str, text_column: str | None) -> Dataset:
     return Dataset(dataset.texts, dataset.metadata, dataset.text_column, f"sample:{name}")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _read_upload(content: bytes, filename: str, text_column: str | None) -> Dataset:
     return read_data(content, filename=filename, text_column=text_column)
 
@@ -116,7 +116,7 @@ def _read_paste(text: str) -> Dataset:
     return parse_pasted(text)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _read_projector_files(
     vectors: bytes, vectors_name: str, metadata: bytes | None, metadata_name: str | None
 ) -> Dataset:
