@@ -294,7 +294,7 @@ def scatter_figure(
         if carriers <= MAX_LABELS:
             labels = clean_for_html(metadata[label_by], max_chars=40, wrap=None).to_numpy(dtype=object)
 
-    size = _marker_size(n)
+    size = _marker_size(n) if coords.shape[1] == 2 else max(2, round(_marker_size(n) * 0.6))  # 3D markers read larger
     traces: list[Any] = []
     if highlight is not None and (~bright).any():
         dim = ~bright

@@ -118,7 +118,7 @@ def render_explore(points: Points, params: ProjectionParams) -> tuple[View, list
     selection = state.selection(points.key)
     chart_col, side_col = st.columns([3, 1.15])
     with side_col:
-        inspection = render_inspector(points, selection)
+        inspection = render_inspector(points, selection, selectable=params.dims == 2)
     with chart_col:
         _render_chart(points, view, controls, selection, inspection)
         _render_selection_actions(points, view, selection)

@@ -52,7 +52,8 @@ def _query_vector(model: str, level: str, text: str) -> np.ndarray:
     return encode_texts([text], model).vectors[0]
 
 
-def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
+def render_inspector(points: Points, selection: list[int], selectable: bool = True) -> Inspection | None:
+    """Widgets for k, the metric and a typed query; the neighbours of the query or of a selected point."""
     st.subheader("Nearest neighbours")
     can_query = points.model is not None and points.level in ("text", "vocab")
     query = st.text_input(
@@ -77,8 +78,9 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     metric = right.radio("Distance", list(METRICS), key=state.NEIGHBORS_METRIC)
 
     if not query and point is None:
+        how = "Click a point, or box/lasso-select some," if selectable else "In 2D, click or select a point"
         st.caption(
-            "Click a point, or box/lasso-select some, to list its nearest neighbours in the original "
+            f"{how} to list its nearest neighbours in the original "
             f"{points.vectors.shape[1]}-dimensional space" + (", or type a query." if can_query else ".")
         )
         return None
