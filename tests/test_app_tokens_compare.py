@@ -7,7 +7,13 @@ default model, on a few sample sentences.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -241,3 +247,132 @@ def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list
     no_exception(at)
     assert next(b for b in at.button if b.label == "Compare").disabled
     assert any("at least two" in i.value for i in at.info)
+
+
+# ---------------------------------------------------------------- in a real browser
+# What AppTest cannot do: select points in one Plotly view and see them marked in the other.
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+COMPARE_PAGE = """
+import sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+from app.sections.compare import KEY_MODELS, render_compare
+from embeddings.data import from_texts
+
+st.set_page_config(layout="wide")
+st.session_state.setdefault(KEY_MODELS, {specs!r})
+render_compare(from_texts({texts!r}), {specs[0]!r})
+"""
+# Per visible chart: points drawn (meta "points"), ringed (meta "overlay") and dimmed.
+JS_VIEWS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(el => el.checkVisibility())
+  .map(gd => {
+    const data = gd._fullData || [];
+    const count = t => (t._length !== undefined && t._length !== null) ? t._length : (t.x ? t.x.length : 0);
+    const sum = ts => ts.reduce((n, t) => n + count(t), 0);
+    return {points: sum(data.filter(t => t.meta !== 'overlay')),
+            rings: sum(data.filter(t => t.meta === 'overlay')),
+            dimmed: sum(data.filter(t => t.name === 'other points'))};
+  })"""
+JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+  && !document.querySelector('[data-stale="true"]')"""
+
+
+def _browser_or_skip() -> None:
+    """Skip on a developer machine without Chromium/Playwright; in CI (CI set) that is a failure."""
+    why = None
+    if not Path(CHROMIUM).exists():
+        why = f"no Chromium at {CHROMIUM}"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            why = "Playwright is not installed (pip install -e '.[test]')"
+    if why is None:
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{why} (CI is set, so the browser test may not skip)")
+    pytest.skip(f"{why}; install Chromium (apt-get install chromium) to run the browser test")
+
+
+def _views(page, until, timeout_s: float = 120) -> list[dict]:
+    deadline = time.time() + timeout_s
+    views = None
+    while time.time() < deadline:
+        if page.evaluate(JS_IDLE):
+            views = page.evaluate(JS_VIEWS)
+            if until(views):
+                return views
+        errors = page.locator('[data-testid="stException"]')
+        if errors.count():
+            pytest.fail(f"the page shows an exception: {errors.first.inner_text()[:2000]}")
+        time.sleep(0.25)
+    pytest.fail(f"views not as expected within {timeout_s:.0f} s; last state {views}")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_selection_in_one_view_marks_the_same_points_in_the_other(
+    tiny_bert_dir: Path, tiny_gpt2_dir: Path, texts: list[str], tmp_path: Path
+) -> None:
+    _browser_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    script = tmp_path / "compare_page.py"
+    script.write_text(COMPARE_PAGE.format(root=str(ROOT), specs=[str(tiny_bert_dir), str(tiny_gpt2_dir)], texts=texts))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "streamlit.log"
+    env = dict(os.environ, EMBEDDINGS_CACHE=str(tmp_path / "vectors.sqlite"), HF_HUB_OFFLINE="1")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with open(log, "w") as out:
+        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if server.poll() is not None or time.time() > deadline:
+                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-background-networking"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1600})
+                page.goto(f"http://127.0.0.1:{port}")
+                button = page.get_by_role("button", name="Compare", exact=True)
+                button.wait_for(timeout=60_000)
+                button.click()
+                views = _views(page, lambda v: len(v) == 2 and all(x["points"] == len(texts) for x in v))
+                assert [x["rings"] for x in views] == [0, 0]
+
+                # Box-select the middle of the first view (its drag layer covers the plot area).
+                area = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+                x0, y0 = area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.1
+                page.mouse.move(x0, y0)
+                page.mouse.down()
+                page.mouse.move(x0 + area["width"] * 0.4, y0 + area["height"] * 0.4, steps=5)
+                page.mouse.move(x0 + area["width"] * 0.8, y0 + area["height"] * 0.8, steps=5)
+                page.mouse.up()
+                # The same rows end up ringed in both views (each view redraws on its own).
+                _views(page, lambda v: len(v) == 2 and v[0]["rings"] > 0 and v[1]["rings"] == v[0]["rings"])
+                assert page.get_by_text("highlighted in every view").count() >= 1
+
+                # A search dims the rest in both views.
+                search = page.get_by_label("Search (highlights the matches in every view)")
+                search.fill("the")
+                search.press("Enter")
+                _views(page, lambda v: len(v) == 2 and v[0]["dimmed"] > 0 and v[1]["dimmed"] == v[0]["dimmed"])
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert "Traceback" not in log.read_text()
