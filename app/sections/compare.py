@@ -18,7 +18,7 @@ from embeddings.errors import InputError
 
 from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
 
-from .tokens import show_error, token_chips_html, tokenize_cached
+from .tokens import error_line, show_error, token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
 # Above this many rows the comparison runs on a seeded sample: every model encodes every row,
@@ -111,10 +111,8 @@ def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndar
 
         try:
             vectors[spec] = np.asarray(embed(dataset, spec, progress=progress).vectors, dtype=np.float32)
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
-            message = message.splitlines()[0] if message else type(exc).__name__
-            errors[spec] = message if spec in message else f"{spec}: {message}"
+        except Exception as exc:  # one model failing leaves the others to compare
+            errors[spec] = error_line(exc, spec)
     bar.empty()
     return vectors, errors
 
@@ -183,7 +181,8 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
     if len(ok) < MIN_MODELS:
         st.info("Fewer than two models could encode the data, so there is nothing to compare.")
-        _render_tokens_side_by_side(subset, ok or list(run["specs"]))
+        if ok:
+            _render_tokens_side_by_side(subset, ok)
         return
     _render_results(subset, run, ok, int(k), metric, METHODS[method_label], int(dims), int(seed))
 

@@ -29,6 +29,7 @@ VOCAB_METHODS = {"PCA": "pca", "UMAP": "umap"}
 VOCAB_SIZES = (500, 1000, 2000, 5000)
 DEFAULT_VOCAB_SIZE = 1000
 NEIGHBOURS_SHOWN = 10
+MODEL_FACTS_TTL_S = 300  # a model folder created or fixed meanwhile is seen within minutes
 MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
 
 # st.session_state keys (one place, so tests and main.py can reach them)
@@ -51,12 +52,19 @@ CHIP_COLOURS = ("#ffd8a8", "#c3fae8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#d8f5a2"
 # ---------------------------------------------------------------- cached library calls
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64, ttl=MODEL_FACTS_TTL_S)
 def model_facts(model: str) -> dict:
-    """Plain facts about a model (loads it once per process; raises ModelError if unknown)."""
+    """Plain facts about a model, or {"error": one line} (loads it once per process).
+
+    A failure is returned rather than raised so that it is cached too: an unknown hub id can
+    take seconds to refuse, and every rerun of the page would otherwise wait for it again.
+    """
     from embeddings.models import load_model
 
-    loaded = load_model(model)
+    try:
+        loaded = load_model(model)
+    except Exception as exc:
+        return {"error": error_line(exc, model)}
     return {
         "name": loaded.spec.name,
         "dim": int(loaded.dim),
@@ -160,15 +168,20 @@ def token_chips_html(tok) -> str:
     return '<div style="line-height:2.1;font-size:1.05em;white-space:pre-wrap">' + "".join(parts) + "</div>"
 
 
-def show_error(exc: Exception, model: str | None = None) -> None:
-    """One line in the page, never a traceback: InputError text as is, anything else with its type."""
+def error_line(exc: BaseException, model: str | None = None) -> str:
+    """One line, never a traceback: InputError text as is, anything else with its type; names the model."""
     if isinstance(exc, InputError):
-        message = str(exc)
+        message = str(exc).strip()
     else:
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        message = f"{type(exc).__name__}: {exc}".strip()
+    message = message.splitlines()[0] if message else type(exc).__name__
     if model and model not in message:
         message = f"{model}: {message}"
-    st.error(message)
+    return message
+
+
+def show_error(exc: BaseException, model: str | None = None) -> None:
+    st.error(error_line(exc, model))
 
 
 # ---------------------------------------------------------------- the tab
@@ -176,10 +189,9 @@ def show_error(exc: Exception, model: str | None = None) -> None:
 
 def render_tokens(model: str) -> None:
     """The Tokens tab for `model` (a model spec string)."""
-    try:
-        facts = model_facts(model)
-    except Exception as exc:  # an unknown model must not take the page down
-        show_error(exc, model)
+    facts = model_facts(model)
+    if "error" in facts:  # an unknown model must not take the page down
+        st.error(facts["error"])
         return
     st.caption(
         f"Model **{facts['name']}**: {facts['num_layers']} layers, {facts['dim']} dimensions. "
