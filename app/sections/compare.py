@@ -8,6 +8,7 @@ one highlights the same rows in all).
 from __future__ import annotations
 
 import hashlib
+import time
 
 import numpy as np
 import pandas as pd
@@ -163,14 +164,23 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     if st.button("Compare", type="primary", disabled=not (MIN_MODELS <= len(specs) <= MAX_MODELS)):
         subset = dataset if len(rows) == len(dataset) else dataset.subset(rows)
         vectors, errors = encode_models(subset, specs)
-        run = {"wanted": wanted, "specs": tuple(specs), "key": key, "rows": rows, "vectors": vectors, "errors": errors}
+        run = {
+            "wanted": wanted,
+            "specs": tuple(specs),
+            "key": key,
+            # Names these vectors in the figure caches: a new press may re-encode a changed folder.
+            "id": f"{key}-{time.time_ns()}",
+            "rows": rows,
+            "vectors": vectors,
+            "errors": errors,
+        }
         st.session_state[KEY_RUN] = run
         st.session_state[KEY_VIEW_GENERATION] = st.session_state.get(KEY_VIEW_GENERATION, 0) + 1
     if len(specs) < MIN_MODELS:
         st.info("Choose at least two models to compare.")
     if run is None:
         return
-    if len(run["rows"]) > len(dataset) or run["key"] != key:
+    if run["key"] != key:
         return  # the data changed under a stored run: wait for the next Compare
 
     for spec, message in run["errors"].items():
@@ -194,7 +204,7 @@ def _render_results(
     n = len(dataset)
     k = min(k, n - 1)
     try:
-        comparison = comparison_for(run["key"], tuple(specs), k, metric, vectors)
+        comparison = comparison_for(run["id"], tuple(specs), k, metric, vectors)
     except Exception as exc:
         show_error(exc)
         return
@@ -241,7 +251,7 @@ def _render_results(
 
     try:
         with st.spinner("Laying out the views..."):
-            layouts = layouts_for(run["key"], tuple(specs), method, dims, seed, vectors)
+            layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, vectors)
     except Exception as exc:
         show_error(exc)
         return

@@ -208,7 +208,7 @@ def _render_text_tokens(model: str, facts: dict) -> None:
         "Text to tokenize (one text per line to compare the tokens of several texts)",
         value=DEFAULT_TEXT,
         key=KEY_TEXT,
-        height=100,
+        height=120,
     )
     texts = [line.strip() for line in raw.splitlines() if line.strip()]
     if not texts:
