@@ -95,6 +95,7 @@ def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
             normalize=getattr(args, "normalize", False),
             cache=not args.no_cache,
             progress=progress,
+            processes=args.processes,
         )
     finally:
         progress.close()
@@ -241,7 +242,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress = Progress(f"encoding with {spec}", quiet=args.quiet)
         try:
             vectors[spec] = embed(dataset, spec, batch_size=args.batch_size, cache=not args.no_cache,
-                                  progress=progress).vectors
+                                  progress=progress, processes=args.processes).vectors
         finally:
             progress.close()
     comparison = compare_embeddings(vectors, k=args.k, metric=args.metric)
@@ -267,6 +268,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def processes_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of at least 1 or 'auto', not {text!r}") from None
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -296,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
         p.add_argument("--batch-size", type=positive_int, default=32)
         p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
+        p.add_argument("--processes", type=processes_arg, default=1,
+                       help="CPU worker processes for text encoding: a number, or 'auto' (one per core for "
+                       "large inputs) (default: %(default)s)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
         if level:
             p.add_argument("--level", choices=("text", "token"), default="text",

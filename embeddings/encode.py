@@ -15,6 +15,7 @@ the cache: no model is loaded and torch is not even imported.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ StopFn = Callable[[], bool]  # True asks the work to stop between batches
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
 CHUNK_BATCHES = 8
+# Below this many texts, starting worker processes (each loads the model) costs more than it saves.
+POOL_MIN_TEXTS = 2000
 TOKEN_ROW_COLUMNS = ("text_index", "position", "token", "token_id", "start", "end", "special")
 
 
@@ -157,8 +160,13 @@ def encode_texts(
     device: str | None = None,
     stop: StopFn | None = None,
     trust_remote_code: bool = False,
+    processes: int | str = 1,
 ) -> Embeddings:
-    """One vector per text, in input order. Texts already in the cache are not encoded again."""
+    """One vector per text, in input order. Texts already in the cache are not encoded again.
+
+    ``processes``: worker processes on CPU (one torch thread each), or "auto" for one per core
+    when there are at least POOL_MIN_TEXTS texts to encode (see the benchmark for when it pays).
+    """
     texts = _check_texts(texts)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
@@ -184,18 +192,24 @@ def encode_texts(
         # Longest first, as sentence-transformers does: similar lengths share a batch (little
         # padding), and the slowest batches come first so the progress estimate is honest.
         order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
-        step = batch_size * CHUNK_BATCHES
+        workers = _worker_count(processes, lm, len(unique))
+        step = batch_size * CHUNK_BATCHES * workers
         done_texts = len(found)
-        for start in range(0, len(order), step):
-            _check_stop(stop)
-            chunk = [unique[i] for i in order[start : start + step]]
-            vectors = _encode_chunk(lm, chunk, batch_size)
-            for text, vector in zip(chunk, vectors):
-                computed[text] = vector
-            if store is not None:
-                store.put_many(fp, kind, ((t, v, None) for t, v in zip(chunk, vectors)))
-            done_texts += sum(counts[t] for t in chunk)
-            _report(progress, min(done_texts, total), total)
+        pool = _start_pool(lm, workers) if workers > 1 else None
+        try:
+            for start in range(0, len(order), step):
+                _check_stop(stop)
+                chunk = [unique[i] for i in order[start : start + step]]
+                vectors = _encode_chunk(lm, chunk, batch_size, pool)
+                for text, vector in zip(chunk, vectors):
+                    computed[text] = vector
+                if store is not None:
+                    store.put_many(fp, kind, ((t, v, None) for t, v in zip(chunk, vectors)))
+                done_texts += sum(counts[t] for t in chunk)
+                _report(progress, min(done_texts, total), total)
+        finally:
+            if pool is not None:
+                lm.st.stop_multi_process_pool(pool)
         _report(progress, total, total)
     dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
@@ -206,10 +220,37 @@ def encode_texts(
     return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
 
 
-def _encode_chunk(lm: LoadedModel, texts: list[str], batch_size: int) -> np.ndarray:
+def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
+    """How many processes to encode with: more than one only for plain models on CPU."""
+    if processes == "auto":
+        wanted = (os.cpu_count() or 1) if texts >= POOL_MIN_TEXTS else 1
+    elif isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+        raise InputError(f"processes must be a whole number of at least 1 or 'auto', not {processes!r}")
+    else:
+        wanted = processes
+    if lm.device != "cpu" or lm.spec.variant is not None:
+        return 1
+    return max(1, min(wanted, texts // 64 or 1))
+
+
+def _start_pool(lm: LoadedModel, workers: int) -> Any:
+    """sentence-transformers' worker pool, each worker with one torch thread (no oversubscription)."""
+    saved = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update({name: "1" for name in saved})  # read by each worker's torch at start-up
+    try:
+        return lm.st.start_multi_process_pool(["cpu"] * workers)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _encode_chunk(lm: LoadedModel, texts: list[str], batch_size: int, pool: Any = None) -> np.ndarray:
     if lm.spec.variant is None:
         vectors = lm.st.encode(
-            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False, pool=pool,
         )
         return np.asarray(vectors, dtype=np.float32)
     return _pooled(lm, texts, batch_size)

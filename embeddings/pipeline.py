@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from embeddings.data import Dataset, read_data, read_projector
-from embeddings.encode import Embeddings, ProgressFn, encode_texts, token_embeddings
+from embeddings.encode import Embeddings, ProgressFn, StopFn, encode_texts, token_embeddings
 from embeddings.errors import InputError
 from embeddings.models import DEFAULT_MODEL, ModelSpec
 
@@ -59,6 +59,8 @@ def embed(
     normalize: bool = False,
     cache: bool = True,
     progress: ProgressFn | None = None,
+    processes: int | str = 1,
+    stop: StopFn | None = None,
 ) -> Embeddings:
     """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`."""
     if level not in LEVELS:
@@ -75,9 +77,10 @@ def embed(
     if dataset.texts is None:
         raise InputError(f"{dataset.source}: has neither texts nor vectors")
     if level == "token":
-        return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress)
+        return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop)
     return encode_texts(
-        dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress
+        dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
+        processes=processes, stop=stop,
     )
 
 

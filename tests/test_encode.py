@@ -232,3 +232,12 @@ def test_embeddings_subset_keeps_rows_in_step(tiny_bert_dir: Path) -> None:
     part = emb.subset([3, 0])
     np.testing.assert_array_equal(part.vectors, emb.vectors[[3, 0]])
     assert part.rows.token.tolist() == emb.rows.token.iloc[[3, 0]].tolist()
+
+
+def test_worker_processes_give_the_same_vectors() -> None:
+    texts = [f"sentence {i}: " + "word " * (i % 17) for i in range(160)]
+    single = encode_texts(texts, cache=False)
+    pooled = encode_texts(texts, cache=False, processes=2)
+    np.testing.assert_allclose(pooled.vectors, single.vectors, atol=1e-5)
+    with pytest.raises(InputError, match="processes"):
+        encode_texts(texts[:2], cache=False, processes=0)
