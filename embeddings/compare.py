@@ -99,7 +99,10 @@ class _CkaSpace:
         self.array = array
         self.mean = array.mean(axis=0, dtype=np.float64)
         n, d = array.shape
-        if n < d:
+        if bool((array == array[0]).all()):
+            # Every point the same: no variance to compare (centring could leave rounding dust).
+            self.norm = 0.0
+        elif n < d:
             # Fewer points than features: the n x n Gram matrix is the smaller one (same norm).
             centred = self.centred()
             self.norm = float(np.linalg.norm(centred @ centred.T))

@@ -134,6 +134,8 @@ def test_linear_cka_chunks_and_constant_inputs(monkeypatch):
     assert linear_cka(x, y) == pytest.approx(whole, abs=1e-12)
     assert whole == pytest.approx(reference_cka(x, y), abs=1e-10)
     assert math.isnan(linear_cka(np.ones((10, 3)), x[:10]))  # no variance: undefined
+    assert math.isnan(linear_cka(np.full((10, 3), 0.1), x[:10]))  # (not rounding dust)
+    assert math.isnan(linear_cka(x[:10], np.full((10, 30), 0.1)))
 
 
 def test_jaccard_rows():
