@@ -65,16 +65,24 @@ def _pair_distances(data: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str)
 
 
 def _duplicate_groups(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the first row with identical values, and how many identical rows come before it."""
+    """Per row: the first row with identical values, and how many identical rows come before it.
+
+    Rows are grouped by a hash of their bytes (no sorted copy of the data, which at 100k x 1024
+    would be another 800 MB) and each member is checked against its group's first row.
+    """
     n = len(data)
-    raw = np.ascontiguousarray(data).view(np.dtype((np.void, data.dtype.itemsize * data.shape[1]))).ravel()
-    _, first_of_group, group = np.unique(raw, return_index=True, return_inverse=True)
-    group = group.ravel()
-    first = first_of_group[group]
-    order = np.lexsort((np.arange(n), group))  # rows grouped, each group in row order
-    starts = np.searchsorted(group[order], group[order], side="left")
+    rows = np.arange(n)
+    keys = np.fromiter((hash(row.tobytes()) for row in data), dtype=np.int64, count=n)
+    _, first_of_key, key_group = np.unique(keys, return_index=True, return_inverse=True)
+    first = first_of_key[key_group.ravel()]
+    others = np.nonzero(first != rows)[0]
+    if len(others):
+        collided = (data[others] != data[first[others]]).any(axis=1)
+        first[others[collided]] = others[collided]  # a hash collision, not a copy: its own group
+    order = np.lexsort((rows, first))  # rows grouped, each group in row order
+    starts = np.searchsorted(first[order], first[order], side="left")
     rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - starts
+    rank[order] = rows - starts
     return first, rank
 
 

@@ -184,3 +184,18 @@ def test_errors_are_one_line_input_errors(call, message):
         call(vectors)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_duplicate_groups_survive_hash_collisions(monkeypatch):
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(40, 5))
+    vectors[[7, 9, 30]] = vectors[2]
+    first, rank = neighbors._duplicate_groups(vectors)
+    assert list(first[[2, 7, 9, 30]]) == [2, 2, 2, 2] and list(rank[[2, 7, 9, 30]]) == [0, 1, 2, 3]
+    assert (first[[0, 1, 3]] == [0, 1, 3]).all() and (rank[[0, 1, 3]] == 0).all()
+    expected = knn(vectors, 3, "euclidean")
+    # every row hashing alike must not merge different rows
+    monkeypatch.setattr(neighbors, "hash", lambda data: 0, raising=False)
+    first, _ = neighbors._duplicate_groups(vectors)
+    assert all(np.array_equal(vectors[row], vectors[first[row]]) for row in range(40))
+    np.testing.assert_array_equal(knn(vectors, 3, "euclidean")[0], expected[0])
