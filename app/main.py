@@ -16,6 +16,8 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app.sections import guarded  # noqa: E402
+
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
 from app.sections.explore import render_explore  # noqa: E402
@@ -36,15 +38,15 @@ if points is not None:
         params = render_projection_panel(len(points), points.vectors.shape[1])
 
 explore_tab, tokens_tab, compare_tab = st.tabs(["Explore", "Tokens", "Compare models"])
-with explore_tab:
+with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params) if points is not None else None
     if shown is not None:
         render_export(points, *shown)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
-with tokens_tab:
+with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
-with compare_tab:
+with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
         render_compare(choice.dataset, choice.model or default_model())
     else:
