@@ -333,7 +333,7 @@ class Comparison:
     def pair(self, a: str, b: str) -> PairComparison:
         """The comparison of models a and b (in either order)."""
         for item in self.pairs:
-            if {item.a, item.b} == {a, b} and (a != b or item.a == item.b):
+            if {item.a, item.b} == {a, b}:
                 return item
         raise InputError(f"no comparison of {a!r} with {b!r}; models are {', '.join(self.models)}")
 
