@@ -246,6 +246,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     comparison = compare_embeddings(vectors, k=args.k, metric=args.metric)
+    for note in comparison.notes:
+        info(f"note: {note}", args)
     report = comparison.to_dict()
     report["data"] = str(args.data)
     with atomic_path(out) as tmp:
