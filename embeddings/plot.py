@@ -390,7 +390,6 @@ def scatter_figure(
     )
     if coords.shape[1] == 2:
         layout.update(
-            dragmode="select",
             xaxis={"title": {"text": names[0] if names else ""}, "zeroline": False, "showgrid": False},
             yaxis={"title": {"text": names[1] if len(names) > 1 else ""}, "zeroline": False, "showgrid": False},
         )

@@ -19,7 +19,7 @@ from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
 from embeddings.errors import InputError
 from embeddings.plot import is_numeric, point_indices_from_selection, scatter_figure, search_mask
-from embeddings.reduce import METHOD_NAMES, sample_indices
+from embeddings.reduce import METHOD_NAMES, MIN_POINTS, sample_indices
 
 MAX_3D_POINTS = 50_000  # more than this in WebGL 3D turns sluggish: draw a sample
 MAX_HOVER_COLUMNS = 8
@@ -199,13 +199,16 @@ def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
 def _render_selection_actions(points: Points, view: View, selection: list[int]) -> None:
     columns = st.columns(3)
     if selection:
+        fewest = MIN_POINTS[view.projection.method]
         columns[0].button(
             f"Isolate selection ({len(selection):,} points)", key=state.ISOLATE,
-            on_click=_isolate(points.key, selection), help="Re-project only the selected points.",
+            on_click=_isolate(points.key, selection), disabled=len(selection) < fewest,
+            help="Re-project only the selected points."
+            + (f" {METHOD_NAMES[view.projection.method]} needs at least {fewest}." if len(selection) < fewest else ""),
         )
         columns[1].button("Clear selection", key=state.CLEAR_SELECTION, on_click=_clear_selection(points.key))
     if view.isolated:
         columns[2].button("Show all", key=state.SHOW_ALL, on_click=_show_all(points.key))
         st.info(f"Showing {len(view.rows):,} isolated points, re-projected on their own.")
     elif not selection and view.projection.dims == 2:
-        st.caption("Click a point, or drag a box or lasso (toolbar), to select; then isolate or export it.")
+        st.caption("Click a point to see its neighbours; pick box or lasso select in the chart toolbar to select many, then isolate or export them.")
