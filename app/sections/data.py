@@ -173,6 +173,7 @@ def render_data_panel() -> DataChoice | None:
         layer = _layer_slider(model)
     elif level == "vocab":
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
+        st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
     return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size))
 
 

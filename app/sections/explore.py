@@ -129,7 +129,6 @@ def _render_chart(
     points: Points, view: View, controls: Controls, selection: list[int], inspection: Inspection | None
 ) -> None:
     coords, table = view.coords, view.table
-    keep = None
     if view.projection.dims == 3 and len(table) > MAX_3D_POINTS:
         if not st.checkbox(f"Draw all {len(table):,} points in 3D (slow)", key=state.DRAW_ALL_3D):
             st.warning(f"3D draws a random sample of {MAX_3D_POINTS:,} of the {len(table):,} points, "
@@ -149,12 +148,11 @@ def _render_chart(
     marked = inspection.rows if inspection is not None else selection
 
     hover = _hover_columns(points)
-    title = None
     try:
         figure = scatter_figure(
             coords, table,
             color_by=controls.color_by, label_by=controls.label_by, hover_columns=hover,
-            highlight=highlight, selected=marked or None, title=title,
+            highlight=highlight, selected=marked or None,
             focus=inspection.point if inspection is not None else None,
             axis_titles=view.axis_titles(), uirevision=f"{points.key}|{view.projection.method}|{view.projection.dims}",
         )
