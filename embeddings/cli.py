@@ -96,6 +96,7 @@ def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
             cache=not args.no_cache,
             progress=progress,
             processes=args.processes,
+            trust_remote_code=args.trust_remote_code,
         )
     finally:
         progress.close()
@@ -135,7 +136,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from embeddings.encode import tokenize
 
-    tok = tokenize(args.text, args.model)
+    tok = tokenize(args.text, args.model, trust_remote_code=args.trust_remote_code)
     if args.json:
         print(
             json.dumps(
@@ -242,7 +243,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         progress = Progress(f"encoding with {spec}", quiet=args.quiet)
         try:
             vectors[spec] = embed(dataset, spec, batch_size=args.batch_size, cache=not args.no_cache,
-                                  progress=progress, processes=args.processes).vectors
+                                  progress=progress, processes=args.processes,
+                                  trust_remote_code=args.trust_remote_code).vectors
         finally:
             progress.close()
     comparison = compare_embeddings(vectors, k=args.k, metric=args.metric)
@@ -308,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
         p.add_argument("--batch-size", type=positive_int, default=32)
         p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
+        p.add_argument("--trust-remote-code", action="store_true",
+                       help="allow a model's own Python code to run when loading it (off by default)")
         p.add_argument("--processes", type=processes_arg, default=1,
                        help="CPU worker processes for text encoding: a number, or 'auto' (one per core for "
                        "large inputs) (default: %(default)s)")
@@ -327,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", metavar="TEXT")
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a model's own Python code to run when loading it (off by default)")
     p.set_defaults(func=cmd_tokens)
 
     p = sub.add_parser("project", help="project DATA to 2D/3D coordinates (CSV)")

@@ -282,8 +282,9 @@ def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
         raise
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "trust_remote_code" in reason:
-            reason = "it needs custom code from its repository; turn on trust_remote_code only if you trust it"
+        if "trust_remote_code" in str(exc) or "custom code" in str(exc):
+            reason = ("it needs its own Python code to load; allow that only if you trust it "
+                      "(--trust-remote-code, or 'Trust the model's own code' in the app)")
         raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
     st.eval()
     tokenizer = st.tokenizer

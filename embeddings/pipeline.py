@@ -61,6 +61,7 @@ def embed(
     progress: ProgressFn | None = None,
     processes: int | str = 1,
     stop: StopFn | None = None,
+    trust_remote_code: bool = False,
 ) -> Embeddings:
     """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`."""
     if level not in LEVELS:
@@ -77,10 +78,11 @@ def embed(
     if dataset.texts is None:
         raise InputError(f"{dataset.source}: has neither texts nor vectors")
     if level == "token":
-        return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop)
+        return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop,
+                                trust_remote_code=trust_remote_code)
     return encode_texts(
         dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
-        processes=processes, stop=stop,
+        processes=processes, stop=stop, trust_remote_code=trust_remote_code,
     )
 
 

@@ -49,6 +49,7 @@ class DataChoice:
     level: str  # "text" | "token" | "vocab"
     layer: int = -1
     vocab_size: int = 5_000
+    trust_remote_code: bool = False  # run code shipped with the model (off unless the user ticks it)
 
     @property
     def precomputed(self) -> bool:
@@ -59,8 +60,8 @@ class DataChoice:
         if self.precomputed:
             return f"{self.data_key}|vectors"
         if self.level == "vocab":
-            return f"vocab|{self.model}|{self.vocab_size}"
-        return f"{self.data_key}|{self.model}|{self.level}|{self.layer}"
+            return f"vocab|{self.model}|{self.vocab_size}|{self.trust_remote_code}"
+        return f"{self.data_key}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +160,13 @@ def render_data_panel() -> DataChoice | None:
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
     ).strip() or default_model()
+    trust = st.checkbox(
+        "Trust the model's own code",
+        value=False,
+        key=state.TRUST_REMOTE_CODE,
+        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
+        "It runs on this machine with your rights: tick only for models whose code you trust.",
+    )
     level_label = st.radio(
         "Level",
         list(LEVELS),
@@ -170,11 +178,12 @@ def render_data_panel() -> DataChoice | None:
     level = LEVELS[level_label]
     layer, vocab_size = -1, VOCAB_SIZES[2]
     if level == "token":
-        layer = _layer_slider(model)
+        layer = _layer_slider(model, trust)
     elif level == "vocab":
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
-    return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size))
+    return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
+                      trust_remote_code=trust)
 
 
 def _render_source(source: str) -> tuple[Dataset | None, str]:
@@ -239,16 +248,16 @@ def _text_column_picker(dataset: Dataset) -> str | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _model_layers(model: str) -> int:
+def _model_layers(model: str, trust_remote_code: bool = False) -> int:
     from embeddings.models import load_model
 
-    return int(load_model(model).num_layers)
+    return int(load_model(model, trust_remote_code=trust_remote_code).num_layers)
 
 
-def _layer_slider(model: str) -> int:
+def _layer_slider(model: str, trust_remote_code: bool = False) -> int:
     try:
         with st.spinner(f"Loading {model}..."):
-            layers = _model_layers(model)
+            layers = _model_layers(model, trust_remote_code)
     except Exception as error:
         show_error(error, f"Loading {model}")
         return -1
@@ -351,12 +360,14 @@ def _encode(choice: DataChoice, progress: Callable[[int, int], None]):
         from embeddings.encode import vocabulary_embeddings
 
         progress(0, 1)
-        embeddings = vocabulary_embeddings(choice.model, top_n=choice.vocab_size)
+        embeddings = vocabulary_embeddings(choice.model, top_n=choice.vocab_size,
+                                           trust_remote_code=choice.trust_remote_code)
         progress(1, 1)
         return embeddings
     from embeddings.pipeline import embed
 
-    return embed(choice.dataset, choice.model, level=choice.level, layer=choice.layer, progress=progress)
+    return embed(choice.dataset, choice.model, level=choice.level, layer=choice.layer, progress=progress,
+                 trust_remote_code=choice.trust_remote_code)
 
 
 def _points(choice: DataChoice, embeddings) -> Points:
