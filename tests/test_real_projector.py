@@ -1,0 +1,415 @@
+"""Our projector export loaded into the real Embedding Projector front end, compared row for row.
+
+projector.tensorflow.org cannot be reached from CI, but the `tensorboard` wheel ships the same
+front end (vz-projector, compiled into tensorboard/plugins/projector/tf_projector_plugin/
+projector_binary.js) and runs without TensorFlow. Two ways in, both in headless Chromium:
+
+- TensorBoard: a logdir whose projector_config.pbtxt names our vectors.tsv and metadata.tsv
+  (`tensor_path`, `metadata_path`, relative to the logdir); `tensorboard --logdir` serves it and
+  the page is http://127.0.0.1:PORT/#projector. Here TensorBoard's server reads vectors.tsv
+  (Python float()) and sends float32 bytes; the browser reads metadata.tsv itself.
+- Standalone, as projector.tensorflow.org/?config=URL: the same bundle's <vz-projector-app
+  serving-mode="demo">, which fetches our projector_config.json and then vectors.tsv and
+  metadata.tsv from the URLs in it (an export written with base_url) and parses both files in
+  JavaScript. Playwright serves the page and the files (with the CORS header a host needs).
+
+In each, what the front end parsed is read from the <vz-projector> element: `dataSet.points`
+(one per row: `vector`, `metadata`) and `dataSet.spriteAndMetadataInfo.stats` (the column names
+the "Label by" / "Color by" menus offer). Every row is compared with the source row, after the
+export contract (DESIGN.md): CR LF, CR, LF and tab inside a value become one space. The projector
+itself then turns an empty value into null and, in analyzeMetadata, every value that JavaScript
+`isNaN()` calls a number into that number ("12345" -> 12345, "   " -> 0); the expected values
+get the same step, computed by the browser's own Number(). Each row is also compared with what
+our parser (embeddings.projector.parse_projector) reads from the same files.
+
+Data: sample_data/awkward.csv (tabs, newlines, CR, quotes, emoji, RTL, CJK, HTML, long texts,
+duplicates, ...), 200 standard-library docstrings from sample_data/make_docstrings.py (text no
+one on the team wrote) with one column only (no header line), and a 2.1 MB file of multi-byte
+text that crosses the front end's 1,000,000-byte read chunks, with rows that would be blank.
+Vectors are seeded random float32 (the model is not what is tested); they must come back exact.
+
+In CI (the CI variable set) this must run: missing Chromium, Playwright or TensorBoard fail.
+On a developer machine without them it skips and says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from embeddings.projector import CONFIG_FILE, METADATA_FILE, VECTORS_FILE, parse_projector, write_projector
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+LOAD_S = 60  # a data set shown in the page; ~2 s when idle
+APP_ORIGIN = "http://projector.test"  # stands in for https://projector.tensorflow.org
+DATA_ORIGIN = "http://data.test"  # stands in for wherever a user publishes the export
+_BREAKS = re.compile(r"\r\n|[\r\n\t]")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip on a developer machine; fail in CI, where the browser test must never skip."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"{why} (CI is set, so the real-projector test may not skip)")
+    pytest.skip(f"{why}; install Chromium (apt-get install chromium) and pip install -e '.[test]'")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plugin_dir() -> Path:
+    """tensorboard/plugins/projector/tf_projector_plugin: the projector's compiled front end."""
+    spec = importlib.util.find_spec("tensorboard")
+    require(spec is not None and spec.origin is not None, "TensorBoard is not installed")
+    folder = Path(spec.origin).parent / "plugins" / "projector" / "tf_projector_plugin"
+    require((folder / "projector_binary.js").exists(), f"no projector front end in {folder}")
+    return folder
+
+
+# ------------------------------------------------------------------ the data sets
+
+
+@dataclass
+class Source:
+    name: str  # also the folder of its export
+    tensor_name: str
+    header: list[str]
+    rows: list[list[str]]  # the source cells, as the source file spells them
+    vectors: np.ndarray
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        records = list(csv.reader(handle))
+    return records[0], records[1:]
+
+
+def _vectors(n: int, d: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+
+
+def _chunky_rows() -> list[list[str]]:
+    """~2.1 MB of multi-byte text with no ASCII to speak of, so the front end's 1,000,000-byte
+    read chunks fall inside characters; and rows that would be blank lines."""
+    pieces = ["漢字かな交じり文", "🙂🍕👩‍👩‍👧", "مرحبا", "שלום", "üïöéçñ", "\u200b\ufeff", "🇯🇵"]
+    rows: list[list[str]] = []
+    for i in range(2700):
+        text = "".join(pieces[(i + k) % len(pieces)] for k in range(40 + i % 37))
+        note = f"注{i}\t👩‍👧"
+        if i % 97 == 0:  # the whole line blank: the writer must keep the row
+            text, note = ("  " if i % 2 else ""), ""
+        rows.append([text, note])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
+    made = tmp_path_factory.mktemp("docstrings") / "docstrings.csv"
+    subprocess.run(
+        [sys.executable, str(ROOT / "sample_data" / "make_docstrings.py"), str(made), "--max-rows", "200"],
+        check=True, capture_output=True, timeout=120, cwd=made.parent,
+    )
+    header, awkward = _read_csv(ROOT / "sample_data" / "awkward.csv")
+    doc_header, docs = _read_csv(made)
+    assert len(docs) == 200
+    chunky = _chunky_rows()
+    return [
+        Source("awkward", "awkward (random vectors, text)", header, awkward, _vectors(len(awkward), 16, 1)),
+        Source("docstrings", "docstrings", ["text"], [[r[0]] for r in docs], _vectors(len(docs), 16, 2)),
+        Source("chunky", "chunky", ["text", "note"], chunky, _vectors(len(chunky), 3, 3)),
+    ]
+
+
+def _frame(source: Source) -> pd.DataFrame:
+    return pd.DataFrame(source.rows, columns=source.header, dtype=object)
+
+
+@pytest.fixture(scope="module")
+def logdir(tmp_path_factory: pytest.TempPathFactory, sources: list[Source]) -> Path:
+    """A TensorBoard logdir: one export per folder, all named in projector_config.pbtxt."""
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector.projector_config_pb2 import ProjectorConfig
+
+    root = tmp_path_factory.mktemp("logdir")
+    config = ProjectorConfig()
+    for source in sources:
+        write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name)
+        embedding = config.embeddings.add()
+        embedding.tensor_name = source.tensor_name
+        embedding.tensor_path = f"{source.name}/{VECTORS_FILE}"
+        embedding.metadata_path = f"{source.name}/{METADATA_FILE}"
+    (root / "projector_config.pbtxt").write_text(text_format.MessageToString(config), encoding="utf-8")
+    chunky = (root / "chunky" / METADATA_FILE).read_bytes()
+    # The writer puts blank lines before a line that a chunk edge would cut inside a character.
+    assert len(chunky) > 2_000_000 and b"\n\n" in chunky, "the chunk-edge case is not exercised"
+    return root
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, sources: list[Source]) -> Path:
+    """The same exports written with base_url, as a user publishes them for ?config=URL."""
+    root = tmp_path_factory.mktemp("published")
+    for source in sources:
+        write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name,
+                        base_url=f"{DATA_ORIGIN}/{source.name}/")
+    return root
+
+
+# ------------------------------------------------------------------ servers and browser
+
+
+@pytest.fixture(scope="module")
+def tensorboard(logdir: Path, tmp_path_factory: pytest.TempPathFactory):
+    plugin_dir()
+    port = free_port()
+    log = tmp_path_factory.mktemp("tensorboard") / "tensorboard.log"
+    cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+           "--port", str(port), "--load_fast", "false"]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=logdir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            with contextlib.suppress(OSError, ValueError):
+                with urllib.request.urlopen(f"{url}/data/plugins_listing", timeout=2) as response:
+                    if json.load(response).get("projector", {}).get("enabled"):
+                        break  # the projector plugin found our projector_config.pbtxt
+            if proc.poll() is not None:
+                pytest.fail(f"tensorboard exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            if time.time() > deadline:
+                pytest.fail(f"tensorboard's projector was not active within 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, log
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright is not installed")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    page.errors = []  # console errors and uncaught exceptions, for failure messages
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+# Finds <vz-projector> (through shadow roots and TensorBoard's same-origin iframes), switches
+# the data panel to `target` when given, and returns what the front end holds once loaded.
+JS_READ = r"""(target) => {
+  const find = (root, tag) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === tag) return el;
+      let found = null;
+      if (el.shadowRoot) found = find(el.shadowRoot, tag);
+      if (!found && el.tagName === 'IFRAME') {
+        try { if (el.contentDocument) found = find(el.contentDocument, tag); } catch (e) {}
+      }
+      if (found) return found;
+    }
+    return null;
+  };
+  const projector = find(document, 'VZ-PROJECTOR');
+  if (!projector) return {state: 'no <vz-projector> yet'};
+  const panel = find(document, 'VZ-PROJECTOR-DATA-PANEL');
+  const state = window.__projectorTest = window.__projectorTest || {};
+  const ds = projector.dataSet;
+  if (target !== null) {
+    if (!panel || !panel.tensorNames || panel.tensorNames.length === 0) return {state: 'no tensors listed yet'};
+    if (panel.selectedTensor !== target) {
+      if (!ds) return {state: 'first tensor still loading', selected: panel.selectedTensor};
+      state.previous = ds;
+      panel.selectedTensor = target;
+      return {state: 'switched to ' + target};
+    }
+  }
+  if (!ds || ds === state.previous) return {state: 'loading'};
+  const info = ds.spriteAndMetadataInfo;
+  if (!info || !info.stats) return {state: 'vectors without metadata', points: ds.points.length};
+  return {
+    state: 'ready',
+    tensor: panel ? panel.selectedTensor : null,
+    columns: info.stats.map(s => s.name),
+    metadata: ds.points.map(p => p.metadata),
+    vectors: ds.points.map(p => Array.from(p.vector)),
+  };
+}"""
+
+# What analyzeMetadata does to each value: "" was already null; isNaN(v) ? v : +v.
+JS_AS_PROJECTOR = "(values) => values.map(v => (v === null || v === '') ? null : (isNaN(v) ? v : +v))"
+
+
+def loaded(page, target: str | None) -> dict:
+    deadline = time.time() + LOAD_S
+    info: dict = {}
+    while time.time() < deadline:
+        info = page.evaluate(JS_READ, target)
+        if info.get("state") == "ready":
+            return info
+        time.sleep(0.25)
+    pytest.fail(f"the projector did not load {target or 'its data'} within {LOAD_S} s: last state {info}; "
+                f"page errors: {page.errors[-5:]}")
+
+
+# ------------------------------------------------------------------ the comparison
+
+
+def expected_cell(value: str) -> str:
+    """A source cell as the export contract writes it: CR LF, CR, LF and tab -> one space."""
+    return _BREAKS.sub(" ", value)
+
+
+def check_against_source(page, source: Source, info: dict, export_dir: Path) -> None:
+    n = len(source.rows)
+    metadata, columns = info["metadata"], info["columns"]
+    assert len(metadata) == n, f"{source.name}: the projector has {len(metadata)} points, the source {n} rows"
+
+    # Vectors: float32 exact.
+    vectors = np.array(info["vectors"], dtype=np.float32)
+    assert vectors.shape == source.vectors.shape
+    assert np.array_equal(vectors, source.vectors), f"{source.name}: vectors differ"
+
+    # Columns: the source header; one column is written without a header and called "label";
+    # a "row" column is added by the writer only when some line would otherwise be blank.
+    names = list(source.header) if len(source.header) > 1 else ["label"]
+    extra = columns[len(names):]
+    assert columns[: len(names)] == names and extra in ([], ["row"]), f"{source.name}: columns {columns}"
+
+    # Every cell, row for row.
+    flat = [expected_cell(v) for row in source.rows for v in row]
+    as_projector = page.evaluate(JS_AS_PROJECTOR, flat)
+    width = len(source.header)
+    wrong = []
+    for i, point in enumerate(metadata):
+        want = dict(zip(names, as_projector[i * width : (i + 1) * width]))
+        if extra:
+            want["row"] = i
+        if point != want:
+            wrong.append((i, source.rows[i], point, want))
+    assert not wrong, (f"{source.name}: {len(wrong)} of {n} rows differ from the source, first: "
+                       f"row {wrong[0][0]} source {wrong[0][1]!r} projector {wrong[0][2]!r} expected {wrong[0][3]!r}")
+
+    # Our own parser must agree with the real one on the same files.
+    ours_vectors, ours_header, ours_rows = parse_projector(
+        (export_dir / VECTORS_FILE).read_text(encoding="utf-8"),
+        (export_dir / METADATA_FILE).read_text(encoding="utf-8"),
+    )
+    assert np.array_equal(ours_vectors, vectors)
+    assert (ours_header or ["label"]) == columns
+    ours = page.evaluate(JS_AS_PROJECTOR, [v for row in ours_rows for v in row])
+    k = len(columns)
+    differ = [(i, ours_rows[i], metadata[i]) for i in range(n)
+              if dict(zip(columns, ours[i * k : (i + 1) * k])) != metadata[i]]
+    assert len(ours_rows) == n and not differ, (
+        f"{source.name}: parse_projector reads {len(differ)} rows differently from the real projector, "
+        f"first: {differ[:1]}")
+
+
+# ------------------------------------------------------------------ the tests
+
+
+def test_tensorboard_projector_reads_every_row(tensorboard, page, sources: list[Source], logdir: Path) -> None:
+    url, log = tensorboard
+    page.goto(f"{url}/#projector")
+    for source in sources:
+        info = loaded(page, source.tensor_name)
+        assert info["tensor"] == source.tensor_name
+        check_against_source(page, source, info, logdir / source.name)
+    # Switching tensors in the data panel makes vz-projector itself throw once (a pending
+    # projection of the old data set is applied after the panel cleared it: `t.dataSet` is null
+    # in updateScatterPlotWithNewProjection). It is the front end's, not the data's; a user
+    # switching tensors from the menu sees the same.
+    assert not [e for e in page.errors if "projectionCanBeRendered" not in e], page.errors
+
+
+@pytest.mark.parametrize("name", ["awkward", "docstrings", "chunky"])
+def test_standalone_projector_reads_every_row(page, sources: list[Source], published: Path, name: str) -> None:
+    folder = plugin_dir()
+    source = next(s for s in sources if s.name == name)
+    html = (folder / "projector_binary.html").read_text(encoding="utf-8")
+    app = '<vz-projector-app serving-mode="demo" projector-config-json-path="none.json"></vz-projector-app>'
+    assert "<vz-projector-dashboard></vz-projector-dashboard>" in html
+    html = html.replace("<vz-projector-dashboard></vz-projector-dashboard>", app)
+    script = (folder / "projector_binary.js").read_bytes()
+    webfiles = zipfile.ZipFile(folder.parents[2] / "webfiles.zip")  # TensorBoard's fonts
+
+    def serve_app(route) -> None:
+        path = route.request.url.split("?")[0]
+        if path.endswith("/projector_binary.js"):
+            route.fulfill(body=script, content_type="text/javascript")
+        elif path == APP_ORIGIN + "/":
+            route.fulfill(body=html, content_type="text/html")
+        else:
+            try:
+                route.fulfill(body=webfiles.read(path[len(APP_ORIGIN) + 1 :]))
+            except KeyError:
+                route.fulfill(status=404, body="")
+
+    def serve_data(route) -> None:
+        relative = route.request.url[len(DATA_ORIGIN) + 1 :]
+        file = published / relative
+        if ".." in relative or not file.is_file():
+            route.fulfill(status=404, body="", headers={"Access-Control-Allow-Origin": "*"})
+            return
+        route.fulfill(body=file.read_bytes(), content_type="text/plain; charset=utf-8",
+                      headers={"Access-Control-Allow-Origin": "*"})
+
+    page.route(APP_ORIGIN + "/**", serve_app)
+    page.route(DATA_ORIGIN + "/**", serve_data)
+    page.goto(f"{APP_ORIGIN}/?config={DATA_ORIGIN}/{name}/{CONFIG_FILE}")
+    info = loaded(page, None)
+    check_against_source(page, source, info, published / name)
+    webfiles.close()
+    assert not page.errors, page.errors
