@@ -40,6 +40,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -104,6 +105,7 @@ class Source:
     header: list[str]
     rows: list[list[str]]  # the source cells, as the source file spells them
     vectors: np.ndarray
+    exported: Path | None = None  # written by the CLI (with base_url); else by write_projector here
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -131,7 +133,22 @@ def _chunky_rows() -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
+def cli_export(tmp_path_factory: pytest.TempPathFactory, tiny_bert_dir: Path) -> Path:
+    """`embeddings export sample_data/awkward.csv --base-url ...`, the command a user runs.
+
+    The tiny BERT from conftest keeps it fast; the files, not the model, are under test."""
+    out = tmp_path_factory.mktemp("cli") / "awkward-cli"
+    env = dict(os.environ, EMBEDDINGS_CACHE=str(out.parent / "vectors.sqlite"), HF_HUB_OFFLINE="1",
+               TOKENIZERS_PARALLELISM="false")
+    cmd = [sys.executable, "-m", "embeddings", "export", str(ROOT / "sample_data" / "awkward.csv"),
+           "--out", str(out), "--model", str(tiny_bert_dir), "--base-url", f"{DATA_ORIGIN}/{out.name}/"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory: pytest.TempPathFactory, cli_export: Path) -> list[Source]:
     made = tmp_path_factory.mktemp("docstrings") / "docstrings.csv"
     subprocess.run(
         [sys.executable, str(ROOT / "sample_data" / "make_docstrings.py"), str(made), "--max-rows", "200"],
@@ -141,8 +158,13 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Source]:
     doc_header, docs = _read_csv(made)
     assert len(docs) == 200
     chunky = _chunky_rows()
+    cli_config = json.loads((cli_export / CONFIG_FILE).read_text(encoding="utf-8"))["embeddings"][0]
+    # The CLI's vectors as numpy reads the TSV (not through our parser).
+    cli_vectors = np.loadtxt(cli_export / VECTORS_FILE, delimiter="\t", dtype=np.float64, ndmin=2)
     return [
         Source("awkward", "awkward (random vectors, text)", header, awkward, _vectors(len(awkward), 16, 1)),
+        Source(cli_export.name, cli_config["tensorName"], header, awkward, cli_vectors.astype(np.float32),
+               exported=cli_export),
         Source("docstrings", "docstrings", ["text"], [[r[0]] for r in docs], _vectors(len(docs), 16, 2)),
         Source("chunky", "chunky", ["text", "note"], chunky, _vectors(len(chunky), 3, 3)),
     ]
@@ -161,7 +183,12 @@ def logdir(tmp_path_factory: pytest.TempPathFactory, sources: list[Source]) -> P
     root = tmp_path_factory.mktemp("logdir")
     config = ProjectorConfig()
     for source in sources:
-        write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name)
+        if source.exported is not None:
+            (root / source.name).mkdir()
+            for name in (VECTORS_FILE, METADATA_FILE):
+                shutil.copyfile(source.exported / name, root / source.name / name)
+        else:
+            write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name)
         embedding = config.embeddings.add()
         embedding.tensor_name = source.tensor_name
         embedding.tensor_path = f"{source.name}/{VECTORS_FILE}"
@@ -178,8 +205,11 @@ def published(tmp_path_factory: pytest.TempPathFactory, sources: list[Source]) -
     """The same exports written with base_url, as a user publishes them for ?config=URL."""
     root = tmp_path_factory.mktemp("published")
     for source in sources:
-        write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name,
-                        base_url=f"{DATA_ORIGIN}/{source.name}/")
+        if source.exported is not None:
+            shutil.copytree(source.exported, root / source.name)
+        else:
+            write_projector(root / source.name, source.vectors, _frame(source), tensor_name=source.tensor_name,
+                            base_url=f"{DATA_ORIGIN}/{source.name}/")
     return root
 
 
@@ -374,7 +404,7 @@ def test_tensorboard_projector_reads_every_row(tensorboard, page, sources: list[
     assert not [e for e in page.errors if "projectionCanBeRendered" not in e], page.errors
 
 
-@pytest.mark.parametrize("name", ["awkward", "docstrings", "chunky"])
+@pytest.mark.parametrize("name", ["awkward", "awkward-cli", "docstrings", "chunky"])
 def test_standalone_projector_reads_every_row(page, sources: list[Source], published: Path, name: str) -> None:
     folder = plugin_dir()
     source = next(s for s in sources if s.name == name)
