@@ -350,8 +350,12 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
                 views = _views(page, lambda v: len(v) == 2 and all(x["points"] == len(texts) for x in v))
                 assert [x["rings"] for x in views] == [0, 0]
 
-                # Box-select the middle of the first view (its drag layer covers the plot area).
-                area = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+                # Box-select the middle of the first view: pick the modebar's box tool (a plain
+                # drag pans, so that a click can select one point), then drag over the plot area.
+                first_view = page.locator(".js-plotly-plot").first
+                first_view.hover()
+                first_view.locator('.modebar-btn[data-val="select"]').first.click(force=True)
+                area = first_view.locator(".nsewdrag").first.bounding_box()
                 x0, y0 = area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.1
                 page.mouse.move(x0, y0)
                 page.mouse.down()

@@ -258,7 +258,8 @@ def _render_results(
 
     selected: set[int] = set()
     for index in range(len(specs)):
-        selected.update(point_indices_from_selection(st.session_state.get(KEY_VIEW.format(generation=generation, index=index))))
+        view_state = st.session_state.get(KEY_VIEW.format(generation=generation, index=index))
+        selected.update(point_indices_from_selection(view_state))
 
     choices = _changed_choices(comparison)
     choice = st.session_state.get(KEY_PAIR, 0) or 0

@@ -44,6 +44,8 @@ KEY_VOCAB_DIMS = "tokens.vocab.dims"
 KEY_VOCAB_SEARCH = "tokens.vocab.search"
 KEY_VOCAB_REGEX = "tokens.vocab.regex"
 KEY_VOCAB_FOCUS = "tokens.vocab.focus"
+KEY_VOCAB_CHART = "tokens.vocab.chart"
+KEY_VOCAB_CLICKED = "tokens.vocab.clicked"  # the last chart selection already acted on
 
 # Pale, distinct backgrounds for neighbouring tokens (the text stays readable on all of them).
 CHIP_COLOURS = ("#ffd8a8", "#c3fae8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#d8f5a2", "#fcc2d7", "#ffec99")
@@ -278,11 +280,25 @@ def _render_text_tokens(model: str, facts: dict) -> None:
     st.plotly_chart(figure, key="tokens.layer_chart", width="stretch")
 
 
+def _chart_selection(tokens: list[str]) -> list[int]:
+    """Rows selected in the vocabulary chart. A new selection of one token also picks it in
+    "Nearest tokens to" (once per selection, so the select box stays the user's to change)."""
+    from embeddings.plot import point_indices_from_selection
+
+    rows = [r for r in point_indices_from_selection(st.session_state.get(KEY_VOCAB_CHART)) if 0 <= r < len(tokens)]
+    if tuple(rows) != st.session_state.get(KEY_VOCAB_CLICKED):
+        st.session_state[KEY_VOCAB_CLICKED] = tuple(rows)
+        if len(rows) == 1:
+            st.session_state[KEY_VOCAB_FOCUS] = tokens[rows[0]]
+    return rows
+
+
 def _render_vocabulary(model: str) -> None:
     st.markdown("#### Vocabulary: the input embedding table")
     st.caption(
         "Each point is one token's row of the model's input embedding table, before any context, "
-        "as in the projector's word2vec demo. Search to highlight tokens; pick one to see its nearest tokens."
+        "as in the projector's word2vec demo. Search or box-select to highlight tokens; "
+        "click one (or pick it) to see its nearest tokens."
     )
     left, middle, right = st.columns([2, 1, 1])
     source = left.radio(
@@ -325,6 +341,7 @@ def _render_vocabulary(model: str) -> None:
         show_error(exc)
         matches = np.zeros(len(rows), dtype=bool)
     tokens = rows["token"].astype(str).tolist()
+    chosen = _chart_selection(tokens)
     focus = focus_col.selectbox(
         "Nearest tokens to",
         [None] + tokens,
@@ -344,7 +361,12 @@ def _render_vocabulary(model: str) -> None:
         )
         matches = matches.copy()
         matches[[focus_row] + [i for i, _ in keep]] = True
-    highlight = matches if (query or focus is not None) else None
+    if len(chosen) > 1:
+        matches = matches.copy()
+        matches[chosen] = True
+        names = ", ".join(tokens[r] for r in chosen[:12]) + (", …" if len(chosen) > 12 else "")
+        st.caption(f"{len(chosen)} tokens selected in the chart: {names}")
+    highlight = matches if (query or focus is not None or len(chosen) > 1) else None
     if query:
         st.caption(f"{int(matches.sum())} of {len(rows)} tokens match.")
 
@@ -361,8 +383,8 @@ def _render_vocabulary(model: str) -> None:
     )
     if neighbours is not None:
         plot_col, list_col = st.columns([3, 1])
-        plot_col.plotly_chart(figure, key="tokens.vocab_chart", width="stretch")
+        plot_col.plotly_chart(figure, key=KEY_VOCAB_CHART, on_select="rerun", width="stretch")
         list_col.markdown(f"Nearest to **{focus}**")
         list_col.dataframe(neighbours, hide_index=True, width="stretch")
     else:
-        st.plotly_chart(figure, key="tokens.vocab_chart", width="stretch")
+        st.plotly_chart(figure, key=KEY_VOCAB_CHART, on_select="rerun", width="stretch")
