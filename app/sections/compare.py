@@ -278,6 +278,9 @@ def _render_results(
 
     if selected:
         st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
+    elif dims == 2:
+        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
+                   "the same texts are ringed in every view.")
     if search is not None:
         st.caption(f"{int(search.sum())} of {n} rows match the search.")
 
