@@ -23,10 +23,12 @@ get the same step, computed by the browser's own Number(). Each row is also comp
 our parser (embeddings.projector.parse_projector) reads from the same files.
 
 Data: sample_data/awkward.csv (tabs, newlines, CR, quotes, emoji, RTL, CJK, HTML, long texts,
-duplicates, ...), 200 standard-library docstrings from sample_data/make_docstrings.py (text no
-one on the team wrote) with one column only (no header line), and a 2.1 MB file of multi-byte
-text that crosses the front end's 1,000,000-byte read chunks, with rows that would be blank.
-Vectors are seeded random float32 (the model is not what is tested); they must come back exact.
+duplicates, ...) written twice: by write_projector, and by the CLI a user runs (`embeddings
+export awkward.csv --base-url ...`, with conftest's tiny BERT so it is quick); 200 standard-library
+docstrings from sample_data/make_docstrings.py (text no one on the team wrote) with one column
+only (no header line); and a 2.1 MB file of multi-byte text that crosses the front end's
+1,000,000-byte read chunks, with rows that would be blank lines. Vectors are seeded random float32
+(the model is not what is tested) or the CLI's; they must come back exact.
 
 In CI (the CI variable set) this must run: missing Chromium, Playwright or TensorBoard fail.
 On a developer machine without them it skips and says why.
@@ -93,6 +95,14 @@ def plugin_dir() -> Path:
     folder = Path(spec.origin).parent / "plugins" / "projector" / "tf_projector_plugin"
     require((folder / "projector_binary.js").exists(), f"no projector front end in {folder}")
     return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tools() -> None:
+    """Chromium, Playwright and TensorBoard's projector, checked before any data is made."""
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
+    require(importlib.util.find_spec("playwright") is not None, "Playwright is not installed")
+    plugin_dir()
 
 
 # ------------------------------------------------------------------ the data sets
@@ -218,7 +228,6 @@ def published(tmp_path_factory: pytest.TempPathFactory, sources: list[Source]) -
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path, tmp_path_factory: pytest.TempPathFactory):
-    plugin_dir()
     port = free_port()
     log = tmp_path_factory.mktemp("tensorboard") / "tensorboard.log"
     cmd = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
@@ -250,11 +259,8 @@ def tensorboard(logdir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def browser():
-    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright is not installed")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
