@@ -2,7 +2,7 @@
 
 projector.tensorflow.org cannot be reached from CI, but the `tensorboard` wheel ships the same
 front end (vz-projector, compiled into tensorboard/plugins/projector/tf_projector_plugin/
-projector_binary.js) and runs without TensorFlow. Two ways in, both in headless Chromium:
+projector_binary.js) and runs without TensorFlow. Three ways in, all in headless Chromium:
 
 - TensorBoard: a logdir whose projector_config.pbtxt names our vectors.tsv and metadata.tsv
   (`tensor_path`, `metadata_path`, relative to the logdir); `tensorboard --logdir` serves it and
@@ -12,6 +12,8 @@ projector_binary.js) and runs without TensorFlow. Two ways in, both in headless 
   serving-mode="demo">, which fetches our projector_config.json and then vectors.tsv and
   metadata.tsv from the URLs in it (an export written with base_url) and parses both files in
   JavaScript. Playwright serves the page and the files (with the CORS header a host needs).
+- Standalone, through the data panel's Load dialog: vectors.tsv, then metadata.tsv, picked as
+  files, which is what the CLI tells its users to do.
 
 In each, what the front end parsed is read from the <vz-projector> element: `dataSet.points`
 (one per row: `vector`, `metadata`) and `dataSet.spriteAndMetadataInfo.stats` (the column names
@@ -323,20 +325,38 @@ JS_READ = r"""(target) => {
   };
 }"""
 
+# The data set shown now is "old": JS_READ waits for another one.
+JS_FORGET = r"""() => {
+  const find = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'VZ-PROJECTOR') return el;
+      const found = el.shadowRoot ? find(el.shadowRoot) : null;
+      if (found) return found;
+    }
+    return null;
+  };
+  (window.__projectorTest = window.__projectorTest || {}).previous = find(document).dataSet;
+}"""
+
 # What analyzeMetadata does to each value: "" was already null; isNaN(v) ? v : +v.
 JS_AS_PROJECTOR = "(values) => values.map(v => (v === null || v === '') ? null : (isNaN(v) ? v : +v))"
 
 
-def loaded(page, target: str | None) -> dict:
+def _summary(info: dict) -> dict:
+    return {k: (len(v) if isinstance(v, list) and k in ("metadata", "vectors") else v) for k, v in info.items()}
+
+
+def loaded(page, target: str | None, until=lambda info: True) -> dict:
+    """What the front end holds once it shows a data set (and `until` holds)."""
     deadline = time.time() + LOAD_S
     info: dict = {}
     while time.time() < deadline:
         info = page.evaluate(JS_READ, target)
-        if info.get("state") == "ready":
+        if info.get("state") == "ready" and until(info):
             return info
         time.sleep(0.25)
-    pytest.fail(f"the projector did not load {target or 'its data'} within {LOAD_S} s: last state {info}; "
-                f"page errors: {page.errors[-5:]}")
+    pytest.fail(f"the projector did not load {target or 'its data'} within {LOAD_S} s: last state "
+                f"{_summary(info)}; page errors: {page.errors[-5:]}")
 
 
 # ------------------------------------------------------------------ the comparison
@@ -410,16 +430,16 @@ def test_tensorboard_projector_reads_every_row(tensorboard, page, sources: list[
     assert not [e for e in page.errors if "projectionCanBeRendered" not in e], page.errors
 
 
-@pytest.mark.parametrize("name", ["awkward", "awkward-cli", "docstrings", "chunky"])
-def test_standalone_projector_reads_every_row(page, sources: list[Source], published: Path, name: str) -> None:
+def open_standalone(page, published: Path, config_name: str) -> None:
+    """The standalone projector app at APP_ORIGIN/?config=DATA_ORIGIN/<config_name>/projector_config.json."""
     folder = plugin_dir()
-    source = next(s for s in sources if s.name == name)
     html = (folder / "projector_binary.html").read_text(encoding="utf-8")
     app = '<vz-projector-app serving-mode="demo" projector-config-json-path="none.json"></vz-projector-app>'
     assert "<vz-projector-dashboard></vz-projector-dashboard>" in html
     html = html.replace("<vz-projector-dashboard></vz-projector-dashboard>", app)
     script = (folder / "projector_binary.js").read_bytes()
-    webfiles = zipfile.ZipFile(folder.parents[2] / "webfiles.zip")  # TensorBoard's fonts
+    with zipfile.ZipFile(folder.parents[2] / "webfiles.zip") as webfiles:  # TensorBoard's fonts
+        fonts = {n: webfiles.read(n) for n in webfiles.namelist() if n.startswith("font-roboto/")}
 
     def serve_app(route) -> None:
         path = route.request.url.split("?")[0]
@@ -427,11 +447,10 @@ def test_standalone_projector_reads_every_row(page, sources: list[Source], publi
             route.fulfill(body=script, content_type="text/javascript")
         elif path == APP_ORIGIN + "/":
             route.fulfill(body=html, content_type="text/html")
+        elif path[len(APP_ORIGIN) + 1 :] in fonts:
+            route.fulfill(body=fonts[path[len(APP_ORIGIN) + 1 :]])
         else:
-            try:
-                route.fulfill(body=webfiles.read(path[len(APP_ORIGIN) + 1 :]))
-            except KeyError:
-                route.fulfill(status=404, body="")
+            route.fulfill(status=404, body="")
 
     def serve_data(route) -> None:
         relative = route.request.url[len(DATA_ORIGIN) + 1 :]
@@ -444,8 +463,29 @@ def test_standalone_projector_reads_every_row(page, sources: list[Source], publi
 
     page.route(APP_ORIGIN + "/**", serve_app)
     page.route(DATA_ORIGIN + "/**", serve_data)
-    page.goto(f"{APP_ORIGIN}/?config={DATA_ORIGIN}/{name}/{CONFIG_FILE}")
+    page.goto(f"{APP_ORIGIN}/?config={DATA_ORIGIN}/{config_name}/{CONFIG_FILE}")
+
+
+@pytest.mark.parametrize("name", ["awkward", "awkward-cli", "docstrings", "chunky"])
+def test_standalone_projector_reads_every_row(page, sources: list[Source], published: Path, name: str) -> None:
+    source = next(s for s in sources if s.name == name)
+    open_standalone(page, published, name)
     info = loaded(page, None)
     check_against_source(page, source, info, published / name)
-    webfiles.close()
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("name", ["awkward-cli", "chunky"])
+def test_projector_load_dialog_reads_every_row(page, sources: list[Source], published: Path, name: str) -> None:
+    """What the CLI tells users: Load -> vectors.tsv, then metadata.tsv (the data panel's file inputs)."""
+    source = next(s for s in sources if s.name == name)
+    open_standalone(page, published, "docstrings")  # the app starts with some data set loaded
+    loaded(page, None)
+    page.evaluate(JS_FORGET)
+    page.locator("#file").set_input_files(str(published / name / VECTORS_FILE))
+    # Vectors alone: the projector shows them with an "__index__" column of its own.
+    loaded(page, None, until=lambda info: len(info["vectors"]) == len(source.rows))
+    page.locator("#file-metadata").set_input_files(str(published / name / METADATA_FILE))
+    info = loaded(page, None, until=lambda info: info["columns"] != ["__index__"])
+    check_against_source(page, source, info, published / name)
     assert not page.errors, page.errors
