@@ -313,7 +313,7 @@ def test_a_stopped_encoding_waits_for_resume():
 
     texts = "Stopped before it finished.\nA second text.\nAnd a third one."
     at = _start()
-    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{default_model()}|text|-1"
+    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{default_model()}|text|-1|False"
     at.radio(key=state.SOURCE).set_value("Paste texts").run()
     at.text_area(key=state.PASTE).input(texts).run()
     _assert_clean(at)
