@@ -27,6 +27,15 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+def clean_main(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawned worker processes re-run __main__; AppTest leaves its own script there, so hide it."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+
+
 def _training_texts() -> list[str]:
     import pandas as pd
 

@@ -48,7 +48,7 @@ def _writer(path: str, worker: int) -> None:
         cache.put_many("fp", "text", [(f"w{worker}-{i}-{j}", np.full(8, worker, np.float32), None) for j in range(5)])
 
 
-def test_two_processes_write_at_once(tmp_path: Path) -> None:
+def test_two_processes_write_at_once(tmp_path: Path, clean_main: None) -> None:
     path = str(tmp_path / "shared.sqlite")
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_writer, args=(path, w)) for w in range(2)]

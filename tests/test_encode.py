@@ -234,7 +234,7 @@ def test_embeddings_subset_keeps_rows_in_step(tiny_bert_dir: Path) -> None:
     assert part.rows.token.tolist() == emb.rows.token.iloc[[3, 0]].tolist()
 
 
-def test_worker_processes_give_the_same_vectors() -> None:
+def test_worker_processes_give_the_same_vectors(clean_main: None) -> None:
     texts = [f"sentence {i}: " + "word " * (i % 17) for i in range(160)]
     single = encode_texts(texts, cache=False)
     pooled = encode_texts(texts, cache=False, processes=2)
