@@ -27,8 +27,10 @@ METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5}
 # trustworthiness is O(n^2) in time and memory: score a seeded sample of at most this many.
 TRUST_SAMPLE = 2_000
-# PCA: sklearn's randomized solver is the fast one for many rows and few components.
+# PCA: sklearn's randomized solver is the fast one for many rows and few components of wide data;
+# up to this many dimensions the covariance eigendecomposition is both exact and faster.
 RANDOMIZED_FROM = 2_000
+COVARIANCE_MAX_DIMS = 4_096
 # t-SNE: Barnes-Hut below this many points, FFT-accelerated from here on (2D only).
 TSNE_FFT_FROM = 2_000
 
@@ -208,9 +210,16 @@ def _pca(array: np.ndarray, dims: int, seed: int, components: Any = None) -> tup
             f"PCA components {components} out of range: {n} points x {d} dimensions give components 0..{available - 1}"
         )
     needed = max(components) + 1
-    # float32 halves the memory traffic of the SVD; randomized SVD is much faster than a full one
-    # when few components of many rows are wanted (its result is seeded, so still deterministic).
-    solver = "randomized" if n >= RANDOMIZED_FROM and needed < 0.8 * available else "full"
+    # Many more rows than dimensions (the usual case: 100k x 384): the eigenvectors of the d x d
+    # covariance matrix are the exact components, for one float32 matrix product (~0.2 s for
+    # 100k x 384 on 2 cores against ~0.9 s for randomized SVD, which is also only approximate).
+    # Very wide data: a seeded randomized SVD; small data: the full SVD.
+    if n > d and d <= COVARIANCE_MAX_DIMS:
+        solver = "covariance_eigh"
+    elif n >= RANDOMIZED_FROM and needed < 0.8 * available:
+        solver = "randomized"
+    else:
+        solver = "full"
     pca = PCA(n_components=needed, svd_solver=solver, random_state=seed)
     full = pca.fit_transform(array.astype(np.float32, copy=False))
     coords = full[:, list(components)]

@@ -40,7 +40,7 @@ def test_pca_matches_sklearn():
     assert (result.method, result.dims, result.indices, result.note) == ("pca", 2, None, None)
     assert result.variance_explained == pytest.approx(reference.explained_variance_ratio_[:2], abs=1e-5)
     same_up_to_sign(result.coords, reference.transform(x)[:, :2], atol=1e-3)
-    assert result.params == {"components": [0, 1], "svd_solver": "full"}
+    assert result.params == {"components": [0, 1], "svd_solver": "covariance_eigh"}
     np.testing.assert_array_equal(result.rows, np.arange(150))
     assert result.seconds > 0
 
@@ -60,12 +60,14 @@ def test_pca_components_choice_and_3d():
     assert three.variance_explained == sorted(three.variance_explained, reverse=True)
 
 
-def test_pca_randomized_solver_for_many_rows_is_seeded_and_accurate():
+def test_pca_fast_solvers_are_deterministic_and_accurate():
     from sklearn.decomposition import PCA
 
     x = np.random.default_rng(3).normal(size=(2500, 40)) * np.linspace(5, 1, 40)
     first = project(x, "pca", 2, seed=1)
-    assert first.params["svd_solver"] == "randomized"
+    assert first.params["svd_solver"] == "covariance_eigh"  # many rows, few dimensions
+    wide = np.random.default_rng(4).normal(size=(2500, 5000)).astype(np.float32)
+    assert project(wide, "pca", 2).params["svd_solver"] == "randomized"
     np.testing.assert_array_equal(first.coords, project(x, "pca", 2, seed=1).coords)
     reference = PCA(n_components=2, svd_solver="full").fit(x)
     assert first.variance_explained == pytest.approx(reference.explained_variance_ratio_, rel=1e-3)
