@@ -102,6 +102,8 @@ def median(values: list[float]) -> float | None:
 
 
 def add(row: Row) -> Row:
+    if row.value is not None and not row.runs:
+        row.runs = [row.value]  # a single measurement
     if row.value is None and row.runs:
         row.value = median(row.runs)
     if row.baseline is None and row.baseline_runs:
@@ -132,6 +134,8 @@ def size_label(n: int) -> str:
 
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version()}
+    git = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True)
+    info["git"] = git.stdout.strip() or None  # the code measured (dirty: uncommitted changes)
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -880,9 +884,10 @@ def main(argv: list[str] | None = None) -> int:
 
     head = (f"Machine: {info.get('cpu')}, {info.get('usable_cpus')} usable of {info.get('logical_cpus')} logical CPUs, "
             f"{info.get('ram_gib')} GiB RAM, torch {info.get('torch')} ({info.get('torch_threads')} threads), "
-            f"Python {info.get('python')}, {info.get('chromium') or 'no Chromium'}. "
+            f"Python {info.get('python')}, {info.get('chromium') or 'no Chromium'}, code {info.get('git')}. "
             f"Load average (1 min) at start {info['loadavg_start'][0]:.2f}, at end {info['loadavg_end'][0]:.2f}. "
-            f"{'QUICK run (small sizes; targets not judged)' if cfg.quick else 'Full run'}, "
+            f"{'QUICK run (small sizes; targets not judged)' if cfg.quick else 'Full sizes'}"
+            f"{'' if not args.only else ', sections ' + ', '.join(sections)}, "
             f"{cfg.repeats} repeats, {started:%Y-%m-%d %H:%M} UTC, {sum(section_seconds.values()) / 60:.1f} min.")
     print()
     print(head)
