@@ -154,7 +154,7 @@ def wait_idle(page, timeout_s: float) -> None:
         time.sleep(0.25)
 
 
-def test_first_load_search_and_projector_download(app_url, page, tmp_path: Path) -> None:
+def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path) -> None:
     url, log = app_url
     sentences = pd.read_csv(SENTENCES, dtype=str, keep_default_na=False)
     expected_matches = int(sentences["text"].str.contains(QUERY, case=False, regex=False).sum())
