@@ -7,17 +7,13 @@ default model, on a few sample sentences.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, require, streamlit_server
 from streamlit.testing.v1 import AppTest
 
 from app.sections import compare as compare_section
@@ -252,7 +248,6 @@ def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list
 # ---------------------------------------------------------------- in a real browser
 # What AppTest cannot do: select points in one Plotly view and see them marked in the other.
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 COMPARE_PAGE = """
 import sys
 sys.path.insert(0, {root!r})
@@ -280,19 +275,11 @@ JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningI
 
 def _browser_or_skip() -> None:
     """Skip on a developer machine without Chromium/Playwright; in CI (CI set) that is a failure."""
-    why = None
-    if not Path(CHROMIUM).exists():
-        why = f"no Chromium at {CHROMIUM}"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "Playwright is not installed (pip install -e '.[test]')"
-    if why is None:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{why} (CI is set, so the browser test may not skip)")
-    pytest.skip(f"{why}; install Chromium (apt-get install chromium) to run the browser test")
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        require(False, "Playwright is not installed (pip install -e '.[test]')")
 
 
 def _views(page, until, timeout_s: float = 120) -> list[dict]:
@@ -320,30 +307,12 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
 
     script = tmp_path / "compare_page.py"
     script.write_text(COMPARE_PAGE.format(root=str(ROOT), specs=[str(tiny_bert_dir), str(tiny_gpt2_dir)], texts=texts))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path / "streamlit.log"
-    env = dict(os.environ, EMBEDDINGS_CACHE=str(tmp_path / "vectors.sqlite"), HF_HUB_OFFLINE="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with open(log, "w") as out:
-        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if server.poll() is not None or time.time() > deadline:
-                pytest.fail(f"streamlit did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with streamlit_server(script, tmp_path) as (url, log):
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=["--no-sandbox", "--disable-background-networking"])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1600})
-                page.goto(f"http://127.0.0.1:{port}")
+                page.goto(url)
                 button = page.get_by_role("button", name="Compare", exact=True)
                 button.wait_for(timeout=60_000)
                 button.click()
@@ -373,10 +342,4 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
                 _views(page, lambda v: len(v) == 2 and v[0]["dimmed"] > 0 and v[1]["dimmed"] == v[0]["dimmed"])
             finally:
                 browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    assert "Traceback" not in log.read_text()
+        assert "Traceback" not in log.read_text()

@@ -11,12 +11,7 @@ Playwright is a failure there. On a developer machine without them it skips and 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
-import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -24,72 +19,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require, streamlit_server
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 SENTENCES = ROOT / "sample_data" / "sentences.csv"
 FIRST_CHART_S = 180  # first start: load the bundled model and encode 300 sentences on 2 cores
 QUERY = "ball"
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip on a developer machine; fail in CI, where the browser test must never skip."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(f"{why} (CI is set, so the browser test may not skip; .ci/run installs Chromium)")
-    pytest.skip(f"{why}; install Chromium (apt-get install chromium) to run the browser test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def app_url(tmp_path: Path):
     """A Streamlit server for app/main.py on a free port, with its own empty vector cache."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        EMBEDDINGS_CACHE=str(tmp_path / "cache" / "vectors.sqlite"),
-        HF_HUB_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        NUMBA_CACHE_DIR=env.get("NUMBA_CACHE_DIR", str(tmp_path / "numba")),
-    )
-    log = tmp_path / "streamlit.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        deadline = time.time() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            if time.time() > deadline:
-                pytest.fail(f"streamlit did not listen on port {port} within 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    numba = os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    with streamlit_server(ROOT / "app" / "main.py", tmp_path, NUMBA_CACHE_DIR=numba) as served:
+        yield served
 
 
 @pytest.fixture()

@@ -45,7 +45,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -58,36 +57,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import browser_support
+from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, stop
 from embeddings.projector import CONFIG_FILE, METADATA_FILE, VECTORS_FILE, parse_projector, write_projector
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 LOAD_S = 60  # a data set shown in the page; ~2 s when idle
 APP_ORIGIN = "http://projector.test"  # stands in for https://projector.tensorflow.org
 DATA_ORIGIN = "http://data.test"  # stands in for wherever a user publishes the export
 _BREAKS = re.compile(r"\r\n|[\r\n\t]")
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def require(condition: bool, why: str) -> None:
-    """Skip on a developer machine; fail in CI, where the browser test must never skip."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(f"{why} (CI is set, so the real-projector test may not skip)")
-    pytest.skip(f"{why}; install Chromium (apt-get install chromium) and pip install -e '.[test]'")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    browser_support.require(condition, why, "install Chromium (apt-get install chromium) and pip install -e '.[test]'")
 
 
 def plugin_dir() -> Path:
@@ -251,12 +235,7 @@ def tensorboard(logdir: Path, tmp_path_factory: pytest.TempPathFactory):
             time.sleep(0.3)
         yield url, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

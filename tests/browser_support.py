@@ -1,0 +1,88 @@
+"""What the real-browser tests share: Chromium, the skip-or-fail rule, and servers they start.
+
+In CI (``CI`` set) a browser test must run: a missing Chromium or package fails it. On a
+developer machine without them it skips and says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(condition: bool, why: str, hint: str = "install Chromium (apt-get install chromium)") -> None:
+    """Skip on a developer machine; fail in CI, where browser tests must never skip."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"{why} (CI is set, so this browser test may not skip; .ci/run installs what it needs)")
+    pytest.skip(f"{why}; {hint} to run it")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        if time.time() > deadline:
+            pytest.fail(f"{what} did not listen on port {port} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
+    """`streamlit run script` on a free port with its own empty vector cache: (url, log path)."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        EMBEDDINGS_CACHE=str(tmp_path / "cache" / "vectors.sqlite"),
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        **env_extra,
+    )
+    log = tmp_path / "streamlit.log"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        wait_for_port(proc, port, log, "streamlit")
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        stop(proc)
