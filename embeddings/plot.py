@@ -206,6 +206,15 @@ def _marker_size(n: int) -> float:
     return 2
 
 
+def _overlay(
+    coords: np.ndarray, rows: np.ndarray, hover: Hover, mask: np.ndarray, labels: np.ndarray | None,
+    name: str, symbol: str, size: float, width: float,
+) -> Any:
+    """Open symbols drawn over marked points (selection rings, the inspected point): not points."""
+    marker = {"color": RING_COLOR, "size": size, "symbol": symbol, "line": {"color": RING_COLOR, "width": width}}
+    return _trace(coords, rows, hover, mask, labels, name=name, marker=marker, meta=OVERLAY_META)
+
+
 def _trace(
     coords: np.ndarray,
     rows: np.ndarray,
@@ -346,36 +355,12 @@ def scatter_figure(
             if label_by is not None and labels is None and ring.sum() <= MAX_LABELS:
                 ring_labels = np.full(n, "", dtype=object)
                 ring_labels[ring] = clean_for_html(metadata[label_by][ring], max_chars=40, wrap=None).to_numpy(dtype=object)
-            traces.append(
-                _trace(
-                    coords, rows, hover, ring, ring_labels,
-                    name="marked",
-                    marker={
-                        "color": RING_COLOR,
-                        "size": size + 8,
-                        "symbol": "circle-open",
-                        "line": {"color": RING_COLOR, "width": 2},
-                    },
-                    meta=OVERLAY_META,
-                )
-            )
+            traces.append(_overlay(coords, rows, hover, ring, ring_labels, "marked", "circle-open", size + 8, 2))
 
     if focus is not None:
         spot = rows == int(focus)
         if spot.any():
-            traces.append(
-                _trace(
-                    coords, rows, hover, spot, None,
-                    name="inspected",
-                    marker={
-                        "color": RING_COLOR,
-                        "size": size + 14,
-                        "symbol": "diamond-open",
-                        "line": {"color": RING_COLOR, "width": 3},
-                    },
-                    meta=OVERLAY_META,
-                )
-            )
+            traces.append(_overlay(coords, rows, hover, spot, None, "inspected", "diamond-open", size + 14, 3))
 
     figure = go.Figure(data=traces)
     names = list(axis_titles) if axis_titles else []
