@@ -15,7 +15,6 @@ cheap, so a run whose vectors are all in the cache never loads a model.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import threading
