@@ -29,10 +29,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import traceback
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -371,9 +369,8 @@ def bench_reduce(cfg: Config, workdir: Path) -> None:
     base = base_vectors(workdir, cfg)
     log(f"reduce: PCA/UMAP/t-SNE on {', '.join(map(size_label, cfg.sizes))} points x {base.shape[1]}")
     data = {n: tiled(base, n, seed=n) for n in cfg.sizes}
-    top = max(cfg.sizes)
 
-    # PCA: ours (randomized SVD in float32 above 2k rows) vs scikit-learn's exact PCA on float64.
+    # PCA: ours (covariance eigendecomposition when rows outnumber dimensions) vs scikit-learn's exact PCA on float64.
     for n in cfg.sizes:
         x = data[n]
         x64 = x.astype(np.float64)
