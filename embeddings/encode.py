@@ -243,7 +243,16 @@ def _start_pool(lm: LoadedModel, workers: int) -> Any:
     saved = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({name: "1" for name in saved})  # read by each worker's torch at start-up
     try:
-        return lm.st.start_multi_process_pool(["cpu"] * workers)
+        # The pool pickles the model it starts from. A model that has run with
+        # output_hidden_states (token level, @layerN) carries transformers' forward hooks, which
+        # are local functions and cannot be pickled, so the pool starts from a fresh copy.
+        from sentence_transformers import SentenceTransformer
+
+        fresh = SentenceTransformer(
+            lm.spec.location, device="cpu", trust_remote_code=lm.spec.trust_remote_code,
+            local_files_only=lm.spec.kind != "hub",
+        )
+        return fresh.start_multi_process_pool(["cpu"] * workers)
     finally:
         for name, value in saved.items():
             if value is None:

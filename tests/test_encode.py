@@ -236,6 +236,7 @@ def test_embeddings_subset_keeps_rows_in_step(tiny_bert_dir: Path) -> None:
 
 def test_worker_processes_give_the_same_vectors(clean_main: None) -> None:
     texts = [f"sentence {i}: " + "word " * (i % 17) for i in range(160)]
+    token_embeddings(texts[:2], cache=False)  # leaves transformers' (unpicklable) hooks on the model
     single = encode_texts(texts, cache=False)
     pooled = encode_texts(texts, cache=False, processes=2)
     np.testing.assert_allclose(pooled.vectors, single.vectors, atol=1e-5)
