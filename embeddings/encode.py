@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, load_model
+from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, layer_count, load_model
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 StopFn = Callable[[], bool]  # True asks the work to stop between batches
@@ -368,8 +368,11 @@ def token_embeddings(
         kind, used_layer = "token:static", None
     else:
         wanted = spec.layer if spec.layer is not None else layer
-        if wanted is not None and wanted >= 0:
+        layers_on_disk = layer_count(spec) if isinstance(wanted, int) and wanted < 0 else None
+        if isinstance(wanted, int) and wanted >= 0:
             used_layer = int(wanted)
+        elif layers_on_disk is not None and -(layers_on_disk + 1) <= wanted:
+            used_layer = wanted % (layers_on_disk + 1)  # from config.json: no model load for a cache hit
         else:
             used_layer = _resolve_layer(loaded(), wanted)
         kind = f"token:layer={used_layer}"

@@ -15,6 +15,7 @@ cheap, so a run whose vectors are all in the cache never loads a model.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -179,6 +180,20 @@ def fingerprint(spec: "str | ModelSpec") -> str | None:
     if folder is None:
         return None
     return _with_variant(fingerprint_folder(folder), spec)
+
+
+def layer_count(spec: "str | ModelSpec") -> int | None:
+    """The number of transformer layers, read from config.json without loading the model."""
+    folder = ModelSpec.parse(spec).folder()
+    config = folder / "config.json" if folder is not None else None
+    if config is None or not config.is_file():
+        return None
+    try:
+        values = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    count = values.get("num_hidden_layers", values.get("n_layer"))
+    return int(count) if isinstance(count, int) and count > 0 else None
 
 
 def _with_variant(base: str, spec: ModelSpec) -> str:

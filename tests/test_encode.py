@@ -242,3 +242,17 @@ def test_worker_processes_give_the_same_vectors(clean_main: None) -> None:
     np.testing.assert_allclose(pooled.vectors, single.vectors, atol=1e-5)
     with pytest.raises(InputError, match="processes"):
         encode_texts(texts[:2], cache=False, processes=0)
+
+
+def test_cached_token_vectors_of_the_last_layer_load_no_model(isolated_cache: Path) -> None:
+    first = token_embeddings(TEXTS[:3])  # layer -1: the last, resolved from config.json
+    script = (
+        "import sys, json; from embeddings.encode import token_embeddings\n"
+        f"e = token_embeddings({TEXTS[:3]!r})\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'layer': e.layer, 'n': len(e), 'cached': e.cached}))\n"
+    )
+    env = {**os.environ, "EMBEDDINGS_CACHE": str(isolated_cache)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    report = json.loads(out.stdout)
+    assert report == {"torch": False, "layer": 6, "n": len(first), "cached": 3}
+    assert first.layer == 6
