@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
+    """read() until until(value) holds; fails on a Streamlit exception box or with the last value."""
+    deadline = time.time() + timeout_s
+    value = None
+    while time.time() < deadline:
+        value = read()
+        if value is not None and until(value):
+            return value
+        exceptions = page.locator('[data-testid="stException"]')
+        if exceptions.count():
+            pytest.fail(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
+        time.sleep(0.25)
+    pytest.fail(f"{what} not as expected within {timeout_s:.0f} s; last state {value}")
 
 
 def in_ci() -> bool:

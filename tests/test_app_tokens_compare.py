@@ -8,12 +8,11 @@ default model, on a few sample sentences.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, require, streamlit_server
+from browser_support import CHROMIUM, CHROMIUM_ARGS, poll, require, streamlit_server
 from streamlit.testing.v1 import AppTest
 
 from app.sections import compare as compare_section
@@ -283,18 +282,10 @@ def _browser_or_skip() -> None:
 
 
 def _views(page, until, timeout_s: float = 120) -> list[dict]:
-    deadline = time.time() + timeout_s
-    views = None
-    while time.time() < deadline:
-        if page.evaluate(JS_IDLE):
-            views = page.evaluate(JS_VIEWS)
-            if until(views):
-                return views
-        errors = page.locator('[data-testid="stException"]')
-        if errors.count():
-            pytest.fail(f"the page shows an exception: {errors.first.inner_text()[:2000]}")
-        time.sleep(0.25)
-    pytest.fail(f"views not as expected within {timeout_s:.0f} s; last state {views}")
+    def read():
+        return page.evaluate(JS_VIEWS) if page.evaluate(JS_IDLE) else None
+
+    return poll(page, read, until, timeout_s, "views")
 
 
 @pytest.mark.browser

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require, streamlit_server
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, poll, require, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -72,17 +72,7 @@ JS_POINTS = """() => {
 
 def chart(page, timeout_s: float, until=lambda info: info["total"] > 0) -> dict:
     """The chart's point counts once `until` holds (polled; fails with the last state)."""
-    deadline = time.time() + timeout_s
-    info = None
-    while time.time() < deadline:
-        info = page.evaluate(JS_POINTS)
-        if info is not None and until(info):
-            return info
-        exceptions = page.locator('[data-testid="stException"]')
-        if exceptions.count():
-            pytest.fail(f"the app shows an exception: {exceptions.first.inner_text()[:2000]}")
-        time.sleep(0.25)
-    pytest.fail(f"chart not as expected within {timeout_s:.0f} s; last state {info}")
+    return poll(page, lambda: page.evaluate(JS_POINTS), until, timeout_s, "chart")
 
 
 JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')

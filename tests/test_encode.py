@@ -33,6 +33,17 @@ TEXTS = [
 ]
 
 
+def in_new_process(statement: str, report: str, cache: Path) -> dict:
+    """Run `statement` in a fresh Python on the same vector cache; return the JSON of `report`."""
+    script = (
+        "import sys, json\nfrom embeddings.encode import encode_texts, token_embeddings\n"
+        f"{statement}\nprint(json.dumps({report}))\n"
+    )
+    env = {**os.environ, "EMBEDDINGS_CACHE": str(cache)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout)
+
+
 def manual_mean_pooling(folder: Path, texts: list[str], layer: int = -1) -> np.ndarray:
     """What a plain transformers model's mean-pooled vectors are, computed with transformers directly."""
     import torch
@@ -83,14 +94,11 @@ def test_no_cache_writes_nothing(isolated_cache: Path) -> None:
 
 def test_cached_run_in_a_new_process_loads_no_model(isolated_cache: Path) -> None:
     encode_texts(TEXTS)
-    script = (
-        "import sys, json; from embeddings.encode import encode_texts\n"
-        f"e = encode_texts({TEXTS!r})\n"
-        "print(json.dumps({'torch': 'torch' in sys.modules, 'cached': e.cached, 'first': e.vectors[1].tolist()}))\n"
+    report = in_new_process(
+        f"e = encode_texts({TEXTS!r})",
+        "{'torch': 'torch' in sys.modules, 'cached': e.cached, 'first': e.vectors[1].tolist()}",
+        isolated_cache,
     )
-    env = {**os.environ, "EMBEDDINGS_CACHE": str(isolated_cache)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    report = json.loads(out.stdout)
     assert report["torch"] is False
     assert report["cached"] == len(TEXTS)
     np.testing.assert_array_equal(np.float32(report["first"]), encode_texts(TEXTS).vectors[1])
@@ -246,13 +254,10 @@ def test_worker_processes_give_the_same_vectors(clean_main: None) -> None:
 
 def test_cached_token_vectors_of_the_last_layer_load_no_model(isolated_cache: Path) -> None:
     first = token_embeddings(TEXTS[:3])  # layer -1: the last, resolved from config.json
-    script = (
-        "import sys, json; from embeddings.encode import token_embeddings\n"
-        f"e = token_embeddings({TEXTS[:3]!r})\n"
-        "print(json.dumps({'torch': 'torch' in sys.modules, 'layer': e.layer, 'n': len(e), 'cached': e.cached}))\n"
+    report = in_new_process(
+        f"e = token_embeddings({TEXTS[:3]!r})",
+        "{'torch': 'torch' in sys.modules, 'layer': e.layer, 'n': len(e), 'cached': e.cached}",
+        isolated_cache,
     )
-    env = {**os.environ, "EMBEDDINGS_CACHE": str(isolated_cache)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    report = json.loads(out.stdout)
     assert report == {"torch": False, "layer": 6, "n": len(first), "cached": 3}
     assert first.layer == 6
