@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from embeddings.errors import InputError
-from embeddings.projector import parse_metadata, unique_names
+from embeddings.projector_format import parse_metadata, unique_names
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".txt")
 VECTOR_SUFFIXES = (".npy", ".tsv")

@@ -16,18 +16,17 @@ the cache: no model is loaded and torch is not even imported.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from embeddings.checks import ProgressFn, StopFn, is_whole, report, whole_number
 from embeddings.errors import InputError, ModelError
 from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, layer_count, load_model
 
-ProgressFn = Callable[[int, int], None]  # (done, total)
-StopFn = Callable[[], bool]  # True asks the work to stop between batches
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
 CHUNK_BATCHES = 8
@@ -111,11 +110,6 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def _report(progress: ProgressFn | None, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
-
-
 def _check_stop(stop: StopFn | None) -> None:
     if stop is not None and stop():
         raise Stopped("stopped before the encoding finished")
@@ -172,8 +166,7 @@ def encode_texts(
     machines with at least POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
     """
     texts = _check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
+    whole_number(batch_size, "batch size", minimum=1)
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
     store = _cache(cache)
     kind = "text"
@@ -188,7 +181,7 @@ def encode_texts(
     if missing:
         lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
         fp = lm.fingerprint
-        _report(progress, len(found), total)  # after loading: a model that fails leaves no bar
+        report(progress, len(found), total)  # after loading: a model that fails leaves no bar
         counts: dict[str, int] = {}
         for i in missing:
             counts[texts[i]] = counts.get(texts[i], 0) + 1
@@ -210,11 +203,11 @@ def encode_texts(
                 if store is not None:
                     store.put_many(fp, kind, ((t, v, None) for t, v in zip(chunk, vectors)))
                 done_texts += sum(counts[t] for t in chunk)
-                _report(progress, min(done_texts, total), total)
+                report(progress, min(done_texts, total), total)
         finally:
             if pool is not None:
                 lm.st.stop_multi_process_pool(pool)
-        _report(progress, total, total)
+        report(progress, total, total)
     dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
     for i in range(total):
@@ -229,7 +222,7 @@ def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
     if processes == "auto":
         cores = os.cpu_count() or 1
         wanted = cores if cores >= POOL_MIN_CORES and texts >= POOL_MIN_TEXTS else 1
-    elif isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+    elif not is_whole(processes) or processes < 1:
         raise InputError(f"processes must be a whole number of at least 1 or 'auto', not {processes!r}")
     else:
         wanted = processes
@@ -326,8 +319,7 @@ def tokenize(text: str, model: str | ModelSpec = DEFAULT_MODEL, *, trust_remote_
 
 def _resolve_layer(lm: LoadedModel, layer: int) -> int:
     """A layer index 0..L (0 = embedding layer output, L = last); negative counts from the end."""
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(f"layer must be a whole number, not {layer!r}")
+    whole_number(layer, "layer")
     count = lm.num_layers
     if not -(count + 1) <= layer <= count:
         raise InputError(f"layer {layer} is out of range: model {lm.name} has layers 0..{count} (or -1 for the last)")
@@ -387,7 +379,7 @@ def token_embeddings(
             used_layer = _resolve_layer(model_, used_layer)
         fp = model_.fingerprint
         done = len(found)
-        _report(progress, done, total)
+        report(progress, done, total)
         order = sorted(range(len(missing)), key=lambda i: -len(missing[i]))
         step = max(1, batch_size * 4)
         for start in range(0, len(order), step):
@@ -398,8 +390,8 @@ def token_embeddings(
             if store is not None:
                 store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
             done = min(total, done + len(chunk))
-            _report(progress, done, total)
-        _report(progress, total, total)
+            report(progress, done, total)
+        report(progress, total, total)
     pieces: list[np.ndarray] = []
     columns: dict[str, list] = {name: [] for name in TOKEN_ROW_COLUMNS}
     for index, text in enumerate(texts):
@@ -498,8 +490,7 @@ def vocabulary_embeddings(
     tokenizer = lm.tokenizer
     table = lm.transformer.get_input_embeddings().weight.detach().float().cpu().numpy()
     if tokens is None:
-        if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-            raise InputError(f"top_n must be a whole number of at least 1, not {top_n!r}")
+        whole_number(top_n, "top_n", minimum=1)
         ids, words = _useful_vocabulary(tokenizer, min(int(top_n), table.shape[0]))
         vectors = table[ids]
         rows = pd.DataFrame({"token": words, "token_id": ids, "pieces": 1})

@@ -11,13 +11,13 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from embeddings.checks import METRICS, ProgressFn, check_vectors, is_whole, number
 from embeddings.errors import InputError
 
-ProgressFn = Callable[[int, int], None]  # (done, total), the same shape as encode.ProgressFn
 
 METHODS = ("pca", "umap", "tsne")
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 20_000, "tsne": 10_000}
@@ -41,7 +41,7 @@ TSNE_PARAMS = ("perplexity", "learning_rate", "n_iter")
 # the same trustworthiness (0.980 vs 0.980 on 10k x 384 clusters) in 12 s instead of 17 s.
 UMAP_LARGE_FROM = 5_000
 UMAP_EPOCHS_LARGE = 200
-UMAP_METRICS = ("euclidean", "cosine")  # the metrics embeddings.neighbors computes exactly
+UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): the metrics embeddings.neighbors computes exactly
 
 
 @dataclass(frozen=True)
@@ -64,25 +64,6 @@ class Projection:
         if self.indices is None:
             return np.arange(len(self.coords))
         return np.asarray(self.indices)
-
-
-def check_vectors(vectors: Any, what: str = "vectors") -> np.ndarray:
-    """A 2-D finite float array with at least one row and column, or one InputError line."""
-    try:
-        array = np.asarray(vectors)
-    except Exception as exc:  # ragged lists and the like
-        raise InputError(f"{what}: cannot be read as a numeric array ({exc})") from None
-    if array.ndim != 2:
-        raise InputError(f"{what}: must be a 2-D array (points x dimensions), got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise InputError(f"{what}: is empty (shape {array.shape})")
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-        raise InputError(f"{what}: must hold real numbers, got dtype {array.dtype}")
-    finite = np.isfinite(array)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise InputError(f"{what}: row {row}, column {column} is {array[row, column]} (NaN/inf not allowed)")
-    return array
 
 
 def sample_indices(n: int, limit: int, seed: int) -> np.ndarray:
@@ -113,7 +94,7 @@ def project(
     method = str(method).lower()
     if method not in METHODS:
         raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
-    if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims not in (2, 3):
+    if not is_whole(dims) or dims not in (2, 3):
         raise InputError(f"dims must be 2 or 3, not {dims!r}")
     dims = int(dims)
     array = check_vectors(vectors)
@@ -128,7 +109,7 @@ def project(
         )
 
     notes: list[str] = []
-    limit = INTERACTIVE_LIMITS[method] if max_points is None else _number(max_points, "max_points", int, minimum=1)
+    limit = INTERACTIVE_LIMITS[method] if max_points is None else number(max_points, "max_points", int, minimum=1)
     if limit is not None and limit < MIN_POINTS[method]:
         raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
     indices: np.ndarray | None = None
@@ -293,8 +274,8 @@ def _umap(
     metric: str = "euclidean",
 ) -> tuple[np.ndarray, dict]:
     n = len(array)
-    n_neighbors = _number(n_neighbors, "UMAP n_neighbors", int, minimum=2)
-    min_dist = _number(min_dist, "UMAP min_dist", float, minimum=0.0)
+    n_neighbors = number(n_neighbors, "UMAP n_neighbors", int, minimum=2)
+    min_dist = number(min_dist, "UMAP min_dist", float, minimum=0.0)
     if metric not in UMAP_METRICS:
         raise InputError(f"UMAP metric must be one of {', '.join(UMAP_METRICS)}, not {metric!r}")
     if n_neighbors > n - 1:
@@ -366,10 +347,10 @@ def _tsne(
     from openTSNE import TSNE
 
     n = len(array)
-    perplexity = _number(perplexity, "t-SNE perplexity", float, minimum=1.0)
-    n_iter = _number(n_iter, "t-SNE n_iter", int, minimum=1)
+    perplexity = number(perplexity, "t-SNE perplexity", float, minimum=1.0)
+    n_iter = number(n_iter, "t-SNE n_iter", int, minimum=1)
     if learning_rate != "auto":
-        learning_rate = _number(learning_rate, "t-SNE learning_rate", float, minimum=1e-9)
+        learning_rate = number(learning_rate, "t-SNE learning_rate", float, minimum=1e-9)
     # openTSNE takes 3 * perplexity nearest neighbours per point; it needs that many to exist.
     most = (n - 1) / 3
     if perplexity > most:
@@ -422,18 +403,3 @@ def _tsne(
     used = {"perplexity": perplexity, "learning_rate": learning_rate, "n_iter": n_iter, "seed": seed,
             "gradient": gradient, **(TSNE_FFT_OPTIONS if gradient == "fft" else {})}
     return np.asarray(embedding), used
-
-
-def _number(value: Any, what: str, kind: type, minimum: float) -> Any:
-    """A parameter as int/float, at least `minimum`, or one InputError line."""
-    if isinstance(value, bool):
-        raise InputError(f"{what} must be a number, not {value!r}")
-    try:
-        number = kind(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-        raise InputError(f"{what} must be a number, not {value!r}") from None
-    if kind is int and number != value:
-        raise InputError(f"{what} must be a whole number, not {value!r}")
-    if not np.isfinite(number) or number < minimum:
-        raise InputError(f"{what} must be at least {minimum:g}, not {value!r}")
-    return number
