@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.data import Points
+from embeddings.points import Points
 from embeddings.neighbors import METRICS, Neighbors, nearest
 
 MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box

@@ -99,10 +99,10 @@ def token_layout(texts: tuple[str, ...], model: str, layer: int, include_special
 @st.cache_data(show_spinner=False, max_entries=8)
 def vocabulary_vectors(model: str, top_n: int, words: tuple[str, ...] | None):
     """(vectors, rows) of the input embedding table: the top_n most useful tokens, or `words`."""
-    from embeddings.encode import vocabulary_embeddings
+    from embeddings.pipeline import embed_points
 
-    emb = vocabulary_embeddings(model, tokens=list(words) if words else None, top_n=top_n)
-    return np.asarray(emb.vectors, dtype=np.float32), emb.rows.reset_index(drop=True)
+    points = embed_points(None, model, level="vocab", vocab_size=top_n, vocab_tokens=list(words) if words else None)
+    return points.vectors, points.table
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -115,6 +115,18 @@ def vocabulary_layout(model: str, top_n: int, words: tuple[str, ...] | None, met
 
 
 # ---------------------------------------------------------------- pure helpers (tested directly)
+
+
+def nearest_tokens(vectors: np.ndarray, tokens: list[str], row: int, k: int = NEIGHBOURS_SHOWN) -> tuple[pd.DataFrame, list[int]]:
+    """The k tokens nearest to token `row` (cosine; the token itself is never one): table and rows."""
+    from embeddings.neighbors import nearest
+
+    found = nearest(vectors, row, min(k, len(tokens) - 1) or 1, "cosine")
+    near = [int(i) for i in found.indices]
+    table = pd.DataFrame({"token": [tokens[i] for i in near],
+                          "cosine distance": [round(float(d), 4) for d in found.distances]})
+    return table, near
+
 
 
 def tokenization_table(tok) -> pd.DataFrame:
@@ -350,17 +362,10 @@ def _render_vocabulary(model: str) -> None:
     )
     neighbours = None
     if focus is not None:
-        from embeddings.neighbors import nearest
-
         focus_row = tokens.index(focus)
-        k = min(NEIGHBOURS_SHOWN + 1, len(tokens))
-        found = nearest(vectors, focus_row, k, "cosine")
-        keep = [(int(i), float(d)) for i, d in zip(found.indices, found.distances) if int(i) != focus_row]
-        neighbours = pd.DataFrame(
-            {"token": [tokens[i] for i, _ in keep], "cosine distance": [round(d, 4) for _, d in keep]}
-        )
+        neighbours, near_rows = nearest_tokens(vectors, tokens, focus_row)
         matches = matches.copy()
-        matches[[focus_row] + [i for i, _ in keep]] = True
+        matches[[focus_row] + near_rows] = True
     if len(chosen) > 1:
         matches = matches.copy()
         matches[chosen] = True
