@@ -69,6 +69,7 @@ ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
 ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
 STOPPED = "stopped_job"  # encoding job key the user stopped
 LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
+POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
 
 
 def get(key: str, default: Any = None) -> Any:

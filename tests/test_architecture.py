@@ -137,3 +137,25 @@ def test_the_readme_library_example_runs(tiny_bert_dir: Path, tmp_path: Path, mo
     assert (tmp_path / "out" / "sentences" / "vectors.tsv").read_text().count("\n") == 300
     assert (tmp_path / "out" / "sentences" / "metadata.tsv").read_text(encoding="utf-8").startswith("text\ttopic")
     assert "[" in capsys.readouterr().out  # the neighbours were printed
+
+
+def test_the_server_listens_on_this_machine_only_by_default() -> None:
+    import tomllib
+
+    from embeddings.data import MAX_UPLOAD_MB
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    run = (REPO / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "--server.address 127.0.0.1" in run
+    assert "--server.address 0.0.0.0" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
+    from embeddings.data import check_upload_size
+    from embeddings.errors import InputError
+
+    check_upload_size("ok.csv", 5 * 1024 * 1024, limit_mb=5)
+    with pytest.raises(InputError, match=r"^big\.csv: 6 MB is over the upload limit of 5 MB$"):
+        check_upload_size("big.csv", 6 * 1024 * 1024, limit_mb=5)

@@ -284,6 +284,7 @@ def load_points(choice: DataChoice) -> Points | None:
         points = _encode_now(choice)
     if points is not None:
         st.session_state[state.LAST_JOB] = key
+        st.session_state[state.POINTS_KEY] = points.key
     return points
 
 
@@ -292,6 +293,7 @@ def last_points() -> Points | None:
     key = st.session_state.get(state.LAST_JOB)
     points = _recall(key) if key else None
     if points is not None:
+        st.session_state[state.POINTS_KEY] = points.key
         st.caption(f"Still showing the last data that loaded: {points.source}"
                    + (f", {points.model}" if points.model else "") + ".")
     return points
