@@ -91,42 +91,12 @@ def project(
     with one row per input (or per sampled) point.
     """
     started = time.perf_counter()
-    method = str(method).lower()
-    if method not in METHODS:
-        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
-    if not is_whole(dims) or dims not in (2, 3):
-        raise InputError(f"dims must be 2 or 3, not {dims!r}")
-    dims = int(dims)
-    array = check_vectors(vectors)
-    n = array.shape[0]
-    if n < MIN_POINTS[method]:
-        raise InputError(f"{METHOD_NAMES[method]} needs at least {MIN_POINTS[method]} points, got {n}")
-    allowed = {"pca": PCA_PARAMS, "umap": UMAP_PARAMS, "tsne": TSNE_PARAMS}[method]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise InputError(
-            f"{METHOD_NAMES[method]} does not take {', '.join(unknown)}; it takes {', '.join(allowed)}"
-        )
-
+    method, dims, array = _check_request(vectors, method, dims, params)
     notes: list[str] = []
-    limit = INTERACTIVE_LIMITS[method] if max_points is None else number(max_points, "max_points", int, minimum=1)
-    if limit is not None and limit < MIN_POINTS[method]:
-        raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
-    indices: np.ndarray | None = None
-    if limit is not None and n > int(limit):
-        indices = sample_indices(n, int(limit), seed)
-        array = array[indices]
-        notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
-
+    n = array.shape[0]
+    array, indices = _sample(array, method, max_points, seed, notes)
     if init is not None:
-        if method == "pca":
-            raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
-        init = check_vectors(init, "init")
-        if init.shape[0] == n and indices is not None:
-            init = init[indices]
-        if init.shape != (array.shape[0], dims):
-            raise InputError(f"init: must have shape ({array.shape[0]}, {dims}), got {init.shape}")
-        init = init.astype(np.float64)
+        init = _check_init(init, method, dims, n, array.shape[0], indices)
 
     if progress is not None:
         progress(0, 1)
@@ -155,6 +125,54 @@ def project(
         note="; ".join(notes) or None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _check_request(vectors: Any, method: Any, dims: Any, params: dict) -> tuple[str, int, np.ndarray]:
+    """(method, dims, vectors) checked: a known method, 2 or 3 dims, enough points, its own params."""
+    method = str(method).lower()
+    if method not in METHODS:
+        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
+    if not is_whole(dims) or dims not in (2, 3):
+        raise InputError(f"dims must be 2 or 3, not {dims!r}")
+    array = check_vectors(vectors)
+    if array.shape[0] < MIN_POINTS[method]:
+        raise InputError(f"{METHOD_NAMES[method]} needs at least {MIN_POINTS[method]} points, got {array.shape[0]}")
+    allowed = {"pca": PCA_PARAMS, "umap": UMAP_PARAMS, "tsne": TSNE_PARAMS}[method]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"{METHOD_NAMES[method]} does not take {', '.join(unknown)}; it takes {', '.join(allowed)}"
+        )
+    return method, int(dims), array
+
+
+def _sample(
+    array: np.ndarray, method: str, max_points: Any, seed: int, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows to project: all of them, or a seeded sample above `max_points` (said in `notes`)."""
+    n = array.shape[0]
+    limit = INTERACTIVE_LIMITS[method] if max_points is None else number(max_points, "max_points", int, minimum=1)
+    if limit is not None and limit < MIN_POINTS[method]:
+        raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
+    if limit is None or n <= int(limit):
+        return array, None
+    indices = sample_indices(n, int(limit), seed)
+    notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
+    return array[indices], indices
+
+
+def _check_init(
+    init: Any, method: str, dims: int, n: int, rows: int, indices: np.ndarray | None
+) -> np.ndarray:
+    """A starting layout with one row per projected point (rows of a sample taken from a full one)."""
+    if method == "pca":
+        raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
+    init = check_vectors(init, "init")
+    if init.shape[0] == n and indices is not None:
+        init = init[indices]
+    if init.shape != (rows, dims):
+        raise InputError(f"init: must have shape ({rows}, {dims}), got {init.shape}")
+    return init.astype(np.float64)
 
 
 def trustworthiness_score(

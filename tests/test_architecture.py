@@ -159,3 +159,35 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
     check_upload_size("ok.csv", 5 * 1024 * 1024, limit_mb=5)
     with pytest.raises(InputError, match=r"^big\.csv: 6 MB is over the upload limit of 5 MB$"):
         check_upload_size("big.csv", 6 * 1024 * 1024, limit_mb=5)
+
+
+def _spelled_out(node: ast.AST) -> bool:
+    """A key written as text in place (an f-string built on a name from app.state is fine)."""
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.JoinedStr) and "state." not in ast.unparse(node))
+
+
+def test_every_session_state_key_is_named_in_app_state() -> None:
+    """No section spells a key itself: widget keys and st.session_state keys come from app.state."""
+    found = []
+    for path in (REPO / "app").rglob("*.py"):
+        if path.name == "state.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "key" and _spelled_out(keyword.value):
+                        found.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Subscript) and "session_state" in ast.unparse(node.value):
+                if _spelled_out(node.slice):
+                    found.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.startswith("KEY_") for t in node.targets
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found, found
+
+
+def test_one_error_display() -> None:
+    defined = [p.name for p in (REPO / "app").rglob("*.py")
+               if re.search(r"^def (show_error|error_line)\b", p.read_text(encoding="utf-8"), re.M)]
+    assert defined == ["__init__.py"]

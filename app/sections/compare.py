@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import state
+from app.sections import error_line, show_error
 from embeddings.data import Dataset
 from embeddings.errors import InputError
-
 from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
 
-from .tokens import error_line, show_error, token_chips_html, tokenize_cached
+from app.sections.tokens import token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
 # Above this many rows the comparison runs on a seeded sample: every model encodes every row,
@@ -32,23 +33,6 @@ OVERLAP = "neighbour overlap"
 OVERLAP_COLUMN = OVERLAP
 ROW_COLUMN = "row"
 
-# st.session_state keys
-KEY_MODELS = "compare.models"
-KEY_K = "compare.k"
-KEY_METRIC = "compare.metric"
-KEY_METHOD = "compare.method"
-KEY_DIMS = "compare.dims"
-KEY_SEED = "compare.seed"
-KEY_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
-KEY_COLOR = "compare.color_by"
-KEY_SEARCH = "compare.search"
-KEY_SEARCH_COLUMN = "compare.search_column"
-KEY_REGEX = "compare.regex"
-KEY_VIEW_GENERATION = "compare.view_generation"  # bumped to clear the views' selections
-KEY_VIEW = "compare.view.{generation}.{index}"
-KEY_PAIR = "compare.pair"
-KEY_CHANGED = "compare.most_changed.{pair}"
-KEY_TOKEN_TEXT = "compare.token_text"
 
 
 def model_suggestions(default_model: str) -> list[str]:
@@ -113,7 +97,7 @@ def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndar
         try:
             vectors[spec] = np.asarray(embed(dataset, spec, progress=progress).vectors, dtype=np.float32)
         except Exception as exc:  # one model failing leaves the others to compare
-            errors[spec] = error_line(exc, spec)
+            errors[spec] = error_line(exc, subject=spec)
     bar.empty()
     return vectors, errors
 
@@ -145,20 +129,20 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
         default=suggestions[:2],
         max_selections=MAX_MODELS,
         accept_new_options=True,
-        key=KEY_MODELS,
+        key=state.COMPARE_MODELS,
     )
     specs = list(dict.fromkeys(s.strip() for s in specs if s and s.strip()))
     cols = st.columns([1, 1, 1, 1, 1])
-    k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=KEY_K)
-    metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=KEY_METRIC)
-    method_label = cols[2].selectbox("Layout", list(METHODS), key=KEY_METHOD)
-    dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=KEY_DIMS)
-    seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=KEY_SEED)
+    k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=state.COMPARE_K)
+    metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=state.COMPARE_METRIC)
+    method_label = cols[2].selectbox("Layout", list(METHODS), key=state.COMPARE_METHOD)
+    dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=state.COMPARE_DIMS)
+    seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=state.COMPARE_SEED)
 
     rows = compared_rows(len(dataset))
     key = data_key(dataset, rows)
     wanted = (tuple(specs), key)
-    run = st.session_state.get(KEY_RUN)
+    run = st.session_state.get(state.COMPARE_RUN)
     if run is not None and run["wanted"] != wanted:
         st.caption("The models or the data changed since the last comparison: press Compare to update.")
     if st.button("Compare", type="primary", disabled=not (MIN_MODELS <= len(specs) <= MAX_MODELS)):
@@ -174,8 +158,8 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
             "vectors": vectors,
             "errors": errors,
         }
-        st.session_state[KEY_RUN] = run
-        st.session_state[KEY_VIEW_GENERATION] = st.session_state.get(KEY_VIEW_GENERATION, 0) + 1
+        st.session_state[state.COMPARE_RUN] = run
+        st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
     if len(specs) < MIN_MODELS:
         st.info("Choose at least two models to compare.")
     if run is None:
@@ -228,20 +212,20 @@ def _render_results(
     metadata[OVERLAP_COLUMN] = np.round(np.asarray(comparison.overlap_per_point, dtype=np.float64), 3)
     text_column = dataset.text_column if dataset.text_column in metadata.columns else None
 
-    generation = st.session_state.get(KEY_VIEW_GENERATION, 0)
+    generation = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0)
 
     # Controls for the views.
     st.markdown("#### The views")
     left, middle, right, far = st.columns([2, 2, 3, 1])
     colour_options = [OVERLAP_COLUMN] + [c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)]
-    colour = left.selectbox("Colour by", colour_options, key=KEY_COLOR)
+    colour = left.selectbox("Colour by", colour_options, key=state.COMPARE_COLOR_BY)
     search_columns = [c for c in metadata.columns if c != OVERLAP_COLUMN]
-    search_column = middle.selectbox("Search in", search_columns, key=KEY_SEARCH_COLUMN)
-    query = right.text_input("Search (highlights the matches in every view)", key=KEY_SEARCH)
-    regex = far.checkbox("Regex", key=KEY_REGEX)
+    search_column = middle.selectbox("Search in", search_columns, key=state.COMPARE_SEARCH_COLUMN)
+    query = right.text_input("Search (highlights the matches in every view)", key=state.COMPARE_SEARCH)
+    regex = far.checkbox("Regex", key=state.COMPARE_REGEX)
     if far.button("Clear selection"):
         generation += 1
-        st.session_state[KEY_VIEW_GENERATION] = generation
+        st.session_state[state.COMPARE_VIEW_GENERATION] = generation
 
     try:
         search = search_mask(metadata[search_column], query, regex=regex) if query else None
@@ -258,15 +242,15 @@ def _render_results(
 
     selected: set[int] = set()
     for index in range(len(specs)):
-        view_state = st.session_state.get(KEY_VIEW.format(generation=generation, index=index))
+        view_state = st.session_state.get(state.COMPARE_VIEW.format(generation=generation, index=index))
         selected.update(point_indices_from_selection(view_state))
 
     choices = _changed_choices(comparison)
-    choice = st.session_state.get(KEY_PAIR, 0) or 0
+    choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
     choice = choice if choice < len(choices) else 0
     ranked = choices[choice][1]
     changed = _most_changed_table(ranked, metadata, text_column)
-    changed_state = st.session_state.get(KEY_CHANGED.format(pair=choice))
+    changed_state = st.session_state.get(state.COMPARE_CHANGED.format(pair=choice))
     picked = None
     try:
         picked_rows = list(changed_state["selection"]["rows"]) if changed_state is not None else []
@@ -319,7 +303,7 @@ def _render_results(
         with views[index]:
             st.plotly_chart(
                 figure,
-                key=KEY_VIEW.format(generation=generation, index=index),
+                key=state.COMPARE_VIEW.format(generation=generation, index=index),
                 on_select="rerun" if dims == 2 else "ignore",
                 width="stretch",
             )
@@ -329,14 +313,14 @@ def _render_results(
     # The ranked table, and the picked point's neighbours in every model.
     st.markdown("#### Points whose neighbourhoods changed most")
     if len(choices) > 1:
-        st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=KEY_PAIR)
+        st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=state.COMPARE_PAIR)
     st.dataframe(
         changed,
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key=KEY_CHANGED.format(pair=choice),
+        key=state.COMPARE_CHANGED.format(pair=choice),
     )
     if picked is None:
         st.caption("Pick a row to see its neighbours in every model, highlighted in the views.")
@@ -401,7 +385,7 @@ def _render_neighbours(picked: dict, specs: list[str], metadata: pd.DataFrame, t
 def _render_tokens_side_by_side(dataset: Dataset, specs: list[str]) -> None:
     st.markdown("#### One text, tokenized by each model")
     default = dataset.texts[0] if dataset.texts else ""
-    text = st.text_input("Text", value=default, key=KEY_TOKEN_TEXT)
+    text = st.text_input("Text", value=default, key=state.COMPARE_TOKEN_TEXT)
     if not text.strip():
         st.error("Type some text to tokenize.")
         return
@@ -412,7 +396,7 @@ def _render_tokens_side_by_side(dataset: Dataset, specs: list[str]) -> None:
             try:
                 tok = tokenize_cached(text, spec)
             except Exception as exc:
-                show_error(exc, spec)
+                show_error(exc, subject=spec)
                 continue
             st.caption(f"{len(tok.tokens)} tokens")
             st.html(token_chips_html(tok))
