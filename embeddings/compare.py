@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.errors import InputError
 from embeddings.checks import ProgressFn, check_metric, check_vectors, is_whole, whole_number
+from embeddings.errors import InputError
 from embeddings.neighbors import knn
 from embeddings.reduce import Projection, project, sample_indices
 
@@ -35,9 +35,19 @@ SPEARMAN_SAMPLE = 2_000
 # Rows of float64 centred data held at once while accumulating CKA's cross products.
 CKA_CHUNK_BYTES = 1 << 26
 MIN_POINTS = 3  # fewer leaves no neighbourhood that could differ and no distances to rank
+# Above this many rows a comparison runs on a seeded sample: every model encodes every row,
+# and on a laptop CPU that is the slow part.
+MAX_COMPARED = 5_000
 
 
 # ---------------------------------------------------------------- per-pair figures
+
+
+def compared_rows(n: int, seed: int = 0, limit: int = MAX_COMPARED) -> np.ndarray:
+    """The rows a comparison of n texts uses: all of them, or a seeded sample of `limit` in source order."""
+    if n <= limit:
+        return np.arange(n)
+    return sample_indices(n, limit, seed)
 
 
 def _check_k(k: Any) -> int:

@@ -150,6 +150,25 @@ def _vocabulary_points(
                   f"vocabulary of {name}", "token")
 
 
+def embed_query(points: Points, text: str, *, trust_remote_code: bool = False) -> np.ndarray:
+    """A typed query as one vector in the points' own space (their model, their level).
+
+    Text level: the text encoded like the points' texts. Vocabulary: the word's row of the input
+    table (the mean of its pieces). Token level and precomputed vectors have no such vector.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the query is empty; type a text to search for")
+    if points.model is None:
+        raise InputError(f"{points.source}: precomputed vectors have no model to encode a query with")
+    if points.level == "vocab":
+        from embeddings.encode import vocabulary_embeddings
+
+        return vocabulary_embeddings(points.model, tokens=[text], trust_remote_code=trust_remote_code).vectors[0]
+    if points.level != "text":
+        raise InputError(f"a typed query has no vector at {points.level} level; pick a point instead")
+    return encode_texts([text], points.model, trust_remote_code=trust_remote_code).vectors[0]
+
+
 def export_rows(dataset: Dataset, embeddings: Embeddings) -> pd.DataFrame | None:
     """The metadata table beside `embeddings` of `dataset`: the table ``embed_points`` makes."""
     if embeddings.level == "text":

@@ -191,3 +191,12 @@ def test_one_error_display() -> None:
     defined = [p.name for p in (REPO / "app").rglob("*.py")
                if re.search(r"^def (show_error|error_line)\b", p.read_text(encoding="utf-8"), re.M)]
     assert defined == ["__init__.py"]
+
+
+def test_no_app_function_is_over_sixty_lines() -> None:
+    long = []
+    for path in (REPO / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, long

@@ -171,3 +171,28 @@ def test_the_level_is_checked() -> None:
         embed_points(from_texts(["a"]), "x", level="sentence")
     with pytest.raises(InputError, match="needs data"):
         embed_points(None, "x", level="token")
+
+
+def test_a_typed_query_lands_in_the_points_own_space(tiny_bert_dir: Path) -> None:
+    from embeddings.encode import encode_texts
+    from embeddings.pipeline import embed_query
+
+    texts = ["a cat sat on the mat", "dogs bark at night", "bread rises in the oven"]
+    points = embed_points(from_texts(texts), str(tiny_bert_dir))
+    np.testing.assert_allclose(embed_query(points, texts[1]), points.vectors[1], rtol=1e-5, atol=1e-6)
+    assert embed_query(points, "cat").shape == (points.dim,)
+    np.testing.assert_array_equal(embed_query(points, "night"), encode_texts(["night"], str(tiny_bert_dir)).vectors[0])
+    tokens = embed_points(from_texts(texts), str(tiny_bert_dir), level="token")
+    with pytest.raises(InputError, match="no vector at token level"):
+        embed_query(tokens, "cat")
+    with pytest.raises(InputError, match="query is empty"):
+        embed_query(points, "  ")
+
+
+def test_a_comparison_samples_above_its_limit() -> None:
+    from embeddings.compare import compared_rows
+
+    assert compared_rows(10, limit=20).tolist() == list(range(10))
+    rows = compared_rows(100, seed=3, limit=20)
+    assert len(rows) == 20 and (np.diff(rows) > 0).all()
+    assert compared_rows(100, seed=3, limit=20).tolist() == rows.tolist()

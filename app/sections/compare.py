@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import streamlit as st
 
 from app import state
 from app.sections import error_line, show_error
+from embeddings.compare import compared_rows
 from embeddings.data import Dataset
 from embeddings.errors import InputError
 from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
@@ -23,9 +25,6 @@ from embeddings.plot import point_indices_from_selection, scatter_figure, search
 from app.sections.tokens import token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
-# Above this many rows the comparison runs on a seeded sample: every model encodes every row,
-# and on a laptop CPU that is the slow part.
-MAX_POINTS = 5_000
 METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 MOST_CHANGED = 20
 VIEW_HEIGHT = 520
@@ -48,15 +47,6 @@ def data_key(dataset: Dataset, rows: np.ndarray) -> str:
         digest.update(b"\x1f")
         digest.update(dataset.texts[int(i)].encode("utf-8", "replace"))
     return digest.hexdigest()[:16]
-
-
-def compared_rows(n: int, seed: int = 0) -> np.ndarray:
-    """All rows, or a seeded sample of MAX_POINTS of them in source order."""
-    if n <= MAX_POINTS:
-        return np.arange(n)
-    from embeddings.reduce import sample_indices
-
-    return sample_indices(n, MAX_POINTS, seed)
 
 
 # ---------------------------------------------------------------- cached library calls
@@ -83,7 +73,7 @@ def layouts_for(key: str, specs: tuple[str, ...], method: str, dims: int, seed: 
 
 def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Vectors per model spec, and a one-line error per spec that failed (the others go on)."""
-    from embeddings.pipeline import embed
+    from embeddings.pipeline import embed_points
 
     vectors: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
@@ -95,7 +85,7 @@ def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndar
             bar.progress(min(1.0, share), text=f"Encoding with {spec}: {done:,} of {total:,} texts")
 
         try:
-            vectors[spec] = np.asarray(embed(dataset, spec, progress=progress).vectors, dtype=np.float32)
+            vectors[spec] = embed_points(dataset, spec, progress=progress).vectors
         except Exception as exc:  # one model failing leaves the others to compare
             errors[spec] = error_line(exc, subject=spec)
     bar.empty()
@@ -121,7 +111,29 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     if len(dataset) < 3:
         st.info("Comparing models needs at least 3 texts.")
         return
+    specs, options = _render_options(default_model)
+    run = _run_when_asked(dataset, specs)
+    if len(specs) < MIN_MODELS:
+        st.info("Choose at least two models to compare.")
+    if run is None or run["key"] != data_key(dataset, compared_rows(len(dataset))):
+        return  # nothing run yet, or the data changed under a stored run: wait for the next Compare
 
+    for message in run["errors"].values():
+        st.error(message)
+    ok = [s for s in run["specs"] if s in run["vectors"]]
+    if len(run["rows"]) < len(dataset):
+        st.caption(f"Compared a seeded sample of {len(run['rows']):,} of {len(dataset):,} texts.")
+    subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
+    if len(ok) < MIN_MODELS:
+        st.info("Fewer than two models could encode the data, so there is nothing to compare.")
+        if ok:
+            _render_tokens_side_by_side(subset, ok)
+        return
+    _render_results(subset, run, ok, *options)
+
+
+def _render_options(default_model: str) -> tuple[list[str], tuple[int, str, str, int, int]]:
+    """The models picked, and (k, metric, method, dims, seed)."""
     suggestions = model_suggestions(default_model)
     specs = st.multiselect(
         "Models (2-4): pick or type a model spec, a hub id or a local folder, then Enter",
@@ -138,7 +150,11 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     method_label = cols[2].selectbox("Layout", list(METHODS), key=state.COMPARE_METHOD)
     dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=state.COMPARE_DIMS)
     seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=state.COMPARE_SEED)
+    return specs, (int(k), metric, METHODS[method_label], int(dims), int(seed))
 
+
+def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:
+    """The stored run; a press of Compare encodes the data with every model and stores a new one."""
     rows = compared_rows(len(dataset))
     key = data_key(dataset, rows)
     wanted = (tuple(specs), key)
@@ -160,40 +176,73 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
         }
         st.session_state[state.COMPARE_RUN] = run
         st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
-    if len(specs) < MIN_MODELS:
-        st.info("Choose at least two models to compare.")
-    if run is None:
-        return
-    if run["key"] != key:
-        return  # the data changed under a stored run: wait for the next Compare
-
-    for spec, message in run["errors"].items():
-        st.error(message)
-    ok = [s for s in run["specs"] if s in run["vectors"]]
-    if len(run["rows"]) < len(dataset):
-        st.caption(f"Compared a seeded sample of {len(run['rows']):,} of {len(dataset):,} texts.")
-    subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
-    if len(ok) < MIN_MODELS:
-        st.info("Fewer than two models could encode the data, so there is nothing to compare.")
-        if ok:
-            _render_tokens_side_by_side(subset, ok)
-        return
-    _render_results(subset, run, ok, int(k), metric, METHODS[method_label], int(dims), int(seed))
+    return run
 
 
 def _render_results(
     dataset: Dataset, run: dict, specs: list[str], k: int, metric: str, method: str, dims: int, seed: int
 ) -> None:
-    vectors = run["vectors"]
     n = len(dataset)
     k = min(k, n - 1)
     try:
-        comparison = comparison_for(run["id"], tuple(specs), k, metric, vectors)
+        comparison = comparison_for(run["id"], tuple(specs), k, metric, run["vectors"])
     except Exception as exc:
         show_error(exc)
         return
+    _render_agreement(comparison, k)
+    metadata, text_column = view_table(dataset, comparison.overlap_per_point)
+    colour, search, generation = _render_view_controls(metadata, text_column)
+    try:
+        with st.spinner("Laying out the views..."):
+            layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, run["vectors"])
+    except Exception as exc:
+        show_error(exc)
+        return
+    selected: set[int] = set()
+    for index in range(len(specs)):
+        view_state = st.session_state.get(state.COMPARE_VIEW.format(generation=generation, index=index))
+        selected.update(point_indices_from_selection(view_state))
+    choices = _changed_choices(comparison)
+    choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
+    choice = choice if choice < len(choices) else 0
+    picked = _picked_point(comparison, choices[choice][1], choice)
 
-    # Global figures first.
+    if selected:
+        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
+    elif dims == 2:
+        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
+                   "the same texts are ringed in every view.")
+    if search is not None:
+        st.caption(f"{int(search.sum())} of {n} rows match the search.")
+    views = ViewLook(colour, search, selected, picked, generation, dims)
+    _render_views(specs, layouts, metadata, text_column, views)
+    _render_most_changed(choices, choice, picked, specs, metadata, text_column)
+    _render_tokens_side_by_side(dataset, specs)
+
+
+@dataclass(frozen=True)
+class ViewLook:
+    """What every view shares: colour, search matches, selection, the picked point, its key."""
+
+    colour: str
+    search: np.ndarray | None
+    selected: set[int]
+    picked: dict | None
+    generation: int
+    dims: int
+
+
+def view_table(dataset: Dataset, overlap_per_point) -> tuple[pd.DataFrame, str | None]:
+    """The data's table with each point's neighbour overlap as one more column, and the text column."""
+    metadata = dataset.metadata.reset_index(drop=True).copy()
+    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
+    metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
+    metadata[OVERLAP_COLUMN] = np.round(np.asarray(overlap_per_point, dtype=np.float64), 3)
+    text_column = dataset.text_column if dataset.text_column in metadata.columns else None
+    return metadata, text_column
+
+
+def _render_agreement(comparison, k: int) -> None:
     st.markdown("#### Agreement between the models")
     for pair in comparison.pairs:
         st.markdown(f"**{pair.a}** vs **{pair.b}**")
@@ -206,15 +255,10 @@ def _render_results(
     for note in comparison.notes:
         st.caption(note)
 
-    metadata = dataset.metadata.reset_index(drop=True).copy()
-    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
-    metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
-    metadata[OVERLAP_COLUMN] = np.round(np.asarray(comparison.overlap_per_point, dtype=np.float64), 3)
-    text_column = dataset.text_column if dataset.text_column in metadata.columns else None
 
+def _render_view_controls(metadata: pd.DataFrame, text_column: str | None) -> tuple[str, np.ndarray | None, int]:
+    """(colour column, search matches or None, the views' generation) from the controls above them."""
     generation = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0)
-
-    # Controls for the views.
     st.markdown("#### The views")
     left, middle, right, far = st.columns([2, 2, 3, 1])
     colour_options = [OVERLAP_COLUMN] + [c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)]
@@ -226,48 +270,30 @@ def _render_results(
     if far.button("Clear selection"):
         generation += 1
         st.session_state[state.COMPARE_VIEW_GENERATION] = generation
-
     try:
         search = search_mask(metadata[search_column], query, regex=regex) if query else None
     except InputError as exc:
         show_error(exc)
         search = None
+    return colour, search, generation
 
-    try:
-        with st.spinner("Laying out the views..."):
-            layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, vectors)
-    except Exception as exc:
-        show_error(exc)
-        return
 
-    selected: set[int] = set()
-    for index in range(len(specs)):
-        view_state = st.session_state.get(state.COMPARE_VIEW.format(generation=generation, index=index))
-        selected.update(point_indices_from_selection(view_state))
-
-    choices = _changed_choices(comparison)
-    choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
-    choice = choice if choice < len(choices) else 0
-    ranked = choices[choice][1]
-    changed = _most_changed_table(ranked, metadata, text_column)
+def _picked_point(comparison, ranked: list[dict], choice: int) -> dict | None:
+    """The row picked in the most-changed table, with its neighbours in every model."""
     changed_state = st.session_state.get(state.COMPARE_CHANGED.format(pair=choice))
-    picked = None
     try:
         picked_rows = list(changed_state["selection"]["rows"]) if changed_state is not None else []
     except (KeyError, TypeError):
         picked_rows = []
-    if picked_rows and picked_rows[0] < len(ranked):
-        row = int(ranked[picked_rows[0]]["row"])
-        picked = {"row": row, "neighbors": comparison.neighbors_of(row)}
+    if not picked_rows or picked_rows[0] >= len(ranked):
+        return None
+    row = int(ranked[picked_rows[0]]["row"])
+    return {"row": row, "neighbors": comparison.neighbors_of(row)}
 
-    if selected:
-        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
-    elif dims == 2:
-        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
-                   "the same texts are ringed in every view.")
-    if search is not None:
-        st.caption(f"{int(search.sum())} of {n} rows match the search.")
 
+def _render_views(
+    specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None, look: ViewLook
+) -> None:
     # Side by side; four views go two by two so each stays wide enough to read.
     per_row = len(specs) if len(specs) <= 3 else 2
     views = [column for start in range(0, len(specs), per_row) for column in st.columns(per_row)]
@@ -276,46 +302,57 @@ def _render_results(
     ][:3]
     for index, spec in enumerate(specs):
         coords, kept, note = layouts[spec]
-        kept = np.asarray(kept)
-        mask = np.zeros(n, dtype=bool) if (search is not None or picked is not None) else None
-        if search is not None:
-            mask |= search
-        marked = set(selected)
-        if picked is not None:
-            mask[picked["row"]] = True
-            mask[list(picked["neighbors"].get(spec, []))] = True
-            marked.add(int(picked["row"]))
-        shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
-        figure = scatter_figure(
-            coords,
-            shown,
-            color_by=colour,
-            hover_columns=hover,
-            highlight=None if mask is None else mask[kept],
-            selected=sorted(marked) or None,
-            title=spec,
-        )
-        # Side by side the views are narrow: the legend goes below, clear of the colour bar.
-        figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+        figure = _view_figure(spec, coords, np.asarray(kept), metadata, hover, look)
         if (index + 1) % per_row and index + 1 < len(specs):
             # Every view shares one colour scale: draw its bar once per row, on the right.
             figure.update_traces(marker={"showscale": False})
         with views[index]:
             st.plotly_chart(
                 figure,
-                key=state.COMPARE_VIEW.format(generation=generation, index=index),
-                on_select="rerun" if dims == 2 else "ignore",
+                key=state.COMPARE_VIEW.format(generation=look.generation, index=index),
+                on_select="rerun" if look.dims == 2 else "ignore",
                 width="stretch",
             )
             if note:
                 st.caption(note)
 
-    # The ranked table, and the picked point's neighbours in every model.
+
+def _view_figure(spec: str, coords: np.ndarray, kept: np.ndarray, metadata: pd.DataFrame, hover: list[str],
+                 look: ViewLook):
+    n = len(metadata)
+    mask = np.zeros(n, dtype=bool) if (look.search is not None or look.picked is not None) else None
+    if look.search is not None:
+        mask |= look.search
+    marked = set(look.selected)
+    if look.picked is not None:
+        mask[look.picked["row"]] = True
+        mask[list(look.picked["neighbors"].get(spec, []))] = True
+        marked.add(int(look.picked["row"]))
+    shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
+    figure = scatter_figure(
+        coords,
+        shown,
+        color_by=look.colour,
+        hover_columns=hover,
+        highlight=None if mask is None else mask[kept],
+        selected=sorted(marked) or None,
+        title=spec,
+    )
+    # Side by side the views are narrow: the legend goes below, clear of the colour bar.
+    figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+    return figure
+
+
+def _render_most_changed(
+    choices: list, choice: int, picked: dict | None, specs: list[str], metadata: pd.DataFrame,
+    text_column: str | None,
+) -> None:
+    """The ranked table, and the picked point's neighbours in every model."""
     st.markdown("#### Points whose neighbourhoods changed most")
     if len(choices) > 1:
         st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=state.COMPARE_PAIR)
     st.dataframe(
-        changed,
+        _most_changed_table(choices[choice][1], metadata, text_column),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -326,8 +363,6 @@ def _render_results(
         st.caption("Pick a row to see its neighbours in every model, highlighted in the views.")
     else:
         _render_neighbours(picked, specs, metadata, text_column)
-
-    _render_tokens_side_by_side(dataset, specs)
 
 
 def _figure_text(value: float) -> str:

@@ -217,7 +217,11 @@ def _render_text_tokens(model: str, facts: dict) -> None:
             if len(texts) > 1:
                 st.caption(f"Text {number}")
             st.dataframe(tokenization_table(tok), hide_index=True, width="stretch")
+    _render_layer_vectors(model, facts, texts)
 
+
+def _render_layer_vectors(model: str, facts: dict, texts: list[str]) -> None:
+    """The texts' token vectors at a chosen layer, projected with PCA."""
     st.markdown("#### Contextual token vectors")
     num_layers = facts["num_layers"]
     controls = st.columns([3, 1])
@@ -277,7 +281,8 @@ def _chart_selection(tokens: list[str]) -> list[int]:
     return rows
 
 
-def _render_vocabulary(model: str) -> None:
+def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int] | None:
+    """(words or None, how many tokens, projection label, dims); None when the word list is empty."""
     st.markdown("#### Vocabulary: the input embedding table")
     st.caption(
         "Each point is one token's row of the model's input embedding table, before any context, "
@@ -290,21 +295,26 @@ def _render_vocabulary(model: str) -> None:
     )
     method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=state.VOCAB_METHOD)
     dims = right.radio("Dimensions", [2, 3], horizontal=True, key=state.VOCAB_DIMS)
-    words: tuple[str, ...] | None = None
-    top_n = DEFAULT_VOCAB_SIZE
-    if source == "My word list":
-        raw_words = st.text_area(
-            "Words (one per line or comma-separated)",
-            value="king, queen, man, woman, paris, france, berlin, germany, cat, dog, apple, banana",
-            key=state.VOCAB_WORDS,
-        )
-        words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
-        if not words:
-            st.error("Type at least one word for the vocabulary view.")
-            return
-    else:
+    if source != "My word list":
         top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_TOP_N)
+        return None, int(top_n), method_label, int(dims)
+    raw_words = st.text_area(
+        "Words (one per line or comma-separated)",
+        value="king, queen, man, woman, paris, france, berlin, germany, cat, dog, apple, banana",
+        key=state.VOCAB_WORDS,
+    )
+    words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
+    if not words:
+        st.error("Type at least one word for the vocabulary view.")
+        return None
+    return words, DEFAULT_VOCAB_SIZE, method_label, int(dims)
 
+
+def _render_vocabulary(model: str) -> None:
+    options = _render_vocabulary_options()
+    if options is None:
+        return
+    words, top_n, method_label, dims = options
     method = VOCAB_METHODS[method_label]
     try:
         with st.spinner("Projecting the vocabulary..."):
@@ -347,6 +357,12 @@ def _render_vocabulary(model: str) -> None:
     if query:
         st.caption(f"{int(matches.sum())} of {len(rows)} tokens match.")
 
+    _render_vocabulary_chart(coords, kept, rows, highlight, focus, neighbours, f"{method_label} {dims}D")
+
+
+def _render_vocabulary_chart(coords: np.ndarray, kept, rows: pd.DataFrame, highlight: np.ndarray | None,
+                             focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
+    tokens = rows["token"].astype(str).tolist()
     kept = np.asarray(kept)
     shown = rows.iloc[kept]  # index = source row, so highlights and rings use source rows
     figure = scatter_figure(
@@ -356,7 +372,7 @@ def _render_vocabulary(model: str) -> None:
         hover_columns=[c for c in ("token", "token_id", "pieces") if c in shown.columns],
         highlight=None if highlight is None else highlight[kept],
         selected=[tokens.index(focus)] if focus is not None else None,
-        title=f"{len(shown):,} tokens, {method_label} {dims}D",
+        title=f"{len(shown):,} tokens, {layout}",
     )
     if neighbours is not None:
         plot_col, list_col = st.columns([3, 1])
