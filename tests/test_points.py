@@ -196,3 +196,21 @@ def test_a_comparison_samples_above_its_limit() -> None:
     rows = compared_rows(100, seed=3, limit=20)
     assert len(rows) == 20 and (np.diff(rows) > 0).all()
     assert compared_rows(100, seed=3, limit=20).tolist() == rows.tolist()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["export", str(SENTENCES), "--level", "vocab"], "give no DATA with it"),
+        (["export"], "DATA is missing"),
+    ],
+)
+def test_the_cli_says_when_data_goes_with_the_level(args: list[str], needle: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "embeddings", *args, "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], result.stderr
+    assert not (tmp_path / "out").exists()
