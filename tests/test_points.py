@@ -48,7 +48,7 @@ def _cli_export(out: Path, *args: str) -> dict[str, bytes]:
 
 
 def _app_export(path: Path | None, model: str, level: str, vocab_size: int = 5_000) -> dict[str, bytes]:
-    from app.sections.data import DataChoice, _encode, read_uploaded
+    from app.sections.data import DataChoice, encode_choice, read_uploaded
     from app.sections.export import projector_zip_for
 
     if path is not None:
@@ -56,7 +56,7 @@ def _app_export(path: Path | None, model: str, level: str, vocab_size: int = 5_0
     else:
         dataset, key = from_texts(["unused"]), "none"
     choice = DataChoice(dataset, key, model=model, level=level, vocab_size=vocab_size)
-    points = _encode(choice, lambda done, total: None)
+    points = encode_choice(choice, lambda done, total: None)
     archive = zipfile.ZipFile(io.BytesIO(projector_zip_for(points, np.arange(len(points)))))
     return {name: archive.read(name) for name in ("vectors.tsv", "metadata.tsv")}
 

@@ -318,7 +318,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)
         try:
-            points = _encode(choice, progress)
+            points = encode_choice(choice, progress)
         except Exception as error:
             failure = error
     panel.empty()
@@ -338,7 +338,8 @@ def _progress_fn(bar, what: str, model: str) -> Callable[[int, int], None]:
     return progress
 
 
-def _encode(choice: DataChoice, progress: Callable[[int, int], None]) -> Points:
+def encode_choice(choice: DataChoice, progress: Callable[[int, int], None]) -> Points:
+    """The choice's points from the library (embed_points): what the page shows and exports."""
     from embeddings.pipeline import embed_points
 
     return embed_points(choice.dataset, choice.model, level=choice.level, layer=choice.layer,

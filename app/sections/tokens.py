@@ -116,22 +116,6 @@ def nearest_tokens(vectors: np.ndarray, tokens: list[str], row: int, k: int = NE
     return table, near
 
 
-
-def tokenization_table(tok) -> pd.DataFrame:
-    """One row per token: position, token, id, its character span and the text it covers."""
-    return pd.DataFrame(
-        {
-            "position": range(len(tok.tokens)),
-            "token": list(tok.tokens),
-            "id": [int(i) for i in tok.ids],
-            "start": [int(s) for s, _ in tok.offsets],
-            "end": [int(e) for _, e in tok.offsets],
-            "text": ["" if sp else tok.text[s:e] for (s, e), sp in zip(tok.offsets, tok.special)],
-            "special": [bool(s) for s in tok.special],
-        }
-    )
-
-
 def _visible(piece: str) -> str:
     """Whitespace a reader can see inside a chip (a leading space would vanish otherwise)."""
     return piece.replace(" ", "\u00b7").replace("\t", "\u21e5").replace("\n", "\u21b5")
@@ -216,7 +200,7 @@ def _render_text_tokens(model: str, facts: dict) -> None:
         for number, tok in enumerate(tokenizations, start=1):
             if len(texts) > 1:
                 st.caption(f"Text {number}")
-            st.dataframe(tokenization_table(tok), hide_index=True, width="stretch")
+            st.dataframe(tok.table(), hide_index=True, width="stretch")
     _render_layer_vectors(model, facts, texts)
 
 
