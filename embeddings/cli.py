@@ -112,7 +112,8 @@ def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabula
         return None
     if args.data is None:
         raise InputError("DATA is missing: name a file of texts or vectors (only --level vocab needs none)")
-    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None))
+    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None),
+                      tensor=getattr(args, "tensor", None))
 
 
 def model_label(points) -> str:
@@ -313,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, *, level: bool = True) -> None:
         p.add_argument("data", metavar="DATA", nargs="?" if level else None,
-                       help="CSV, TSV, JSONL, Parquet or TXT of texts; or vectors: .npy / projector vectors TSV"
+                       help="CSV, TSV, JSONL, Parquet or TXT of texts; vectors: .npy / projector vectors TSV; or a "
+                       "projector config: projector_config.json, .pbtxt, or a folder holding one (TensorBoard log)"
                        + (" (none with --level vocab)" if level else ""))
         if level:
             p.add_argument("--model", default=DEFAULT_MODEL,
@@ -321,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "SPEC@static or SPEC@layerN for variants (default: %(default)s)")
         p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
         p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
+        p.add_argument("--tensor", help="which tensor of a projector config DATA (default: the first)")
         p.add_argument("--batch-size", type=positive_int, default=32)
         p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
         p.add_argument("--trust-remote-code", action="store_true",
