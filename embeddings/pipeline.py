@@ -135,7 +135,7 @@ def embed_points(
         if level != "text":
             raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
         return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, "text", None, "", None,
-                      dataset.source, dataset.text_column)
+                      dataset.source, dataset.text_column, views=dataset.views)
     embeddings = embed(
         dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
         cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,

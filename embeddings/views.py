@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import re
 import tempfile
@@ -88,6 +89,14 @@ class View:
         object.__setattr__(self, "case", check.boolean(self.case, "case"))
         object.__setattr__(self, "selection", check.rows(self.selection, "selection"))
 
+    @classmethod
+    def of_projection(cls, projection: Any, **values: Any) -> "View":
+        """A view of a reduce.Projection (method, dims, its parameters), carrying its coordinates."""
+        method = projection.method
+        params = {k: v for k, v in dict(projection.params).items() if k in PARAMS.get(method, {})}
+        seed = values.pop("seed", projection.params.get("seed", 0))
+        return cls(method=method, dims=projection.dims, params=params, seed=seed, projection=projection, **values)
+
     # ---------------------------------------------------------------- the look
 
     @property
@@ -104,9 +113,9 @@ class View:
         }
         return {key: value for key, value in look.items() if value}
 
-    def with_look(self, look: Mapping[str, Any]) -> "View":
+    def with_look(self, look: Mapping[str, Any], where_from: str = "look") -> "View":
         """A copy with the look taken from a plain dict (URL strings or widget values)."""
-        where = _Checker("look")
+        where = _Checker(where_from)
         values: dict[str, Any] = {}
         if "color" in look:
             values["color"] = look["color"] or None
@@ -214,7 +223,10 @@ class View:
             view = cls(**values)
         except InputError as error:
             raise InputError(f"link: {str(error).removeprefix('view: ')}") from None
-        return view.with_look({key: get[key] for key in LOOK_KEYS if key in get})
+        try:
+            return view.with_look({key: get[key] for key in LOOK_KEYS if key in get}, "link")
+        except InputError as error:
+            raise InputError(f"link: {str(error).removeprefix('view: ').removeprefix('link: ')}") from None
 
 
 def _one(value: Any) -> str:
@@ -257,7 +269,7 @@ class _Checker:
         return value
 
     def integer(self, value: Any, key: str, minimum: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
@@ -267,8 +279,9 @@ class _Checker:
         return int(value)
 
     def number(self, value: Any, key: str, minimum: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise self.fail(key, f"must be a number, not {value!r}")
+        value = float(value) if not isinstance(value, numbers.Integral) else int(value)
         if value < minimum:
             raise self.fail(key, f"must be at least {minimum:g}, not {value!r}")
         return value
