@@ -8,8 +8,9 @@
 Tensors are TSV (one row per point) or ``.bytes`` (little-endian float32, row-major, shape from
 ``tensorShape``), as the projector reads them (data-provider-demo.ts picks by the ``.bytes``
 suffix; TensorBoard falls back to bytes when a file is not text). Paths resolve against the
-config's folder; absolute URLs are refused with one line (nothing is ever fetched), and so is a
-tensor kept in a TensorFlow checkpoint (no ``tensor_path``). Bookmarks (the projector's saved
+config's folder. Nothing is ever fetched: a URL (the published demo configs use them) stands for
+the file of that name beside the config, or gets one line saying to download it. A tensor kept
+in a TensorFlow checkpoint (no ``tensor_path``) gets one line too: not supported. Bookmarks (the projector's saved
 ``State`` list) come back as ``View``s carrying their coordinates. This is the reading half: it
 imports no writer.
 """
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
@@ -312,11 +314,15 @@ def _unescape(body: str, name: str, line: int) -> bytes:
 
 
 def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
-    """A path from the config, against the config's folder; URLs are refused (we never fetch)."""
+    """A path from the config, against the config's folder. Nothing is ever fetched: a URL (as in
+    the projector's published demo configs) names the file of that name beside the config."""
     where = f"{entry.config}: tensor '{entry.name}'"
     if _URL.match(value):
+        local = entry.config.parent / unquote(urlsplit(value).path.rsplit("/", 1)[-1])
+        if local.name and local.is_file():
+            return local
         raise InputError(f"{where}: {what} is a URL ({value[:80]}); nothing is fetched from the network: "
-                         f"download the file and give its path relative to the config")
+                         f"download it next to the config as {local.name or 'a file'}, or give a local path")
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = entry.config.parent / path

@@ -119,7 +119,7 @@ def test_pbtxt_parser_reads_the_text_format() -> None:
         ({"tensorName": "T", "tensorShape": [2], "tensorPath": "v.tsv"}, {"v.tsv": b"1\t2\n"},
          ["projector_config.json", "tensorShape must be [points, dimensions]"]),
         ({"tensorName": "T", "tensorPath": "v.tsv", "metadataPath": "https://example.com/m.tsv"},
-         {"v.tsv": b"1\t2\n"}, ["'T'", "metadataPath is a URL", "nothing is fetched"]),
+         {"v.tsv": b"1\t2\n"}, ["'T'", "metadataPath is a URL", "nothing is fetched", "as m.tsv"]),
         ({"tensorName": "T", "tensorPath": "v.tsv", "metadataPath": "m.tsv"},
          {"v.tsv": b"1\t2\n3\t4\n", "m.tsv": b"a\n"}, ["2 vectors", "m.tsv", "1 metadata rows"]),
         ({"tensorName": "T"}, {}, ["'T'", "checkpoint tensors are not supported"]),
@@ -131,6 +131,17 @@ def test_bad_configs_say_one_line(tmp_path: Path, entry: dict, files: dict, part
     for name, content in files.items():
         (tmp_path / name).write_bytes(content)
     raises(parts, load_input, write_config(tmp_path, [entry]))
+
+
+def test_published_demo_config_reads_the_files_beside_it(tmp_path: Path) -> None:
+    """The projector's demo configs name their files by URL; downloaded beside the config, they open."""
+    vectors = demo_layout(tmp_path)
+    config = json.loads((tmp_path / "projector_config.json").read_text())
+    base = "https://storage.googleapis.com/embedding-projector/data/"
+    config["embeddings"][0].update(tensorPath=base + "iris_tensors.bytes", metadataPath=base + "iris_labels.tsv")
+    (tmp_path / "oss_demo_projector_config.json").write_text(json.dumps(config))
+    dataset = load_input(tmp_path / "oss_demo_projector_config.json")
+    assert np.array_equal(dataset.vectors, vectors) and dataset.texts[0] == "label 0"
 
 
 def test_bad_config_files(tmp_path: Path) -> None:
