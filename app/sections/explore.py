@@ -16,6 +16,7 @@ from app import state
 from app.sections import show_error
 from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
+from app.sections.saved_views import forget_unknown_columns, take_pending_selection
 from embeddings.points import Points
 from embeddings.errors import InputError
 from embeddings.plot import is_numeric, point_indices_from_selection, scatter_figure, search_mask
@@ -102,10 +103,12 @@ def _clear_selection(points_key: str):
     return lambda: state.set_selection(points_key, [])
 
 
-def render_explore(points: Points, params: ProjectionParams) -> tuple[View, list[int]] | None:
+def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = ()) -> tuple[View, list[int]] | None:
+    take_pending_selection(points.key)  # a reopened view's selection
+    forget_unknown_columns([str(c) for c in points.table.columns])
     isolated = state.isolated(points.key)
     try:
-        view = compute_view(points, params, isolated)
+        view = compute_view(points, params, isolated, bookmarks)
     except Exception as error:
         show_error(error, f"Projecting with {params.describe()}")
         if isolated:
@@ -178,7 +181,7 @@ def _hover_columns(points: Points) -> list[str]:
 
 def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
     projection = view.projection
-    parts = [f"{drawn:,} points", f"{METHOD_NAMES[projection.method]} {projection.dims}D"]
+    parts = [f"{drawn:,} points", f"{METHOD_NAMES.get(projection.method, projection.method)} {projection.dims}D"]
     if projection.variance_explained:
         shown = ", ".join(
             f"{name} {share:.1%}" for name, share in zip(view.axis_titles(), projection.variance_explained)
@@ -197,12 +200,12 @@ def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
 def _render_selection_actions(points: Points, view: View, selection: list[int]) -> None:
     columns = st.columns(3)
     if selection:
-        fewest = MIN_POINTS[view.projection.method]
+        fewest = MIN_POINTS.get(view.projection.method, 2)
         columns[0].button(
             f"Isolate selection ({len(selection):,} points)", key=state.ISOLATE,
             on_click=_isolate(points.key, selection), disabled=len(selection) < fewest,
             help="Re-project only the selected points."
-            + (f" {METHOD_NAMES[view.projection.method]} needs at least {fewest}." if len(selection) < fewest else ""),
+            + (f" {METHOD_NAMES.get(view.projection.method, view.projection.method)} needs at least {fewest}." if len(selection) < fewest else ""),
         )
         columns[1].button("Clear selection", key=state.CLEAR_SELECTION, on_click=_clear_selection(points.key))
     if view.isolated:
