@@ -256,7 +256,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for option, column in (("--color", args.color), ("--label", args.label)):
         if column is not None and column not in columns:
             raise InputError(f"{option} {column!r}: not a metadata column; columns: {', '.join(columns) or 'none'}")
-    views = []
+    views = []  # after the bookmarks the data came with (a projector config): Points.write_projector adds those
     for method in args.views:
         # Every point is laid out (the bookmark shows the whole layout) unless --max-points says otherwise.
         projection = project_for(args, points.vectors, method, args.max_points or len(points))

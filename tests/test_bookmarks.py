@@ -177,6 +177,17 @@ def test_cli_export_views_equal_cli_project(tmp_path: Path) -> None:
         assert np.array_equal(view.projection.coords, expected), view.method
 
 
+def test_cli_export_of_a_config_keeps_its_bookmarks(tmp_path: Path) -> None:
+    vectors, metadata = data()
+    theirs = View.of_projection(Projection(np.ones((40, 2), np.float32) * np.arange(40)[:, None], "umap", 2),
+                                name="theirs", color="topic")
+    write_projector(tmp_path / "in", vectors, metadata, views=[theirs])
+    assert main(["export", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--views", "pca", "-q"]) == 0
+    views = load_input(tmp_path / "out").views
+    assert [v.name for v in views] == ["theirs", "PCA 2D (seed 0)"]
+    assert np.array_equal(views[0].projection.coords, theirs.projection.coords) and views[0].color == "topic"
+
+
 def test_cli_export_bad_options(tmp_path: Path, capsys) -> None:
     vectors, metadata = data()
     np.save(tmp_path / "v.npy", vectors)
