@@ -112,6 +112,8 @@ def _pca_axes(dims: int, n_points: int, width: int) -> tuple[int, ...]:
     chosen = []
     for axis, column in zip("xyz"[:dims], columns):
         default = min("xyz".index(axis), available - 1)
+        if st.session_state.get(f"{state.PCA_AXES}_{axis}", 0) not in options:  # a reopened view of wider data
+            st.session_state.pop(f"{state.PCA_AXES}_{axis}")
         chosen.append(
             column.selectbox(
                 axis.upper(), options, index=default, format_func=lambda c: f"PC{c + 1}",

@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
+from embeddings.data import SAMPLES
 from embeddings.errors import InputError
 from embeddings.reduce import METHOD_NAMES
 from embeddings.views import LOOK_KEYS, QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
@@ -72,8 +73,10 @@ def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {}
     notes: list[str] = []
     data = view.data or ""
-    if data.startswith("sample:"):
+    if data.startswith("sample:") and data.removeprefix("sample:") in SAMPLES:
         values[state.SOURCE], values[state.SAMPLE] = "Sample", data.removeprefix("sample:")
+    elif data.startswith("sample:"):
+        notes.append(f"This view was made from a sample this version does not have ({data}).")
     elif data.startswith(("upload:", "paste:")):
         notes.append(f"This view was made from {'an uploaded file' if data.startswith('upload:') else 'pasted texts'}"
                      f" ({data.split(':', 1)[1]}): give the same data again to see it.")
