@@ -24,6 +24,7 @@ NONE = "(none)"  # the explore section's "no column" option
 LEVEL_LABELS = {"text": "texts", "token": "tokens", "vocab": "vocabulary"}
 LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
 PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
+MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long
 OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL keys this module writes; the look keys are the map's
 
 
@@ -150,6 +151,8 @@ def reopen_from_url() -> None:
 def write_url(view: View, *, with_look: bool) -> None:
     """Keep the page URL on `view`: this module's keys always, the look keys when the widgets own them."""
     query = view.to_query()
+    if len(view.selection) > MAX_URL_SELECTION:
+        query.pop("sel", None)  # a link stays a link; a saved view keeps the whole selection
     keys = OWN_KEYS + (LOOK_KEYS if with_look else ())
     for key in keys:
         if key in query:
