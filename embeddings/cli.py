@@ -1,11 +1,13 @@
 """The command line: the library's jobs, headless.
 
-    embeddings encode  DATA --out FILE.npy
+    embeddings encode  DATA --out FILE.npy          (or --out FOLDER: Parquet shards of row_id, vector)
+    embeddings encode  DATA --engine ray [--ray-address ADDR] [--actors N] --out OUT
     embeddings tokens  TEXT
     embeddings project DATA --method pca|umap|tsne --out coords.csv
     embeddings export  DATA --out DIR
     embeddings compare DATA --model A --model B --out report.json
 
+DATA is a file, or a folder or glob of CSV/JSONL/Parquet shards (read in sorted order).
 Bad input exits 2 with one line ``error: ...`` on stderr and leaves no partial output behind:
 every file is written under a temporary name and renamed into place when complete.
 """
@@ -84,8 +86,23 @@ def check_output_suffix(path: Path, suffix: str) -> None:
 def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
     from embeddings.pipeline import embed
 
+    check_engine(args)
     progress = Progress(f"encoding ({args.level})", quiet=args.quiet)
     try:
+        if getattr(args, "engine", "local") == "ray" and dataset.vectors is None:
+            from embeddings.distributed import encode_on_ray
+
+            return encode_on_ray(
+                dataset.texts,
+                args.model,
+                batch_size=args.batch_size,
+                normalize=getattr(args, "normalize", False),
+                cache=not args.no_cache,
+                progress=progress,
+                trust_remote_code=args.trust_remote_code,
+                address=args.ray_address,
+                actors=args.actors,
+            )
         return embed(
             dataset,
             args.model,
@@ -102,6 +119,20 @@ def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
         progress.close()
 
 
+def check_engine(args: argparse.Namespace) -> None:
+    """The Ray options go with --engine ray, and --processes/--level token with the local engine."""
+    if getattr(args, "engine", "local") != "ray":
+        for option, value in (("--ray-address", getattr(args, "ray_address", None)),
+                              ("--actors", getattr(args, "actors", None))):
+            if value is not None:
+                raise InputError(f"{option} goes with --engine ray")
+        return
+    if args.level != "text":
+        raise InputError("--engine ray encodes one vector per text; use --engine local for --level token")
+    if args.processes != 1:
+        raise InputError("--processes is for --engine local; with --engine ray use --actors")
+
+
 def load_for(args: argparse.Namespace):  # -> Dataset
     from embeddings.pipeline import load_input
 
@@ -115,9 +146,24 @@ def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
     out = Path(args.out)
-    check_output_suffix(out, ".npy")
+    as_shards = out.is_dir() or (out.suffix == "" and args.level == "text")
+    if as_shards:
+        from embeddings.shards import check_shards_out, write_vector_shards
+
+        if args.level != "text":
+            raise InputError(f"--out {out}: token vectors are written as .npy (with a .tokens.csv beside)")
+        check_shards_out(out)
+    else:
+        if out.suffix.lower() != ".npy":
+            raise InputError(f"--out {out}: must end in .npy, or name a folder (no suffix) for Parquet shards")
     dataset = load_for(args)
     emb = embed_for(args, dataset)
+    if as_shards:
+        parts = write_vector_shards(out, emb.vectors)
+        n, d = emb.vectors.shape
+        info(f"wrote {out}: {n} x {d} vectors in {len(parts)} Parquet shard(s) of row_id, vector "
+             f"(text level, model {emb.model})", args)
+        return 0
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, emb.vectors, allow_pickle=False)
@@ -299,9 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=OneLineErrorParser)
 
-    def common(p: argparse.ArgumentParser, *, level: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, *, level: bool = True, engine: bool = True) -> None:
         p.add_argument("data", metavar="DATA",
-                       help="CSV, TSV, JSONL, Parquet or TXT of texts; or vectors: .npy / projector vectors TSV")
+                       help="CSV, TSV, JSONL, Parquet or TXT of texts, or a folder or glob of CSV/JSONL/Parquet "
+                       "shards; or vectors: .npy / projector vectors TSV")
         if level:
             p.add_argument("--model", default=DEFAULT_MODEL,
                            help=f"model spec: {DEFAULT_MODEL} (bundled), a Hugging Face id or a local folder; "
@@ -316,14 +363,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CPU worker processes for text encoding: a number, or 'auto' (one per core for "
                        "large inputs) (default: %(default)s)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+        if engine:
+            p.add_argument("--engine", choices=("local", "ray"), default="local",
+                           help="where text vectors are computed: this process, or a Ray Data actor pool "
+                           "(pip install 'embedding-explorer[ray]') (default: %(default)s)")
+            p.add_argument("--ray-address", help="join the Ray cluster at this address (from `ray start "
+                           "--head`); without it --engine ray starts a private Ray on this machine")
+            p.add_argument("--actors", type=positive_int,
+                           help="encoding actors for --engine ray (default: one per GPU, else one per node)")
         if level:
             p.add_argument("--level", choices=("text", "token"), default="text",
                            help="one vector per text, or one per token (contextual)")
             p.add_argument("--layer", type=int, default=-1, help="layer for token vectors (-1 = last)")
 
-    p = sub.add_parser("encode", help="encode DATA to a .npy matrix")
+    p = sub.add_parser("encode", help="encode DATA to a .npy matrix or a folder of Parquet shards")
     common(p)
-    p.add_argument("--out", required=True, help="output .npy file")
+    p.add_argument("--out", required=True, help="output .npy file, or a folder for Parquet shards (row_id, vector)")
     p.add_argument("--normalize", action="store_true", help="L2-normalise the text vectors")
     p.set_defaults(func=cmd_encode)
 
@@ -357,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")
-    common(p, level=False)
+    common(p, level=False, engine=False)
     p.set_defaults(model=None, level="text", layer=-1)
     p.add_argument("--model", dest="models", action="append", required=True, help="a model spec; give 2 to 4")
     p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")

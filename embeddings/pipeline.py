@@ -15,6 +15,7 @@ from embeddings.data import Dataset, read_data, read_projector
 from embeddings.encode import Embeddings, ProgressFn, StopFn, encode_texts, token_embeddings
 from embeddings.errors import InputError
 from embeddings.models import DEFAULT_MODEL, ModelSpec
+from embeddings.shards import is_sharded, read_shards
 
 LEVELS = ("text", "token")
 VECTOR_SUFFIXES = (".npy",)
@@ -40,7 +41,14 @@ def load_input(
     text_column: str | None = None,
     metadata: str | Path | None = None,
 ) -> Dataset:
-    """Read DATA as the CLI names it: texts (CSV/TSV/JSONL/Parquet/TXT) or vectors (.npy, projector TSV)."""
+    """Read DATA as the CLI names it: texts (CSV/TSV/JSONL/Parquet/TXT) or vectors (.npy, projector TSV).
+
+    A folder or a glob of CSV/JSONL/Parquet shards is one input, read in sorted path order.
+    """
+    if is_sharded(path):
+        if metadata is not None:
+            raise InputError(f"{path}: --metadata goes with a vectors file, not a folder of shards")
+        return read_shards(path, text_column=text_column)
     path = Path(path)
     if path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path):
         return read_projector(path, metadata)
