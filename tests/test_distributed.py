@@ -7,6 +7,7 @@ loads the model), so the runs here are few and use the tiny BERT, except the rea
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,7 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytest.importorskip("ray", reason="the Ray engine's tests need the 'ray' extra")
+# find_spec, not importorskip: Ray reads its settings (node address 127.0.0.1) when first
+# imported, and embeddings.distributed sets them just before it imports Ray.
+if importlib.util.find_spec("ray") is None:
+    pytest.skip("the Ray engine's tests need the 'ray' extra", allow_module_level=True)
 
 from embeddings.cache import VectorCache  # noqa: E402
 from embeddings.distributed import FAULT_FILE_ENV, RAY_MISSING, encode_on_ray, start_local_ray  # noqa: E402
@@ -33,8 +37,6 @@ SENTENCES = ROOT / "sample_data" / "sentences.csv"
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A local Ray for this module: its address, and the file that makes one actor crash once."""
-    import ray
-
     folder = tmp_path_factory.mktemp("ray")
     fault = folder / "crash-once"
     with pytest.MonkeyPatch.context() as patch:
@@ -44,6 +46,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("EMBEDDINGS_CACHE", str(folder / "workers-default.sqlite"))
         patch.setenv("HF_HUB_OFFLINE", "1")
         start_local_ray(num_cpus=2)
+    import ray
+
     try:
         yield {"address": ray.get_runtime_context().gcs_address, "fault": fault}
     finally:
@@ -79,6 +83,7 @@ def ray_processes_of(driver_pid: int) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_ray_with_an_actor_killed_mid_run_equals_local_and_its_cache_serves_a_run_with_no_model(
     ray_cluster: dict, texts: list[str], tiny_bert_dir: Path, isolated_cache: Path
 ) -> None:
@@ -116,6 +121,7 @@ def test_ray_with_an_actor_killed_mid_run_equals_local_and_its_cache_serves_a_ru
     np.testing.assert_allclose(np.linalg.norm(again.vectors, axis=1), 1.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cli_with_a_model_no_worker_can_load_fails_in_one_line_and_leaves_nothing(
     tiny_bert_dir: Path, tmp_path: Path
 ) -> None:
