@@ -366,8 +366,8 @@ RAY_TEXTS = 5000
 RAY_HOLDER = """
 import sys
 from embeddings.distributed import start_local_ray
-import ray
 start_local_ray()
+import ray
 print(ray.get_runtime_context().gcs_address, flush=True)
 sys.stdin.read()
 ray.shutdown()
@@ -390,10 +390,10 @@ def bench_ray(cfg: Config, workdir: Path) -> None:
     """--engine ray against the local path: the same texts, whole CLI processes, cold cache each."""
     import pandas as pd
 
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise RuntimeError("ray is not installed: pip install '.[ray]'") from None
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise RuntimeError("ray is not installed: pip install '.[ray]'")
     n = 300 if cfg.quick else RAY_TEXTS
     texts = real_texts(n, workdir)
     data = workdir / f"ray-texts-{n}.csv"

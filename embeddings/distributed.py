@@ -94,7 +94,7 @@ def import_ray(local: bool = True) -> Any:
 def start_local_ray(num_cpus: int | None = None) -> None:
     """A private Ray on this machine: every core (or num_cpus), no dashboard, workers' output kept."""
     ray = import_ray(local=True)
-    with _native_stderr_muted():
+    with _loopback_node(ray), _native_stderr_muted():
         ray.init(
             num_cpus=num_cpus or os.cpu_count() or 1,
             include_dashboard=False,
@@ -102,6 +102,53 @@ def start_local_ray(num_cpus: int | None = None) -> None:
             logging_level=logging.ERROR,
             runtime_env=_runtime_env(),
         )
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.x.x.x, localhost and ::1 addresses (with or without a port)."""
+    host = address.strip()
+    if host.startswith("["):  # [::1]:6379
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+@contextlib.contextmanager
+def _loopback_node(ray: Any) -> Iterator[None]:
+    """This process's Ray node address is 127.0.0.1 while Ray starts or joins a loopback Ray.
+
+    Ray otherwise swaps 127.0.0.1 for the machine's network address (and a local Ray would
+    listen there). import_ray's environment switch does this when Ray is first imported; a
+    process that imported Ray before gets the same from Ray's constant, for this call only.
+    """
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # a Ray without the constant: the environment switch is all there is
+        yield
+        return
+    cluster_mode = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_mode
+
+
+def _use_local_token() -> None:
+    """Join a Ray on this machine with this user's Ray token, as `ray.init()` with no address does.
+
+    A local Ray started by Ray 2.5x requires the token in ~/.ray/auth_token; Ray sends it to an
+    explicit address only when RAY_AUTH_MODE=token, so that a typed address never receives it
+    by surprise. A loopback address is this machine, so the token may go there.
+    """
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 @contextlib.contextmanager
@@ -127,7 +174,8 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
 
     A session this function started is shut down when the block ends (no raylet is left behind).
     """
-    ray = import_ray(local=address is None)
+    local = address is None or is_loopback(address)
+    ray = import_ray(local=local)
     if ray.is_initialized():
         yield ray
         return
@@ -135,7 +183,10 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
         if address is None:
             start_local_ray()
         else:
-            with _native_stderr_muted():
+            if local:
+                _use_local_token()
+            joining = _loopback_node(ray) if local else contextlib.nullcontext()
+            with joining, _native_stderr_muted():
                 ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
                          runtime_env=_runtime_env())
     except InputError:
@@ -296,7 +347,7 @@ def encode_on_ray(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
-    import_ray(local=address is None)  # fail before any work when Ray is missing
+    import_ray(local=address is None or is_loopback(address))  # fail before any work when Ray is missing
     store = None
     if cache:
         from embeddings.cache import shared_cache
@@ -327,6 +378,24 @@ def encode_on_ray(
     return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
 
 
+@contextlib.contextmanager
+def _data_context(ray: Any) -> Iterator[None]:
+    """Ray Data set for this run (order kept, its own bars and logs off), as it was afterwards."""
+    context = ray.data.DataContext.get_current()
+    wanted = {"enable_progress_bars": False, "print_on_execution_start": False, "enable_auto_log_stats": False}
+    saved = {name: getattr(context, name) for name in wanted}
+    saved_order = context.execution_options.preserve_order
+    for name, value in wanted.items():
+        setattr(context, name, value)
+    context.execution_options.preserve_order = True
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        context.execution_options.preserve_order = saved_order
+
+
 def _run_pipeline(
     unique: list[str],
     counts: dict[str, int],
@@ -344,12 +413,7 @@ def _run_pipeline(
 ) -> np.ndarray:
     """Vectors for `unique` (row k = unique[k]), computed by the actor pool, cache filled."""
     rows_per_batch = batch_size * CHUNK_BATCHES
-    with ray_session(address) as ray:
-        context = ray.data.DataContext.get_current()
-        context.execution_options.preserve_order = True
-        context.enable_progress_bars = False
-        context.print_on_execution_start = False
-        context.enable_auto_log_stats = False
+    with ray_session(address) as ray, _data_context(ray):
         pool, cpus, gpus = _plan(ray, actors)
         frames = [
             pd.DataFrame({"key": np.arange(start, min(start + rows_per_batch, len(unique)), dtype=np.int64),

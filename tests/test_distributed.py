@@ -24,6 +24,7 @@ if importlib.util.find_spec("ray") is None:
     pytest.skip("the Ray engine's tests need the 'ray' extra", allow_module_level=True)
 
 from embeddings.cache import VectorCache  # noqa: E402
+from embeddings.cli import main as cli_main  # noqa: E402
 from embeddings.distributed import FAULT_FILE_ENV, RAY_MISSING, encode_on_ray, start_local_ray  # noqa: E402
 from embeddings.encode import encode_texts  # noqa: E402
 from embeddings.shards import read_vector_shards  # noqa: E402
@@ -68,24 +69,54 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def ray_processes_of(driver_pid: int) -> list[str]:
-    """Command lines of live processes that belong to the Ray session a driver process started."""
-    found = []
+def ray_processes_of(driver_pid: int) -> dict[int, str]:
+    """{pid: command line} of live processes of the Ray session a driver started (its folder
+    name ends in the driver's pid), and of their children (workers show only "ray::IDLE")."""
+    session, parents = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
         if f"_{driver_pid}/" in cmdline and "session_" in cmdline:
-            found.append(cmdline[:120])
-    return found
+            session[int(entry.name)] = cmdline[:120]
+    children = {pid: "child" for pid, parent in parents.items() if parent in session and pid not in session}
+    return {**session, **children}
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """Local addresses (hex, as /proc/net/tcp writes them) of the TCP sockets these processes listen on."""
+    inodes = set()
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        inodes.update(link[len("socket:["):-1] for link in links if link.startswith("socket:["))
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                addresses.add(fields[1].rsplit(":", 1)[0])
+    return addresses
+
+
+def test_a_local_ray_listens_on_the_loopback_address_only(ray_cluster: dict) -> None:
+    pids = {os.getpid(), *ray_processes_of(os.getpid())}
+    assert len(pids) > 3, "found no Ray processes to check"
+    addresses = listening_addresses(pids)
+    loopback = {"0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+    assert addresses and addresses <= loopback, addresses
+    assert ray_cluster["address"].startswith("127.0.0.1:")
 
 
 @pytest.mark.slow
 def test_ray_with_an_actor_killed_mid_run_equals_local_and_its_cache_serves_a_run_with_no_model(
-    ray_cluster: dict, texts: list[str], tiny_bert_dir: Path, isolated_cache: Path
+    ray_cluster: dict, texts: list[str], tiny_bert_dir: Path, isolated_cache: Path, tmp_path: Path
 ) -> None:
     model = str(tiny_bert_dir)
     fault: Path = ray_cluster["fault"]
@@ -119,6 +150,11 @@ def test_ray_with_an_actor_killed_mid_run_equals_local_and_its_cache_serves_a_ru
     again = encode_on_ray(texts, model, normalize=True)
     assert again.cached == len(texts)
     np.testing.assert_allclose(np.linalg.norm(again.vectors, axis=1), 1.0, atol=1e-6)
+    # `export --engine ray` takes the same road (here all from the cache) to the projector files.
+    data = tmp_path / "texts.csv"
+    pd.DataFrame({"text": texts}).to_csv(data, index=False)
+    assert cli_main(["export", str(data), "--engine", "ray", "--model", model, "--out", str(tmp_path / "p"), "-q"]) == 0
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "p" / "vectors.tsv", delimiter="\t"), on_ray.vectors, atol=1e-6)
 
 
 @pytest.mark.slow
