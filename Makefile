@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app/main.py
+	$(BIN)/streamlit run app/main.py --server.address 127.0.0.1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

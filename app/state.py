@@ -62,6 +62,40 @@ EXPORT_SCOPE = "export_scope"
 DOWNLOAD_PROJECTOR = "download_projector"
 DOWNLOAD_COORDS = "download_coords"
 
+# ---- tokens tab
+TOKENS_TEXT = "tokens.text"
+TOKENS_LAYER = "tokens.layer"
+TOKENS_SPECIAL = "tokens.include_special"
+TOKENS_LAYER_CHART = "tokens.layer_chart"
+VOCAB_SOURCE = "tokens.vocab.source"
+VOCAB_TOP_N = "tokens.vocab.top_n"
+VOCAB_WORDS = "tokens.vocab.words"
+VOCAB_METHOD = "tokens.vocab.method"
+VOCAB_DIMS = "tokens.vocab.dims"
+VOCAB_SEARCH = "tokens.vocab.search"
+VOCAB_REGEX = "tokens.vocab.regex"
+VOCAB_FOCUS = "tokens.vocab.focus"
+VOCAB_CHART = "tokens.vocab.chart"
+VOCAB_CLICKED = "tokens.vocab.clicked"  # the last chart selection already acted on
+
+# ---- compare tab (COMPARE_VIEW and COMPARE_CHANGED are templates: .format(...))
+COMPARE_MODELS = "compare.models"
+COMPARE_K = "compare.k"
+COMPARE_METRIC = "compare.metric"
+COMPARE_METHOD = "compare.method"
+COMPARE_DIMS = "compare.dims"
+COMPARE_SEED = "compare.seed"
+COMPARE_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
+COMPARE_COLOR_BY = "compare.color_by"
+COMPARE_SEARCH = "compare.search"
+COMPARE_SEARCH_COLUMN = "compare.search_column"
+COMPARE_REGEX = "compare.regex"
+COMPARE_VIEW_GENERATION = "compare.view_generation"  # bumped to clear the views' selections
+COMPARE_VIEW = "compare.view.{generation}.{index}"
+COMPARE_PAIR = "compare.pair"
+COMPARE_CHANGED = "compare.most_changed.{pair}"
+COMPARE_TOKEN_TEXT = "compare.token_text"
+
 # ---- values the page stores (not widgets)
 SELECTION = "selection"  # list[int]: source rows selected in the plot
 SELECTION_FOR = "selection_for"  # Points.key the selection belongs to
@@ -69,6 +103,7 @@ ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
 ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
 STOPPED = "stopped_job"  # encoding job key the user stopped
 LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
+POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -1,1 +1,63 @@
-"""Embedding explorer library."""
+"""Embedding explorer library: texts in, vectors with their rows out, projected and exported.
+
+A notebook needs only these names::
+
+    import embeddings as em
+
+    data = em.read_data("sample_data/sentences.csv")
+    points = em.embed_points(data, em.DEFAULT_MODEL)        # or level="token" / "vocab"
+    projection = points.project("umap", dims=2, seed=0)
+    points.write_projector("out/")                          # vectors.tsv, metadata.tsv, config
+
+Names are loaded on first use, so ``import embeddings`` stays light (no torch, no umap).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> the module that defines it
+_EXPORTS = {
+    "Dataset": "embeddings.data",
+    "read_data": "embeddings.data",
+    "from_texts": "embeddings.data",
+    "load_sample": "embeddings.data",
+    "load_input": "embeddings.pipeline",
+    "embed_points": "embeddings.pipeline",
+    "Points": "embeddings.points",
+    "Projection": "embeddings.reduce",
+    "project": "embeddings.reduce",
+    "nearest": "embeddings.neighbors",
+    "Neighbors": "embeddings.neighbors",
+    "write_projector": "embeddings.projector",
+    "DEFAULT_MODEL": "embeddings.models",
+    "ModelSpec": "embeddings.models",
+    "load_model": "embeddings.models",
+    "InputError": "embeddings.errors",
+    "ModelError": "embeddings.errors",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
+    from embeddings.data import Dataset, from_texts, load_sample, read_data
+    from embeddings.errors import InputError, ModelError
+    from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
+    from embeddings.neighbors import Neighbors, nearest
+    from embeddings.pipeline import embed_points, load_input
+    from embeddings.points import Points
+    from embeddings.projector import write_projector
+    from embeddings.reduce import Projection, project
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embeddings' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-ENV_VAR = "EMBEDDINGS_CACHE"
-APP_NAME = "embedding-explorer"
+from embeddings.digests import APP_NAME, file_digest  # noqa: F401 (file_digest: moved there, kept importable)
+from embeddings.digests import CACHE_ENV_VAR as ENV_VAR
+
 BUSY_TIMEOUT_S = 60.0
 _QUERY_CHUNK = 500  # SQLite's default limit on host parameters is 999 (older builds)
 
@@ -40,13 +41,6 @@ CREATE TABLE IF NOT EXISTS vectors (
     data BLOB NOT NULL,
     extra TEXT,
     PRIMARY KEY (fingerprint, kind, text_hash)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS file_digests (
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    PRIMARY KEY (path, size, mtime_ns)
 ) WITHOUT ROWID;
 """
 
@@ -171,32 +165,3 @@ def shared_cache() -> VectorCache:
     if cache is None:
         cache = _shared[path] = VectorCache(path)
     return cache
-
-
-def file_digest(path: Path, size: int, mtime_ns: int) -> str:
-    """sha256 of a file, looked up in the cache database by (path, size, mtime) before hashing.
-
-    Hashing the 90 MB of a small model takes a fraction of a second; remembering it makes the
-    fingerprint of an unchanged folder a few lookups, so a cached run starts at once.
-    """
-    key = (str(path.resolve()), int(size), int(mtime_ns))
-    try:
-        conn = shared_cache()._connect()
-        row = conn.execute(
-            "SELECT sha256 FROM file_digests WHERE path = ? AND size = ? AND mtime_ns = ?", key
-        ).fetchone()
-    except sqlite3.Error:
-        conn, row = None, None
-    if row is not None:
-        return str(row[0])
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    if conn is not None:
-        try:
-            conn.execute("INSERT OR REPLACE INTO file_digests VALUES (?, ?, ?, ?)", (*key, value))
-        except sqlite3.Error:
-            pass
-    return value

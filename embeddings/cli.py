@@ -83,37 +83,27 @@ def check_output_suffix(path: Path, suffix: str) -> None:
         raise InputError(f"--out {path}: must end in {suffix}")
 
 
-def embed_for(args: argparse.Namespace, dataset):  # -> Embeddings
-    from embeddings.pipeline import embed
+def points_for(args: argparse.Namespace, dataset):  # -> Points
+    from embeddings.pipeline import embed_points
 
     check_engine(args)
     progress = Progress(f"encoding ({args.level})", quiet=args.quiet)
     try:
-        if getattr(args, "engine", "local") == "ray" and dataset.vectors is None:
-            from embeddings.distributed import encode_on_ray
-
-            return encode_on_ray(
-                dataset.texts,
-                args.model,
-                batch_size=args.batch_size,
-                normalize=getattr(args, "normalize", False),
-                cache=not args.no_cache,
-                progress=progress,
-                trust_remote_code=args.trust_remote_code,
-                address=args.ray_address,
-                actors=args.actors,
-            )
-        return embed(
+        return embed_points(
             dataset,
             args.model,
             level=args.level,
             layer=args.layer,
+            vocab_size=getattr(args, "vocab_size", 5_000),
             batch_size=args.batch_size,
             normalize=getattr(args, "normalize", False),
             cache=not args.no_cache,
             progress=progress,
             processes=args.processes,
             trust_remote_code=args.trust_remote_code,
+            engine=getattr(args, "engine", "local"),
+            ray_address=getattr(args, "ray_address", None),
+            actors=getattr(args, "actors", None),
         )
     finally:
         progress.close()
@@ -128,15 +118,37 @@ def check_engine(args: argparse.Namespace) -> None:
                 raise InputError(f"{option} goes with --engine ray")
         return
     if args.level != "text":
-        raise InputError("--engine ray encodes one vector per text; use --engine local for --level token")
+        raise InputError(f"--engine ray encodes one vector per text; use --engine local for --level {args.level}")
     if args.processes != 1:
         raise InputError("--processes is for --engine local; with --engine ray use --actors")
 
 
-def load_for(args: argparse.Namespace):  # -> Dataset
+def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabulary needs no data)
     from embeddings.pipeline import load_input
 
+    if getattr(args, "level", "text") == "vocab":
+        if args.data is not None:
+            raise InputError(f"{args.data}: --level vocab shows the model's vocabulary; give no DATA with it")
+        return None
+    if args.data is None:
+        raise InputError("DATA is missing: name a file of texts or vectors (only --level vocab needs none)")
     return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None))
+
+
+def model_label(points) -> str:
+    """How files and messages name the model: its short name, or the vectors' source."""
+    if points.model is None:
+        return f"precomputed:{points.source}"
+    from embeddings.models import ModelSpec
+
+    try:
+        return ModelSpec.parse(points.model).name
+    except InputError:
+        return str(points.model)
+
+
+def data_stem(args: argparse.Namespace, points) -> str:
+    return Path(args.data).stem if args.data is not None else "vocabulary"
 
 
 # ---------------------------------------------------------------- commands
@@ -146,36 +158,32 @@ def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
     out = Path(args.out)
-    as_shards = out.is_dir() or (out.suffix == "" and args.level == "text")
+    as_shards = out.is_dir() or (out.suffix == "" and getattr(args, "level", "text") == "text")
     if as_shards:
         from embeddings.shards import check_shards_out, write_vector_shards
 
         if args.level != "text":
-            raise InputError(f"--out {out}: token vectors are written as .npy (with a .tokens.csv beside)")
+            raise InputError(f"--out {out}: {args.level}-level vectors are written as .npy (with a .csv of rows beside)")
         check_shards_out(out)
-    else:
-        if out.suffix.lower() != ".npy":
-            raise InputError(f"--out {out}: must end in .npy, or name a folder (no suffix) for Parquet shards")
-    dataset = load_for(args)
-    emb = embed_for(args, dataset)
+    elif out.suffix.lower() != ".npy":
+        raise InputError(f"--out {out}: must end in .npy, or name a folder (no suffix) for Parquet shards")
+    points = points_for(args, load_for(args))
     if as_shards:
-        parts = write_vector_shards(out, emb.vectors)
-        n, d = emb.vectors.shape
+        parts = write_vector_shards(out, points.vectors)
+        n, d = points.vectors.shape
         info(f"wrote {out}: {n} x {d} vectors in {len(parts)} Parquet shard(s) of row_id, vector "
-             f"(text level, model {emb.model})", args)
+             f"(text level, model {model_label(points)})", args)
         return 0
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
-            np.save(handle, emb.vectors, allow_pickle=False)
-    if emb.level == "token":
-        from embeddings.pipeline import export_rows
-
-        rows_path = out.with_suffix(".tokens.csv")
+            np.save(handle, points.vectors, allow_pickle=False)
+    if points.level != "text":
+        rows_path = out.with_suffix({"token": ".tokens.csv", "vocab": ".vocab.csv"}[points.level])
         with atomic_path(rows_path) as tmp:
-            export_rows(dataset, emb).to_csv(tmp, index=False)
-        info(f"wrote {rows_path} (one row per token)", args)
-    n, d = emb.vectors.shape
-    info(f"wrote {out}: {n} x {d} vectors ({emb.level} level, model {emb.model})", args)
+            points.table.to_csv(tmp, index=False)
+        info(f"wrote {rows_path} (one row per vector)", args)
+    n, d = points.vectors.shape
+    info(f"wrote {out}: {n} x {d} vectors ({points.level} level, model {model_label(points)})", args)
     return 0
 
 
@@ -215,8 +223,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     check_output_suffix(out, ".csv")
-    dataset = load_for(args)
-    emb = embed_for(args, dataset)
+    points = points_for(args, load_for(args))
     params: dict[str, Any] = {}
     if args.method == "umap":
         params = {"n_neighbors": args.neighbors, "min_dist": args.min_dist, "metric": args.metric}
@@ -224,17 +231,15 @@ def cmd_project(args: argparse.Namespace) -> int:
         params = {"perplexity": args.perplexity, "n_iter": args.iterations}
     progress = Progress(args.method, quiet=args.quiet)
     try:
-        proj = project(emb.vectors, args.method, args.dims, seed=args.seed, max_points=args.max_points,
+        proj = project(points.vectors, args.method, args.dims, seed=args.seed, max_points=args.max_points,
                        progress=progress, **params)
     finally:
         progress.close()
-    rows = np.arange(len(emb.vectors)) if proj.indices is None else np.asarray(proj.indices)
+    rows = np.arange(len(points)) if proj.indices is None else np.asarray(proj.indices)
     table = pd.DataFrame({"row": rows})
     for axis, name in enumerate("xyz"[: proj.dims]):
         table[name] = proj.coords[:, axis]
-    from embeddings.pipeline import export_rows
-
-    meta = export_rows(dataset, emb)
+    meta = points.metadata
     if meta is not None:
         meta = meta.iloc[rows].reset_index(drop=True)
         for column in meta.columns:
@@ -254,18 +259,13 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from embeddings.pipeline import export_rows
-    from embeddings.projector import write_projector
-
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder")
-    dataset = load_for(args)
-    emb = embed_for(args, dataset)
-    meta = export_rows(dataset, emb)
-    tensor_name = args.tensor_name or f"{Path(args.data).stem} ({emb.model}, {emb.level})"
-    paths = write_projector(out_dir, emb.vectors, meta, tensor_name=tensor_name, base_url=args.base_url)
-    n, d = emb.vectors.shape
+    points = points_for(args, load_for(args))
+    tensor_name = args.tensor_name or f"{data_stem(args, points)} ({model_label(points)}, {points.level})"
+    paths = points.write_projector(out_dir, tensor_name=tensor_name, base_url=args.base_url)
+    n, d = points.vectors.shape
     info(f"wrote {n} x {d} vectors to {out_dir}: " + ", ".join(p.name for p in paths.values()), args)
     info("load them at https://projector.tensorflow.org (Load -> vectors.tsv, then metadata.tsv)", args)
     return 0
@@ -346,9 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 parser_class=OneLineErrorParser)
 
     def common(p: argparse.ArgumentParser, *, level: bool = True, engine: bool = True) -> None:
-        p.add_argument("data", metavar="DATA",
+        p.add_argument("data", metavar="DATA", nargs="?" if level else None,
                        help="CSV, TSV, JSONL, Parquet or TXT of texts, or a folder or glob of CSV/JSONL/Parquet "
-                       "shards; or vectors: .npy / projector vectors TSV")
+                       "shards; or vectors: .npy / projector vectors TSV" + (" (none with --level vocab)" if level else ""))
         if level:
             p.add_argument("--model", default=DEFAULT_MODEL,
                            help=f"model spec: {DEFAULT_MODEL} (bundled), a Hugging Face id or a local folder; "
@@ -372,9 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--actors", type=positive_int,
                            help="encoding actors for --engine ray (default: one per GPU, else one per node)")
         if level:
-            p.add_argument("--level", choices=("text", "token"), default="text",
-                           help="one vector per text, or one per token (contextual)")
+            p.add_argument("--level", choices=("text", "token", "vocab"), default="text",
+                           help="one vector per text, one per token (contextual), or the model's vocabulary "
+                           "(rows of its input embedding table; no DATA)")
             p.add_argument("--layer", type=int, default=-1, help="layer for token vectors (-1 = last)")
+            p.add_argument("--vocab-size", type=positive_int, default=5_000,
+                           help="--level vocab: how many whole-word tokens (default: %(default)s)")
 
     p = sub.add_parser("encode", help="encode DATA to a .npy matrix or a folder of Parquet shards")
     common(p)

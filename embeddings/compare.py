@@ -19,15 +19,15 @@ import dataclasses
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from embeddings.checks import ProgressFn, check_metric, check_vectors, is_whole, whole_number
 from embeddings.errors import InputError
-from embeddings.neighbors import METRICS, knn
-from embeddings.reduce import Projection, check_vectors, project, sample_indices
+from embeddings.neighbors import knn
+from embeddings.reduce import Projection, project, sample_indices
 
-ProgressFn = Callable[[int, int], None]  # (done, total), the same shape as encode.ProgressFn
 
 # Pairwise distances for the rank correlation: a sample of 2,000 points gives ~2M pairs,
 # plenty for a stable figure and about a second of work.
@@ -35,21 +35,27 @@ SPEARMAN_SAMPLE = 2_000
 # Rows of float64 centred data held at once while accumulating CKA's cross products.
 CKA_CHUNK_BYTES = 1 << 26
 MIN_POINTS = 3  # fewer leaves no neighbourhood that could differ and no distances to rank
+# Above this many rows a comparison runs on a seeded sample: every model encodes every row,
+# and on a laptop CPU that is the slow part.
+MAX_COMPARED = 5_000
 
 
 # ---------------------------------------------------------------- per-pair figures
 
 
+def compared_rows(n: int, seed: int = 0, limit: int = MAX_COMPARED) -> np.ndarray:
+    """The rows a comparison of n texts uses: all of them, or a seeded sample of `limit` in source order."""
+    if n <= limit:
+        return np.arange(n)
+    return sample_indices(n, limit, seed)
+
+
 def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a whole number of at least 1, not {k!r}")
-    return int(k)
+    return whole_number(k, "k", minimum=1)
 
 
 def _check_metric(metric: Any) -> str:
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-    return str(metric)
+    return check_metric(metric)
 
 
 def _same_rows(a: np.ndarray, b: np.ndarray, a_name: str = "a", b_name: str = "b") -> None:
@@ -190,8 +196,7 @@ def distance_spearman(
     a = check_vectors(x, "x")
     b = a if y is x else check_vectors(y, "y")
     _same_rows(a, b, "x", "y")
-    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) or sample < 3:
-        raise InputError(f"sample must be a whole number of at least 3, not {sample!r}")
+    whole_number(sample, "sample", minimum=3)
     n = len(a)
     if n < 3:
         raise InputError(f"distance rank correlation needs at least 3 points, got {n}")
@@ -339,7 +344,7 @@ class Comparison:
 
     def neighbors_of(self, row: int) -> dict[str, list[int]]:
         """The k nearest rows to `row` in every model."""
-        if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or not 0 <= row < self.n:
+        if not is_whole(row) or not 0 <= row < self.n:
             raise InputError(f"row {row!r} is out of range: there are {self.n} points (rows 0..{self.n - 1})")
         return {model: [int(r) for r in idx[row]] for model, idx in self.neighbors.items()}
 
@@ -404,8 +409,7 @@ def compare_embeddings(
     models = _check_models(vectors_by_model, minimum=2)
     k = _check_k(k)
     metric = _check_metric(metric)
-    if isinstance(most_changed, bool) or not isinstance(most_changed, (int, np.integer)) or most_changed < 0:
-        raise InputError(f"most_changed must be a whole number of at least 0, not {most_changed!r}")
+    whole_number(most_changed, "most_changed", minimum=0)
     arrays = {name: check_vectors(vectors, f"model {name!r} vectors") for name, vectors in models.items()}
     names = list(arrays)
     n = arrays[names[0]].shape[0]

@@ -28,10 +28,13 @@ import numpy as np
 import pandas as pd
 
 from embeddings.errors import InputError
-from embeddings.projector import parse_metadata, unique_names
+from embeddings.projector_format import parse_metadata, unique_names
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".txt")
 VECTOR_SUFFIXES = (".npy", ".tsv")
+# The largest upload the app reads. .streamlit/config.toml's [server] maxUploadSize (in MB)
+# holds the same figure so the browser refuses bigger files before sending them.
+MAX_UPLOAD_MB = 1024
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 SAMPLES: dict[str, Path] = {
@@ -74,6 +77,13 @@ class Dataset:
 
 
 # ------------------------------------------------------------------ raw input
+
+
+def check_upload_size(name: str, size: int, limit_mb: int = MAX_UPLOAD_MB) -> None:
+    """Refuse an upload over the limit before a byte of it is parsed (one line naming both)."""
+    if size > limit_mb * 1024 * 1024:
+        raise InputError(f"{name}: {size / (1024 * 1024):,.0f} MB is over the upload limit of {limit_mb:,} MB")
+
 
 
 def _raw(source: str | Path | bytes, filename: str | None, what: str = "data") -> tuple[bytes, str, str]:

@@ -38,17 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embeddings.encode import (
-    CHUNK_BATCHES,
-    Embeddings,
-    ProgressFn,
-    StopFn,
-    _check_stop,
-    _check_texts,
-    _normalized,
-    _report,
-    encode_texts,
-)
+from embeddings.checks import ProgressFn, StopFn, report, whole_number
+from embeddings.encode import CHUNK_BATCHES, Embeddings, _check_stop, _check_texts, _normalized, encode_texts
 from embeddings.errors import InputError, ModelError
 from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, load_model
 
@@ -268,8 +259,8 @@ def _maybe_fail_for_test() -> None:
 
 def _plan(ray: Any, actors: int | None) -> tuple[int, int, int]:
     """(actors, CPUs per actor, GPUs per actor) for this cluster: one GPU each when it has GPUs."""
-    if actors is not None and (isinstance(actors, bool) or not isinstance(actors, int) or actors < 1):
-        raise InputError(f"actors must be a whole number of at least 1, not {actors!r}")
+    if actors is not None:
+        whole_number(actors, "actors", minimum=1)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     cpus = int(resources.get("CPU", 0))
@@ -344,8 +335,7 @@ def encode_on_ray(
     per GPU, else one per node, each with the node's CPUs).
     """
     texts = _check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
+    whole_number(batch_size, "batch size", minimum=1)
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
     import_ray(local=address is None or is_loopback(address))  # fail before any work when Ray is missing
     store = None
@@ -448,7 +438,7 @@ def _run_pipeline(
         try:
             for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
                 if first:  # the model loaded in an actor: show the bar now, as encode_texts does
-                    _report(progress, done, total)
+                    report(progress, done, total)
                     first = False
                 keys = np.asarray(batch["key"], dtype=np.int64)
                 block = np.asarray(batch["vector"], dtype=np.float32)
@@ -462,7 +452,7 @@ def _run_pipeline(
                 if store is not None and fp is not None and unsaved.any():
                     store.put_many(fp, _KIND, ((unique[k], vectors[k], None) for k in keys[unsaved]))
                 done += sum(counts[unique[k]] for k in keys)
-                _report(progress, done, total)
+                report(progress, done, total)
                 _check_stop(stop)
         except InputError:
             raise

@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embeddings.checks import ProgressFn, StopFn, is_whole, report, whole_number
 from embeddings.errors import InputError, ModelError
 from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, layer_count, load_model
 
-ProgressFn = Callable[[int, int], None]  # (done, total)
-StopFn = Callable[[], bool]  # True asks the work to stop between batches
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
 CHUNK_BATCHES = 8
@@ -111,11 +110,6 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return out
 
 
-def _report(progress: ProgressFn | None, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
-
-
 def _check_stop(stop: StopFn | None) -> None:
     if stop is not None and stop():
         raise Stopped("stopped before the encoding finished")
@@ -127,6 +121,56 @@ def _cache(enabled: bool) -> Any:
     from embeddings.cache import shared_cache
 
     return shared_cache()
+
+
+def _cached(store: Any, spec: ModelSpec, kind: str, texts: list[str]) -> tuple[str | None, dict[int, tuple[np.ndarray, Any]]]:
+    """(the model's fingerprint or None without a cache, {index: (vectors, extra)} found in the cache).
+
+    The fingerprint comes from the model's files, so a fully cached run loads no model.
+    """
+    if store is None:
+        return None, {}
+    fp = fingerprint(spec)
+    return fp, store.get_many(fp, kind, texts)
+
+
+def _fill_missing(
+    texts: list[str],
+    found: dict[int, Any],
+    step: int,
+    compute: Callable[[list[str]], list[tuple[np.ndarray, Any]]],
+    store: Any,
+    fp: str,
+    kind: str,
+    progress: ProgressFn | None,
+    stop: StopFn | None,
+) -> dict[str, tuple[np.ndarray, Any]]:
+    """Compute each text the cache did not hold, once, `step` texts at a time, and cache each chunk.
+
+    Longest first, as sentence-transformers does: similar lengths share a batch (little padding),
+    and the slowest batches come first so the progress estimate is honest. Progress counts texts
+    (a repeated text counts each time); stop() is asked between chunks.
+    """
+    total = len(texts)
+    counts: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        if i not in found:
+            counts[text] = counts.get(text, 0) + 1
+    unique = sorted(counts, key=lambda text: -len(text))
+    computed: dict[str, tuple[np.ndarray, Any]] = {}
+    done = len(found)
+    report(progress, done, total)
+    for start in range(0, len(unique), step):
+        _check_stop(stop)
+        chunk = unique[start : start + step]
+        results = compute(chunk)
+        computed.update(zip(chunk, results))
+        if store is not None:
+            store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
+        done += sum(counts[t] for t in chunk)
+        report(progress, min(done, total), total)
+    report(progress, total, total)
+    return computed
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:
@@ -172,53 +216,33 @@ def encode_texts(
     machines with at least POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
     """
     texts = _check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
+    whole_number(batch_size, "batch size", minimum=1)
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
     store = _cache(cache)
-    kind = "text"
-    found: dict[int, tuple[np.ndarray, Any]] = {}
-    fp = fingerprint(spec) if store is not None else None
-    if fp is not None:
-        found = store.get_many(fp, kind, texts)
+    fp, found = _cached(store, spec, "text", texts)
     total = len(texts)
-    missing = [i for i in range(total) if i not in found]
     lm: LoadedModel | None = None
-    computed: dict[str, np.ndarray] = {}
-    if missing:
+    computed: dict[str, tuple[np.ndarray, Any]] = {}
+    if len(found) < total:
         lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
         fp = lm.fingerprint
-        _report(progress, len(found), total)  # after loading: a model that fails leaves no bar
-        counts: dict[str, int] = {}
-        for i in missing:
-            counts[texts[i]] = counts.get(texts[i], 0) + 1
-        unique = list(counts)
-        # Longest first, as sentence-transformers does: similar lengths share a batch (little
-        # padding), and the slowest batches come first so the progress estimate is honest.
-        order = sorted(range(len(unique)), key=lambda i: -len(unique[i]))
-        workers = _worker_count(processes, lm, len(unique))
-        step = batch_size * CHUNK_BATCHES * workers
-        done_texts = len(found)
+        model_ = lm
+        workers = _worker_count(processes, lm, len({texts[i] for i in range(total) if i not in found}))
         pool = _start_pool(lm, workers) if workers > 1 else None
+
+        def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+            return [(vector, None) for vector in _encode_chunk(model_, chunk, batch_size, pool)]
+
         try:
-            for start in range(0, len(order), step):
-                _check_stop(stop)
-                chunk = [unique[i] for i in order[start : start + step]]
-                vectors = _encode_chunk(lm, chunk, batch_size, pool)
-                for text, vector in zip(chunk, vectors):
-                    computed[text] = vector
-                if store is not None:
-                    store.put_many(fp, kind, ((t, v, None) for t, v in zip(chunk, vectors)))
-                done_texts += sum(counts[t] for t in chunk)
-                _report(progress, min(done_texts, total), total)
+            computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES * workers, compute, store, fp, "text",
+                                     progress, stop)
         finally:
             if pool is not None:
                 lm.st.stop_multi_process_pool(pool)
-        _report(progress, total, total)
     dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
     for i in range(total):
-        out[i] = found[i][0] if i in found else computed[texts[i]]
+        out[i] = found[i][0] if i in found else computed[texts[i]][0]
     if normalize:
         out = _normalized(out)
     return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
@@ -229,7 +253,7 @@ def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
     if processes == "auto":
         cores = os.cpu_count() or 1
         wanted = cores if cores >= POOL_MIN_CORES and texts >= POOL_MIN_TEXTS else 1
-    elif isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
+    elif not is_whole(processes) or processes < 1:
         raise InputError(f"processes must be a whole number of at least 1 or 'auto', not {processes!r}")
     else:
         wanted = processes
@@ -326,8 +350,7 @@ def tokenize(text: str, model: str | ModelSpec = DEFAULT_MODEL, *, trust_remote_
 
 def _resolve_layer(lm: LoadedModel, layer: int) -> int:
     """A layer index 0..L (0 = embedding layer output, L = last); negative counts from the end."""
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-        raise InputError(f"layer must be a whole number, not {layer!r}")
+    whole_number(layer, "layer")
     count = lm.num_layers
     if not -(count + 1) <= layer <= count:
         raise InputError(f"layer {layer} is out of range: model {lm.name} has layers 0..{count} (or -1 for the last)")
@@ -364,46 +387,49 @@ def token_embeddings(
             lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
         return lm
 
-    if spec.variant == "static":
-        kind, used_layer = "token:static", None
-    else:
-        wanted = spec.layer if spec.layer is not None else layer
-        layers_on_disk = layer_count(spec) if isinstance(wanted, int) and wanted < 0 else None
-        if isinstance(wanted, int) and wanted >= 0:
-            used_layer = int(wanted)
-        elif layers_on_disk is not None and -(layers_on_disk + 1) <= wanted:
-            used_layer = wanted % (layers_on_disk + 1)  # from config.json: no model load for a cache hit
-        else:
-            used_layer = _resolve_layer(loaded(), wanted)
-        kind = f"token:layer={used_layer}"
-    fp = fingerprint(spec) if store is not None else None
-    found = store.get_many(fp, kind, texts) if fp is not None else {}
-    total = len(texts)
-    missing = list(dict.fromkeys(texts[i] for i in range(total) if i not in found))
-    computed: dict[str, tuple[np.ndarray, dict]] = {}
-    if missing:
+    used_layer = _token_layer(spec, layer, loaded)
+    kind = "token:static" if used_layer is None else f"token:layer={used_layer}"
+    fp, found = _cached(store, spec, kind, texts)
+    computed: dict[str, tuple[np.ndarray, Any]] = {}
+    if len(found) < len(texts):
         model_ = loaded()
         if used_layer is not None:
             used_layer = _resolve_layer(model_, used_layer)
         fp = model_.fingerprint
-        done = len(found)
-        _report(progress, done, total)
-        order = sorted(range(len(missing)), key=lambda i: -len(missing[i]))
-        step = max(1, batch_size * 4)
-        for start in range(0, len(order), step):
-            _check_stop(stop)
-            chunk = [missing[i] for i in order[start : start + step]]
-            results = _token_vectors(model_, chunk, used_layer, batch_size)
-            computed.update(zip(chunk, results))
-            if store is not None:
-                store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
-            done = min(total, done + len(chunk))
-            _report(progress, done, total)
-        _report(progress, total, total)
+        layer_ = used_layer
+
+        def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+            return _token_vectors(model_, chunk, layer_, batch_size)
+
+        computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, kind, progress, stop)
+    results = [found[index] if index in found else computed[text] for index, text in enumerate(texts)]
+    vectors, rows = _token_rows(results, include_special, lm.dim if lm else 0)
+    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
+
+
+def _token_layer(spec: ModelSpec, layer: int, loaded: Callable[[], LoadedModel]) -> int | None:
+    """The layer token vectors come from (0..L), or None for ``@static`` (input-table rows).
+
+    A negative layer is resolved from config.json when it can be, so a cached run loads no model.
+    """
+    if spec.variant == "static":
+        return None
+    wanted = spec.layer if spec.layer is not None else layer
+    if isinstance(wanted, int) and wanted >= 0:
+        return int(wanted)
+    layers_on_disk = layer_count(spec) if isinstance(wanted, int) else None
+    if layers_on_disk is not None and -(layers_on_disk + 1) <= wanted:
+        return wanted % (layers_on_disk + 1)
+    return _resolve_layer(loaded(), wanted)
+
+
+def _token_rows(
+    results: list[tuple[np.ndarray, dict]], include_special: bool, dim: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """All texts' token vectors stacked, and one row per token (TOKEN_ROW_COLUMNS)."""
     pieces: list[np.ndarray] = []
     columns: dict[str, list] = {name: [] for name in TOKEN_ROW_COLUMNS}
-    for index, text in enumerate(texts):
-        vectors, extra = found[index] if index in found else computed[text]
+    for index, (vectors, extra) in enumerate(results):
         keep = [i for i, sp in enumerate(extra["special"]) if include_special or not sp]
         pieces.append(np.asarray(vectors)[keep])
         columns["text_index"].extend([index] * len(keep))
@@ -413,12 +439,11 @@ def token_embeddings(
         columns["start"].extend(extra["offsets"][i][0] for i in keep)
         columns["end"].extend(extra["offsets"][i][1] for i in keep)
         columns["special"].extend(extra["special"][i] for i in keep)
-    dim = pieces[0].shape[1] if pieces else (lm.dim if lm else 0)
+    dim = pieces[0].shape[1] if pieces else dim
     vectors = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros((0, dim), np.float32)
     if len(vectors) == 0:
         raise InputError("the texts hold no tokens to show (only special tokens)")
-    rows = pd.DataFrame(columns)
-    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
+    return vectors, pd.DataFrame(columns)
 
 
 def _token_vectors(
@@ -498,8 +523,7 @@ def vocabulary_embeddings(
     tokenizer = lm.tokenizer
     table = lm.transformer.get_input_embeddings().weight.detach().float().cpu().numpy()
     if tokens is None:
-        if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-            raise InputError(f"top_n must be a whole number of at least 1, not {top_n!r}")
+        whole_number(top_n, "top_n", minimum=1)
         ids, words = _useful_vocabulary(tokenizer, min(int(top_n), table.shape[0]))
         vectors = table[ids]
         rows = pd.DataFrame({"token": words, "token_id": ids, "pieces": 1})

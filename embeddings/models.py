@@ -142,7 +142,7 @@ def _file_digest(path: Path) -> str:
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     cached = _digest_memo.get(key)
     if cached is None:
-        from embeddings.cache import file_digest
+        from embeddings.digests import file_digest
 
         cached = file_digest(path, stat.st_size, stat.st_mtime_ns)
         _digest_memo[key] = cached

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from embeddings.checks import METRICS, check_metric, check_vectors, whole_number  # noqa: F401 (METRICS: re-exported)
 from embeddings.errors import InputError
-
-METRICS = ("cosine", "euclidean")
 # Bytes of float32 distances held at once per block (rows x n).
 BLOCK_BYTES = 1 << 26
 
@@ -32,12 +31,8 @@ class Neighbors:
 
 
 def _check(vectors: np.ndarray, metric: str, k: int) -> np.ndarray:
-    from embeddings.reduce import check_vectors
-
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"k must be a whole number of at least 1, not {k!r}")
+    check_metric(metric)
+    whole_number(k, "k", minimum=1)
     return check_vectors(vectors)
 
 

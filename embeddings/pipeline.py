@@ -1,7 +1,7 @@
-"""The jobs the CLI and the app share: a Dataset in, vectors and export rows out.
+"""The jobs the CLI and the app share: a Dataset in, ``Points`` out, for every level.
 
-Each step is a library call of its own (data, encode, projector); this module only joins them
-so the two front ends do the same thing for the same input.
+Each step is a library call of its own (data, encode, points); this module only joins them so
+the two front ends do the same thing for the same input: ``embed_points`` is the one entry point.
 """
 
 from __future__ import annotations
@@ -11,13 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from embeddings.checks import ProgressFn, StopFn, report
 from embeddings.data import Dataset, read_data, read_projector
-from embeddings.encode import Embeddings, ProgressFn, StopFn, encode_texts, token_embeddings
+from embeddings.encode import Embeddings, encode_texts, token_embeddings
 from embeddings.errors import InputError
 from embeddings.models import DEFAULT_MODEL, ModelSpec
+from embeddings.points import LEVELS as POINT_LEVELS
+from embeddings.points import Points, token_table
 from embeddings.shards import is_sharded, read_shards
 
-LEVELS = ("text", "token")
+LEVELS = ("text", "token")  # what embed() encodes a Dataset at; embed_points adds "vocab"
+DEFAULT_VOCAB_SIZE = 5_000
+ENGINES = ("local", "ray")  # where text vectors are computed: this process, or a Ray Data actor pool
 VECTOR_SUFFIXES = (".npy",)
 
 
@@ -70,8 +75,17 @@ def embed(
     processes: int | str = 1,
     stop: StopFn | None = None,
     trust_remote_code: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
 ) -> Embeddings:
-    """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`."""
+    """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`.
+
+    ``engine="ray"`` encodes the texts on a Ray Data actor pool (``embeddings.distributed``):
+    a private Ray on this machine, or the cluster at ``ray_address``; text level only.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if level not in LEVELS:
         raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if dataset.vectors is not None:
@@ -86,35 +100,114 @@ def embed(
     if dataset.texts is None:
         raise InputError(f"{dataset.source}: has neither texts nor vectors")
     if level == "token":
+        if engine != "local":
+            raise InputError(f"engine {engine!r} encodes one vector per text; token level runs on the local engine")
         return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop,
                                 trust_remote_code=trust_remote_code)
+    if engine == "ray":
+        from embeddings.distributed import encode_on_ray
+
+        return encode_on_ray(
+            dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
+            stop=stop, trust_remote_code=trust_remote_code, address=ray_address, actors=actors,
+        )
     return encode_texts(
         dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
         processes=processes, stop=stop, trust_remote_code=trust_remote_code,
     )
 
 
-def export_rows(dataset: Dataset, embeddings: Embeddings) -> pd.DataFrame | None:
-    """The metadata table that goes beside the vectors: one row per vector, in order.
+def embed_points(
+    dataset: Dataset | None,
+    model: str | ModelSpec | None = DEFAULT_MODEL,
+    *,
+    level: str = "text",
+    layer: int = -1,
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
+    vocab_tokens: list[str] | None = None,
+    batch_size: int = 32,
+    normalize: bool = False,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    processes: int | str = 1,
+    stop: StopFn | None = None,
+    trust_remote_code: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
+) -> Points:
+    """Points for a dataset (or, at level "vocab", for a model's vocabulary): vectors and table.
 
-    Text level: every source column. Token level: one row per token with its token, its
-    position in the text, which text it came from and that text.
+    text: the dataset's precomputed vectors, or one vector per text; the table is its columns.
+    token: one vector per token of every text (``token_table``). vocab: `vocab_size` rows of the
+    model's input embedding table (or the rows of `vocab_tokens`); the dataset is not used.
     """
+    if level not in POINT_LEVELS:
+        raise InputError(f"level must be one of {', '.join(POINT_LEVELS)}, not {level!r}")
+    if level == "vocab":
+        return _vocabulary_points(model or DEFAULT_MODEL, vocab_size, vocab_tokens, progress, trust_remote_code)
+    if dataset is None:
+        raise InputError(f"level {level!r} needs data: texts or vectors")
+    if dataset.vectors is not None:
+        if level != "text":
+            raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
+        return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, "text", None, "", None,
+                      dataset.source, dataset.text_column)
+    embeddings = embed(
+        dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
+        cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,
+        engine=engine, ray_address=ray_address, actors=actors,
+    )
+    if level == "token":
+        table, label = token_table(embeddings.rows, dataset.metadata, dataset.text_column), "token"
+    else:
+        table, label = dataset.metadata, dataset.text_column
+    name = model.raw if isinstance(model, ModelSpec) else str(model or DEFAULT_MODEL)  # as given: loads again
+    return Points(embeddings.vectors, table, embeddings.level, name, embeddings.fingerprint,
+                  embeddings.layer if level == "token" else None, dataset.source, label, None, embeddings.cached)
+
+
+def _vocabulary_points(
+    model: str | ModelSpec, vocab_size: int, tokens: list[str] | None, progress: ProgressFn | None,
+    trust_remote_code: bool,
+) -> Points:
+    from embeddings.encode import vocabulary_embeddings
+
+    report(progress, 0, 1)
+    embeddings = vocabulary_embeddings(model, tokens=tokens, top_n=vocab_size, trust_remote_code=trust_remote_code)
+    report(progress, 1, 1)
+    name = model.raw if isinstance(model, ModelSpec) else str(model)
+    return Points(embeddings.vectors, embeddings.rows, "vocab", name, embeddings.fingerprint, None,
+                  f"vocabulary of {name}", "token")
+
+
+def embed_query(points: Points, text: str, *, trust_remote_code: bool = False) -> np.ndarray:
+    """A typed query as one vector in the points' own space (their model, their level).
+
+    Text level: the text encoded like the points' texts. Vocabulary: the word's row of the input
+    table (the mean of its pieces). Token level and precomputed vectors have no such vector.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the query is empty; type a text to search for")
+    if points.model is None:
+        raise InputError(f"{points.source}: precomputed vectors have no model to encode a query with")
+    if points.level == "vocab":
+        from embeddings.encode import vocabulary_embeddings
+
+        return vocabulary_embeddings(points.model, tokens=[text], trust_remote_code=trust_remote_code).vectors[0]
+    if points.level != "text":
+        raise InputError(f"a typed query has no vector at {points.level} level; pick a point instead")
+    return encode_texts([text], points.model, trust_remote_code=trust_remote_code).vectors[0]
+
+
+def export_rows(dataset: Dataset, embeddings: Embeddings) -> pd.DataFrame | None:
+    """The metadata table beside `embeddings` of `dataset`: the table ``embed_points`` makes."""
     if embeddings.level == "text":
         if dataset.metadata is None or dataset.metadata.shape[1] == 0:
             return None
         return dataset.metadata.reset_index(drop=True)
-    rows = embeddings.rows
-    if rows is None:
+    if embeddings.rows is None:
         raise InputError(f"{embeddings.model}: {embeddings.level}-level vectors came without their rows")
-    table = pd.DataFrame(
-        {
-            "token": rows["token"].astype(str).to_numpy(),
-            "position": rows["position"].to_numpy() if "position" in rows else np.arange(len(rows)),
-        }
-    )
-    if "text_index" in rows and dataset.texts is not None:
-        index = rows["text_index"].to_numpy()
-        table["text_index"] = index
-        table["text"] = [dataset.texts[i] for i in index]
-    return table
+    if embeddings.level == "token":
+        return token_table(embeddings.rows, dataset.metadata, dataset.text_column)
+    return embeddings.rows.reset_index(drop=True)

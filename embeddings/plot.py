@@ -281,14 +281,8 @@ def scatter_figure(
     neighbours are shown). customdata of every point is its source row, metadata.index.
     """
     coords = np.asarray(coords, dtype=np.float32)
-    if coords.ndim != 2 or coords.shape[1] not in (2, 3):
-        raise InputError(f"coordinates must have shape (n, 2) or (n, 3), got {coords.shape}")
+    _check_figure_input(coords, metadata, color_by, label_by, hover_columns)
     n = coords.shape[0]
-    if len(metadata) != n:
-        raise InputError(f"metadata has {len(metadata)} rows but there are {n} points")
-    for column in (color_by, label_by, *(hover_columns or ())):
-        if column is not None and column not in metadata.columns:
-            raise InputError(f"no column {column!r}; columns: {', '.join(map(str, metadata.columns))}")
     rows = np.asarray(metadata.index, dtype=np.int64)
     hover = Hover.build(metadata, hover_columns)
     if highlight is not None:
@@ -306,20 +300,44 @@ def scatter_figure(
     size = _marker_size(n) if coords.shape[1] == 2 else max(2, round(_marker_size(n) * 0.6))  # 3D markers read larger
     traces: list[Any] = []
     if highlight is not None and (~bright).any():
-        dim = ~bright
         traces.append(
             _trace(
-                coords, rows, hover, dim, None,
+                coords, rows, hover, ~bright, None,
                 name="other points", marker={"color": DIMMED_COLOR, "size": size, "opacity": 0.35},
             )
         )
+    traces += _colour_traces(coords, rows, hover, labels, metadata, color_by, bright, size)
+    traces += _overlay_traces(coords, rows, hover, labels, metadata, label_by, selected, focus, size)
+    figure = go.Figure(data=traces)
+    figure.update_layout(**_figure_layout(coords.shape[1], color_by, title, axis_titles, uirevision))
+    return figure
 
+
+def _check_figure_input(
+    coords: np.ndarray, metadata: pd.DataFrame, color_by: str | None, label_by: str | None,
+    hover_columns: Sequence[str] | None,
+) -> None:
+    if coords.ndim != 2 or coords.shape[1] not in (2, 3):
+        raise InputError(f"coordinates must have shape (n, 2) or (n, 3), got {coords.shape}")
+    if len(metadata) != coords.shape[0]:
+        raise InputError(f"metadata has {len(metadata)} rows but there are {coords.shape[0]} points")
+    for column in (color_by, label_by, *(hover_columns or ())):
+        if column is not None and column not in metadata.columns:
+            raise InputError(f"no column {column!r}; columns: {', '.join(map(str, metadata.columns))}")
+
+
+def _colour_traces(
+    coords: np.ndarray, rows: np.ndarray, hover: "Hover", labels: np.ndarray | None, metadata: pd.DataFrame,
+    color_by: str | None, bright: np.ndarray, size: int,
+) -> list[Any]:
+    """The bright points: one trace, one per category (legend), or one on a colour scale."""
     def part(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, Hover, np.ndarray, np.ndarray | None]:
         return coords, rows, hover, mask, labels
 
     if color_by is None:
-        traces.append(_trace(*part(bright), name="points", marker={"color": PALETTE[0], "size": size}, showlegend=False))
-    elif is_numeric(metadata[color_by]):
+        return [_trace(*part(bright), name="points", marker={"color": PALETTE[0], "size": size}, showlegend=False)]
+    traces: list[Any] = []
+    if is_numeric(metadata[color_by]):
         values = metadata[color_by].to_numpy(dtype=np.float64)
         finite = np.isfinite(values)
         low, high = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 1.0)
@@ -338,31 +356,41 @@ def scatter_figure(
             traces.append(
                 _trace(*part(bright & ~finite), name=MISSING, marker={"color": OTHER_COLOR, "size": size})
             )
-    else:
-        per_row, order = categories(metadata[color_by])
-        colors = category_colors(order)
-        for name in order:
-            mask = bright & (per_row == name)
-            if not mask.any():
-                continue
+        return traces
+    per_row, order = categories(metadata[color_by])
+    colors = category_colors(order)
+    for name in order:
+        mask = bright & (per_row == name)
+        if mask.any():
             traces.append(_trace(*part(mask), name=name, marker={"color": colors[name], "size": size}))
+    return traces
 
+
+def _overlay_traces(
+    coords: np.ndarray, rows: np.ndarray, hover: "Hover", labels: np.ndarray | None, metadata: pd.DataFrame,
+    label_by: str | None, selected: Iterable[int] | None, focus: int | None, size: int,
+) -> list[Any]:
+    """Rings on the selected rows (labelled when the points are not) and a diamond on the focus."""
+    traces: list[Any] = []
     if selected is not None:
         wanted = np.fromiter((int(i) for i in selected), dtype=np.int64)
         ring = np.isin(rows, wanted)
         if ring.any():
             ring_labels = None
             if label_by is not None and labels is None and ring.sum() <= MAX_LABELS:
-                ring_labels = np.full(n, "", dtype=object)
+                ring_labels = np.full(len(rows), "", dtype=object)
                 ring_labels[ring] = clean_for_html(metadata[label_by][ring], max_chars=40, wrap=None).to_numpy(dtype=object)
             traces.append(_overlay(coords, rows, hover, ring, ring_labels, "marked", "circle-open", size + 8, 2))
-
     if focus is not None:
         spot = rows == int(focus)
         if spot.any():
             traces.append(_overlay(coords, rows, hover, spot, None, "inspected", "diamond-open", size + 14, 3))
+    return traces
 
-    figure = go.Figure(data=traces)
+
+def _figure_layout(
+    dims: int, color_by: str | None, title: str | None, axis_titles: Sequence[str] | None, uirevision: str | None
+) -> dict[str, Any]:
     names = list(axis_titles) if axis_titles else []
     layout: dict[str, Any] = dict(
         title={"text": title} if title else None,
@@ -373,7 +401,7 @@ def scatter_figure(
         uirevision=uirevision or "points",
         height=620,
     )
-    if coords.shape[1] == 2:
+    if dims == 2:
         layout.update(
             xaxis={"title": {"text": names[0] if names else ""}, "zeroline": False, "showgrid": False},
             yaxis={"title": {"text": names[1] if len(names) > 1 else ""}, "zeroline": False, "showgrid": False},
@@ -381,8 +409,7 @@ def scatter_figure(
     else:
         scene_axes = {f"{a}axis": {"title": {"text": names[i] if len(names) > i else a}} for i, a in enumerate("xyz")}
         layout.update(scene=scene_axes)
-    figure.update_layout(**layout)
-    return figure
+    return layout
 
 
 def point_count(figure: go.Figure) -> int:

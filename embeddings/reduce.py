@@ -11,13 +11,13 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from embeddings.checks import METRICS, ProgressFn, check_vectors, is_whole, number
 from embeddings.errors import InputError
 
-ProgressFn = Callable[[int, int], None]  # (done, total), the same shape as encode.ProgressFn
 
 METHODS = ("pca", "umap", "tsne")
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 20_000, "tsne": 10_000}
@@ -41,7 +41,7 @@ TSNE_PARAMS = ("perplexity", "learning_rate", "n_iter")
 # the same trustworthiness (0.980 vs 0.980 on 10k x 384 clusters) in 12 s instead of 17 s.
 UMAP_LARGE_FROM = 5_000
 UMAP_EPOCHS_LARGE = 200
-UMAP_METRICS = ("euclidean", "cosine")  # the metrics embeddings.neighbors computes exactly
+UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): the metrics embeddings.neighbors computes exactly
 
 
 @dataclass(frozen=True)
@@ -64,25 +64,6 @@ class Projection:
         if self.indices is None:
             return np.arange(len(self.coords))
         return np.asarray(self.indices)
-
-
-def check_vectors(vectors: Any, what: str = "vectors") -> np.ndarray:
-    """A 2-D finite float array with at least one row and column, or one InputError line."""
-    try:
-        array = np.asarray(vectors)
-    except Exception as exc:  # ragged lists and the like
-        raise InputError(f"{what}: cannot be read as a numeric array ({exc})") from None
-    if array.ndim != 2:
-        raise InputError(f"{what}: must be a 2-D array (points x dimensions), got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise InputError(f"{what}: is empty (shape {array.shape})")
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-        raise InputError(f"{what}: must hold real numbers, got dtype {array.dtype}")
-    finite = np.isfinite(array)
-    if not finite.all():
-        row, column = np.argwhere(~finite)[0]
-        raise InputError(f"{what}: row {row}, column {column} is {array[row, column]} (NaN/inf not allowed)")
-    return array
 
 
 def sample_indices(n: int, limit: int, seed: int) -> np.ndarray:
@@ -110,42 +91,12 @@ def project(
     with one row per input (or per sampled) point.
     """
     started = time.perf_counter()
-    method = str(method).lower()
-    if method not in METHODS:
-        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
-    if isinstance(dims, bool) or not isinstance(dims, (int, np.integer)) or dims not in (2, 3):
-        raise InputError(f"dims must be 2 or 3, not {dims!r}")
-    dims = int(dims)
-    array = check_vectors(vectors)
-    n = array.shape[0]
-    if n < MIN_POINTS[method]:
-        raise InputError(f"{METHOD_NAMES[method]} needs at least {MIN_POINTS[method]} points, got {n}")
-    allowed = {"pca": PCA_PARAMS, "umap": UMAP_PARAMS, "tsne": TSNE_PARAMS}[method]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise InputError(
-            f"{METHOD_NAMES[method]} does not take {', '.join(unknown)}; it takes {', '.join(allowed)}"
-        )
-
+    method, dims, array = _check_request(vectors, method, dims, params)
     notes: list[str] = []
-    limit = INTERACTIVE_LIMITS[method] if max_points is None else _number(max_points, "max_points", int, minimum=1)
-    if limit is not None and limit < MIN_POINTS[method]:
-        raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
-    indices: np.ndarray | None = None
-    if limit is not None and n > int(limit):
-        indices = sample_indices(n, int(limit), seed)
-        array = array[indices]
-        notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
-
+    n = array.shape[0]
+    array, indices = _sample(array, method, max_points, seed, notes)
     if init is not None:
-        if method == "pca":
-            raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
-        init = check_vectors(init, "init")
-        if init.shape[0] == n and indices is not None:
-            init = init[indices]
-        if init.shape != (array.shape[0], dims):
-            raise InputError(f"init: must have shape ({array.shape[0]}, {dims}), got {init.shape}")
-        init = init.astype(np.float64)
+        init = _check_init(init, method, dims, n, array.shape[0], indices)
 
     if progress is not None:
         progress(0, 1)
@@ -174,6 +125,54 @@ def project(
         note="; ".join(notes) or None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _check_request(vectors: Any, method: Any, dims: Any, params: dict) -> tuple[str, int, np.ndarray]:
+    """(method, dims, vectors) checked: a known method, 2 or 3 dims, enough points, its own params."""
+    method = str(method).lower()
+    if method not in METHODS:
+        raise InputError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}")
+    if not is_whole(dims) or dims not in (2, 3):
+        raise InputError(f"dims must be 2 or 3, not {dims!r}")
+    array = check_vectors(vectors)
+    if array.shape[0] < MIN_POINTS[method]:
+        raise InputError(f"{METHOD_NAMES[method]} needs at least {MIN_POINTS[method]} points, got {array.shape[0]}")
+    allowed = {"pca": PCA_PARAMS, "umap": UMAP_PARAMS, "tsne": TSNE_PARAMS}[method]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InputError(
+            f"{METHOD_NAMES[method]} does not take {', '.join(unknown)}; it takes {', '.join(allowed)}"
+        )
+    return method, int(dims), array
+
+
+def _sample(
+    array: np.ndarray, method: str, max_points: Any, seed: int, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rows to project: all of them, or a seeded sample above `max_points` (said in `notes`)."""
+    n = array.shape[0]
+    limit = INTERACTIVE_LIMITS[method] if max_points is None else number(max_points, "max_points", int, minimum=1)
+    if limit is not None and limit < MIN_POINTS[method]:
+        raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
+    if limit is None or n <= int(limit):
+        return array, None
+    indices = sample_indices(n, int(limit), seed)
+    notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
+    return array[indices], indices
+
+
+def _check_init(
+    init: Any, method: str, dims: int, n: int, rows: int, indices: np.ndarray | None
+) -> np.ndarray:
+    """A starting layout with one row per projected point (rows of a sample taken from a full one)."""
+    if method == "pca":
+        raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
+    init = check_vectors(init, "init")
+    if init.shape[0] == n and indices is not None:
+        init = init[indices]
+    if init.shape != (rows, dims):
+        raise InputError(f"init: must have shape ({rows}, {dims}), got {init.shape}")
+    return init.astype(np.float64)
 
 
 def trustworthiness_score(
@@ -293,8 +292,8 @@ def _umap(
     metric: str = "euclidean",
 ) -> tuple[np.ndarray, dict]:
     n = len(array)
-    n_neighbors = _number(n_neighbors, "UMAP n_neighbors", int, minimum=2)
-    min_dist = _number(min_dist, "UMAP min_dist", float, minimum=0.0)
+    n_neighbors = number(n_neighbors, "UMAP n_neighbors", int, minimum=2)
+    min_dist = number(min_dist, "UMAP min_dist", float, minimum=0.0)
     if metric not in UMAP_METRICS:
         raise InputError(f"UMAP metric must be one of {', '.join(UMAP_METRICS)}, not {metric!r}")
     if n_neighbors > n - 1:
@@ -366,10 +365,10 @@ def _tsne(
     from openTSNE import TSNE
 
     n = len(array)
-    perplexity = _number(perplexity, "t-SNE perplexity", float, minimum=1.0)
-    n_iter = _number(n_iter, "t-SNE n_iter", int, minimum=1)
+    perplexity = number(perplexity, "t-SNE perplexity", float, minimum=1.0)
+    n_iter = number(n_iter, "t-SNE n_iter", int, minimum=1)
     if learning_rate != "auto":
-        learning_rate = _number(learning_rate, "t-SNE learning_rate", float, minimum=1e-9)
+        learning_rate = number(learning_rate, "t-SNE learning_rate", float, minimum=1e-9)
     # openTSNE takes 3 * perplexity nearest neighbours per point; it needs that many to exist.
     most = (n - 1) / 3
     if perplexity > most:
@@ -422,18 +421,3 @@ def _tsne(
     used = {"perplexity": perplexity, "learning_rate": learning_rate, "n_iter": n_iter, "seed": seed,
             "gradient": gradient, **(TSNE_FFT_OPTIONS if gradient == "fft" else {})}
     return np.asarray(embedding), used
-
-
-def _number(value: Any, what: str, kind: type, minimum: float) -> Any:
-    """A parameter as int/float, at least `minimum`, or one InputError line."""
-    if isinstance(value, bool):
-        raise InputError(f"{what} must be a number, not {value!r}")
-    try:
-        number = kind(value)
-    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
-        raise InputError(f"{what} must be a number, not {value!r}") from None
-    if kind is int and number != value:
-        raise InputError(f"{what} must be a whole number, not {value!r}")
-    if not np.isfinite(number) or number < minimum:
-        raise InputError(f"{what} must be at least {minimum:g}, not {value!r}")
-    return number

@@ -97,7 +97,7 @@ def _zip_files(data: bytes) -> dict[str, str]:
 def _select(at: AppTest, rows: list[int]) -> None:
     """What a box selection on the chart stores (the chart's own event needs a browser)."""
     at.session_state[state.SELECTION] = rows
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.LAST_JOB]
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
 
 
 # ------------------------------------------------------------------ first load and export

@@ -15,8 +15,8 @@ import pytest
 from browser_support import CHROMIUM, CHROMIUM_ARGS, poll, require, streamlit_server
 from streamlit.testing.v1 import AppTest
 
+from app import state
 from app.sections import compare as compare_section
-from app.sections import tokens as tokens_section
 from embeddings.encode import tokenize
 from embeddings.models import DEFAULT_MODEL
 
@@ -58,13 +58,13 @@ def run_tokens(model: str, text: str | None = None) -> AppTest:
     at = AppTest.from_function(tokens_page, args=(str(ROOT), model), default_timeout=TIMEOUT)
     at.run()
     if text is not None:
-        at.text_area(key=tokens_section.KEY_TEXT).set_value(text).run()
+        at.text_area(key=state.TOKENS_TEXT).set_value(text).run()
     return at
 
 
 def run_compare(default_model: str, texts: list[str], specs: list[str]) -> AppTest:
     at = AppTest.from_function(compare_page, args=(str(ROOT), default_model, texts), default_timeout=TIMEOUT)
-    at.session_state[compare_section.KEY_MODELS] = specs
+    at.session_state[state.COMPARE_MODELS] = specs
     at.run()
     compare_button = next(b for b in at.button if b.label == "Compare")
     compare_button.click().run()
@@ -112,7 +112,7 @@ def test_token_table_rows_equal_tokenize(which: str, tiny_bert_dir: Path, tiny_g
 
 def test_layer_slider_spans_the_model_and_every_layer_projects(tiny_bert_dir: Path) -> None:
     at = run_tokens(str(tiny_bert_dir))
-    slider = at.slider(key=tokens_section.KEY_LAYER)
+    slider = at.slider(key=state.TOKENS_LAYER)
     assert (slider.min, slider.max, slider.value) == (0, 2, 2)  # the tiny BERT has 2 layers
     for layer in (0, 1):
         slider.set_value(layer).run()
@@ -151,14 +151,14 @@ def test_unknown_model_is_an_error_not_an_exception(model: str) -> None:
 
 def test_vocabulary_search_and_word_list(tiny_bert_dir: Path) -> None:
     at = run_tokens(str(tiny_bert_dir))
-    at.text_input(key=tokens_section.KEY_VOCAB_SEARCH).set_value("the").run()
+    at.text_input(key=state.VOCAB_SEARCH).set_value("the").run()
     no_exception(at)
     assert any("tokens match" in c.value for c in at.caption)
-    at.radio(key=tokens_section.KEY_VOCAB_SOURCE).set_value("My word list").run()
-    at.text_area(key=tokens_section.KEY_VOCAB_WORDS).set_value("cat, dog, horse, bread").run()
+    at.radio(key=state.VOCAB_SOURCE).set_value("My word list").run()
+    at.text_area(key=state.VOCAB_WORDS).set_value("cat, dog, horse, bread").run()
     no_exception(at)
     assert not at.error
-    at.selectbox(key=tokens_section.KEY_VOCAB_FOCUS).set_value("cat").run()
+    at.selectbox(key=state.VOCAB_FOCUS).set_value("cat").run()
     no_exception(at)
     neighbours = at.dataframe[-1].value
     assert set(neighbours["token"]) == {"dog", "horse", "bread"}
@@ -166,8 +166,8 @@ def test_vocabulary_search_and_word_list(tiny_bert_dir: Path) -> None:
 
 def test_bad_regex_is_one_error_line(tiny_bert_dir: Path) -> None:
     at = run_tokens(str(tiny_bert_dir))
-    at.checkbox(key=tokens_section.KEY_VOCAB_REGEX).check().run()
-    at.text_input(key=tokens_section.KEY_VOCAB_SEARCH).set_value("([").run()
+    at.checkbox(key=state.VOCAB_REGEX).check().run()
+    at.text_input(key=state.VOCAB_SEARCH).set_value("([").run()
     no_exception(at)
     assert len(at.error) == 1
 
@@ -194,7 +194,7 @@ def test_two_different_models_give_figures_between_0_and_1(
     assert len(changed) == compare_section.MOST_CHANGED
     assert changed["overlap"].is_monotonic_increasing
     # The tokenization of one text under each model, side by side.
-    text = at.text_input(key=compare_section.KEY_TOKEN_TEXT).value
+    text = at.text_input(key=state.COMPARE_TOKEN_TEXT).value
     counts = [c.value for c in at.caption if c.value.endswith(" tokens")]
     assert counts == [f"{len(tokenize(text, m).tokens)} tokens" for m in (bert, gpt2)]
 
@@ -230,14 +230,14 @@ def test_variants_of_the_default_and_search(texts: list[str]) -> None:
     assert len(values["Linear CKA"]) == 3  # three pairs
     for figures in values.values():
         assert all(-1.0 <= v <= 1.0 for v in figures)
-    at.text_input(key=compare_section.KEY_SEARCH).set_value("onion").run()
+    at.text_input(key=state.COMPARE_SEARCH).set_value("onion").run()
     no_exception(at)
     assert any("rows match the search" in c.value for c in at.caption)
 
 
 def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list[str]) -> None:
     at = AppTest.from_function(compare_page, args=(str(ROOT), str(tiny_bert_dir), texts), default_timeout=TIMEOUT)
-    at.session_state[compare_section.KEY_MODELS] = [str(tiny_bert_dir)]
+    at.session_state[state.COMPARE_MODELS] = [str(tiny_bert_dir)]
     at.run()
     no_exception(at)
     assert next(b for b in at.button if b.label == "Compare").disabled
@@ -251,11 +251,12 @@ COMPARE_PAGE = """
 import sys
 sys.path.insert(0, {root!r})
 import streamlit as st
-from app.sections.compare import KEY_MODELS, render_compare
+from app import state
+from app.sections.compare import render_compare
 from embeddings.data import from_texts
 
 st.set_page_config(layout="wide")
-st.session_state.setdefault(KEY_MODELS, {specs!r})
+st.session_state.setdefault(state.COMPARE_MODELS, {specs!r})
 render_compare(from_texts({texts!r}), {specs[0]!r})
 """
 # Per visible chart: points drawn (meta "points"), ringed (meta "overlay") and dimmed.

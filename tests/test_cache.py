@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.cache import VectorCache, default_path, file_digest
+from embeddings.cache import VectorCache, default_path
+from embeddings.digests import file_digest
 
 
 def test_round_trip_with_shapes_and_extra(tmp_path: Path) -> None:

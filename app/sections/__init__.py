@@ -13,14 +13,30 @@ import streamlit as st
 from embeddings.errors import InputError
 
 
-def show_error(error: BaseException, doing: str | None = None) -> None:
-    """One st.error line: an InputError as it says, anything else with what was being done."""
+def error_line(error: BaseException, doing: str | None = None, subject: str | None = None) -> str:
+    """One line for a failure, never a traceback.
+
+    An InputError reads as it says; anything else gives its type and first line, after what was
+    being done (`doing`). `subject` (a model spec, a file) is put first unless the line names it.
+    """
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
     if isinstance(error, InputError):
-        st.error(str(error))
-        return
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    what = f"{doing} failed" if doing else "Something went wrong"
-    st.error(f"{what}: {type(error).__name__}" + (f": {message}" if message else ""))
+        message = first or type(error).__name__
+    else:
+        message = type(error).__name__ + (f": {first}" if first else "")
+        if doing:
+            message = f"{doing} failed: {message}"
+        elif not subject:
+            message = f"Something went wrong: {message}"
+    if subject and subject not in message:
+        message = f"{subject}: {message}"
+    return message
+
+
+def show_error(error: BaseException, doing: str | None = None, *, subject: str | None = None) -> None:
+    """The one way a section shows a failure: one st.error line (see ``error_line``)."""
+    st.error(error_line(error, doing, subject))
 
 
 @contextmanager

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import state
+from app.sections import error_line, show_error
+from embeddings.compare import compared_rows
 from embeddings.data import Dataset
 from embeddings.errors import InputError
-
 from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
 
-from .tokens import error_line, show_error, token_chips_html, tokenize_cached
+from app.sections.tokens import token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
-# Above this many rows the comparison runs on a seeded sample: every model encodes every row,
-# and on a laptop CPU that is the slow part.
-MAX_POINTS = 5_000
 METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
 MOST_CHANGED = 20
 VIEW_HEIGHT = 520
@@ -32,23 +32,6 @@ OVERLAP = "neighbour overlap"
 OVERLAP_COLUMN = OVERLAP
 ROW_COLUMN = "row"
 
-# st.session_state keys
-KEY_MODELS = "compare.models"
-KEY_K = "compare.k"
-KEY_METRIC = "compare.metric"
-KEY_METHOD = "compare.method"
-KEY_DIMS = "compare.dims"
-KEY_SEED = "compare.seed"
-KEY_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
-KEY_COLOR = "compare.color_by"
-KEY_SEARCH = "compare.search"
-KEY_SEARCH_COLUMN = "compare.search_column"
-KEY_REGEX = "compare.regex"
-KEY_VIEW_GENERATION = "compare.view_generation"  # bumped to clear the views' selections
-KEY_VIEW = "compare.view.{generation}.{index}"
-KEY_PAIR = "compare.pair"
-KEY_CHANGED = "compare.most_changed.{pair}"
-KEY_TOKEN_TEXT = "compare.token_text"
 
 
 def model_suggestions(default_model: str) -> list[str]:
@@ -64,15 +47,6 @@ def data_key(dataset: Dataset, rows: np.ndarray) -> str:
         digest.update(b"\x1f")
         digest.update(dataset.texts[int(i)].encode("utf-8", "replace"))
     return digest.hexdigest()[:16]
-
-
-def compared_rows(n: int, seed: int = 0) -> np.ndarray:
-    """All rows, or a seeded sample of MAX_POINTS of them in source order."""
-    if n <= MAX_POINTS:
-        return np.arange(n)
-    from embeddings.reduce import sample_indices
-
-    return sample_indices(n, MAX_POINTS, seed)
 
 
 # ---------------------------------------------------------------- cached library calls
@@ -99,7 +73,7 @@ def layouts_for(key: str, specs: tuple[str, ...], method: str, dims: int, seed: 
 
 def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Vectors per model spec, and a one-line error per spec that failed (the others go on)."""
-    from embeddings.pipeline import embed
+    from embeddings.pipeline import embed_points
 
     vectors: dict[str, np.ndarray] = {}
     errors: dict[str, str] = {}
@@ -111,9 +85,9 @@ def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndar
             bar.progress(min(1.0, share), text=f"Encoding with {spec}: {done:,} of {total:,} texts")
 
         try:
-            vectors[spec] = np.asarray(embed(dataset, spec, progress=progress).vectors, dtype=np.float32)
+            vectors[spec] = embed_points(dataset, spec, progress=progress).vectors
         except Exception as exc:  # one model failing leaves the others to compare
-            errors[spec] = error_line(exc, spec)
+            errors[spec] = error_line(exc, subject=spec)
     bar.empty()
     return vectors, errors
 
@@ -137,7 +111,29 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     if len(dataset) < 3:
         st.info("Comparing models needs at least 3 texts.")
         return
+    specs, options = _render_options(default_model)
+    run = _run_when_asked(dataset, specs)
+    if len(specs) < MIN_MODELS:
+        st.info("Choose at least two models to compare.")
+    if run is None or run["key"] != data_key(dataset, compared_rows(len(dataset))):
+        return  # nothing run yet, or the data changed under a stored run: wait for the next Compare
 
+    for message in run["errors"].values():
+        st.error(message)
+    ok = [s for s in run["specs"] if s in run["vectors"]]
+    if len(run["rows"]) < len(dataset):
+        st.caption(f"Compared a seeded sample of {len(run['rows']):,} of {len(dataset):,} texts.")
+    subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
+    if len(ok) < MIN_MODELS:
+        st.info("Fewer than two models could encode the data, so there is nothing to compare.")
+        if ok:
+            _render_tokens_side_by_side(subset, ok)
+        return
+    _render_results(subset, run, ok, *options)
+
+
+def _render_options(default_model: str) -> tuple[list[str], tuple[int, str, str, int, int]]:
+    """The models picked, and (k, metric, method, dims, seed)."""
     suggestions = model_suggestions(default_model)
     specs = st.multiselect(
         "Models (2-4): pick or type a model spec, a hub id or a local folder, then Enter",
@@ -145,20 +141,24 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
         default=suggestions[:2],
         max_selections=MAX_MODELS,
         accept_new_options=True,
-        key=KEY_MODELS,
+        key=state.COMPARE_MODELS,
     )
     specs = list(dict.fromkeys(s.strip() for s in specs if s and s.strip()))
     cols = st.columns([1, 1, 1, 1, 1])
-    k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=KEY_K)
-    metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=KEY_METRIC)
-    method_label = cols[2].selectbox("Layout", list(METHODS), key=KEY_METHOD)
-    dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=KEY_DIMS)
-    seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=KEY_SEED)
+    k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=state.COMPARE_K)
+    metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=state.COMPARE_METRIC)
+    method_label = cols[2].selectbox("Layout", list(METHODS), key=state.COMPARE_METHOD)
+    dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=state.COMPARE_DIMS)
+    seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=state.COMPARE_SEED)
+    return specs, (int(k), metric, METHODS[method_label], int(dims), int(seed))
 
+
+def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:
+    """The stored run; a press of Compare encodes the data with every model and stores a new one."""
     rows = compared_rows(len(dataset))
     key = data_key(dataset, rows)
     wanted = (tuple(specs), key)
-    run = st.session_state.get(KEY_RUN)
+    run = st.session_state.get(state.COMPARE_RUN)
     if run is not None and run["wanted"] != wanted:
         st.caption("The models or the data changed since the last comparison: press Compare to update.")
     if st.button("Compare", type="primary", disabled=not (MIN_MODELS <= len(specs) <= MAX_MODELS)):
@@ -174,42 +174,75 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
             "vectors": vectors,
             "errors": errors,
         }
-        st.session_state[KEY_RUN] = run
-        st.session_state[KEY_VIEW_GENERATION] = st.session_state.get(KEY_VIEW_GENERATION, 0) + 1
-    if len(specs) < MIN_MODELS:
-        st.info("Choose at least two models to compare.")
-    if run is None:
-        return
-    if run["key"] != key:
-        return  # the data changed under a stored run: wait for the next Compare
-
-    for spec, message in run["errors"].items():
-        st.error(message)
-    ok = [s for s in run["specs"] if s in run["vectors"]]
-    if len(run["rows"]) < len(dataset):
-        st.caption(f"Compared a seeded sample of {len(run['rows']):,} of {len(dataset):,} texts.")
-    subset = dataset if len(run["rows"]) == len(dataset) else dataset.subset(run["rows"])
-    if len(ok) < MIN_MODELS:
-        st.info("Fewer than two models could encode the data, so there is nothing to compare.")
-        if ok:
-            _render_tokens_side_by_side(subset, ok)
-        return
-    _render_results(subset, run, ok, int(k), metric, METHODS[method_label], int(dims), int(seed))
+        st.session_state[state.COMPARE_RUN] = run
+        st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
+    return run
 
 
 def _render_results(
     dataset: Dataset, run: dict, specs: list[str], k: int, metric: str, method: str, dims: int, seed: int
 ) -> None:
-    vectors = run["vectors"]
     n = len(dataset)
     k = min(k, n - 1)
     try:
-        comparison = comparison_for(run["id"], tuple(specs), k, metric, vectors)
+        comparison = comparison_for(run["id"], tuple(specs), k, metric, run["vectors"])
     except Exception as exc:
         show_error(exc)
         return
+    _render_agreement(comparison, k)
+    metadata, text_column = view_table(dataset, comparison.overlap_per_point)
+    colour, search, generation = _render_view_controls(metadata, text_column)
+    try:
+        with st.spinner("Laying out the views..."):
+            layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, run["vectors"])
+    except Exception as exc:
+        show_error(exc)
+        return
+    selected: set[int] = set()
+    for index in range(len(specs)):
+        view_state = st.session_state.get(state.COMPARE_VIEW.format(generation=generation, index=index))
+        selected.update(point_indices_from_selection(view_state))
+    choices = _changed_choices(comparison)
+    choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
+    choice = choice if choice < len(choices) else 0
+    picked = _picked_point(comparison, choices[choice][1], choice)
 
-    # Global figures first.
+    if selected:
+        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
+    elif dims == 2:
+        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
+                   "the same texts are ringed in every view.")
+    if search is not None:
+        st.caption(f"{int(search.sum())} of {n} rows match the search.")
+    views = ViewLook(colour, search, selected, picked, generation, dims)
+    _render_views(specs, layouts, metadata, text_column, views)
+    _render_most_changed(choices, choice, picked, specs, metadata, text_column)
+    _render_tokens_side_by_side(dataset, specs)
+
+
+@dataclass(frozen=True)
+class ViewLook:
+    """What every view shares: colour, search matches, selection, the picked point, its key."""
+
+    colour: str
+    search: np.ndarray | None
+    selected: set[int]
+    picked: dict | None
+    generation: int
+    dims: int
+
+
+def view_table(dataset: Dataset, overlap_per_point) -> tuple[pd.DataFrame, str | None]:
+    """The data's table with each point's neighbour overlap as one more column, and the text column."""
+    metadata = dataset.metadata.reset_index(drop=True).copy()
+    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
+    metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
+    metadata[OVERLAP_COLUMN] = np.round(np.asarray(overlap_per_point, dtype=np.float64), 3)
+    text_column = dataset.text_column if dataset.text_column in metadata.columns else None
+    return metadata, text_column
+
+
+def _render_agreement(comparison, k: int) -> None:
     st.markdown("#### Agreement between the models")
     for pair in comparison.pairs:
         st.markdown(f"**{pair.a}** vs **{pair.b}**")
@@ -222,68 +255,45 @@ def _render_results(
     for note in comparison.notes:
         st.caption(note)
 
-    metadata = dataset.metadata.reset_index(drop=True).copy()
-    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
-    metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
-    metadata[OVERLAP_COLUMN] = np.round(np.asarray(comparison.overlap_per_point, dtype=np.float64), 3)
-    text_column = dataset.text_column if dataset.text_column in metadata.columns else None
 
-    generation = st.session_state.get(KEY_VIEW_GENERATION, 0)
-
-    # Controls for the views.
+def _render_view_controls(metadata: pd.DataFrame, text_column: str | None) -> tuple[str, np.ndarray | None, int]:
+    """(colour column, search matches or None, the views' generation) from the controls above them."""
+    generation = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0)
     st.markdown("#### The views")
     left, middle, right, far = st.columns([2, 2, 3, 1])
     colour_options = [OVERLAP_COLUMN] + [c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)]
-    colour = left.selectbox("Colour by", colour_options, key=KEY_COLOR)
+    colour = left.selectbox("Colour by", colour_options, key=state.COMPARE_COLOR_BY)
     search_columns = [c for c in metadata.columns if c != OVERLAP_COLUMN]
-    search_column = middle.selectbox("Search in", search_columns, key=KEY_SEARCH_COLUMN)
-    query = right.text_input("Search (highlights the matches in every view)", key=KEY_SEARCH)
-    regex = far.checkbox("Regex", key=KEY_REGEX)
+    search_column = middle.selectbox("Search in", search_columns, key=state.COMPARE_SEARCH_COLUMN)
+    query = right.text_input("Search (highlights the matches in every view)", key=state.COMPARE_SEARCH)
+    regex = far.checkbox("Regex", key=state.COMPARE_REGEX)
     if far.button("Clear selection"):
         generation += 1
-        st.session_state[KEY_VIEW_GENERATION] = generation
-
+        st.session_state[state.COMPARE_VIEW_GENERATION] = generation
     try:
         search = search_mask(metadata[search_column], query, regex=regex) if query else None
     except InputError as exc:
         show_error(exc)
         search = None
+    return colour, search, generation
 
-    try:
-        with st.spinner("Laying out the views..."):
-            layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, vectors)
-    except Exception as exc:
-        show_error(exc)
-        return
 
-    selected: set[int] = set()
-    for index in range(len(specs)):
-        view_state = st.session_state.get(KEY_VIEW.format(generation=generation, index=index))
-        selected.update(point_indices_from_selection(view_state))
-
-    choices = _changed_choices(comparison)
-    choice = st.session_state.get(KEY_PAIR, 0) or 0
-    choice = choice if choice < len(choices) else 0
-    ranked = choices[choice][1]
-    changed = _most_changed_table(ranked, metadata, text_column)
-    changed_state = st.session_state.get(KEY_CHANGED.format(pair=choice))
-    picked = None
+def _picked_point(comparison, ranked: list[dict], choice: int) -> dict | None:
+    """The row picked in the most-changed table, with its neighbours in every model."""
+    changed_state = st.session_state.get(state.COMPARE_CHANGED.format(pair=choice))
     try:
         picked_rows = list(changed_state["selection"]["rows"]) if changed_state is not None else []
     except (KeyError, TypeError):
         picked_rows = []
-    if picked_rows and picked_rows[0] < len(ranked):
-        row = int(ranked[picked_rows[0]]["row"])
-        picked = {"row": row, "neighbors": comparison.neighbors_of(row)}
+    if not picked_rows or picked_rows[0] >= len(ranked):
+        return None
+    row = int(ranked[picked_rows[0]]["row"])
+    return {"row": row, "neighbors": comparison.neighbors_of(row)}
 
-    if selected:
-        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
-    elif dims == 2:
-        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
-                   "the same texts are ringed in every view.")
-    if search is not None:
-        st.caption(f"{int(search.sum())} of {n} rows match the search.")
 
+def _render_views(
+    specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None, look: ViewLook
+) -> None:
     # Side by side; four views go two by two so each stays wide enough to read.
     per_row = len(specs) if len(specs) <= 3 else 2
     views = [column for start in range(0, len(specs), per_row) for column in st.columns(per_row)]
@@ -292,58 +302,67 @@ def _render_results(
     ][:3]
     for index, spec in enumerate(specs):
         coords, kept, note = layouts[spec]
-        kept = np.asarray(kept)
-        mask = np.zeros(n, dtype=bool) if (search is not None or picked is not None) else None
-        if search is not None:
-            mask |= search
-        marked = set(selected)
-        if picked is not None:
-            mask[picked["row"]] = True
-            mask[list(picked["neighbors"].get(spec, []))] = True
-            marked.add(int(picked["row"]))
-        shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
-        figure = scatter_figure(
-            coords,
-            shown,
-            color_by=colour,
-            hover_columns=hover,
-            highlight=None if mask is None else mask[kept],
-            selected=sorted(marked) or None,
-            title=spec,
-        )
-        # Side by side the views are narrow: the legend goes below, clear of the colour bar.
-        figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+        figure = _view_figure(spec, coords, np.asarray(kept), metadata, hover, look)
         if (index + 1) % per_row and index + 1 < len(specs):
             # Every view shares one colour scale: draw its bar once per row, on the right.
             figure.update_traces(marker={"showscale": False})
         with views[index]:
             st.plotly_chart(
                 figure,
-                key=KEY_VIEW.format(generation=generation, index=index),
-                on_select="rerun" if dims == 2 else "ignore",
+                key=state.COMPARE_VIEW.format(generation=look.generation, index=index),
+                on_select="rerun" if look.dims == 2 else "ignore",
                 width="stretch",
             )
             if note:
                 st.caption(note)
 
-    # The ranked table, and the picked point's neighbours in every model.
+
+def _view_figure(spec: str, coords: np.ndarray, kept: np.ndarray, metadata: pd.DataFrame, hover: list[str],
+                 look: ViewLook):
+    n = len(metadata)
+    mask = np.zeros(n, dtype=bool) if (look.search is not None or look.picked is not None) else None
+    if look.search is not None:
+        mask |= look.search
+    marked = set(look.selected)
+    if look.picked is not None:
+        mask[look.picked["row"]] = True
+        mask[list(look.picked["neighbors"].get(spec, []))] = True
+        marked.add(int(look.picked["row"]))
+    shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
+    figure = scatter_figure(
+        coords,
+        shown,
+        color_by=look.colour,
+        hover_columns=hover,
+        highlight=None if mask is None else mask[kept],
+        selected=sorted(marked) or None,
+        title=spec,
+    )
+    # Side by side the views are narrow: the legend goes below, clear of the colour bar.
+    figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
+    return figure
+
+
+def _render_most_changed(
+    choices: list, choice: int, picked: dict | None, specs: list[str], metadata: pd.DataFrame,
+    text_column: str | None,
+) -> None:
+    """The ranked table, and the picked point's neighbours in every model."""
     st.markdown("#### Points whose neighbourhoods changed most")
     if len(choices) > 1:
-        st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=KEY_PAIR)
+        st.selectbox("Rank by", range(len(choices)), format_func=lambda i: choices[i][0], key=state.COMPARE_PAIR)
     st.dataframe(
-        changed,
+        _most_changed_table(choices[choice][1], metadata, text_column),
         hide_index=True,
         width="stretch",
         on_select="rerun",
         selection_mode="single-row",
-        key=KEY_CHANGED.format(pair=choice),
+        key=state.COMPARE_CHANGED.format(pair=choice),
     )
     if picked is None:
         st.caption("Pick a row to see its neighbours in every model, highlighted in the views.")
     else:
         _render_neighbours(picked, specs, metadata, text_column)
-
-    _render_tokens_side_by_side(dataset, specs)
 
 
 def _figure_text(value: float) -> str:
@@ -401,7 +420,7 @@ def _render_neighbours(picked: dict, specs: list[str], metadata: pd.DataFrame, t
 def _render_tokens_side_by_side(dataset: Dataset, specs: list[str]) -> None:
     st.markdown("#### One text, tokenized by each model")
     default = dataset.texts[0] if dataset.texts else ""
-    text = st.text_input("Text", value=default, key=KEY_TOKEN_TEXT)
+    text = st.text_input("Text", value=default, key=state.COMPARE_TOKEN_TEXT)
     if not text.strip():
         st.error("Type some text to tokenize.")
         return
@@ -412,7 +431,7 @@ def _render_tokens_side_by_side(dataset: Dataset, specs: list[str]) -> None:
             try:
                 tok = tokenize_cached(text, spec)
             except Exception as exc:
-                show_error(exc, spec)
+                show_error(exc, subject=spec)
                 continue
             st.caption(f"{len(tok.tokens)} tokens")
             st.html(token_chips_html(tok))

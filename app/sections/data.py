@@ -2,8 +2,8 @@
 
 ``render_data_panel`` draws the sidebar widgets and returns a ``DataChoice`` (or None when the
 input cannot be read; the reason is shown with st.error). ``load_points`` turns a choice into
-``Points``: vectors plus one table row per point, encoded with a progress bar (and a Stop
-button) the first time, from memory afterwards.
+the library's ``Points`` (``embeddings.pipeline.embed_points``), encoded with a progress bar
+(and a Stop button) the first time, from memory afterwards.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import state
 from app.sections import show_error
-from embeddings.data import SAMPLES, Dataset, load_sample, parse_pasted, read_data, read_projector
+from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
+from embeddings.points import Points
 
 FALLBACK_MODEL = "all-MiniLM-L6-v2"
 SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files")
@@ -62,30 +62,6 @@ class DataChoice:
         if self.level == "vocab":
             return f"vocab|{self.model}|{self.vocab_size}|{self.trust_remote_code}"
         return f"{self.data_key}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
-
-
-@dataclass(frozen=True, eq=False)
-class Points:
-    """What the page explores: one vector and one table row per point (table index = row)."""
-
-    vectors: np.ndarray
-    table: pd.DataFrame
-    key: str  # caches key on this (with the parameters of what is computed from it)
-    model: str | None  # the model that made the vectors; None for precomputed vectors
-    level: str
-    text_column: str | None
-    source: str
-
-    def __len__(self) -> int:
-        return int(self.vectors.shape[0])
-
-    @property
-    def label_column(self) -> str | None:
-        """The column that names a point in lists (its text or token)."""
-        for column in (self.text_column, "token", "text", "label"):
-            if column is not None and column in self.table.columns:
-                return column
-        return None
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -204,6 +180,7 @@ def _render_source(source: str) -> tuple[Dataset | None, str]:
         if upload is None:
             st.info("Choose a file to upload.")
             return None, ""
+        check_upload_size(upload.name, upload.size)
         content = upload.getvalue()
         dataset, key = read_uploaded(content, upload.name)
         column = _text_column_picker(dataset)
@@ -227,6 +204,9 @@ def _render_source(source: str) -> tuple[Dataset | None, str]:
     if vectors is None:
         st.info("Choose a vectors file (and optionally its metadata).")
         return None, ""
+    for upload in (vectors, metadata):
+        if upload is not None:
+            check_upload_size(upload.name, upload.size)
     v_bytes = vectors.getvalue()
     m_bytes = metadata.getvalue() if metadata is not None else None
     dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
@@ -296,12 +276,15 @@ def load_points(choice: DataChoice) -> Points | None:
     key = choice.job_key
     points = _recall(key)
     if points is None and choice.precomputed:
-        points = _points(choice, None)
+        from embeddings.pipeline import embed_points
+
+        points = embed_points(choice.dataset, None)
         _remember(key, points)
     if points is None:
         points = _encode_now(choice)
     if points is not None:
         st.session_state[state.LAST_JOB] = key
+        st.session_state[state.POINTS_KEY] = points.key
     return points
 
 
@@ -310,6 +293,7 @@ def last_points() -> Points | None:
     key = st.session_state.get(state.LAST_JOB)
     points = _recall(key) if key else None
     if points is not None:
+        st.session_state[state.POINTS_KEY] = points.key
         st.caption(f"Still showing the last data that loaded: {points.source}"
                    + (f", {points.model}" if points.model else "") + ".")
     return points
@@ -334,14 +318,13 @@ def _encode_now(choice: DataChoice) -> Points | None:
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)
         try:
-            embeddings = _encode(choice, progress)
+            points = encode_choice(choice, progress)
         except Exception as error:
             failure = error
     panel.empty()
     if failure is not None:
         show_error(failure, f"Encoding with {choice.model}")
         return None
-    points = _points(choice, embeddings)
     _remember(key, points)
     return points
 
@@ -355,62 +338,9 @@ def _progress_fn(bar, what: str, model: str) -> Callable[[int, int], None]:
     return progress
 
 
-def _encode(choice: DataChoice, progress: Callable[[int, int], None]):
-    if choice.level == "vocab":
-        from embeddings.encode import vocabulary_embeddings
+def encode_choice(choice: DataChoice, progress: Callable[[int, int], None]) -> Points:
+    """The choice's points from the library (embed_points): what the page shows and exports."""
+    from embeddings.pipeline import embed_points
 
-        progress(0, 1)
-        embeddings = vocabulary_embeddings(choice.model, top_n=choice.vocab_size,
-                                           trust_remote_code=choice.trust_remote_code)
-        progress(1, 1)
-        return embeddings
-    from embeddings.pipeline import embed
-
-    return embed(choice.dataset, choice.model, level=choice.level, layer=choice.layer, progress=progress,
-                 trust_remote_code=choice.trust_remote_code)
-
-
-def _points(choice: DataChoice, embeddings) -> Points:
-    dataset = choice.dataset
-    if embeddings is None:  # precomputed vectors
-        vectors = np.asarray(dataset.vectors, dtype=np.float32)
-        return Points(vectors, _table(dataset.metadata), choice.job_key, None, "text", dataset.text_column, dataset.source)
-    if embeddings.level == "text":
-        table = dataset.metadata
-    elif embeddings.level == "token":
-        table = _token_table(dataset, embeddings.rows)
-    else:
-        table = embeddings.rows
-    return Points(
-        np.asarray(embeddings.vectors, dtype=np.float32),
-        _table(table),
-        choice.job_key,
-        choice.model,
-        embeddings.level,
-        dataset.text_column if embeddings.level == "text" else "token",
-        dataset.source if embeddings.level != "vocab" else f"vocabulary of {choice.model}",
-    )
-
-
-def _table(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.reset_index(drop=True)
-
-
-def _token_table(dataset: Dataset, rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per token: the token, where it sits, its text, and its text's other metadata."""
-    index = rows["text_index"].to_numpy()
-    table = pd.DataFrame(
-        {
-            "token": rows["token"].astype(str).to_numpy(),
-            "position": rows["position"].to_numpy(),
-            "token_id": rows["token_id"].to_numpy(),
-            "text_index": index,
-        }
-    )
-    source = dataset.metadata.iloc[index].reset_index(drop=True)
-    for column in source.columns:
-        name = column if column not in table.columns else f"text {column}"
-        table[name] = source[column].to_numpy()
-    if dataset.text_column in table.columns and dataset.text_column != "text":
-        table = table.rename(columns={dataset.text_column: "text"}) if "text" not in table.columns else table
-    return table
+    return embed_points(choice.dataset, choice.model, level=choice.level, layer=choice.layer,
+                        vocab_size=choice.vocab_size, progress=progress, trust_remote_code=choice.trust_remote_code)

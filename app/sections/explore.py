@@ -14,9 +14,9 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.data import Points
 from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
+from embeddings.points import Points
 from embeddings.errors import InputError
 from embeddings.plot import is_numeric, point_indices_from_selection, scatter_figure, search_mask
 from embeddings.reduce import METHOD_NAMES, MIN_POINTS, sample_indices

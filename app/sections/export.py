@@ -13,9 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.sections.data import Points
 from app.sections.projection import View
-from embeddings.projector import projector_zip
+from embeddings.points import Points
 
 PROJECTOR_LABEL = "Download for projector.tensorflow.org"
 COORDS_LABEL = "Coordinates (CSV)"
@@ -35,22 +34,9 @@ open `https://projector.tensorflow.org/?config=URL-of-projector_config.json`.
 """
 
 
-def tensor_name(points: Points) -> str:
-    name = points.source if points.model is None else f"{points.source} · {points.model} · {points.level}"
-    return re.sub(r"[\r\n\t]+", " ", name)
-
-
-def export_rows(points: Points, rows: np.ndarray) -> tuple[np.ndarray, pd.DataFrame | None]:
-    """Vectors and metadata of the given source rows, as the zip holds them."""
-    rows = np.asarray(rows, dtype=np.int64)
-    metadata = points.table.iloc[rows].reset_index(drop=True)
-    return points.vectors[rows], (metadata if metadata.shape[1] else None)
-
-
 def projector_zip_for(points: Points, rows: np.ndarray) -> bytes:
     """The projector zip of the given source rows (what the download button serves)."""
-    vectors, metadata = export_rows(points, rows)
-    return projector_zip(vectors, metadata, tensor_name=tensor_name(points))
+    return points.subset(rows).projector_zip()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

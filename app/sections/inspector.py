@@ -14,7 +14,7 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.data import Points
+from embeddings.points import Points
 from embeddings.neighbors import METRICS, Neighbors, nearest
 
 MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box
@@ -42,14 +42,11 @@ def _label(points: Points, row: int) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _query_vector(model: str, level: str, text: str) -> np.ndarray:
-    if level == "vocab":
-        from embeddings.encode import vocabulary_embeddings
+def _query_vector(_points: Points, model: str, level: str, text: str) -> np.ndarray:
+    """embed_query cached on plain values (the model and level stand for the points)."""
+    from embeddings.pipeline import embed_query
 
-        return vocabulary_embeddings(model, tokens=[text]).vectors[0]
-    from embeddings.encode import encode_texts
-
-    return encode_texts([text], model).vectors[0]
+    return embed_query(_points, text)
 
 
 def render_inspector(points: Points, selection: list[int], selectable: bool = True) -> Inspection | None:
@@ -87,7 +84,7 @@ def render_inspector(points: Points, selection: list[int], selectable: bool = Tr
     try:
         if query:
             with st.spinner("Encoding the query..."):
-                vector = _query_vector(points.model, points.level, query)
+                vector = _query_vector(points, points.model, points.level, query)
             neighbors = nearest(points.vectors, vector, k=k, metric=metric)
         else:
             neighbors = nearest(points.vectors, int(point), k=k, metric=metric)

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.sections.data import Points
+from embeddings.points import Points
 from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
 
 METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import state
+from app.sections import error_line, show_error
 from embeddings.errors import InputError
 from embeddings.plot import scatter_figure, search_mask
 
@@ -32,20 +34,6 @@ NEIGHBOURS_SHOWN = 10
 MODEL_FACTS_TTL_S = 300  # a model folder created or fixed meanwhile is seen within minutes
 MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
 
-# st.session_state keys (one place, so tests and main.py can reach them)
-KEY_TEXT = "tokens.text"
-KEY_LAYER = "tokens.layer"
-KEY_SPECIAL = "tokens.include_special"
-KEY_VOCAB_SOURCE = "tokens.vocab.source"
-KEY_VOCAB_SIZE = "tokens.vocab.top_n"
-KEY_VOCAB_WORDS = "tokens.vocab.words"
-KEY_VOCAB_METHOD = "tokens.vocab.method"
-KEY_VOCAB_DIMS = "tokens.vocab.dims"
-KEY_VOCAB_SEARCH = "tokens.vocab.search"
-KEY_VOCAB_REGEX = "tokens.vocab.regex"
-KEY_VOCAB_FOCUS = "tokens.vocab.focus"
-KEY_VOCAB_CHART = "tokens.vocab.chart"
-KEY_VOCAB_CLICKED = "tokens.vocab.clicked"  # the last chart selection already acted on
 
 # Pale, distinct backgrounds for neighbouring tokens (the text stays readable on all of them).
 CHIP_COLOURS = ("#ffd8a8", "#c3fae8", "#d0bfff", "#ffc9c9", "#a5d8ff", "#d8f5a2", "#fcc2d7", "#ffec99")
@@ -66,7 +54,7 @@ def model_facts(model: str) -> dict:
     try:
         loaded = load_model(model)
     except Exception as exc:
-        return {"error": error_line(exc, model)}
+        return {"error": error_line(exc, subject=model)}
     return {
         "name": loaded.spec.name,
         "dim": int(loaded.dim),
@@ -99,10 +87,10 @@ def token_layout(texts: tuple[str, ...], model: str, layer: int, include_special
 @st.cache_data(show_spinner=False, max_entries=8)
 def vocabulary_vectors(model: str, top_n: int, words: tuple[str, ...] | None):
     """(vectors, rows) of the input embedding table: the top_n most useful tokens, or `words`."""
-    from embeddings.encode import vocabulary_embeddings
+    from embeddings.pipeline import embed_points
 
-    emb = vocabulary_embeddings(model, tokens=list(words) if words else None, top_n=top_n)
-    return np.asarray(emb.vectors, dtype=np.float32), emb.rows.reset_index(drop=True)
+    points = embed_points(None, model, level="vocab", vocab_size=top_n, vocab_tokens=list(words) if words else None)
+    return points.vectors, points.table
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -117,19 +105,15 @@ def vocabulary_layout(model: str, top_n: int, words: tuple[str, ...] | None, met
 # ---------------------------------------------------------------- pure helpers (tested directly)
 
 
-def tokenization_table(tok) -> pd.DataFrame:
-    """One row per token: position, token, id, its character span and the text it covers."""
-    return pd.DataFrame(
-        {
-            "position": range(len(tok.tokens)),
-            "token": list(tok.tokens),
-            "id": [int(i) for i in tok.ids],
-            "start": [int(s) for s, _ in tok.offsets],
-            "end": [int(e) for _, e in tok.offsets],
-            "text": ["" if sp else tok.text[s:e] for (s, e), sp in zip(tok.offsets, tok.special)],
-            "special": [bool(s) for s in tok.special],
-        }
-    )
+def nearest_tokens(vectors: np.ndarray, tokens: list[str], row: int, k: int = NEIGHBOURS_SHOWN) -> tuple[pd.DataFrame, list[int]]:
+    """The k tokens nearest to token `row` (cosine; the token itself is never one): table and rows."""
+    from embeddings.neighbors import nearest
+
+    found = nearest(vectors, row, min(k, len(tokens) - 1) or 1, "cosine")
+    near = [int(i) for i in found.indices]
+    table = pd.DataFrame({"token": [tokens[i] for i in near],
+                          "cosine distance": [round(float(d), 4) for d in found.distances]})
+    return table, near
 
 
 def _visible(piece: str) -> str:
@@ -170,22 +154,6 @@ def token_chips_html(tok) -> str:
     return '<div style="line-height:2.1;font-size:1.05em;white-space:pre-wrap">' + "".join(parts) + "</div>"
 
 
-def error_line(exc: BaseException, model: str | None = None) -> str:
-    """One line, never a traceback: InputError text as is, anything else with its type; names the model."""
-    if isinstance(exc, InputError):
-        message = str(exc).strip()
-    else:
-        message = f"{type(exc).__name__}: {exc}".strip()
-    message = message.splitlines()[0] if message else type(exc).__name__
-    if model and model not in message:
-        message = f"{model}: {message}"
-    return message
-
-
-def show_error(exc: BaseException, model: str | None = None) -> None:
-    st.error(error_line(exc, model))
-
-
 # ---------------------------------------------------------------- the tab
 
 
@@ -209,7 +177,7 @@ def _render_text_tokens(model: str, facts: dict) -> None:
     raw = st.text_area(
         "Text to tokenize (one text per line to compare the tokens of several texts)",
         value=DEFAULT_TEXT,
-        key=KEY_TEXT,
+        key=state.TOKENS_TEXT,
         height=120,
     )
     texts = [line.strip() for line in raw.splitlines() if line.strip()]
@@ -222,7 +190,7 @@ def _render_text_tokens(model: str, facts: dict) -> None:
         try:
             tok = tokenize_cached(text, model)
         except Exception as exc:
-            show_error(exc, model)
+            show_error(exc, subject=model)
             return
         tokenizations.append(tok)
         label = f"Text {number}: " if len(texts) > 1 else ""
@@ -232,8 +200,12 @@ def _render_text_tokens(model: str, facts: dict) -> None:
         for number, tok in enumerate(tokenizations, start=1):
             if len(texts) > 1:
                 st.caption(f"Text {number}")
-            st.dataframe(tokenization_table(tok), hide_index=True, width="stretch")
+            st.dataframe(tok.table(), hide_index=True, width="stretch")
+    _render_layer_vectors(model, facts, texts)
 
+
+def _render_layer_vectors(model: str, facts: dict, texts: list[str]) -> None:
+    """The texts' token vectors at a chosen layer, projected with PCA."""
     st.markdown("#### Contextual token vectors")
     num_layers = facts["num_layers"]
     controls = st.columns([3, 1])
@@ -243,17 +215,17 @@ def _render_text_tokens(model: str, facts: dict) -> None:
             min_value=0,
             max_value=num_layers,
             value=num_layers,
-            key=KEY_LAYER,
+            key=state.TOKENS_LAYER,
         )
     else:
         layer = 0
         controls[0].caption("This model has one layer of vectors: its input embedding table.")
-    include_special = controls[1].checkbox("Special tokens", value=False, key=KEY_SPECIAL)
+    include_special = controls[1].checkbox("Special tokens", value=False, key=state.TOKENS_SPECIAL)
     try:
         with st.spinner("Encoding tokens..."):
             coords, rows, variance = token_layout(tuple(texts), model, int(layer), include_special)
     except Exception as exc:
-        show_error(exc, model)
+        show_error(exc, subject=model)
         return
     if coords is None:
         st.info(
@@ -277,7 +249,7 @@ def _render_text_tokens(model: str, facts: dict) -> None:
         hover_columns=["token", "position", "token_id", "text"],
         title=title,
     )
-    st.plotly_chart(figure, key="tokens.layer_chart", width="stretch")
+    st.plotly_chart(figure, key=state.TOKENS_LAYER_CHART, width="stretch")
 
 
 def _chart_selection(tokens: list[str]) -> list[int]:
@@ -285,15 +257,16 @@ def _chart_selection(tokens: list[str]) -> list[int]:
     "Nearest tokens to" (once per selection, so the select box stays the user's to change)."""
     from embeddings.plot import point_indices_from_selection
 
-    rows = [r for r in point_indices_from_selection(st.session_state.get(KEY_VOCAB_CHART)) if 0 <= r < len(tokens)]
-    if tuple(rows) != st.session_state.get(KEY_VOCAB_CLICKED):
-        st.session_state[KEY_VOCAB_CLICKED] = tuple(rows)
+    rows = [r for r in point_indices_from_selection(st.session_state.get(state.VOCAB_CHART)) if 0 <= r < len(tokens)]
+    if tuple(rows) != st.session_state.get(state.VOCAB_CLICKED):
+        st.session_state[state.VOCAB_CLICKED] = tuple(rows)
         if len(rows) == 1:
-            st.session_state[KEY_VOCAB_FOCUS] = tokens[rows[0]]
+            st.session_state[state.VOCAB_FOCUS] = tokens[rows[0]]
     return rows
 
 
-def _render_vocabulary(model: str) -> None:
+def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int] | None:
+    """(words or None, how many tokens, projection label, dims); None when the word list is empty."""
     st.markdown("#### Vocabulary: the input embedding table")
     st.caption(
         "Each point is one token's row of the model's input embedding table, before any context, "
@@ -302,39 +275,44 @@ def _render_vocabulary(model: str) -> None:
     )
     left, middle, right = st.columns([2, 1, 1])
     source = left.radio(
-        "Tokens", ["Most frequent tokens", "My word list"], horizontal=True, key=KEY_VOCAB_SOURCE
+        "Tokens", ["Most frequent tokens", "My word list"], horizontal=True, key=state.VOCAB_SOURCE
     )
-    method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=KEY_VOCAB_METHOD)
-    dims = right.radio("Dimensions", [2, 3], horizontal=True, key=KEY_VOCAB_DIMS)
-    words: tuple[str, ...] | None = None
-    top_n = DEFAULT_VOCAB_SIZE
-    if source == "My word list":
-        raw_words = st.text_area(
-            "Words (one per line or comma-separated)",
-            value="king, queen, man, woman, paris, france, berlin, germany, cat, dog, apple, banana",
-            key=KEY_VOCAB_WORDS,
-        )
-        words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
-        if not words:
-            st.error("Type at least one word for the vocabulary view.")
-            return
-    else:
-        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=KEY_VOCAB_SIZE)
+    method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=state.VOCAB_METHOD)
+    dims = right.radio("Dimensions", [2, 3], horizontal=True, key=state.VOCAB_DIMS)
+    if source != "My word list":
+        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_TOP_N)
+        return None, int(top_n), method_label, int(dims)
+    raw_words = st.text_area(
+        "Words (one per line or comma-separated)",
+        value="king, queen, man, woman, paris, france, berlin, germany, cat, dog, apple, banana",
+        key=state.VOCAB_WORDS,
+    )
+    words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
+    if not words:
+        st.error("Type at least one word for the vocabulary view.")
+        return None
+    return words, DEFAULT_VOCAB_SIZE, method_label, int(dims)
 
+
+def _render_vocabulary(model: str) -> None:
+    options = _render_vocabulary_options()
+    if options is None:
+        return
+    words, top_n, method_label, dims = options
     method = VOCAB_METHODS[method_label]
     try:
         with st.spinner("Projecting the vocabulary..."):
             vectors, rows = vocabulary_vectors(model, int(top_n), words)
             coords, kept, note = vocabulary_layout(model, int(top_n), words, method, int(dims))
     except Exception as exc:
-        show_error(exc, model)
+        show_error(exc, subject=model)
         return
     if note:
         st.caption(note)
 
     search_col, regex_col, focus_col = st.columns([2, 1, 2])
-    query = search_col.text_input("Search tokens", key=KEY_VOCAB_SEARCH, placeholder="e.g. ing or ^un")
-    regex = regex_col.checkbox("Regex", key=KEY_VOCAB_REGEX)
+    query = search_col.text_input("Search tokens", key=state.VOCAB_SEARCH, placeholder="e.g. ing or ^un")
+    regex = regex_col.checkbox("Regex", key=state.VOCAB_REGEX)
     try:
         matches = search_mask(rows["token"], query, regex=regex) if query else np.zeros(len(rows), dtype=bool)
     except InputError as exc:
@@ -346,21 +324,14 @@ def _render_vocabulary(model: str) -> None:
         "Nearest tokens to",
         [None] + tokens,
         format_func=lambda t: "(pick a token)" if t is None else t,
-        key=KEY_VOCAB_FOCUS,
+        key=state.VOCAB_FOCUS,
     )
     neighbours = None
     if focus is not None:
-        from embeddings.neighbors import nearest
-
         focus_row = tokens.index(focus)
-        k = min(NEIGHBOURS_SHOWN + 1, len(tokens))
-        found = nearest(vectors, focus_row, k, "cosine")
-        keep = [(int(i), float(d)) for i, d in zip(found.indices, found.distances) if int(i) != focus_row]
-        neighbours = pd.DataFrame(
-            {"token": [tokens[i] for i, _ in keep], "cosine distance": [round(d, 4) for _, d in keep]}
-        )
+        neighbours, near_rows = nearest_tokens(vectors, tokens, focus_row)
         matches = matches.copy()
-        matches[[focus_row] + [i for i, _ in keep]] = True
+        matches[[focus_row] + near_rows] = True
     if len(chosen) > 1:
         matches = matches.copy()
         matches[chosen] = True
@@ -370,6 +341,12 @@ def _render_vocabulary(model: str) -> None:
     if query:
         st.caption(f"{int(matches.sum())} of {len(rows)} tokens match.")
 
+    _render_vocabulary_chart(coords, kept, rows, highlight, focus, neighbours, f"{method_label} {dims}D")
+
+
+def _render_vocabulary_chart(coords: np.ndarray, kept, rows: pd.DataFrame, highlight: np.ndarray | None,
+                             focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
+    tokens = rows["token"].astype(str).tolist()
     kept = np.asarray(kept)
     shown = rows.iloc[kept]  # index = source row, so highlights and rings use source rows
     figure = scatter_figure(
@@ -379,12 +356,12 @@ def _render_vocabulary(model: str) -> None:
         hover_columns=[c for c in ("token", "token_id", "pieces") if c in shown.columns],
         highlight=None if highlight is None else highlight[kept],
         selected=[tokens.index(focus)] if focus is not None else None,
-        title=f"{len(shown):,} tokens, {method_label} {dims}D",
+        title=f"{len(shown):,} tokens, {layout}",
     )
     if neighbours is not None:
         plot_col, list_col = st.columns([3, 1])
-        plot_col.plotly_chart(figure, key=KEY_VOCAB_CHART, on_select="rerun", width="stretch")
+        plot_col.plotly_chart(figure, key=state.VOCAB_CHART, on_select="rerun", width="stretch")
         list_col.markdown(f"Nearest to **{focus}**")
         list_col.dataframe(neighbours, hide_index=True, width="stretch")
     else:
-        st.plotly_chart(figure, key=KEY_VOCAB_CHART, on_select="rerun", width="stretch")
+        st.plotly_chart(figure, key=state.VOCAB_CHART, on_select="rerun", width="stretch")

@@ -1,0 +1,167 @@
+"""``Points``: vectors with exactly one table row per vector, and where they came from.
+
+This is the one value the CLI, the app and every export use, so they agree by construction.
+``embeddings.pipeline.embed_points`` makes it for every level:
+
+- ``text``: one vector per text; the table is the data's own columns;
+- ``token``: one contextual vector per token; the table is ``token_table`` (token, position,
+  token_id, text_index, then the text's own columns, its text as ``text``);
+- ``vocab``: rows of the model's input embedding table; the table is token, token_id, pieces.
+
+Points are values: ``subset`` returns new Points (remembering the original row of each point in
+``row_ids``, so colours and selections keep their meaning), ``project`` returns a
+``Projection``, and ``write_projector`` / ``projector_zip`` write the projector files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from embeddings.errors import InputError
+
+if TYPE_CHECKING:  # only for the annotations: importing them here would load the writers
+    from embeddings.reduce import Projection
+
+LEVELS = ("text", "token", "vocab")
+
+
+@dataclass(frozen=True, eq=False)
+class Points:
+    """Vectors (float32, n x d), one ``table`` row per vector, and their provenance."""
+
+    vectors: np.ndarray
+    table: pd.DataFrame
+    level: str = "text"  # "text" | "token" | "vocab"
+    model: str | None = None  # the model that made the vectors; None for precomputed vectors
+    fingerprint: str = ""  # the model's fingerprint (embeddings.models.fingerprint); "" if none
+    layer: int | None = None  # token level: the layer the vectors come from
+    source: str = ""  # where the data came from (a file name, "sample:...", "vocabulary of M")
+    text_column: str | None = None  # the column that names a point (the text, or "token")
+    row_ids: np.ndarray | None = None  # original row of each point after subset(); None = 0..n-1
+    cached: int = field(default=0, compare=False)  # how many inputs came from the vector cache
+
+    def __post_init__(self) -> None:
+        vectors = np.asarray(self.vectors, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise InputError(f"{self.source or 'points'}: vectors must be 2-D, got shape {vectors.shape}")
+        if len(self.table) != vectors.shape[0]:
+            raise InputError(
+                f"{self.source or 'points'}: {vectors.shape[0]} vectors but {len(self.table)} table rows"
+            )
+        if self.level not in LEVELS:
+            raise InputError(f"level must be one of {', '.join(LEVELS)}, not {self.level!r}")
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "table", self.table.reset_index(drop=True))
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The original row of each point (0..n-1 unless these points are a subset)."""
+        return np.arange(len(self)) if self.row_ids is None else np.asarray(self.row_ids)
+
+    @property
+    def label_column(self) -> str | None:
+        """The column that names a point in lists (its text or token)."""
+        for column in (self.text_column, "token", "text", "label"):
+            if column is not None and column in self.table.columns:
+                return column
+        return None
+
+    @property
+    def metadata(self) -> pd.DataFrame | None:
+        """The table as the projector's metadata.tsv holds it (None when it has no columns)."""
+        return self.table if self.table.shape[1] else None
+
+    @property
+    def tensor_name(self) -> str:
+        """A one-line name for the projector: source, model and level."""
+        name = self.source if self.model is None else f"{self.source} · {self.model} · {self.level}"
+        return re.sub(r"[\r\n\t]+", " ", name)
+
+    @cached_property
+    def key(self) -> str:
+        """A digest that identifies these points: provenance, vectors, table and original rows."""
+        h = hashlib.blake2b(digest_size=10)
+        for part in (self.level, self.model or "", self.fingerprint, str(self.layer), self.source,
+                     str(self.text_column), str(self.vectors.shape)):
+            h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(np.ascontiguousarray(self.vectors).tobytes())
+        h.update(np.ascontiguousarray(self.ids, dtype=np.int64).tobytes())
+        h.update("\0".join(map(str, self.table.columns)).encode("utf-8", "surrogatepass"))
+        try:
+            h.update(pd.util.hash_pandas_object(self.table, index=False).to_numpy().tobytes())
+        except (TypeError, ValueError):  # unhashable cells (lists, dicts): their text stands in
+            h.update(self.table.astype(str).to_csv(index=False).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Points":
+        """The given rows (positions in these points), in the given order, as new Points."""
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise InputError(f"rows out of range: there are {len(self)} points")
+        return Points(
+            self.vectors[idx], self.table.iloc[idx], self.level, self.model, self.fingerprint, self.layer,
+            self.source, self.text_column, self.ids[idx], self.cached,
+        )
+
+    def project(self, method: str = "pca", dims: int = 2, *, seed: int = 0, **params: Any) -> "Projection":
+        """The points in 2D/3D (``embeddings.reduce.project``: PCA, UMAP or t-SNE)."""
+        from embeddings.reduce import project
+
+        return project(self.vectors, method, dims, seed=seed, **params)
+
+    def write_projector(
+        self, folder: str | Path, *, tensor_name: str | None = None, base_url: str | None = None
+    ) -> dict[str, Path]:
+        """vectors.tsv, metadata.tsv (the table) and projector_config.json in `folder`."""
+        from embeddings.projector import write_projector
+
+        return write_projector(folder, self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
+                               base_url=base_url)
+
+    def projector_zip(self, *, tensor_name: str | None = None) -> bytes:
+        """The same files as ``write_projector``, as the bytes of a zip."""
+        from embeddings.projector import projector_zip
+
+        return projector_zip(self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name)
+
+
+def token_table(rows: pd.DataFrame, metadata: pd.DataFrame | None, text_column: str | None) -> pd.DataFrame:
+    """One row per token: the token, where it sits, its id, its text, and its text's other columns.
+
+    ``rows`` are the encoder's token rows (text_index, position, token, token_id...);
+    ``metadata`` is the data's table, one row per text.
+    """
+    index = rows["text_index"].to_numpy()
+    table = pd.DataFrame(
+        {
+            "token": rows["token"].astype(str).to_numpy(),
+            "position": rows["position"].to_numpy(),
+            "token_id": rows["token_id"].to_numpy(),
+            "text_index": index,
+        }
+    )
+    if metadata is None:
+        return table
+    source = metadata.iloc[index].reset_index(drop=True)
+    for column in source.columns:
+        name = column if column not in table.columns else f"text {column}"
+        table[name] = source[column].to_numpy()
+    if text_column in table.columns and text_column != "text" and "text" not in table.columns:
+        table = table.rename(columns={text_column: "text"})
+    return table

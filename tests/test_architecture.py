@@ -1,0 +1,202 @@
+"""The shape of the code: imports flow one way, the library never imports streamlit, the public
+API is light to import, and the README's library example runs with the names it shows."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "embeddings"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module named by an import anywhere in the file (top level or inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {
+        name: {m for m in _imports(path) if m in modules and m != name and m != "embeddings"}
+        for name, path in modules.items()
+    }
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle, as the list of modules around it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_library_import_graph_has_no_cycles() -> None:
+    graph = _graph()
+    assert "embeddings.points" in graph and "embeddings.checks" in graph
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_lower_modules_do_not_reach_up() -> None:
+    graph = _graph()
+    assert graph["embeddings.checks"] <= {"embeddings.errors"}
+    assert graph["embeddings.digests"] == set()
+    assert "embeddings.projector" not in graph["embeddings.data"]  # reading data imports no writer
+    assert "embeddings.cache" not in graph["embeddings.models"]  # fingerprints skip the vector cache
+    assert "embeddings.reduce" not in graph["embeddings.neighbors"]
+
+
+def test_the_library_never_imports_streamlit_and_the_app_is_never_imported() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        for name in _imports(path):
+            assert name.split(".")[0] not in ("streamlit", "app"), f"{path.name} imports {name}"
+
+
+def test_import_embeddings_is_light_and_every_public_name_resolves() -> None:
+    code = (
+        "import sys, embeddings as em\n"
+        "heavy = ('torch', 'umap', 'sklearn', 'streamlit', 'transformers', 'sentence_transformers', 'openTSNE',"
+        " 'plotly')\n"
+        "names = [getattr(em, name) for name in em.__all__]\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _readme_example() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Library", 1)[1].split("\n## ", 1)[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_readme_library_example_uses_only_public_names() -> None:
+    import embeddings
+
+    code = _readme_example()
+    assert "from embeddings." not in code and "import embeddings as em" in code
+    used = set(re.findall(r"\bem\.(\w+)", code))
+    assert used and used <= set(embeddings.__all__), used - set(embeddings.__all__)
+
+
+@pytest.mark.slow
+def test_the_readme_library_example_runs(tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """The example as printed, with the tiny model for speed, from the repository root."""
+    import embeddings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample_data").symlink_to(REPO / "sample_data")
+    monkeypatch.setattr(embeddings, "DEFAULT_MODEL", str(tiny_bert_dir), raising=False)
+    scope: dict = {}
+    exec(compile(_readme_example(), "README.md", "exec"), scope)
+    points, projection = scope["points"], scope["projection"]
+    assert projection.coords.shape == (len(points), 2) and len(points) == 300
+    assert (tmp_path / "out" / "sentences" / "vectors.tsv").read_text().count("\n") == 300
+    assert (tmp_path / "out" / "sentences" / "metadata.tsv").read_text(encoding="utf-8").startswith("text\ttopic")
+    assert "[" in capsys.readouterr().out  # the neighbours were printed
+
+
+def test_the_server_listens_on_this_machine_only_by_default() -> None:
+    import tomllib
+
+    from embeddings.data import MAX_UPLOAD_MB
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    run = (REPO / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "--server.address 127.0.0.1" in run
+    assert "--server.address 0.0.0.0" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
+    from embeddings.data import check_upload_size
+    from embeddings.errors import InputError
+
+    check_upload_size("ok.csv", 5 * 1024 * 1024, limit_mb=5)
+    with pytest.raises(InputError, match=r"^big\.csv: 6 MB is over the upload limit of 5 MB$"):
+        check_upload_size("big.csv", 6 * 1024 * 1024, limit_mb=5)
+
+
+def _spelled_out(node: ast.AST) -> bool:
+    """A key written as text in place (an f-string built on a name from app.state is fine)."""
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.JoinedStr) and "state." not in ast.unparse(node))
+
+
+def test_every_session_state_key_is_named_in_app_state() -> None:
+    """No section spells a key itself: widget keys and st.session_state keys come from app.state."""
+    found = []
+    for path in (REPO / "app").rglob("*.py"):
+        if path.name == "state.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "key" and _spelled_out(keyword.value):
+                        found.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Subscript) and "session_state" in ast.unparse(node.value):
+                if _spelled_out(node.slice):
+                    found.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.startswith("KEY_") for t in node.targets
+            ):
+                found.append(f"{path.name}:{node.lineno}")
+    assert not found, found
+
+
+def test_one_error_display() -> None:
+    defined = [p.name for p in (REPO / "app").rglob("*.py")
+               if re.search(r"^def (show_error|error_line)\b", p.read_text(encoding="utf-8"), re.M)]
+    assert defined == ["__init__.py"]
+
+
+def test_no_app_function_is_over_sixty_lines() -> None:
+    long = []
+    for path in (REPO / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, long
