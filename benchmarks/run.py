@@ -9,7 +9,8 @@ in one process), cache (whole CLI processes: cold vs cached, and a bare sentence
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
 load, PCA, neighbours and the plot figure, in a fresh process), app (a real Chromium driving
-the Streamlit app: first chart, re-colour, 100k points). benchmarks/README.md says what each
+the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` against the local
+path on 5,000 texts, whole CLI processes, and Ray's start-up). benchmarks/README.md says what each
 measures. Prints a Markdown table and the machine; writes JSON (full run:
 benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
 """
@@ -47,7 +48,7 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
 
 PY = sys.executable
-SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "app")
+SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "app", "ray")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -78,7 +79,8 @@ class Row:
     baseline_name: str | None = None
     baseline: float | None = None
     ratio: float | None = None  # see ratio_kind
-    ratio_kind: str = "speed-up"  # "speed-up" = baseline time / our time; "x data" = peak / raw data
+    # "speed-up" = baseline time / our time; "x data" = peak / raw data; "overhead" = our time / baseline time
+    ratio_kind: str = "speed-up"
     target: str | None = None
     passed: bool | None = None
     runs: list[float] = field(default_factory=list)
@@ -356,6 +358,97 @@ def bench_cache(cfg: Config, workdir: Path) -> None:
     ))
     row.passed = None if cfg.quick else ((row.ratio or 0) >= 20 and no_model and diff_cached == 0.0)
     EXTRA["cached_probe"] = probe
+
+
+# ------------------------------------------------------------------ ray
+
+RAY_TEXTS = 5000
+RAY_HOLDER = """
+import sys
+from embeddings.distributed import start_local_ray
+start_local_ray()
+import ray
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()
+ray.shutdown()
+"""
+RAY_STARTUP = """
+import json, time
+t0 = time.perf_counter()
+from embeddings.distributed import import_ray, start_local_ray
+ray = import_ray()
+t1 = time.perf_counter()
+start_local_ray()
+t2 = time.perf_counter()
+ray.shutdown()
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "init": t2 - t1, "shutdown": t3 - t2}))
+"""
+
+
+def bench_ray(cfg: Config, workdir: Path) -> None:
+    """--engine ray against the local path: the same texts, whole CLI processes, cold cache each."""
+    import pandas as pd
+
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise RuntimeError("ray is not installed: pip install '.[ray]'")
+    n = 300 if cfg.quick else RAY_TEXTS
+    texts = real_texts(n, workdir)
+    data = workdir / f"ray-texts-{n}.csv"
+    pd.DataFrame({"text": texts}).to_csv(data, index=False)
+    log(f"ray: {n} texts; local CLI vs --engine ray (private Ray, then a running one), cold cache every run")
+
+    def cli(tag: str, i: int, *extra: str) -> float:
+        cache = workdir / f"ray-cache-{tag}-{i}.sqlite"
+        for path in workdir.glob(cache.name + "*"):
+            path.unlink()
+        args = [PY, "-m", "embeddings", "encode", str(data), "--out", str(workdir / f"ray-{tag}.npy"), "-q", *extra]
+        start = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True, env=child_env(EMBEDDINGS_CACHE=str(cache)),
+                              cwd=ROOT, timeout=1800)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[3:])} failed: {done.stderr[-1500:]}")
+        return wall
+
+    holder = subprocess.Popen([PY, "-c", RAY_HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=child_env(), cwd=ROOT)
+    try:
+        address = holder.stdout.readline().strip()
+        if not address:
+            raise RuntimeError("the Ray holder process did not start a Ray")
+        local_runs, private_runs, joined_runs = [], [], []
+        for i in range(cfg.repeats):  # interleaved, so load drift hits all three alike
+            local_runs.append(cli("local", i))
+            private_runs.append(cli("private", i, "--engine", "ray"))
+            joined_runs.append(cli("joined", i, "--engine", "ray", "--ray-address", address))
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=120)
+    startup = [run_py(RAY_STARTUP, child_env())[1] for _ in range(cfg.repeats)]
+    local_v, private_v, joined_v = (np.load(workdir / f"ray-{t}.npy") for t in ("local", "private", "joined"))
+    diff = max(float(np.abs(v - local_v).max()) for v in (private_v, joined_v))
+    row = add(Row(
+        "ray", "CLI `encode --engine ray`, private Ray, cold cache (whole process)", f"{n} texts", None, "s",
+        "CLI `encode` (local engine), cold cache", None, runs=private_runs, baseline_runs=local_runs,
+        ratio_kind="overhead", target="≤ 1.3x the local time",
+        note=f"Ray's start-up and shutdown included; one actor with every core; max |ray - local| = {diff:.1e}",
+    ))
+    row.passed = None if cfg.quick else ((row.ratio or 99) <= 1.3 and diff <= 1e-5)
+    add(Row(
+        "ray", "CLI `encode --engine ray --ray-address`, running Ray, cold cache", f"{n} texts", None, "s",
+        "CLI `encode` (local engine), cold cache", None, runs=joined_runs, baseline_runs=local_runs,
+        ratio_kind="overhead", note="joins a Ray already started on this machine: no start-up in the figure",
+    ))
+    medians = {k: median([s[k] for s in startup]) for k in ("import", "init", "shutdown")}
+    add(Row(
+        "ray", "Ray start-up: `ray.init` + `ray.shutdown` (fresh process)", "local, all cores", None, "s",
+        runs=[s["init"] + s["shutdown"] for s in startup],
+        note=f"median import ray {medians['import']:.1f} s, init {medians['init']:.1f} s, "
+             f"shutdown {medians['shutdown']:.1f} s",
+    ))
 
 
 # ------------------------------------------------------------------ reduce
@@ -846,6 +939,8 @@ def ratio_text(row: Row) -> str:
         return f"{row.ratio:.2f}x faster" if row.ratio >= 1 else f"{1 / row.ratio:.2f}x slower"
     if row.ratio_kind == "throughput":
         return f"{row.ratio:.3f} of baseline"
+    if row.ratio_kind == "overhead":
+        return f"{row.ratio:.2f}x the baseline's time"
     return f"{row.ratio:.1f}x the data"
 
 

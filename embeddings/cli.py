@@ -1,11 +1,13 @@
 """The command line: the library's jobs, headless.
 
-    embeddings encode  DATA --out FILE.npy
+    embeddings encode  DATA --out FILE.npy          (or --out FOLDER: Parquet shards of row_id, vector)
+    embeddings encode  DATA --engine ray [--ray-address ADDR] [--actors N] --out OUT
     embeddings tokens  TEXT
     embeddings project DATA --method pca|umap|tsne --out coords.csv
     embeddings export  DATA --out DIR
     embeddings compare DATA --model A --model B --out report.json
 
+DATA is a file, or a folder or glob of CSV/JSONL/Parquet shards (read in sorted order).
 Bad input exits 2 with one line ``error: ...`` on stderr and leaves no partial output behind:
 every file is written under a temporary name and renamed into place when complete.
 """
@@ -84,6 +86,7 @@ def check_output_suffix(path: Path, suffix: str) -> None:
 def points_for(args: argparse.Namespace, dataset):  # -> Points
     from embeddings.pipeline import embed_points
 
+    check_engine(args)
     progress = Progress(f"encoding ({args.level})", quiet=args.quiet)
     try:
         return embed_points(
@@ -98,9 +101,26 @@ def points_for(args: argparse.Namespace, dataset):  # -> Points
             progress=progress,
             processes=args.processes,
             trust_remote_code=args.trust_remote_code,
+            engine=getattr(args, "engine", "local"),
+            ray_address=getattr(args, "ray_address", None),
+            actors=getattr(args, "actors", None),
         )
     finally:
         progress.close()
+
+
+def check_engine(args: argparse.Namespace) -> None:
+    """The Ray options go with --engine ray, and --processes/--level token with the local engine."""
+    if getattr(args, "engine", "local") != "ray":
+        for option, value in (("--ray-address", getattr(args, "ray_address", None)),
+                              ("--actors", getattr(args, "actors", None))):
+            if value is not None:
+                raise InputError(f"{option} goes with --engine ray")
+        return
+    if args.level != "text":
+        raise InputError(f"--engine ray encodes one vector per text; use --engine local for --level {args.level}")
+    if args.processes != 1:
+        raise InputError("--processes is for --engine local; with --engine ray use --actors")
 
 
 def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabulary needs no data)
@@ -170,8 +190,22 @@ def cmd_encode(args: argparse.Namespace) -> int:
     import numpy as np
 
     out = Path(args.out)
-    check_output_suffix(out, ".npy")
+    as_shards = out.is_dir() or (out.suffix == "" and getattr(args, "level", "text") == "text")
+    if as_shards:
+        from embeddings.shards import check_shards_out, write_vector_shards
+
+        if args.level != "text":
+            raise InputError(f"--out {out}: {args.level}-level vectors are written as .npy (with a .csv of rows beside)")
+        check_shards_out(out)
+    elif out.suffix.lower() != ".npy":
+        raise InputError(f"--out {out}: must end in .npy, or name a folder (no suffix) for Parquet shards")
     points = points_for(args, load_for(args))
+    if as_shards:
+        parts = write_vector_shards(out, points.vectors)
+        n, d = points.vectors.shape
+        info(f"wrote {out}: {n} x {d} vectors in {len(parts)} Parquet shard(s) of row_id, vector "
+             f"(text level, model {model_label(points)})", args)
+        return 0
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, points.vectors, allow_pickle=False)
@@ -361,10 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=OneLineErrorParser)
 
-    def common(p: argparse.ArgumentParser, *, level: bool = True) -> None:
+    def common(p: argparse.ArgumentParser, *, level: bool = True, engine: bool = True) -> None:
         p.add_argument("data", metavar="DATA", nargs="?" if level else None,
-                       help="CSV, TSV, JSONL, Parquet or TXT of texts; vectors: .npy / projector vectors TSV; or a "
-                       "projector config: projector_config.json, .pbtxt, or a folder holding one (TensorBoard log)"
+                       help="CSV, TSV, JSONL, Parquet or TXT of texts, or a folder or glob of CSV/JSONL/Parquet "
+                       "shards; vectors: .npy / projector vectors TSV; or a projector config: "
+                       "projector_config.json, .pbtxt, or a folder holding one (TensorBoard log)"
                        + (" (none with --level vocab)" if level else ""))
         if level:
             p.add_argument("--model", default=DEFAULT_MODEL,
@@ -381,6 +416,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CPU worker processes for text encoding: a number, or 'auto' (one per core for "
                        "large inputs) (default: %(default)s)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
+        if engine:
+            p.add_argument("--engine", choices=("local", "ray"), default="local",
+                           help="where text vectors are computed: this process, or a Ray Data actor pool "
+                           "(pip install 'embedding-explorer[ray]') (default: %(default)s)")
+            p.add_argument("--ray-address", help="join the Ray cluster at this address (from `ray start "
+                           "--head`); without it --engine ray starts a private Ray on this machine")
+            p.add_argument("--actors", type=positive_int,
+                           help="encoding actors for --engine ray (default: one per GPU, else one per node)")
         if level:
             p.add_argument("--level", choices=("text", "token", "vocab"), default="text",
                            help="one vector per text, one per token (contextual), or the model's vocabulary "
@@ -389,9 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--vocab-size", type=positive_int, default=5_000,
                            help="--level vocab: how many whole-word tokens (default: %(default)s)")
 
-    p = sub.add_parser("encode", help="encode DATA to a .npy matrix")
+    p = sub.add_parser("encode", help="encode DATA to a .npy matrix or a folder of Parquet shards")
     common(p)
-    p.add_argument("--out", required=True, help="output .npy file")
+    p.add_argument("--out", required=True, help="output .npy file, or a folder for Parquet shards (row_id, vector)")
     p.add_argument("--normalize", action="store_true", help="L2-normalise the text vectors")
     p.set_defaults(func=cmd_encode)
 
@@ -425,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")
-    common(p, level=False)
+    common(p, level=False, engine=False)
     p.set_defaults(model=None, level="text", layer=-1)
     p.add_argument("--model", dest="models", action="append", required=True, help="a model spec; give 2 to 4")
     p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")

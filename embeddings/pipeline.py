@@ -19,9 +19,11 @@ from embeddings.models import DEFAULT_MODEL, ModelSpec
 from embeddings.points import LEVELS as POINT_LEVELS
 from embeddings.points import Points, token_table
 from embeddings.projector_config import is_projector_config, read_projector_config
+from embeddings.shards import is_sharded, read_shards
 
 LEVELS = ("text", "token")  # what embed() encodes a Dataset at; embed_points adds "vocab"
 DEFAULT_VOCAB_SIZE = 5_000
+ENGINES = ("local", "ray")  # where text vectors are computed: this process, or a Ray Data actor pool
 VECTOR_SUFFIXES = (".npy",)
 
 
@@ -49,7 +51,10 @@ def load_input(
     """Read DATA as the CLI names it: texts (CSV/TSV/JSONL/Parquet/TXT), vectors (.npy, projector
     TSV), or a projector config (projector_config.json, a .pbtxt, or a folder holding one, such as
     a TensorBoard log folder or an export of ours); `tensor` picks one of a config's tensors.
+    A folder or a glob of CSV/JSONL/Parquet shards (with no projector config in it) is one
+    input, read in sorted path order.
     """
+    path_text = path
     path = Path(path)
     if is_projector_config(path):
         if metadata is not None:
@@ -57,6 +62,10 @@ def load_input(
         if text_column is not None:
             raise InputError(f"{path.name}: --text-column goes with a text file; a projector config holds vectors")
         return read_projector_config(path, tensor)
+    if is_sharded(path_text):
+        if metadata is not None:
+            raise InputError(f"{path}: --metadata goes with a vectors file, not a folder of shards")
+        return read_shards(path_text, text_column=text_column)
     if tensor is not None:
         raise InputError(f"{path.name}: --tensor picks a tensor of a projector config (.json, .pbtxt or a log folder)")
     if path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path):
@@ -79,8 +88,17 @@ def embed(
     processes: int | str = 1,
     stop: StopFn | None = None,
     trust_remote_code: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
 ) -> Embeddings:
-    """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`."""
+    """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`.
+
+    ``engine="ray"`` encodes the texts on a Ray Data actor pool (``embeddings.distributed``):
+    a private Ray on this machine, or the cluster at ``ray_address``; text level only.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if level not in LEVELS:
         raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if dataset.vectors is not None:
@@ -95,8 +113,17 @@ def embed(
     if dataset.texts is None:
         raise InputError(f"{dataset.source}: has neither texts nor vectors")
     if level == "token":
+        if engine != "local":
+            raise InputError(f"engine {engine!r} encodes one vector per text; token level runs on the local engine")
         return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop,
                                 trust_remote_code=trust_remote_code)
+    if engine == "ray":
+        from embeddings.distributed import encode_on_ray
+
+        return encode_on_ray(
+            dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
+            stop=stop, trust_remote_code=trust_remote_code, address=ray_address, actors=actors,
+        )
     return encode_texts(
         dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
         processes=processes, stop=stop, trust_remote_code=trust_remote_code,
@@ -118,6 +145,9 @@ def embed_points(
     processes: int | str = 1,
     stop: StopFn | None = None,
     trust_remote_code: bool = False,
+    engine: str = "local",
+    ray_address: str | None = None,
+    actors: int | None = None,
 ) -> Points:
     """Points for a dataset (or, at level "vocab", for a model's vocabulary): vectors and table.
 
@@ -139,6 +169,7 @@ def embed_points(
     embeddings = embed(
         dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
         cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,
+        engine=engine, ray_address=ray_address, actors=actors,
     )
     if level == "token":
         table, label = token_table(embeddings.rows, dataset.metadata, dataset.text_column), "token"

@@ -55,10 +55,16 @@ class TensorEntry:
 
 
 def is_projector_config(path: str | Path) -> bool:
-    """A .json / .pbtxt file, or a folder holding a projector config (ours or TensorBoard's)."""
+    """A .json / .pbtxt file, or a folder holding a projector config (ours or TensorBoard's).
+
+    A folder with no config in it (or in its run folders) is not one: it may be a folder of shards.
+    """
     path = Path(path)
     if path.is_dir():
-        return True
+        try:
+            return bool(config_files(path))
+        except InputError:
+            return False
     return path.suffix.lower() in CONFIG_SUFFIXES
 
 

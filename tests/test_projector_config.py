@@ -153,7 +153,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
     raises(["other.json", "not a projector config"], load_input, tmp_path / "other.json")
     empty = tmp_path / "empty"
     empty.mkdir()
-    raises(["empty", "no projector_config.pbtxt"], load_input, empty)
+    raises(["empty", "holds no", "projector_config.pbtxt"], load_input, empty)
     raises(["--tensor", "projector config"], load_input, ROOT / "sample_data" / "sentences.csv", tensor="x")
 
 

