@@ -432,10 +432,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _layer_rows(dataset, walk):  # -> pd.DataFrame: one row per point of the walk
-    from embeddings.encode import Embeddings
-    from embeddings.pipeline import export_rows
-
-    return export_rows(dataset, Embeddings(walk.layers[0], walk.model, walk.fingerprint, walk.level, 0, walk.rows))
+    return walk.points(0, dataset).table
 
 
 def _with_rows(coords, meta):  # -> pd.DataFrame

@@ -65,6 +65,19 @@ class LayerWalk:
         return Embeddings(self.layers[index], self.model, self.fingerprint, self.level, index, self.rows)
 
 
+    def points(self, layer: int, dataset: Any):  # (int, Dataset) -> Points
+        """One layer as Points: its vectors with the table ``embed_points`` gives the same level."""
+        from embeddings.points import Points, token_table
+
+        chosen = self.embeddings(layer)
+        if self.level == "token":
+            table, label = token_table(self.rows, dataset.metadata, dataset.text_column), "token"
+        else:
+            table, label = dataset.metadata.reset_index(drop=True), dataset.text_column
+        return Points(chosen.vectors, table, self.level, self.model, self.fingerprint, chosen.layer, dataset.source,
+                      label)
+
+
 def _layer_fingerprint(base: str, layer: int) -> str:
     """The fingerprint encode_texts gives SPEC@layerN (models._with_variant)."""
     return f"{base}@layer:{layer}"
