@@ -354,7 +354,7 @@ class StageProgress:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from embeddings.finetune import DEFAULT_LOSS, check_output, finetune
+    from embeddings.finetune import check_output, finetune
 
     check_output(args.out, args.overwrite)  # before reading anything: fail fast
     dataset = text_dataset(args)
@@ -364,7 +364,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     try:
         result = finetune(
             dataset.texts, labels, args.out, model=args.model, epochs=args.epochs, test_size=args.test_size,
-            seed=args.seed, batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss or DEFAULT_LOSS,
+            seed=args.seed, batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
             label_column=args.label_column, overwrite=args.overwrite, cache=not args.no_cache,
             progress=progress, trust_remote_code=args.trust_remote_code,
         )
@@ -573,8 +573,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=float, default=0.2, help="share of texts held out, per class (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the batches and the initialisation")
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--loss", choices=("batch-all-triplet", "batch-hard-soft-margin", "in-batch-negatives"),
-                   default=None, help="training loss (default: the one that measured best, see README)")
+    p.add_argument("--loss", choices=("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives"),
+                   default="batch-hard-soft-margin",
+                   help="training loss: a triplet loss over batches grouped by label, or in-batch negatives "
+                   "over same-label pairs (default: %(default)s, which measured best)")
     p.set_defaults(func=cmd_finetune, batch_size=16)
 
     p = sub.add_parser("layers", help="walk through a model's layers: per-layer layouts and figures (JSON report)")

@@ -106,7 +106,7 @@ def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
 def render_finetune(dataset: Dataset, model: str) -> dict | None:
     """The Fine-tune tab; returns the last result ({"folder", "report", "base"}) when one is shown."""
     st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer, "
-               "batch-all triplet loss), then compare the tuned model with the base model on the same texts.")
+               "a triplet loss over batches grouped by label), then compare base and tuned on the same texts.")
     if dataset.texts is None:
         st.info(f"{dataset.source} holds vectors only; fine-tuning needs texts and labels.")
         return None
