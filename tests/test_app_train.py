@@ -20,8 +20,8 @@ TIMEOUT = 240
 
 def _start(model: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.MODEL] = model  # before the first run: the sample is encoded once, with it
     at.run()
-    at.text_input(key=state.MODEL).input(model).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -63,19 +63,19 @@ def test_layers_tab_animates_every_layer(tiny_bert_dir: Path) -> None:
     spec = json.loads(tab.get("plotly_chart")[0].proto.spec)
     assert [frame["name"] for frame in spec["frames"]] == ["0", "1", "2"]
     assert [step["label"] for step in spec["layout"]["sliders"][0]["steps"]] == ["0", "1", "2"]
-    points = sum(len(trace["x"]) for trace in spec["frames"][0]["data"])
+    points = sum(len(trace["ids"]) for trace in spec["frames"][0]["data"])
     assert points == 300  # every sample sentence at every layer, one trace per topic
     assert len(spec["frames"][0]["data"]) == 10
     table = tab.dataframe[0].value
     assert list(table.index) == [0, 1, 2] and table.iloc[-1, 0] == 1.0  # overlap of the last with itself
 
 
-def test_layers_tab_follows_a_word(tiny_bert_dir: Path) -> None:
+def test_layers_tab_follows_a_word() -> None:
+    """With the bundled model (its vocabulary has 'bank'): three short texts."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.SOURCE] = "Paste texts"
+    at.session_state[state.PASTE] = "The river bank was muddy.\nThe bank raised its rates.\nA bank loan."
     at.run()
-    at.radio(key=state.SOURCE).set_value("Paste texts").run()
-    at.text_area(key=state.PASTE).input("The river bank was muddy.\nThe bank raised its rates.\nA bank loan.").run()
-    at.text_input(key=state.MODEL).input(str(tiny_bert_dir)).run()
     at.radio(key=state.LAYERS_LEVEL).set_value("token").run()
     at.button(key=state.LAYERS_START).click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -83,5 +83,5 @@ def test_layers_tab_follows_a_word(tiny_bert_dir: Path) -> None:
     tab = _tab(at, "Layers")
     spec = json.loads(tab.get("plotly_chart")[0].proto.spec)
     marked = [trace for trace in spec["frames"][0]["data"] if trace["name"] == "the word"]
-    assert len(marked) == 1 and len(marked[0]["x"]) == 3  # the three occurrences, drawn apart
+    assert len(marked) == 1 and len(marked[0]["ids"]) == 3  # the three occurrences, drawn apart
     assert "spread of the word's occurrences (mean cosine distance)" in tab.dataframe[0].value.columns
