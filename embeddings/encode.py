@@ -337,12 +337,14 @@ def pooled_layers(lm: LoadedModel, texts: list[str], batch_size: int) -> list[np
         inputs = _inputs(lm, encoded)
         with torch.inference_mode():
             states = lm.transformer(**inputs, output_hidden_states=True).hidden_states
-            weights = inputs["attention_mask"].unsqueeze(-1).to(states[0].dtype)
-            total = weights.sum(dim=1).clamp(min=1e-9)
+            # (batch, 1, tokens) @ (batch, tokens, dim): the masked sum of each layer as one small
+            # matmul, with no (batch, tokens, dim) temporary per layer.
+            weights = inputs["attention_mask"].unsqueeze(1).to(states[0].dtype)
+            total = weights.sum(dim=2).clamp(min=1e-9)
             if not out:
                 out = [np.empty((len(texts), states[0].shape[-1]), dtype=np.float32) for _ in states]
             for layer, hidden in enumerate(states):
-                pooled = (hidden * weights).sum(dim=1) / total
+                pooled = torch.bmm(weights, hidden).squeeze(1) / total
                 out[layer][start : start + len(batch)] = pooled.float().cpu().numpy()
     return out
 
