@@ -65,7 +65,9 @@ def test_layers_tab_animates_every_layer(tiny_bert_dir: Path) -> None:
     assert [step["label"] for step in spec["layout"]["sliders"][0]["steps"]] == ["0", "1", "2"]
     points = sum(len(trace["ids"]) for trace in spec["frames"][0]["data"])
     assert points == 300  # every sample sentence at every layer, one trace per topic
-    assert len(spec["frames"][0]["data"]) == 10
+    assert len(spec["frames"][0]["data"]) == 10 == len(spec["data"])
+    assert [trace["name"] for trace in spec["data"]] == sorted(set(trace["name"] for trace in spec["data"]))
+    assert "text" in spec["data"][0] and "text" not in spec["frames"][0]["data"][0]  # hover sent once
     table = tab.dataframe[0].value
     assert list(table.index) == [0, 1, 2] and table.iloc[-1, 0] == 1.0  # overlap of the last with itself
 
@@ -82,6 +84,7 @@ def test_layers_tab_follows_a_word() -> None:
     assert at.selectbox(key=state.LAYERS_WORD).value == "bank"
     tab = _tab(at, "Layers")
     spec = json.loads(tab.get("plotly_chart")[0].proto.spec)
-    marked = [trace for trace in spec["frames"][0]["data"] if trace["name"] == "the word"]
-    assert len(marked) == 1 and len(marked[0]["ids"]) == 3  # the three occurrences, drawn apart
+    marked = [number for number, trace in enumerate(spec["data"]) if trace["name"] == "the word"]
+    assert len(marked) == 1  # the three occurrences, drawn apart, in every frame
+    assert all(len(frame["data"][marked[0]]["ids"]) == 3 for frame in spec["frames"])
     assert "spread of the word's occurrences (mean cosine distance)" in tab.dataframe[0].value.columns

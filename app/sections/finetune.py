@@ -78,15 +78,19 @@ def _progress(bar):
     return progress
 
 
+def _mark_stopped() -> None:
+    st.session_state[state.FINETUNE_STOPPED] = True
+
+
 def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
     from embeddings.finetune import finetune
 
     panel = st.empty()
     failure: Exception | None = None
     with panel.container():
-        if st.button("Stop", key=state.FINETUNE_STOP):
-            st.session_state[state.FINETUNE_STOPPED] = True
-            st.rerun()
+        # A press reruns the page, which interrupts training at its next progress update; the
+        # callback runs first in that rerun (where this button is not drawn) to say so.
+        st.button("Stop", key=state.FINETUNE_STOP, on_click=_mark_stopped)
         bar = st.progress(0.0, text=f"Fine-tuning {model} on '{form['label']}'...")
         try:
             result = finetune(

@@ -38,24 +38,28 @@ def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str
         members.append(np.flatnonzero(highlight))
     hover = np.asarray(hover, dtype=object)
 
-    def traces(layer: int) -> list[go.Scatter]:
+    def traces(layer: int, look: bool) -> list[go.Scatter]:
+        # A frame carries only positions: plotly merges it into the drawn traces, so the hover
+        # texts and the look are sent once, not once per layer.
         out = []
         for number, rows in enumerate(members):
-            marked = highlight is not None and number == len(members) - 1 and len(members) > len(names)
-            out.append(go.Scatter(
-                x=coords[layer][rows, 0], y=coords[layer][rows, 1], mode="markers", ids=[str(r) for r in rows],
-                name="the word" if marked else (names[number] or "points"), text=hover[rows],
-                hovertemplate="%{text}<extra></extra>",
-                marker={"size": 13 if marked else 7, "symbol": "diamond" if marked else "circle",
-                        "line": {"width": 1.5 if marked else 0, "color": "black"}},
-            ))
+            trace = go.Scatter(x=coords[layer][rows, 0], y=coords[layer][rows, 1], ids=[str(r) for r in rows])
+            if look:
+                marked = highlight is not None and number == len(members) - 1 and len(members) > len(names)
+                trace.update(
+                    mode="markers", name="the word" if marked else (names[number] or "points"), text=hover[rows],
+                    hovertemplate="%{text}<extra></extra>",
+                    marker={"size": 13 if marked else 7, "symbol": "diamond" if marked else "circle",
+                            "line": {"width": 1.5 if marked else 0, "color": "black"}},
+                )
+            out.append(trace)
         return out
 
     every = np.concatenate(coords)
     low, high = every.min(axis=0), every.max(axis=0)
     pad = (high - low) * 0.05 + 1e-6
-    frames = [go.Frame(data=traces(layer), name=str(layer)) for layer in range(len(coords))]
-    figure = go.Figure(data=traces(len(coords) - 1), frames=frames)
+    frames = [go.Frame(data=traces(layer, False), name=str(layer)) for layer in range(len(coords))]
+    figure = go.Figure(data=traces(len(coords) - 1, True), frames=frames)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 400}}
     figure.update_layout(
         title=title, height=560, showlegend=names[0] is not None or len(members) > len(names),
@@ -93,8 +97,8 @@ def _walk(dataset: Dataset, model: str, level: str, labels_column: str | None, m
     panel = st.empty()
     failure: Exception | None = None
     with panel.container():
-        if st.button("Stop", key=state.LAYERS_STOP):
-            st.rerun()  # the rerun interrupts the walk at its next progress update
+        # A press reruns the page, which interrupts the walk at its next progress update.
+        st.button("Stop", key=state.LAYERS_STOP)
         bar = st.progress(0.0, text=f"Every layer of {len(texts):,} texts with {model}...")
 
         def progress(done: int, total: int) -> None:
