@@ -123,6 +123,19 @@ def split(labels: Sequence[str], test_size: float, seed: int) -> tuple[np.ndarra
     return np.sort(train), np.sort(test)
 
 
+def _check_trainable_split(train_labels: list[str], loss: str, label_column: str) -> None:
+    """A triplet loss needs pairs: at least 2 classes with 2 or more training texts each."""
+    counts: dict[str, int] = {}
+    for label in train_labels:
+        counts[label] = counts.get(label, 0) + 1
+    paired = sum(1 for count in counts.values() if count >= 2)
+    if loss != "in-batch-negatives" and paired < 2:
+        raise InputError(
+            f"column '{label_column}': after holding texts out, {paired} class(es) keep 2 or more training texts; "
+            "a triplet loss needs at least 2 such classes (add texts or lower --test-size)"
+        )
+
+
 def _check_model(spec: ModelSpec) -> None:
     if spec.variant is not None:
         raise ModelError(f"model {spec.raw}: is a variant (@{spec.variant.replace(':', '')}); fine-tune the model itself")
@@ -315,6 +328,7 @@ def finetune(
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
     _check_model(spec)
     train_rows, test_rows = split(names, test_size, seed)
+    _check_trainable_split([names[i] for i in train_rows], loss, label_column)
     classes = sorted(set(names))
     codes = np.array([classes.index(n) for n in names])
 

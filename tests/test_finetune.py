@@ -141,6 +141,13 @@ def test_label_checks_name_the_problem() -> None:
         split(["a", "a", "b", "b", "c", "c"], 0.1, 0)
 
 
+def test_classes_of_two_texts_leave_no_pairs_to_train_on(tmp_path: Path) -> None:
+    texts = [f"text number {i}" for i in range(6)]
+    with pytest.raises(InputError, match="0 class\\(es\\) keep 2 or more training texts"):
+        finetune(texts, ["a", "a", "b", "b", "c", "c"], tmp_path / "out", test_size=0.5)
+    assert not (tmp_path / "out").exists()
+
+
 def test_models_that_cannot_be_trained(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
     texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
     with pytest.raises(ModelError, match="variant"):
