@@ -1,7 +1,8 @@
 """The embedding explorer: `streamlit run app/main.py`.
 
 Sidebar: where the points come from and how they are projected. Tabs: explore the points
-(plot, search, neighbours, export), look at tokens, compare models.
+(plot, search, neighbours, export), look at tokens, walk through the layers, compare models,
+fine-tune a model on labelled texts.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app import state  # noqa: E402
 from app.sections import guarded  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
 from app.sections.explore import render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
+from app.sections.finetune import render_finetune  # noqa: E402
+from app.sections.layers import render_layers  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
 from app.sections.saved_views import (  # noqa: E402
     look_from_widgets, render_saved_views, reopen_from_url, view_on_screen, write_url,
@@ -42,7 +46,11 @@ if points is not None:
     with st.sidebar:
         params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks)
 
-explore_tab, tokens_tab, compare_tab = st.tabs(["Explore", "Tokens", "Compare models"])
+if state.OPEN_TAB in st.session_state:  # a tab asked to open another: set before the tabs exist
+    st.session_state[state.TAB] = st.session_state.pop(state.OPEN_TAB)
+explore_tab, tokens_tab, layers_tab, compare_tab, finetune_tab = st.tabs(
+    ["Explore", "Tokens", "Layers", "Compare models", "Fine-tune"], key=state.TAB
+)
 shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
@@ -57,6 +65,20 @@ with st.sidebar, guarded("Saved views"):
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
+with layers_tab, guarded("The Layers tab"):
+    if choice is not None and choice.dataset.texts is not None:
+        render_layers(choice.dataset, choice.model or default_model())
+    else:
+        st.info("Walking the layers needs texts: choose a sample, a file or pasted texts in the sidebar.")
+# Fine-tune is drawn before Compare: a finished run hands its models over before Compare's widgets exist.
+with finetune_tab, guarded("Fine-tuning"):
+    if choice is not None and choice.dataset.texts is not None:
+        tuned = render_finetune(choice.dataset, choice.model or default_model())
+        if tuned is not None and tuned.pop("opened", False):
+            st.session_state[state.OPEN_TAB] = "Compare models"
+            st.rerun()
+    else:
+        st.info("Fine-tuning needs labelled texts: choose a sample or a file with a label column in the sidebar.")
 with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
         render_compare(choice.dataset, choice.model or default_model())

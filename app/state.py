@@ -106,6 +106,32 @@ COMPARE_VIEW = "compare.view.{generation}.{index}"
 COMPARE_PAIR = "compare.pair"
 COMPARE_CHANGED = "compare.most_changed.{pair}"
 COMPARE_TOKEN_TEXT = "compare.token_text"
+COMPARE_OPEN = "compare.open"  # a comparison another tab hands over; applied before this tab's widgets
+
+# ---- page tabs
+TAB = "tab"  # st.tabs: the open tab
+OPEN_TAB = "open_tab"  # a tab another tab asks to open on the next run (set before st.tabs exists)
+
+# ---- layers tab
+LAYERS_LEVEL = "layers.level"
+LAYERS_LABEL = "layers.label_column"
+LAYERS_METHOD = "layers.method"
+LAYERS_START = "layers.start"
+LAYERS_STOP = "layers.stop"
+LAYERS_WORD = "layers.word"
+LAYERS_CHART = "layers.chart"
+LAYERS_RUN = "layers.run"  # the last walk: {"wanted", "walk", "report", "rows", "labels"}
+
+# ---- fine-tune tab
+FINETUNE_LABEL = "finetune.label_column"
+FINETUNE_EPOCHS = "finetune.epochs"
+FINETUNE_SEED = "finetune.seed"
+FINETUNE_OUT = "finetune.out"
+FINETUNE_OVERWRITE = "finetune.overwrite"
+FINETUNE_START = "finetune.start"
+FINETUNE_STOP = "finetune.stop"
+FINETUNE_RESULT = "finetune.result"  # the last run: {"folder", "report", "base", "source"}
+FINETUNE_STOPPED = "finetune.stopped"  # True after Stop, until the message was shown
 
 # ---- values the page stores (not widgets)
 SELECTION = "selection"  # list[int]: source rows selected in the plot

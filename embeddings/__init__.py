@@ -39,6 +39,9 @@ _EXPORTS = {
     "DEFAULT_MODEL": "embeddings.models",
     "ModelSpec": "embeddings.models",
     "load_model": "embeddings.models",
+    "LayerWalk": "embeddings.layers",
+    "layer_vectors": "embeddings.layers",
+    "walk_layers": "embeddings.layers",
     "InputError": "embeddings.errors",
     "ModelError": "embeddings.errors",
 }
@@ -47,6 +50,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
     from embeddings.data import Dataset, from_texts, load_sample, read_data
     from embeddings.errors import InputError, ModelError
+    from embeddings.layers import LayerWalk, layer_vectors, walk_layers
     from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
     from embeddings.pipeline import embed_points, load_input

@@ -6,6 +6,8 @@
     embeddings project DATA --method pca|umap|tsne --out coords.csv
     embeddings export  DATA --out DIR
     embeddings compare DATA --model A --model B --out report.json
+    embeddings finetune DATA --text-column COL --label-column LAB --out DIR
+    embeddings layers  DATA [--level text|token] [--label-column LAB] --out report.json
 
 DATA is a file, or a folder or glob of CSV/JSONL/Parquet shards (read in sorted order).
 Bad input exits 2 with one line ``error: ...`` on stderr and leaves no partial output behind:
@@ -348,6 +350,133 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def label_values(dataset, column: str | None, data: str) -> list | None:  # dataset: Dataset
+    """The label column's values, one per text; one line naming the column when it is missing."""
+    if column is None:
+        return None
+    if column not in dataset.metadata.columns:
+        shown = ", ".join(map(str, dataset.metadata.columns)) or "none besides the text"
+        raise InputError(f"{data}: no column '{column}' for the labels; columns are: {shown}")
+    return dataset.metadata[column].tolist()
+
+
+def text_dataset(args: argparse.Namespace):  # -> Dataset
+    dataset = load_for(args)
+    if dataset.texts is None:
+        raise InputError(f"{args.data}: {args.command} reads texts with the model; give a text file, not vectors")
+    return dataset
+
+
+class StageProgress:
+    """One tqdm bar per stage for the library's (stage, done, total) callbacks."""
+
+    def __init__(self, names: dict[str, str], quiet: bool) -> None:
+        self.names = names
+        self.quiet = quiet
+        self.stage: str | None = None
+        self.bar = Progress("", quiet)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.bar.close()
+            self.bar = Progress(self.names.get(stage, stage), self.quiet)
+            self.stage = stage
+        self.bar(done, total)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from embeddings.finetune import check_output, finetune
+
+    check_output(args.out, args.overwrite)  # before reading anything: fail fast
+    dataset = text_dataset(args)
+    labels = label_values(dataset, args.label_column, args.data)
+    progress = StageProgress({"base": "encoding (base model)", "train": "training (steps)",
+                              "tuned": "encoding (tuned model)"}, args.quiet)
+    try:
+        result = finetune(
+            dataset.texts, labels, args.out, model=args.model, epochs=args.epochs, test_size=args.test_size,
+            seed=args.seed, batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
+            label_column=args.label_column, overwrite=args.overwrite, cache=not args.no_cache,
+            progress=progress, trust_remote_code=args.trust_remote_code,
+        )
+    finally:
+        progress.close()
+    report = result.report
+    for when in ("before", "after"):
+        figures = report[when]
+        silhouette = "n/a" if figures["silhouette"] is None else f"{figures['silhouette']:.3f}"
+        info(f"{when:>6}: held-out k-NN accuracy (k={report['parameters']['knn_k']}) "
+             f"{figures['knn_accuracy']:.3f}, silhouette {silhouette}", args)
+    info(f"wrote {result.folder} ({report['split']['train']} texts trained, {report['split']['test']} held out, "
+         f"{report['seconds']['train']:.1f} s training); load it with --model {result.folder}", args)
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from embeddings.layers import layer_vectors, walk_layers
+
+    out = Path(args.out)
+    check_output_suffix(out, ".json")
+    if args.coords is not None:
+        check_output_suffix(Path(args.coords), ".csv")
+    if args.word and args.level != "token":
+        raise InputError("--word needs --level token (it follows one word's occurrences)")
+    dataset = text_dataset(args)
+    labels = label_values(dataset, args.label_column, args.data)
+    progress = Progress(f"all layers ({args.level})", quiet=args.quiet)
+    try:
+        walk = layer_vectors(dataset.texts, args.model, level=args.level, batch_size=args.batch_size,
+                             cache=not args.no_cache, progress=progress, trust_remote_code=args.trust_remote_code)
+    finally:
+        progress.close()
+    if labels is not None and walk.rows is not None:
+        labels = [labels[i] for i in walk.rows["text_index"]]  # each token carries its text's label
+    stages = StageProgress({"figures": "per-layer figures", "layouts": f"{args.method} per layer"}, args.quiet)
+    try:
+        report = walk_layers(walk, labels, method=args.method, dims=args.dims, seed=args.seed, k=args.k,
+                             probe=not args.no_probe, word=args.word, progress=stages)
+    finally:
+        stages.close()
+    result = report.to_dict()
+    result["data"] = str(args.data)
+    result["label_column"] = args.label_column
+    if args.coords is not None:
+        coords = report.coordinates()
+        meta = _layer_rows(dataset, walk)
+        coords = _with_rows(coords, meta)
+        with atomic_path(Path(args.coords)) as tmp:
+            coords.to_csv(tmp, index=False)
+        info(f"wrote {args.coords} ({len(coords)} rows: every point at every layer)", args)
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    for entry in result["layers"]:
+        parts = [f"layer {entry['layer']}: k-NN overlap with last {entry['knn_overlap_with_last']:.3f}"]
+        if entry["knn_accuracy"] is not None:
+            parts.append(f"k-NN label accuracy {entry['knn_accuracy']:.3f}")
+        if entry["probe_accuracy"] is not None:
+            parts.append(f"probe {entry['probe_accuracy']:.3f}")
+        if "word_spread" in entry:
+            parts.append(f"'{args.word}' spread {entry['word_spread']:.3f}")
+        info(", ".join(parts), args)
+    info(f"wrote {out}", args)
+    return 0
+
+
+def _layer_rows(dataset, walk):  # -> pd.DataFrame: one row per point of the walk
+    return walk.points(0, dataset).table
+
+
+def _with_rows(coords, meta):  # -> pd.DataFrame
+    """The per-(layer, point) coordinates with each point's text and metadata beside them."""
+    if meta is None:
+        return coords
+    meta = meta.rename(columns={c: f"meta_{c}" for c in meta.columns if c in coords.columns})
+    return coords.join(meta.reset_index(drop=True), on="row")
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -475,6 +604,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
     p.add_argument("--out", required=True, help="output .json file")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("finetune", help="fine-tune a model on labelled texts; writes a model folder and a report")
+    common(p, level=False)
+    p.set_defaults(level="text", layer=-1, processes=1)
+    p.add_argument("--label-column", required=True, help="column holding each text's label (class)")
+    p.add_argument("--out", required=True, help="output folder for the tuned model (must not exist)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (only once training succeeded)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model to start from (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=1)
+    p.add_argument("--test-size", type=float, default=0.2, help="share of texts held out, per class (default: 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the split, the batches and the initialisation")
+    p.add_argument("--learning-rate", type=float, default=5e-5)
+    p.add_argument("--loss", choices=("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives"),
+                   default="batch-hard-soft-margin",
+                   help="training loss: a triplet loss over batches grouped by label, or in-batch negatives "
+                   "over same-label pairs (default: %(default)s, which measured best)")
+    p.set_defaults(func=cmd_finetune, batch_size=16)
+
+    p = sub.add_parser("layers", help="walk through a model's layers: per-layer layouts and figures (JSON report)")
+    common(p, level=False)
+    p.set_defaults(layer=-1, processes=1)
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model spec (default: %(default)s)")
+    p.add_argument("--level", choices=("text", "token"), default="text",
+                   help="mean-pooled texts, or every token in context")
+    p.add_argument("--label-column", help="column of labels: adds k-NN label accuracy and a linear probe per layer")
+    p.add_argument("--word", help="token level: follow this word's occurrences (their spread per layer)")
+    p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    p.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")
+    p.add_argument("--no-probe", action="store_true", help="skip the linear probe (the slowest figure)")
+    p.add_argument("--out", required=True, help="output .json report")
+    p.add_argument("--coords", help="also write every point's coordinates at every layer (.csv)")
+    p.set_defaults(func=cmd_layers)
     return parser
 
 

@@ -325,6 +325,30 @@ def _pooled(lm: LoadedModel, texts: list[str], batch_size: int) -> np.ndarray:
     return out
 
 
+def pooled_layers(lm: LoadedModel, texts: list[str], batch_size: int) -> list[np.ndarray]:
+    """Mean-pooled vectors of every layer 0..L (as ``@layerN`` computes them) from one model pass."""
+    import torch
+
+    out: list[np.ndarray] = []
+    window = _window(lm)
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        encoded = lm.tokenizer(batch, padding=True, truncation=True, max_length=window, return_tensors="pt")
+        inputs = _inputs(lm, encoded)
+        with torch.inference_mode():
+            states = lm.transformer(**inputs, output_hidden_states=True).hidden_states
+            # (batch, 1, tokens) @ (batch, tokens, dim): the masked sum of each layer as one small
+            # matmul, with no (batch, tokens, dim) temporary per layer.
+            weights = inputs["attention_mask"].unsqueeze(1).to(states[0].dtype)
+            total = weights.sum(dim=2).clamp(min=1e-9)
+            if not out:
+                out = [np.empty((len(texts), states[0].shape[-1]), dtype=np.float32) for _ in states]
+            for layer, hidden in enumerate(states):
+                pooled = torch.bmm(weights, hidden).squeeze(1) / total
+                out[layer][start : start + len(batch)] = pooled.float().cpu().numpy()
+    return out
+
+
 # ---------------------------------------------------------------- tokens
 
 
@@ -450,6 +474,16 @@ def _token_vectors(
     lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int
 ) -> list[tuple[np.ndarray, dict]]:
     """Per text: (tokens x dim vectors, {tokens, ids, offsets, special}), across all windows."""
+    return [(by_layer[layer], extra) for by_layer, extra in token_vectors_by_layer(lm, texts, [layer], batch_size)]
+
+
+def token_vectors_by_layer(
+    lm: LoadedModel, texts: list[str], layers: Sequence[int | None], batch_size: int
+) -> list[tuple[dict[int | None, np.ndarray], dict]]:
+    """Per text: ({layer: tokens x dim vectors}, {tokens, ids, offsets, special}) from one model pass.
+
+    Layer None is the input embedding table's rows (no position); 0..L are hidden states.
+    """
     import torch
 
     tokenizer = lm.tokenizer
@@ -469,7 +503,8 @@ def _token_vectors(
     ids_list = encoded["input_ids"]
     owner = encoded["overflow_to_sample_mapping"] if fast else list(range(len(texts)))
     table = lm.transformer.get_input_embeddings()
-    per_window: list[np.ndarray] = [None] * len(ids_list)  # type: ignore[list-item]
+    per_window: list[dict[int | None, np.ndarray]] = [{} for _ in ids_list]
+    hidden_layers = [layer for layer in layers if layer is not None]
     order = sorted(range(len(ids_list)), key=lambda i: -len(ids_list[i]))
     pad = tokenizer.pad_token_id
     for start in range(0, len(order), batch_size):
@@ -482,24 +517,33 @@ def _token_vectors(
             mask[row, : len(ids_list[i])] = 1
         ids, mask = ids.to(lm.transformer.device), mask.to(lm.transformer.device)
         with torch.inference_mode():
-            if layer is None:
-                hidden = table(ids)
-            else:
-                hidden = lm.transformer(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[layer]
-        hidden = hidden.float().cpu().numpy()
-        for row, i in enumerate(chosen):
-            per_window[i] = hidden[row, : len(ids_list[i])]
-    results: list[tuple[list, dict]] = [([], {"tokens": [], "ids": [], "offsets": [], "special": []}) for _ in texts]
+            outputs: dict[int | None, Any] = {}
+            if None in layers:
+                outputs[None] = table(ids)
+            if hidden_layers:
+                states = lm.transformer(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+                outputs.update({layer: states[layer] for layer in hidden_layers})
+        for layer, hidden in outputs.items():
+            hidden = hidden.float().cpu().numpy()
+            for row, i in enumerate(chosen):
+                per_window[i][layer] = hidden[row, : len(ids_list[i])]
+    results: list[tuple[dict, dict]] = [
+        ({layer: [] for layer in layers}, {"tokens": [], "ids": [], "offsets": [], "special": []}) for _ in texts
+    ]
     for w, ids in enumerate(ids_list):
         vectors, extra = results[owner[w]]
-        vectors.append(per_window[w])
+        for layer in layers:
+            vectors[layer].append(per_window[w][layer])
         extra["ids"].extend(int(i) for i in ids)
         extra["tokens"].extend(str(t) for t in tokenizer.convert_ids_to_tokens(list(ids)))
         special = [bool(s) for s in encoded["special_tokens_mask"][w]]
         extra["special"].extend(special)
         spans = encoded["offset_mapping"][w] if fast else [(0, 0)] * len(ids)
         extra["offsets"].extend([0, 0] if sp else [int(s), int(e)] for (s, e), sp in zip(spans, special))
-    return [(np.concatenate(v) if v else np.zeros((0, lm.dim), np.float32), extra) for v, extra in results]
+    return [
+        ({layer: np.concatenate(v) if v else np.zeros((0, lm.dim), np.float32) for layer, v in by_layer.items()}, extra)
+        for by_layer, extra in results
+    ]
 
 
 # ---------------------------------------------------------------- vocabulary

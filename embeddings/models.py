@@ -34,6 +34,9 @@ BUNDLED_NAMES = {
 }
 # Files whose bytes define what a model computes; their hash is the model's fingerprint.
 FINGERPRINT_SUFFIXES = (".json", ".txt", ".model", ".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".merges")
+# Files in a model folder that say something about the model but do not change what it computes
+# (a fine-tuning report is written beside the weights).
+NOT_MODEL_FILES = frozenset({"finetune_report.json"})
 _VARIANT = re.compile(r"^(static|layer(\d+))$", re.IGNORECASE)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 # Seconds to wait for the hub before saying it cannot be reached.
@@ -158,6 +161,7 @@ def fingerprint_folder(folder: Path) -> str:
     files = sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix.lower() in FINGERPRINT_SUFFIXES and not p.name.startswith(".")
+        and p.name not in NOT_MODEL_FILES
         and ".cache" not in p.relative_to(folder).parts
     )
     if not files:
@@ -282,32 +286,9 @@ def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
     _quiet_libraries()
     if spec.kind == "hub":
         _check_hub(spec.location)
-    from sentence_transformers import SentenceTransformer
-
-    location = spec.location
-    try:
-        st = SentenceTransformer(
-            location,
-            device=device,
-            trust_remote_code=spec.trust_remote_code,
-            local_files_only=spec.kind != "hub",
-        )
-    except ModelError:
-        raise
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "trust_remote_code" in str(exc) or "custom code" in str(exc):
-            reason = ("it needs its own Python code to load; allow that only if you trust it "
-                      "(--trust-remote-code, or 'Trust the model's own code' in the app)")
-        raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
+    st = open_sentence_transformer(spec, device)
     st.eval()
     tokenizer = st.tokenizer
-    if getattr(tokenizer, "pad_token", None) is None:
-        # GPT-2 style tokenizers have no padding token; batching needs one (masked out anyway).
-        fallback = tokenizer.eos_token or tokenizer.unk_token
-        if fallback is None:
-            raise ModelError(f"model {spec.raw}: its tokenizer has no padding, end or unknown token to pad with")
-        tokenizer.pad_token = fallback
     folder = spec.folder()
     if folder is None:  # loaded from the hub: the files are in the HF cache now
         folder = _hub_snapshot(spec.location)
@@ -325,6 +306,45 @@ def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
         num_layers=0,
         max_seq_length=int(st.max_seq_length or getattr(tokenizer, "model_max_length", 512) or 512),
     )
+
+
+def open_sentence_transformer(spec: ModelSpec, device: str) -> Any:
+    """A new SentenceTransformer for a spec's weights (not memoised: training changes it).
+
+    Fails with one line when the model cannot be loaded, needs its own code without
+    permission, or has no tokenizer to pad batches with.
+    """
+    _quiet_libraries()
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        st = SentenceTransformer(
+            spec.location,
+            device=device,
+            trust_remote_code=spec.trust_remote_code,
+            local_files_only=spec.kind != "hub",
+        )
+    except ModelError:
+        raise
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "trust_remote_code" in str(exc) or "custom code" in str(exc):
+            reason = ("it needs its own Python code to load; allow that only if you trust it "
+                      "(--trust-remote-code, or 'Trust the model's own code' in the app)")
+        raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
+    tokenizer = getattr(st, "tokenizer", None)
+    specials = set(getattr(tokenizer, "all_special_ids", None) or []) if tokenizer is not None else set()
+    if tokenizer is None or len(tokenizer) <= len(specials):
+        # transformers builds an empty tokenizer (special tokens only) for a folder without
+        # tokenizer files: every word would read as [UNK].
+        raise ModelError(f"model {spec.raw}: has no tokenizer (no vocabulary files), so it cannot read text")
+    if getattr(tokenizer, "pad_token", None) is None:
+        # GPT-2 style tokenizers have no padding token; batching needs one (masked out anyway).
+        fallback = tokenizer.eos_token or tokenizer.unk_token
+        if fallback is None:
+            raise ModelError(f"model {spec.raw}: its tokenizer has no padding, end or unknown token to pad with")
+        tokenizer.pad_token = fallback
+    return st
 
 
 def _check_hub(repo_id: str) -> None:

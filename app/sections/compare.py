@@ -92,6 +92,33 @@ def encode_models(dataset: Dataset, specs: list[str]) -> tuple[dict[str, np.ndar
     return vectors, errors
 
 
+# ---------------------------------------------------------------- handing a comparison over
+
+
+def open_comparison(dataset: Dataset, vectors: dict[str, np.ndarray]) -> None:
+    """Ask this tab to show these models' vectors of `dataset` (all its rows) on the next run.
+
+    Another tab (fine-tuning) calls this and reruns; the models go into the multiselect before
+    it is drawn, the only time Streamlit lets a widget's value be set.
+    """
+    st.session_state[state.COMPARE_OPEN] = {"source": dataset.source, "vectors": dict(vectors)}
+
+
+def _apply_opened(dataset: Dataset) -> None:
+    opened = st.session_state.pop(state.COMPARE_OPEN, None)
+    if opened is None or opened["source"] != dataset.source:
+        return
+    rows = compared_rows(len(dataset))
+    specs = tuple(opened["vectors"])
+    key = data_key(dataset, rows)
+    vectors = {spec: np.asarray(v, dtype=np.float32)[rows] for spec, v in opened["vectors"].items()}
+    st.session_state[state.COMPARE_MODELS] = list(specs)
+    st.session_state[state.COMPARE_RUN] = {"wanted": (specs, key), "specs": specs, "key": key,
+                                           "id": f"{key}-{time.time_ns()}", "rows": rows, "vectors": vectors,
+                                           "errors": {}}
+    st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
+
+
 # ---------------------------------------------------------------- selections
 
 
@@ -111,6 +138,7 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     if len(dataset) < 3:
         st.info("Comparing models needs at least 3 texts.")
         return
+    _apply_opened(dataset)
     specs, options = _render_options(default_model)
     run = _run_when_asked(dataset, specs)
     if len(specs) < MIN_MODELS:

@@ -1,0 +1,90 @@
+"""The Fine-tune and Layers tabs through AppTest, on the tiny BERT fixture (the sample sentences).
+
+Fine-tuning ends in the Compare models tab showing base against tuned; the layer walk draws
+one animation frame per layer with a slider, and the per-layer figures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+
+APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+TIMEOUT = 240
+
+
+def _start(model: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.MODEL] = model  # before the first run: the sample is encoded once, with it
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _tab(at: AppTest, label: str):
+    return next(tab for tab in at.tabs if tab.label == label)
+
+
+@pytest.mark.slow
+def test_finetune_opens_base_against_tuned_in_compare(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    at = _start(str(tiny_bert_dir))
+    out = tmp_path / "tuned"
+    at.text_input(key=state.FINETUNE_OUT).input(str(out)).run()
+    assert at.selectbox(key=state.FINETUNE_LABEL).value == "topic"
+    at.button(key=state.FINETUNE_START).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    report = json.loads((out / "finetune_report.json").read_text())
+    assert at.session_state[state.TAB] == "Compare models"
+    assert at.multiselect(key=state.COMPARE_MODELS).value == [str(tiny_bert_dir), str(out)]
+    compare = _tab(at, "Compare models")
+    labels = [m.label for m in compare.metric]
+    assert any("NN overlap" in label for label in labels), labels
+    assert len(compare.get("plotly_chart")) == 2  # base and tuned, side by side
+    shown = {m.label: m.value for m in _tab(at, "Fine-tune").metric}
+    assert shown["Held-out 5-NN accuracy"] == f"{report['after']['knn_accuracy']:.3f}"
+    # the same folder again: one error line, the first model untouched
+    at.button(key=state.FINETUNE_START).click().run()
+    assert [e.value for e in at.error] and "exists" in at.error[0].value
+    assert json.loads((out / "finetune_report.json").read_text()) == report
+
+
+def test_layers_tab_animates_every_layer(tiny_bert_dir: Path) -> None:
+    at = _start(str(tiny_bert_dir))
+    at.selectbox(key=state.LAYERS_LABEL).set_value("topic").run()
+    at.button(key=state.LAYERS_START).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    tab = _tab(at, "Layers")
+    spec = json.loads(tab.get("plotly_chart")[0].proto.spec)
+    assert [frame["name"] for frame in spec["frames"]] == ["0", "1", "2"]
+    assert [step["label"] for step in spec["layout"]["sliders"][0]["steps"]] == ["0", "1", "2"]
+    points = sum(len(trace["ids"]) for trace in spec["frames"][0]["data"])
+    assert points == 300  # every sample sentence at every layer, one trace per topic
+    assert len(spec["frames"][0]["data"]) == 10 == len(spec["data"])
+    assert [trace["name"] for trace in spec["data"]] == sorted(set(trace["name"] for trace in spec["data"]))
+    assert "text" in spec["data"][0] and "text" not in spec["frames"][0]["data"][0]  # hover sent once
+    table = tab.dataframe[0].value
+    assert list(table.index) == [0, 1, 2] and table.iloc[-1, 0] == 1.0  # overlap of the last with itself
+
+
+def test_layers_tab_follows_a_word() -> None:
+    """With the bundled model (its vocabulary has 'bank'): three short texts."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state[state.SOURCE] = "Paste texts"
+    at.session_state[state.PASTE] = "The river bank was muddy.\nThe bank raised its rates.\nA bank loan."
+    at.run()
+    at.radio(key=state.LAYERS_LEVEL).set_value("token").run()
+    at.button(key=state.LAYERS_START).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key=state.LAYERS_WORD).value == "bank"
+    tab = _tab(at, "Layers")
+    spec = json.loads(tab.get("plotly_chart")[0].proto.spec)
+    marked = [number for number, trace in enumerate(spec["data"]) if trace["name"] == "the word"]
+    assert len(marked) == 1  # the three occurrences, drawn apart, in every frame
+    assert all(len(frame["data"][marked[0]]["ids"]) == 3 for frame in spec["frames"])
+    assert "spread of the word's occurrences (mean cosine distance)" in tab.dataframe[0].value.columns

@@ -1,0 +1,72 @@
+"""The Layers tab in a real Chromium: the animation plotly.js draws, and that the slider moves points.
+
+AppTest sees the figure we send; only a browser shows that Streamlit hands the frames to
+plotly.js and that choosing a layer on the slider moves the points there with no rerun.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, poll, require, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WALK_S = 300  # the sample's 300 sentences through the bundled model, first with an empty cache
+
+# The figure on the open tab, its frames as plotly.js holds them, and the first point's position.
+JS_LAYERS = """() => {
+  const gd = Array.from(document.querySelectorAll('.js-plotly-plot')).find(el => el.checkVisibility());
+  if (!gd || !gd._fullData || !gd._fullData.length || !gd._transitionData) return null;
+  const frames = gd._transitionData._frames || [];
+  const first = gd._fullData[0];
+  return {frames: frames.map(f => f.name), x: first.x[0], y: first.y[0],
+          slider: (gd._fullLayout.sliders || []).map(s => s.active)};
+}"""
+
+
+@pytest.fixture()
+def served(tmp_path: Path):
+    numba = os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    with streamlit_server(ROOT / "app" / "main.py", tmp_path, NUMBA_CACHE_DIR=numba) as server:
+        yield server
+
+
+@pytest.fixture()
+def page():
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        finally:
+            browser.close()
+
+
+def test_the_slider_moves_the_points_between_layers_in_the_browser(page, served) -> None:
+    url, log = served
+    page.goto(url)
+    page.get_by_role("tab", name="Layers").click(timeout=WALK_S * 1000)  # the first run encodes the sample
+    page.get_by_role("button", name="Walk the layers").click(timeout=WALK_S * 1000)
+    last = poll(page, lambda: page.evaluate(JS_LAYERS), lambda v: len(v["frames"]) == 7, WALK_S, "layer figure")
+    assert last["frames"] == [str(i) for i in range(7)] and last["slider"] == [6]
+    # layer 0 on the slider (a click at the left end of its rail): plotly.js animates to that
+    # frame in the browser, with no rerun
+    rail = page.locator(".js-plotly-plot .slider-rail-rect").filter(visible=True).first
+    rail.wait_for(timeout=30_000)
+    box = rail.bounding_box()
+    page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)
+    moved = poll(page, lambda: page.evaluate(JS_LAYERS), lambda v: (v["x"], v["y"]) != (last["x"], last["y"]),
+                 30, "a point after choosing layer 0")
+    assert moved["frames"] == last["frames"]
+    time.sleep(0.5)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in log.read_text()

@@ -1,0 +1,211 @@
+"""Fine-tuning: the written folder, its report, the split, stopping, and every bad input.
+
+Mechanics run on the tiny random BERT fixture (seconds); whether tuning helps a real model is
+a benchmark figure (benchmarks/run.py, section `train`), not a unit test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from embeddings.cli import main
+from embeddings.encode import Stopped, encode_texts
+from embeddings.errors import InputError, ModelError
+from embeddings.finetune import REPORT_NAME, check_labels, finetune, split
+from embeddings.models import fingerprint
+from embeddings.probes import knn_accuracy
+
+REPO = Path(__file__).resolve().parent.parent
+SENTENCES = REPO / "sample_data" / "sentences.csv"
+
+
+@pytest.fixture(scope="module")
+def labelled() -> pd.DataFrame:
+    """48 sentences of 4 topics, 12 each."""
+    frame = pd.read_csv(SENTENCES)
+    frame = frame[frame["topic"].isin(["cooking", "football", "astronomy", "music"])]
+    return frame.groupby("topic").head(12).reset_index(drop=True)
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.slow
+def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_consistent(
+    labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
+    steps: list[tuple[str, int, int]] = []
+    out = tmp_path / "tuned"
+    result = finetune(texts, labels, out, model=str(tiny_bert_dir), epochs=2, batch_size=8, seed=3,
+                      progress=lambda stage, done, total: steps.append((stage, done, total)))
+    assert result.folder == out
+    assert _leftovers(tmp_path) == ["cache", "tuned"]  # no temporary folder left beside it
+    report = json.loads((out / REPORT_NAME).read_text())
+    assert report == result.report
+
+    split_ = report["split"]
+    test_rows = split_["test_rows"]
+    assert split_["train"] + split_["test"] == len(texts) and len(test_rows) == split_["test"] == 10
+    held_out = [labels[i] for i in test_rows]
+    assert sorted(set(held_out)) == sorted(set(labels))  # stratified: every class held out
+    assert split_["seed"] == 3 and report["parameters"]["epochs"] == 2
+
+    # every optimizer step's loss, in order; the progress saw every step
+    train_steps = [done for stage, done, _ in steps if stage == "train"]
+    assert [entry["step"] for entry in report["loss_per_step"]] == train_steps == list(range(1, len(train_steps) + 1))
+    assert all(np.isfinite(entry["loss"]) for entry in report["loss_per_step"])
+
+    # bare sentence-transformers reads the folder and gives the vectors the report measured
+    bare = SentenceTransformer(str(out), device="cpu")
+    vectors = bare.encode(texts, convert_to_numpy=True)
+    train_rows = [i for i in range(len(texts)) if i not in set(test_rows)]
+    accuracy = knn_accuracy(vectors[test_rows], held_out, reference_vectors=vectors[train_rows],
+                            reference_labels=[labels[i] for i in train_rows], k=report["parameters"]["knn_k"])
+    assert accuracy == pytest.approx(report["after"]["knn_accuracy"])
+    base = encode_texts(texts, str(tiny_bert_dir)).vectors
+    base_accuracy = knn_accuracy(base[test_rows], held_out, reference_vectors=base[train_rows],
+                                 reference_labels=[labels[i] for i in train_rows], k=5)
+    assert base_accuracy == pytest.approx(report["before"]["knn_accuracy"])
+    assert not np.allclose(vectors, base, atol=1e-4)  # training changed the weights
+
+    # fingerprinted like any local model, and its vectors are already cached: no encoding needed
+    assert report["fingerprint"] == fingerprint(str(out))
+    again = encode_texts(texts, str(out))
+    assert again.cached == len(texts)
+    np.testing.assert_allclose(again.vectors, vectors, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_same_seed_same_split_and_losses(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
+    first = finetune(texts, labels, tmp_path / "a", model=str(tiny_bert_dir), batch_size=8, seed=1).report
+    second = finetune(texts, labels, tmp_path / "b", model=str(tiny_bert_dir), batch_size=8, seed=1).report
+    assert first["split"] == second["split"]
+    assert [e["loss"] for e in first["loss_per_step"]] == pytest.approx([e["loss"] for e in second["loss_per_step"]])
+    other = split(labels, 0.2, 2)[1]
+    assert list(other) != first["split"]["test_rows"]
+
+
+def test_stop_leaves_nothing_written(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    calls = []
+
+    def stop() -> bool:
+        calls.append(1)
+        return len(calls) > 3  # during training, after the base encoding asked a few times
+
+    with pytest.raises(Stopped):
+        finetune(labelled["text"].tolist(), labelled["topic"].tolist(), tmp_path / "tuned",
+                 model=str(tiny_bert_dir), batch_size=8, stop=stop)
+    assert _leftovers(tmp_path) == ["cache"]
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_only_after_success(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tuned"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
+    with pytest.raises(InputError, match="exists.*--overwrite"):
+        finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8)
+    with pytest.raises(Stopped):
+        finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True, stop=lambda: True)
+    assert (out / "keep.txt").read_text() == "mine"  # a failed run keeps the old folder
+    finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True)
+    assert not (out / "keep.txt").exists() and (out / REPORT_NAME).is_file()
+    assert _leftovers(tmp_path) == ["cache", "tuned"]
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_label_checks_name_the_problem() -> None:
+    with pytest.raises(InputError, match="column 'topic': has one class"):
+        check_labels(["a", "b", "c"], ["x", "x", "x"], "topic")
+    with pytest.raises(InputError, match="class 'lonely' has a single text"):
+        check_labels(["a", "b", "c", "d"], ["x", "x", "lonely", "x"], "topic")
+    with pytest.raises(InputError, match="classes 'p', 'q' have a single text each"):
+        check_labels(["a", "b", "c", "d"], ["x", "p", "x", "q"], "topic")
+    with pytest.raises(InputError, match="row 2, column 'topic': no label"):
+        check_labels(["a", "b", "c"], ["x", float("nan"), "y"], "topic")
+    with pytest.raises(InputError, match="holds out 1 of 6 texts"):
+        split(["a", "a", "b", "b", "c", "c"], 0.1, 0)
+
+
+def test_classes_of_two_texts_leave_no_pairs_to_train_on(tmp_path: Path) -> None:
+    texts = [f"text number {i}" for i in range(6)]
+    with pytest.raises(InputError, match="0 class\\(es\\) keep 2 or more training texts"):
+        finetune(texts, ["a", "a", "b", "b", "c", "c"], tmp_path / "out", test_size=0.5)
+    assert not (tmp_path / "out").exists()
+
+
+def test_models_that_cannot_be_trained(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
+    texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
+    with pytest.raises(ModelError, match="variant"):
+        finetune(texts, labels, tmp_path / "a", model=f"{tiny_bert_dir}@layer1")
+    no_tokenizer = tmp_path / "no-tokenizer"
+    no_tokenizer.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(tiny_bert_dir / name, no_tokenizer / name)
+    with pytest.raises(ModelError, match="no-tokenizer"):
+        finetune(texts, labels, tmp_path / "b", model=str(no_tokenizer))
+    remote = tmp_path / "remote-code"
+    shutil.copytree(tiny_bert_dir, remote)
+    config = json.loads((remote / "config.json").read_text())
+    config.update({"model_type": "custom-bert", "auto_map": {"AutoConfig": "configuration.CustomConfig",
+                                                              "AutoModel": "modeling.CustomModel"}})
+    (remote / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="own Python code"):
+        finetune(texts, labels, tmp_path / "c", model=str(remote))
+    assert [p for p in _leftovers(tmp_path) if p != "cache"] == ["no-tokenizer", "remote-code"]
+
+
+def _cli_error(capsys: pytest.CaptureFixture, *args: str) -> str:
+    assert main([str(a) for a in args]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def test_cli_bad_input_is_one_line(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture) -> None:
+    data = tmp_path / "data.csv"
+    labelled.to_csv(data, index=False)
+    model = str(tiny_bert_dir)
+    line = _cli_error(capsys, "finetune", data, "--label-column", "nope", "--out", tmp_path / "o", "--model", model)
+    assert "no column 'nope'" in line and "topic" in line
+    one_class = tmp_path / "one.csv"
+    labelled.assign(topic="same").to_csv(one_class, index=False)
+    assert "has one class" in _cli_error(capsys, "finetune", one_class, "--label-column", "topic",
+                                         "--out", tmp_path / "o", "--model", model)
+    single = tmp_path / "single.csv"
+    labelled.assign(topic=["odd"] + labelled["topic"].tolist()[1:]).to_csv(single, index=False)
+    assert "class 'odd' has a single text" in _cli_error(capsys, "finetune", single, "--label-column", "topic",
+                                                         "--out", tmp_path / "o", "--model", model)
+    (tmp_path / "exists").mkdir()
+    assert "exists" in _cli_error(capsys, "finetune", data, "--label-column", "topic", "--out", tmp_path / "exists",
+                                  "--model", model)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_writes_model_and_prints_before_and_after(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    data = tmp_path / "data.csv"
+    labelled.to_csv(data, index=False)
+    out = tmp_path / "tuned"
+    assert main(["finetune", str(data), "--label-column", "topic", "--out", str(out), "--model", str(tiny_bert_dir),
+                 "--batch-size", "8", "--seed", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "before: held-out k-NN accuracy" in err and "after: held-out k-NN accuracy" in err
+    report = json.loads((out / REPORT_NAME).read_text())
+    assert report["label_column"] == "topic" and report["split"]["seed"] == 2
+    assert report["parameters"]["batch_size"] == 8
