@@ -8,7 +8,9 @@ Sections (``--only`` takes their names): encode (our encode_texts vs bare Senten
 in one process), cache (whole CLI processes: cold vs cached, and a bare sentence-transformers
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
-load, PCA, neighbours and the plot figure, in a fresh process), app (a real Chromium driving
+load, PCA, neighbours and the plot figure, in a fresh process), scale (1M x 384 .npy and TSV
+load, PCA and map payload with peak RSS; approximate vs exact neighbours; UMAP on all of 100k;
+`embeddings view` start-up), app (a real Chromium driving
 the Streamlit app: first chart, re-colour, 100k points). benchmarks/README.md says what each
 measures. Prints a Markdown table and the machine; writes JSON (full run:
 benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
