@@ -9,8 +9,8 @@ in one process), cache (whole CLI processes: cold vs cached, and a bare sentence
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
 load, PCA, neighbours and the plot figure, in a fresh process), scale (1M x 384 .npy and TSV
-load, PCA and map payload with peak RSS; approximate vs exact neighbours; UMAP on all of 100k;
-`embeddings view` start-up), app (a real Chromium driving
+load, PCA and map payload with peak RSS), ann (approximate vs exact neighbours), umap_all (UMAP
+on all of 100k), view (`embeddings view` start-up), app (a real Chromium driving
 the Streamlit app: first chart, re-colour, 100k points). benchmarks/README.md says what each
 measures. Prints a Markdown table and the machine; writes JSON (full run:
 benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
@@ -49,7 +49,7 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
 
 PY = sys.executable
-SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "scale", "app")
+SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "scale", "ann", "umap_all", "view", "app")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -679,13 +679,6 @@ def write_big_meta(n: int, path: Path) -> None:
 
 
 def bench_scale(cfg: Config, workdir: Path) -> None:
-    bench_scale_load(cfg, workdir)
-    bench_scale_neighbors(cfg, workdir)
-    bench_scale_umap(cfg, workdir)
-    bench_scale_view(cfg, workdir)
-
-
-def bench_scale_load(cfg: Config, workdir: Path) -> None:
     n = cfg.million
     npy, meta = workdir / f"scale_{n}.npy", workdir / f"scale_{n}_meta.tsv"
     if not npy.exists():
@@ -741,8 +734,20 @@ def bench_scale_load(cfg: Config, workdir: Path) -> None:
                  f"{median([r['peak_mib'] for r in old_base]):.0f} MiB"))
 
 
-def bench_scale_neighbors(cfg: Config, workdir: Path) -> None:
-    from embeddings.neighbors import approximate_knn, knn, nearest
+def exact_sample_neighbors(x: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Exact cosine k nearest of some rows (themselves excluded), float64, a block of rows at a time."""
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    out = []
+    for start in range(0, len(rows), 256):
+        block = rows[start : start + 256]
+        dist = 1.0 - unit[block].astype(np.float64) @ unit.T.astype(np.float64)
+        dist[np.arange(len(block)), block] = np.inf
+        out.append(np.argsort(dist, axis=1, kind="stable")[:, :k])
+    return np.concatenate(out)
+
+
+def bench_ann(cfg: Config, workdir: Path) -> None:
+    from embeddings.neighbors import approximate_knn, knn
 
     base = base_vectors(workdir, cfg)
     for n in cfg.ann_sizes:
@@ -760,7 +765,7 @@ def bench_scale_neighbors(cfg: Config, workdir: Path) -> None:
             bare = [t_exact]
         else:  # exact neighbours of a seeded sample of points, one pass each
             rows = np.sort(np.random.default_rng(0).choice(n, 2_000, replace=False))
-            exact = np.stack([nearest(x, int(r), 10, "cosine").indices for r in rows])
+            exact = exact_sample_neighbors(x, rows, 10)
             bare = []
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph.indices[rows], exact)]))
         row = add(Row("scale", "approximate kNN all points (neighbors.approximate_knn), k=10, cosine",
@@ -790,7 +795,7 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "cpu": time.process_t
 """
 
 
-def bench_scale_umap(cfg: Config, workdir: Path) -> None:
+def bench_umap_all(cfg: Config, workdir: Path) -> None:
     n = cfg.umap_all
     path = workdir / f"umap_all_{n}.npy"
     np.save(path, tiled(base_vectors(workdir, cfg), n, seed=n))
@@ -808,7 +813,7 @@ def bench_scale_umap(cfg: Config, workdir: Path) -> None:
     row.passed = ours["points"] == n and ours["seconds"] < 60 if not cfg.quick else None
 
 
-def bench_scale_view(cfg: Config, workdir: Path) -> None:
+def bench_view(cfg: Config, workdir: Path) -> None:
     """`embeddings view DATA`: process start to the URL line (the server answering its health check)."""
     log("scale: embeddings view start-up to URL")
     sentences = ROOT / "sample_data" / "sentences.csv"
