@@ -11,7 +11,9 @@ from typing import Any
 import streamlit as st
 
 # ---- data panel (sidebar) widgets
-SOURCE = "data_source"  # radio: sample / upload / paste / projector files
+SOURCE = "data_source"  # radio: sample / upload / paste / projector files / file on this machine
+LOCAL_PATH = "local_path"  # "File on this machine" (embeddings view): the file's path
+LOCAL_METADATA = "local_metadata"  # ... and its metadata TSV
 SAMPLE = "sample_name"
 UPLOAD = "upload_file"
 PASTE = "paste_texts"

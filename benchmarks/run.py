@@ -8,7 +8,9 @@ Sections (``--only`` takes their names): encode (our encode_texts vs bare Senten
 in one process), cache (whole CLI processes: cold vs cached, and a bare sentence-transformers
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
-load, PCA, neighbours and the plot figure, in a fresh process), app (a real Chromium driving
+load, PCA, neighbours and the plot figure, in a fresh process), scale (1M x 384 .npy and TSV
+load, PCA and map payload with peak RSS), ann (approximate vs exact neighbours), umap_all (UMAP
+on all of 100k), view (`embeddings view` start-up), app (a real Chromium driving
 the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` against the local
 path on 5,000 texts, whole CLI processes, and Ray's start-up), train (every layer of 1,000 texts
 in one pass vs encoding them once; fine-tuning on the sample sentences and on 2,000 docstrings).
@@ -50,7 +52,8 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
 
 PY = sys.executable
-SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "app", "ray", "train")
+SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "scale", "ann", "umap_all", "view", "app",
+            "ray", "train")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -63,10 +66,14 @@ class Config:
     sizes: tuple[int, ...]  # points for PCA/UMAP/t-SNE
     big: int  # points for knn/memory/app scale runs
     app_points: int
+    million: int = 1_000_000  # scale: vectors loaded and projected with PCA
+    ann_sizes: tuple[int, ...] = (50_000, 100_000)  # scale: approximate vs exact neighbours
+    umap_all: int = 100_000  # scale: UMAP on every point
 
 
 FULL = Config(quick=False, repeats=3, texts=2000, sizes=(1_000, 10_000, 100_000), big=100_000, app_points=100_000)
-QUICK = Config(quick=True, repeats=2, texts=200, sizes=(500, 2_000), big=5_000, app_points=5_000)
+QUICK = Config(quick=True, repeats=2, texts=200, sizes=(500, 2_000), big=5_000, app_points=5_000,
+               million=30_000, ann_sizes=(25_000,), umap_all=25_000)
 
 
 @dataclass
@@ -696,6 +703,237 @@ def bench_memory(cfg: Config, workdir: Path) -> None:
                   out["peak_mib"], "MiB", "raw float32 vectors", raw_mib, ratio_kind="x data",
                   target="< 2 GB", note=f"peak after each stage: {detail}; ru_maxrss {out['ru_maxrss_mib']:.0f} MiB"))
     row.passed = out["peak_mib"] * 2**20 < 2e9 if not cfg.quick else None
+
+
+# ------------------------------------------------------------------ scale (1M vectors, approximate neighbours, UMAP 100k)
+
+
+LOAD_SCRIPT = """
+import json, sys, time
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+stages = {{"start": [0.0, peak()]}}
+import numpy as np, pandas as pd
+from embeddings import data as data_module
+from embeddings.pipeline import load_input
+from embeddings.reduce import project
+stages["imports"] = [0.0, peak()]
+mode = {mode!r}
+t = time.perf_counter(); c = time.process_time()
+if mode == "old-npy":  # the reader before: the whole file as bytes, np.load from them, a full NaN mask
+    import io
+    from pathlib import Path
+    x = np.load(io.BytesIO(Path({vectors!r}).read_bytes()), allow_pickle=False)
+    assert np.isfinite(x).all()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+else:
+    if mode == "old-tsv":  # the line-by-line reader over the whole file at once (the fallback path)
+        import os
+        data_module.TSV_BLOCK_BYTES = os.path.getsize({vectors!r}) + 1
+        data_module._fast_tsv_block = lambda block, width: None
+    ds = load_input({vectors!r}, metadata={meta!r})
+    x = ds.vectors
+stages["load"] = [time.perf_counter() - t, peak(), time.process_time() - c]
+if {project!r}:
+    t = time.perf_counter(); c = time.process_time(); p = project(x, "pca")
+    stages["PCA 2D"] = [time.perf_counter() - t, peak(), time.process_time() - c]
+    t = time.perf_counter(); c = time.process_time()
+    # what the map receives: float32 coordinates and one category code per point
+    codes = pd.Categorical(ds.metadata["cluster"]).codes
+    payload = p.coords.astype(np.float32).tobytes() + codes.astype(np.int16).tobytes()
+    stages["map payload"] = [time.perf_counter() - t, peak(), time.process_time() - c]
+print(json.dumps({{"stages": stages, "peak_mib": peak(), "n": int(len(x))}}))
+"""
+
+
+def write_tsv_vectors(npy: Path, tsv: Path) -> None:
+    """The projector vectors TSV of a .npy (9 significant digits, as our export writes)."""
+    if tsv.exists():
+        return
+    from embeddings.projector import _vectors_bytes as vectors_bytes
+
+    x = np.load(npy, mmap_mode="r")
+    part = tsv.with_suffix(".part")
+    with open(part, "wb") as out:
+        for chunk in vectors_bytes(np.asarray(x)):
+            out.write(chunk)
+    part.rename(tsv)
+
+
+def write_big_meta(n: int, path: Path) -> None:
+    import pandas as pd
+
+    if path.exists():
+        return
+    rng = np.random.default_rng(7)
+    rows = np.arange(n) % 2000
+    pd.DataFrame({"label": [f"point {i} from text {r}" for i, r in enumerate(rows)],
+                  "cluster": (rows % 12).astype(str), "group": np.array(list("ABCDE"))[rng.integers(0, 5, n)],
+                  "score": np.round(rng.random(n), 4)}).to_csv(path, sep="\t", index=False)
+
+
+def bench_scale(cfg: Config, workdir: Path) -> None:
+    n = cfg.million
+    npy, meta = workdir / f"scale_{n}.npy", workdir / f"scale_{n}_meta.tsv"
+    if not npy.exists():
+        np.save(npy, tiled(base_vectors(workdir, cfg), n, seed=11))
+    write_big_meta(n, meta)
+    log(f"scale: load {size_label(n)} x 384 (.npy and TSV) + metadata, PCA, map payload, in fresh processes")
+    raw_mib = n * 384 * 4 / 2**20
+    runs = [run_py(LOAD_SCRIPT.format(mode="new", vectors=str(npy), meta=str(meta), project=True), child_env(),
+                   timeout=3600)[1] for _ in range(max(1, cfg.repeats - 1))]
+    out = runs[0]
+    stages = out["stages"]
+    EXTRA["scale_npy_stages"] = stages
+    base_n = min(n, 100_000)
+    base_npy = workdir / f"scale_{base_n}.npy"
+    if not base_npy.exists():
+        np.save(base_npy, np.load(npy, mmap_mode="r")[:base_n])
+    old = run_py(LOAD_SCRIPT.format(mode="old-npy", vectors=str(base_npy), meta=None, project=False), child_env())[1]
+    new_small = run_py(LOAD_SCRIPT.format(mode="new", vectors=str(base_npy), meta=None, project=False), child_env())[1]
+    add(Row("scale", "load .npy (read_projector) + metadata TSV", f"{size_label(n)} x 384",
+            None, "s", runs=[r["stages"]["load"][0] for r in runs],
+            note=(f"CPU {stages['load'][2]:.1f} s; peak {stages['load'][1]:.0f} MiB (vectors alone: {raw_mib:.0f} MiB); "
+                  f"at {size_label(base_n)} without metadata: peak {new_small['peak_mib']:.0f} MiB, "
+                  f"the old whole-file reader {old['peak_mib']:.0f} MiB")))
+    add(Row("scale", "PCA 2D (reduce.project)", f"{size_label(n)} x 384", None, "s",
+            runs=[r["stages"]["PCA 2D"][0] for r in runs],
+            note=f"CPU {stages['PCA 2D'][2]:.1f} s (2 cores); includes the trustworthiness score on a 2k sample"))
+    row = add(Row("scale", "peak memory (VmHWM): load + metadata + PCA + map payload", f"{size_label(n)} x 384",
+                  out["peak_mib"], "MiB", "raw float32 vectors", raw_mib, ratio_kind="x data", target="< 4 GB",
+                  note="peak after each stage: " + ", ".join(f"{k}: {v[1]:.0f} MiB" for k, v in stages.items())))
+    row.passed = out["peak_mib"] * 2**20 < 4 * 2**30 if not cfg.quick else None
+
+    tsv = workdir / f"scale_{n}.tsv"
+    log(f"scale: writing the {size_label(n)} vectors TSV (once per workdir)")
+    write_tsv_vectors(npy, tsv)
+    base_tsv = workdir / f"scale_{base_n}.tsv"
+    write_tsv_vectors(base_npy, base_tsv)
+    new_tsv = run_py(LOAD_SCRIPT.format(mode="new", vectors=str(tsv), meta=None, project=False), child_env(),
+                     timeout=3600)[1]
+    new_base = [run_py(LOAD_SCRIPT.format(mode="new", vectors=str(base_tsv), meta=None, project=False),
+                       child_env())[1] for _ in range(cfg.repeats)]
+    old_base = [run_py(LOAD_SCRIPT.format(mode="old-tsv", vectors=str(base_tsv), meta=None, project=False),
+                       child_env())[1] for _ in range(cfg.repeats)]
+    size_gib = tsv.stat().st_size / 2**30
+    add(Row("scale", "load projector vectors TSV (read_vectors)", f"{size_label(n)} x 384", None, "s",
+            runs=[new_tsv["stages"]["load"][0]],
+            note=f"{size_gib:.1f} GiB file; CPU {new_tsv['stages']['load'][2]:.1f} s; peak {new_tsv['peak_mib']:.0f} MiB"))
+    add(Row("scale", "load projector vectors TSV (read_vectors)", f"{size_label(base_n)} x 384", None, "s",
+            "the line-by-line reader over the whole file (the reader before)", None,
+            runs=[r["stages"]["load"][0] for r in new_base], baseline_runs=[r["stages"]["load"][0] for r in old_base],
+            note=f"CPU {median([r['stages']['load'][2] for r in new_base]):.1f} s vs "
+                 f"{median([r['stages']['load'][2] for r in old_base]):.1f} s; "
+                 f"peak {median([r['peak_mib'] for r in new_base]):.0f} MiB vs "
+                 f"{median([r['peak_mib'] for r in old_base]):.0f} MiB"))
+
+
+def exact_sample_neighbors(x: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Exact cosine k nearest of some rows (themselves excluded), float64, a block of rows at a time."""
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    out = []
+    for start in range(0, len(rows), 256):
+        block = rows[start : start + 256]
+        dist = 1.0 - unit[block].astype(np.float64) @ unit.T.astype(np.float64)
+        dist[np.arange(len(block)), block] = np.inf
+        out.append(np.argsort(dist, axis=1, kind="stable")[:, :k])
+    return np.concatenate(out)
+
+
+def bench_ann(cfg: Config, workdir: Path) -> None:
+    from embeddings.neighbors import approximate_knn, knn
+
+    base = base_vectors(workdir, cfg)
+    for n in cfg.ann_sizes:
+        x = tiled(base, n, seed=n + 1)
+        log(f"scale: approximate vs exact neighbours, {size_label(n)} x 384, k=10, cosine")
+        ours, graph = [], None
+        for _ in range(cfg.repeats if n <= 50_000 else 1):
+            cpu = time.process_time()
+            t, graph = timed(lambda: approximate_knn(x, 10, "cosine"))
+            cpu = time.process_time() - cpu
+            ours.append(t)
+        if n <= 50_000:  # every point's exact neighbours: quadratic (100k: see the knn section)
+            t_exact, (exact, _) = timed(lambda: knn(x, 10, "cosine"))
+            rows = np.arange(n)
+            bare = [t_exact]
+        else:  # exact neighbours of a seeded sample of points, one pass each
+            rows = np.sort(np.random.default_rng(0).choice(n, 2_000, replace=False))
+            exact = exact_sample_neighbors(x, rows, 10)
+            bare = []
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph.indices[rows], exact)]))
+        row = add(Row("scale", "approximate kNN all points (neighbors.approximate_knn), k=10, cosine",
+                      f"{size_label(n)} x 384", None, "s", "exact neighbors.knn" if bare else None, None,
+                      runs=ours, baseline_runs=bare, target="recall@10 ≥ 0.95",
+                      note=f"recall@10 {recall:.4f} against exact search "
+                           f"({'every point' if bare else f'a seeded sample of {len(rows):,} points'}); "
+                           f"its own sample estimate {graph.recall:.3f}"))
+        row.passed = recall >= 0.95
+        row.note += f"; CPU {cpu:.1f} s (the last run)"
+
+
+UMAP_ALL_SCRIPT = """
+import json, time, numpy as np
+from embeddings.reduce import project
+x = np.load({path!r})
+marks = {{}}
+start = time.perf_counter(); cpu = time.process_time()
+def progress(done, total):
+    if total > 1 and done >= 100 and "graph" not in marks:
+        marks["graph"] = time.perf_counter() - start
+    if total > 1 and done > 100 and "first epoch" not in marks:
+        marks["first epoch"] = time.perf_counter() - start
+p = project(x, "umap", max_points={limit}, progress=progress)
+print(json.dumps({{"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "marks": marks,
+                  "trust": p.trustworthiness, "note": p.note, "points": len(p.coords)}}))
+"""
+
+
+def bench_umap_all(cfg: Config, workdir: Path) -> None:
+    n = cfg.umap_all
+    path = workdir / f"umap_all_{n}.npy"
+    np.save(path, tiled(base_vectors(workdir, cfg), n, seed=n))
+    log(f"scale: UMAP on all {size_label(n)} points vs on a 20k sample (the limit before), fresh processes")
+    env = child_env()
+    run_py(UMAP_ALL_SCRIPT.format(path=str(workdir / "umap_1k.npy") if (workdir / "umap_1k.npy").exists()
+                                  else str(path), limit=1000), env)  # numba kernels compiled and cached
+    ours = run_py(UMAP_ALL_SCRIPT.format(path=str(path), limit=n), env, timeout=3600)[1]
+    sample = run_py(UMAP_ALL_SCRIPT.format(path=str(path), limit=min(n, 20_000)), env, timeout=3600)[1]
+    marks = ", ".join(f"{k} at {v:.1f} s" for k, v in ours["marks"].items())
+    row = add(Row("scale", "UMAP 2D on every point (reduce.project)", f"{size_label(n)} x 384", ours["seconds"], "s",
+                  "the same on a seeded 20k sample (the limit before)", sample["seconds"], target="< 60 s, all points",
+                  note=f"{ours['points']:,} points; CPU {ours['cpu']:.0f} s; {marks}; trustworthiness "
+                       f"{ours['trust']:.3f} (20k sample: {sample['trust']:.3f}); {ours['note']}"))
+    row.passed = ours["points"] == n and ours["seconds"] < 60 if not cfg.quick else None
+
+
+def bench_view(cfg: Config, workdir: Path) -> None:
+    """`embeddings view DATA`: process start to the URL line (the server answering its health check)."""
+    log("scale: embeddings view start-up to URL")
+    sentences = ROOT / "sample_data" / "sentences.csv"
+    million = workdir / f"scale_{cfg.million}.npy"
+    for label, data in (("300 texts", sentences), (f"{size_label(cfg.million)} x 384 .npy", million)):
+        times = []
+        for _ in range(cfg.repeats):
+            env = child_env(EMBEDDINGS_CACHE=str(workdir / "view-cache.sqlite"))
+            start = time.perf_counter()
+            proc = subprocess.Popen([PY, "-m", "embeddings", "view", str(data), "--port", str(free_port())],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+            try:
+                line = proc.stdout.readline()
+                times.append(time.perf_counter() - start)
+                if not line.startswith("http://127.0.0.1:"):
+                    raise RuntimeError(f"embeddings view printed {line!r}")
+            finally:
+                proc.send_signal(2)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        add(Row("scale", "`embeddings view DATA`: start to URL", label, None, "s", runs=times,
+                note="checks DATA (load_input), starts Streamlit on 127.0.0.1, waits for its health check"))
 
 
 # ------------------------------------------------------------------ app (real browser)

@@ -8,6 +8,7 @@
     embeddings compare DATA --model A --model B --out report.json
     embeddings finetune DATA --text-column COL --label-column LAB --out DIR
     embeddings layers  DATA [--level text|token] [--label-column LAB] --out report.json
+    embeddings view    DATA [--port N]       # the explorer on DATA, in the browser
 
 DATA is a file, or a folder or glob of CSV/JSONL/Parquet shards (read in sorted order).
 Bad input exits 2 with one line ``error: ...`` on stderr and leaves no partial output behind:
@@ -475,6 +476,49 @@ def _with_rows(coords, meta):  # -> pd.DataFrame
         return coords
     meta = meta.rename(columns={c: f"meta_{c}" for c in meta.columns if c in coords.columns})
     return coords.join(meta.reset_index(drop=True), on="row")
+def cmd_view(args: argparse.Namespace) -> int:
+    import signal
+
+    from embeddings import view
+    from embeddings.pipeline import load_input
+
+    # Checked here first, so bad input is one line and exit 2 before any server starts.
+    dataset = load_input(args.data, text_column=args.text_column, metadata=args.metadata)
+    if dataset.vectors is not None and args.level != "text":
+        raise InputError(f"{args.data}: holds precomputed vectors, so only --level text applies")
+    points = len(dataset)
+    del dataset  # the app reads the file itself; do not hold a second copy while it runs
+    port = view.pick_port(args.port)
+    if port != args.port:
+        info(f"port {args.port} is in use; using {port}", args)
+    request = view.ViewRequest(
+        data=str(Path(args.data).resolve()),
+        metadata=str(Path(args.metadata).resolve()) if args.metadata else None,
+        model=args.model,
+        text_column=args.text_column,
+        level=args.level,
+    )
+    log = view.log_file()
+    server = view.start_server(request, port, log)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        view.wait_until_ready(server, port, log)
+        print(f"http://{view.HOST}:{port}/", flush=True)
+        info(f"the explorer is open on {Path(args.data).name} ({points:,} points); Ctrl-C stops it", args)
+        code = server.wait()
+        if code != 0:
+            raise InputError(f"the app server stopped (exit {code}): {view.last_line(log)}")
+    except KeyboardInterrupt:
+        info("stopped", args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        view.stop_server(server)
+        log.unlink(missing_ok=True)
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------- parser
@@ -638,6 +682,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .json report")
     p.add_argument("--coords", help="also write every point's coordinates at every layer (.csv)")
     p.set_defaults(func=cmd_layers)
+    from embeddings.view import DEFAULT_PORT
+
+    p = sub.add_parser("view", help="open the explorer on DATA in the browser (a server on 127.0.0.1)")
+    p.add_argument("data", metavar="DATA",
+                   help="CSV, TSV, JSONL, Parquet or TXT of texts; or vectors: .npy / projector vectors TSV")
+    p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model spec for texts (default: %(default)s)")
+    p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
+    p.add_argument("--level", choices=("text", "token"), default="text",
+                   help="one point per text, or one per token (contextual)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help="port on 127.0.0.1; the next free one is used when it is taken (default: %(default)s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the URL")
+    p.set_defaults(func=cmd_view)
     return parser
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from embeddings.checks import ProgressFn, check_metric, check_vectors, is_whole, whole_number
 from embeddings.errors import InputError
-from embeddings.neighbors import knn
+from embeddings.neighbors import EXACT_UP_TO, neighbor_graph
 from embeddings.reduce import Projection, project, sample_indices
 
 
@@ -80,11 +80,15 @@ def jaccard_rows(a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarray:
     return shared / (2 * k - shared)
 
 
-def knn_overlap(a_vectors: np.ndarray, b_vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> np.ndarray:
+def knn_overlap(
+    a_vectors: np.ndarray, b_vectors: np.ndarray, k: int = 10, metric: str = "cosine", *,
+    exact_up_to: int | None = None,
+) -> np.ndarray:
     """(n,) Jaccard index of each point's k nearest neighbours in space a and in space b.
 
     Each set is found in its own space (widths may differ); 1 = the same neighbours, 0 = none
-    shared. k above n - 1 is lowered to n - 1.
+    shared. k above n - 1 is lowered to n - 1. Above `exact_up_to` points the neighbours come
+    from the approximate index (see embeddings.neighbors.neighbor_graph).
     """
     k = _check_k(k)
     metric = _check_metric(metric)
@@ -93,8 +97,8 @@ def knn_overlap(a_vectors: np.ndarray, b_vectors: np.ndarray, k: int = 10, metri
     _same_rows(a, b, "a_vectors", "b_vectors")
     if len(a) < 2:
         raise InputError(f"neighbour overlap needs at least 2 points, got {len(a)}")
-    a_idx = knn(a, k, metric)[0]
-    b_idx = a_idx if b is a else knn(b, k, metric)[0]
+    a_idx = neighbor_graph(a, k, metric, exact_up_to=exact_up_to).indices
+    b_idx = a_idx if b is a else neighbor_graph(b, k, metric, exact_up_to=exact_up_to).indices
     return jaccard_rows(a_idx, b_idx)
 
 
@@ -398,13 +402,15 @@ def compare_embeddings(
     *,
     sample: int = SPEARMAN_SAMPLE,
     seed: int = 0,
+    exact_up_to: int | None = None,
 ) -> Comparison:
     """Compare every pair of models that encoded the same points (in the same order).
 
     Per pair: per-point k-NN overlap (Jaccard, each model's own space) and its mean, linear CKA,
     and the Spearman correlation of pairwise distances (seeded sample of `sample` points); the
     `most_changed` points with the lowest overlap, with their neighbours in both models.
-    k above n - 1 is lowered (and a note says so).
+    k above n - 1 is lowered (and a note says so). Above `exact_up_to` points the neighbour sets
+    come from the approximate index (embeddings.neighbors.neighbor_graph; a note says so).
     """
     models = _check_models(vectors_by_model, minimum=2)
     k = _check_k(k)
@@ -435,7 +441,12 @@ def compare_embeddings(
     spaces: dict[str, _CkaSpace] = {}
     for name in names:
         if canonical[name] == name:
-            neighbors[name] = knn(arrays[name], k, metric)[0]
+            graph = neighbor_graph(arrays[name], k, metric, exact_up_to=exact_up_to, seed=seed)
+            if not graph.exact and not any(note.startswith("neighbours above") for note in notes):
+                limit = EXACT_UP_TO if exact_up_to is None else exact_up_to
+                notes.append(f"neighbours above {limit:,} points come from an approximate index "
+                             f"(recall@{k} {graph.recall:.3f} against exact search on a sample)")
+            neighbors[name] = graph.indices
             spaces[name] = _CkaSpace(arrays[name])
         else:
             neighbors[name] = neighbors[canonical[name]]

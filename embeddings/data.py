@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -344,15 +345,34 @@ def load_sample(name: str = "sentences") -> Dataset:
 
 
 def read_vectors(source: str | Path | bytes, *, filename: str | None = None) -> np.ndarray:
-    """Precomputed vectors, (n, d) float32: `.npy` (no pickles) or a projector vectors TSV."""
-    content, name, suffix = _raw(source, filename, "vectors")
+    """Precomputed vectors, (n, d) float32: `.npy` (no pickles) or a projector vectors TSV.
+
+    A path is read in blocks straight into the float32 result (1M x 384: 1.5 GB, about one copy
+    of the vectors at the peak), never as one string or list of cells.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        content, name, suffix = _raw(source, filename, "vectors")
+        opener: Any = lambda: io.BytesIO(content)  # noqa: E731
+        size = len(content)
+    else:
+        path = Path(source)
+        name = str(filename or source)
+        suffix = Path(name).suffix.lower()
+        if suffix in VECTOR_SUFFIXES:
+            _raw_checks(path, str(source))
+        opener = lambda: open(path, "rb")  # noqa: E731
+        size = path.stat().st_size if suffix in VECTOR_SUFFIXES else 0
     if suffix not in VECTOR_SUFFIXES:
         raise InputError(f"{name}: vectors must be .npy or a projector vectors .tsv, not '{suffix or 'no suffix'}'")
-    if not content:
+    if not size:
         raise InputError(f"{name}: file is empty")
-    if suffix == ".npy":
-        return _npy_vectors(content, name)
-    return _tsv_vectors(_decode(content, name), name)
+    try:
+        with opener() as stream:
+            if suffix == ".npy":
+                return _npy_vectors(stream, name)
+            return _tsv_vectors(stream, name)
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
 
 
 def parse_vectors_file(content: bytes, name: str) -> np.ndarray:
@@ -360,73 +380,301 @@ def parse_vectors_file(content: bytes, name: str) -> np.ndarray:
     if not content:
         raise InputError(f"{name}: file is empty")
     if content.startswith(b"\x93NUMPY"):
-        return _npy_vectors(content, name)
-    return _tsv_vectors(_decode(content, name), name)
+        return _npy_vectors(io.BytesIO(content), name)
+    return _tsv_vectors(io.BytesIO(content), name)
 
 
-def _npy_vectors(content: bytes, name: str) -> np.ndarray:
-    if not content.startswith(b"\x93NUMPY"):
+def _raw_checks(path: Path, name: str) -> None:
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{name}: is a folder, not a file")
+
+
+# Rows converted to float32 at a time (bounded extra memory for float64 or integer files).
+NPY_BLOCK_ROWS = 65_536
+
+
+def _npy_vectors(stream: Any, name: str) -> np.ndarray:
+    start = stream.read(6)
+    if start != b"\x93NUMPY":
         # np.load would try to unpickle anything else; say what the file is not instead.
         raise InputError(f"{name}: not a readable .npy file (no NumPy header); save one array with numpy.save")
+    stream.seek(0)
     try:
-        array = np.load(io.BytesIO(content), allow_pickle=False)
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise InputError(f"{name}: holds Python objects; only numeric arrays load (pickles are refused)") from None
-        raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0]})") from None
-    except (OSError, EOFError) as exc:
-        raise InputError(f"{name}: not a readable .npy file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
-    if array.dtype.kind not in "iuf":
-        raise InputError(f"{name}: holds {array.dtype} values; vectors must be numbers")
-    if array.ndim != 2:
-        raise InputError(f"{name}: vectors must be a 2-D array (points x dimensions), got shape {array.shape}")
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise InputError(f"{name}: holds no vectors (shape {array.shape})")
-    _check_finite(array, name)
-    return np.ascontiguousarray(array, dtype=np.float32)
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(stream)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{name}: not a readable .npy file ({_first_line(exc)})") from None
+    if dtype.hasobject:
+        raise InputError(f"{name}: holds Python objects; only numeric arrays load (pickles are refused)")
+    if dtype.kind not in "iuf":
+        raise InputError(f"{name}: holds {dtype} values; vectors must be numbers")
+    if len(shape) != 2:
+        raise InputError(f"{name}: vectors must be a 2-D array (points x dimensions), got shape {shape}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise InputError(f"{name}: holds no vectors (shape {shape})")
+    n, d = shape
+    data_start = stream.tell()
+    available = stream.seek(0, io.SEEK_END) - data_start
+    stream.seek(data_start)
+    if available < n * d * dtype.itemsize:
+        raise InputError(
+            f"{name}: not a readable .npy file (it ends early: the header says {n} x {d} values of "
+            f"{dtype}, the file holds {available // dtype.itemsize:,} of them)"
+        )
+    if fortran:  # column-major: rows are not contiguous on disk; read it whole, as numpy does
+        stream.seek(0)
+        try:
+            array = np.load(stream, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{name}: not a readable .npy file ({_first_line(exc)})") from None
+        _check_finite(array, name)
+        return np.ascontiguousarray(array, dtype=np.float32)
+    out = np.empty((n, d), dtype=np.float32)
+    step = NPY_BLOCK_ROWS
+    for first in range(0, n, step):
+        rows = min(step, n - first)
+        if dtype == np.float32:
+            target = out[first : first + rows]
+            got = stream.readinto(memoryview(target).cast("B"))
+            block = target
+        else:
+            raw = stream.read(rows * d * dtype.itemsize)
+            got = len(raw)
+            block = np.frombuffer(raw, dtype=dtype, count=got // dtype.itemsize) if got else None
+        if got != rows * d * dtype.itemsize:  # the file shrank while it was read
+            raise InputError(f"{name}: not a readable .npy file (it ends early, at row {first + 1})")
+        block = block.reshape(rows, d)
+        _check_finite(block, name, first)
+        if dtype != np.float32:
+            out[first : first + rows] = _as_float32(block, name, first)
+    return out
 
 
-def _check_finite(array: np.ndarray, name: str) -> None:
-    bad = ~np.isfinite(array)
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _check_finite(array: np.ndarray, name: str, first_row: int = 0) -> None:
+    """Finite values only; the message names the file's row and column (1-based)."""
+    step = NPY_BLOCK_ROWS  # a boolean mask of the whole matrix would be n x d bytes
+    for start in range(0, len(array), step):
+        block = array[start : start + step]
+        bad = ~np.isfinite(block)
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            raise InputError(
+                f"{name}: row {first_row + start + row + 1}, column {column + 1}: "
+                f"value {block[row, column]} is not finite"
+            )
+
+
+def _as_float32(values: np.ndarray, name: str, first_row: int) -> np.ndarray:
+    """float32 values; one too large for float32 (it would become inf) is an error naming it."""
+    with np.errstate(over="ignore"):
+        narrow = values.astype(np.float32)
+    bad = ~np.isfinite(narrow)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"{name}: row {row + 1}, column {column + 1}: value {array[row, column]} is not finite")
+        raise InputError(
+            f"{name}: row {first_row + row + 1}, column {column + 1}: value {values[row, column]} "
+            "is too large for float32 vectors"
+        )
+    return narrow
 
 
-def _tsv_vectors(text: str, name: str) -> np.ndarray:
+# ---- projector vectors TSV
+
+# Bytes of the file parsed at a time. Each block goes through pandas' C parser; a block it does
+# not take exactly (a blank or ragged row, a cell that is not a plain number, NaN or inf) is read
+# again by the line-by-line reader, which says what is wrong where. The messages are those of a
+# whole-file read: a problem earlier in the file's order of checks (UTF-8 first, then blank or
+# ragged rows, then cells that are not numbers, then non-finite values) wins over a later one.
+TSV_BLOCK_BYTES = 1 << 26
+_BLANK_TAIL = re.compile(rb"[ \t\r\n\x0b\x0c]*\Z")
+
+
+class _TsvProblems:
+    """The first problem of each kind met so far, in file order."""
+
+    ORDER = ("structure", "number", "finite")
+
+    def __init__(self) -> None:
+        self.first: dict[str, str] = {}
+
+    def add(self, kind: str, message: str) -> None:
+        self.first.setdefault(kind, message)
+
+    def worst(self) -> str | None:
+        return next((self.first[k] for k in self.ORDER if k in self.first), None)
+
+    def settled(self) -> bool:
+        """Nothing later in the file but a UTF-8 error could change the message."""
+        return "structure" in self.first
+
+
+def _tsv_blocks(stream: Any) -> Iterator[tuple[bytes, int, bool]]:
+    """(block, file offset, is the last) pieces of whole lines; trailing blank lines stay with the
+    next piece, so only the last piece decides whether they end the file."""
+    carry = b""
+    offset = 0
+    while True:
+        chunk = stream.read(TSV_BLOCK_BYTES)
+        buffer = carry + chunk
+        if not chunk:
+            if buffer:
+                yield buffer, offset, True
+            return
+        cut = buffer.rfind(b"\n") + 1
+        if cut == 0:
+            cr = buffer.rfind(b"\r", 0, len(buffer) - 1)  # lone-CR files; a final CR may start CRLF
+            cut = cr + 1
+        # keep a run of blank lines at the end of the piece for the next one
+        tail = _BLANK_TAIL.search(buffer, 0, cut)
+        if tail is not None and tail.start() == 0:
+            cut = 0  # only blank lines so far
+        elif tail is not None and tail.start() < cut:
+            ends = [buffer.find(b, tail.start(), cut) for b in (b"\n", b"\r")]
+            ends = [e for e in ends if e >= 0]
+            if ends:
+                end = min(ends)
+                cut = end + (2 if buffer[end : end + 2] == b"\r\n" else 1)
+            else:
+                cut = tail.start()
+        if cut <= 0:
+            carry = buffer
+            continue
+        yield buffer[:cut], offset, False
+        offset += cut
+        carry = buffer[cut:]
+
+
+def _fast_tsv_block(block: bytes, width: int | None) -> np.ndarray | None:
+    """The block's values as float64 by pandas' C parser, or None when it is not plainly valid."""
+    import csv
+
+    if not block.isascii():
+        return None
+    try:
+        frame = pd.read_csv(io.BytesIO(block), sep="\t", header=None, dtype=np.float64, engine="c",
+                            quoting=csv.QUOTE_NONE, skip_blank_lines=False, na_filter=False)
+    except Exception:  # anything pandas does not take: the line reader says why
+        return None
+    values = frame.to_numpy(dtype=np.float64)
+    if values.ndim != 2 or (width is not None and values.shape[1] != width) or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def _slow_tsv_block(
+    text: str, name: str, first_row: int, width: int | None, last: bool, problems: _TsvProblems
+) -> tuple[np.ndarray | None, int | None, int]:
+    """Line by line: (values or None when a problem was found, width, rows read)."""
     lines = _LINE_BREAK.split(text)
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing newline(s) only; a blank line inside is an error below
-    if not lines:
-        raise InputError(f"{name}: file is empty")
-    width = None
+    if last:
+        while lines and not lines[-1].strip():
+            lines.pop()  # trailing newline(s) only; a blank line inside is an error below
+    elif lines and lines[-1] == "":
+        lines.pop()  # the line break that ends the block
     cells: list[str] = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_row):
         if not line.strip():
-            raise InputError(f"{name}: row {number} is blank")
+            problems.add("structure", f"{name}: row {number} is blank")
+            return None, width, len(lines)
         row = line.split("\t")
         if width is None:
             width = len(row)
         elif len(row) != width:
-            raise InputError(f"{name}: row {number} has {len(row)} values, row 1 has {width}")
+            problems.add("structure", f"{name}: row {number} has {len(row)} values, row 1 has {width}")
+            return None, width, len(lines)
         cells.extend(row)
+    if not lines:
+        return np.zeros((0, width or 0)), width, 0
     assert width is not None
     try:
         flat = np.array(cells, dtype=np.float64)
     except ValueError:
-        flat = None
-    if flat is None:
         for i, cell in enumerate(cells):
             try:
                 float(cell)
             except ValueError:
                 row, column = divmod(i, width)
                 shown = cell if len(cell) <= 30 else cell[:27] + "..."
-                raise InputError(f"{name}: row {row + 1}, column {column + 1}: {shown!r} is not a number") from None
-        raise InputError(f"{name}: cannot read the values as numbers")  # numpy and float() disagree
+                problems.add("number", f"{name}: row {first_row + row}, column {column + 1}: {shown!r} is not a number")
+                return None, width, len(lines)
+        problems.add("number", f"{name}: cannot read the values as numbers")  # numpy and float() disagree
+        return None, width, len(lines)
     array = flat.reshape(len(lines), width)
-    _check_finite(array, name)
-    return array.astype(np.float32)
+    try:
+        _check_finite(array, name, first_row - 1)
+    except InputError as exc:
+        problems.add("finite", str(exc))
+        return None, width, len(lines)
+    return array, width, len(lines)
+
+
+def _decode_block(block: bytes, name: str, offset: int, lines_before: int) -> str:
+    """UTF-8 text of one block; an error names the byte's offset and line in the whole file."""
+    bom = 3 if offset == 0 and block.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return block[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = exc.start + bom
+        line = lines_before + block.count(b"\n", 0, start) + 1
+        raise InputError(
+            f"{name}: not UTF-8 text (byte 0x{block[start]:02x} at offset {offset + start}, line {line})"
+        ) from None
+
+
+def _tsv_vectors(stream: Any, name: str) -> np.ndarray:
+    """A projector vectors TSV: one row per line, tab-separated numbers, no header (see TSV_BLOCK_BYTES)."""
+    problems = _TsvProblems()
+    out: np.ndarray | None = None
+    rows = 0  # rows (lines) read so far: the next row's number is rows + 1
+    newlines = 0  # "\n" bytes before the block, for UTF-8 messages (they count lines that way)
+    width: int | None = None
+    for block, offset, last in _tsv_blocks(stream):
+        if offset == 0 and block.startswith(b"\xef\xbb\xbf"):
+            values = None
+        else:
+            values = _fast_tsv_block(block[: len(block) - len(_BLANK_TAIL.search(block).group())] if last else block,
+                                     width)
+        count = None if values is None else len(values)
+        if values is None or problems.first:
+            text = _decode_block(block, name, offset, newlines)
+            if values is None and not problems.settled():
+                values, width, count = _slow_tsv_block(text, name, rows + 1, width, last, problems)
+        if values is not None and not problems.first:
+            if width is None:
+                width = values.shape[1]
+            out = _append_rows(out, _as_float32(values, name, rows), rows, len(block), offset, stream)
+        rows += count if count is not None else 0
+        newlines += block.count(b"\n")
+    message = problems.worst()
+    if message is not None:
+        raise InputError(message)
+    if out is None or rows == 0:
+        raise InputError(f"{name}: file is empty")
+    out.resize((rows, out.shape[1]), refcheck=False)  # give back the spare rows (in place)
+    return out
+
+
+def _append_rows(out: np.ndarray | None, values: np.ndarray, rows: int, block_bytes: int, offset: int,
+                 stream: Any) -> np.ndarray:
+    """Put float32 values at row `rows` of `out`, sized from the file's length (grown if short)."""
+    if out is None:
+        try:
+            size = os.fstat(stream.fileno()).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            size = len(stream.getbuffer()) if hasattr(stream, "getbuffer") else block_bytes
+        per_row = max(1.0, block_bytes / max(1, len(values)))
+        out = np.empty((int(size / per_row * 1.02) + len(values) + 16, values.shape[1]), dtype=np.float32)
+    if rows + len(values) > len(out):
+        out.resize((int((rows + len(values)) * 1.25) + 16, out.shape[1]), refcheck=False)
+    out[rows : rows + len(values)] = values
+    return out
 
 
 def _parse_metadata_tsv(text: str) -> tuple[list[str] | None, list[list[str]]]:

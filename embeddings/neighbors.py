@@ -1,4 +1,11 @@
-"""Exact k nearest neighbours in the original space (cosine or euclidean), with numpy only.
+"""k nearest neighbours in the original space (cosine or euclidean).
+
+`neighbor_graph` is the one entry point for every point's neighbours (compare's overlap, UMAP's
+graph): exact (`knn`) up to `EXACT_UP_TO` points, an approximate index above (`approximate_knn`,
+faiss IVF with its recall checked against exact search on a seeded sample). One point's or one
+query's neighbours (`nearest`) are always exact: one pass over the vectors.
+
+Exact search, numpy only:
 
 Distances are computed a block of rows at a time so 100k x 384 never holds an n x n matrix.
 The block is scored in float32 (fast matrix product), a few spare candidates are kept (with a
@@ -15,10 +22,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.checks import METRICS, check_metric, check_vectors, whole_number  # noqa: F401 (METRICS: re-exported)
+from embeddings.checks import METRICS, ProgressFn, check_metric, check_vectors, whole_number  # noqa: F401 (METRICS: re-exported)
 from embeddings.errors import InputError
 # Bytes of float32 distances held at once per block (rows x n).
 BLOCK_BYTES = 1 << 26
+# Exact all-points neighbours are quadratic (100k x 384: 110 s on 2 cores); above this many
+# points `neighbor_graph` uses the approximate index (100k: about 10 s, recall@10 >= 0.95).
+EXACT_UP_TO = 20_000
+# The approximate index keeps probing more cells until its recall@k on a seeded sample of points,
+# against exact search of the same points, reaches this.
+TARGET_RECALL = 0.97
+RECALL_SAMPLE = 256
+SEARCH_ROWS = 8192  # points searched per progress step
 
 
 @dataclass(frozen=True)
@@ -45,12 +60,25 @@ def _prepared(array: np.ndarray, metric: str) -> np.ndarray:
     return data
 
 
+def _prepared32(array: np.ndarray, metric: str) -> np.ndarray:
+    """float32 rows, unit length for cosine, normalised a block at a time (no float64 copy of it all)."""
+    data = np.array(array, dtype=np.float32, copy=True, order="C")
+    if metric == "cosine":
+        step = 65536
+        for start in range(0, len(data), step):
+            block = data[start : start + step]
+            norms = np.linalg.norm(block.astype(np.float64), axis=1, keepdims=True)
+            block /= np.where(norms > 0, norms, 1.0).astype(np.float32)
+    return data
+
+
 def _pair_distances(data: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
     """float64 distances between rows data[a[i]] and data[b[i]], a bounded slice at a time."""
     out = np.empty(len(a), dtype=np.float64)
     step = max(1, (1 << 24) // (8 * data.shape[1]))  # ~16 MB of gathered rows per slice
     for s in range(0, len(a), step):
-        x, y = data[a[s : s + step]], data[b[s : s + step]]
+        x = data[a[s : s + step]].astype(np.float64, copy=False)
+        y = data[b[s : s + step]].astype(np.float64, copy=False)
         if metric == "cosine":
             out[s : s + step] = np.clip(1.0 - np.einsum("ij,ij->i", x, y), 0.0, 2.0)
         else:
@@ -162,9 +190,166 @@ def knn(vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> tuple[np.nd
     return out_idx, out_dist
 
 
-def knn_sets(vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> np.ndarray:
-    """(n, k) neighbour indices of every point (itself excluded), nearest first."""
-    return knn(vectors, k, metric)[0]
+@dataclass(frozen=True)
+class NeighborGraph:
+    """Every point's k nearest neighbours (itself excluded), nearest first.
+
+    `exact` says how they were found; for the approximate index, `recall` is its recall@k against
+    exact search measured on a seeded sample of `RECALL_SAMPLE` points.
+    """
+
+    indices: np.ndarray  # (n, k) int64
+    distances: np.ndarray  # (n, k) float64, exact distances of the points found
+    metric: str
+    exact: bool
+    recall: float | None = None
+
+
+def neighbor_graph(
+    vectors: np.ndarray,
+    k: int = 10,
+    metric: str = "cosine",
+    *,
+    exact_up_to: int | None = None,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> NeighborGraph:
+    """Every point's k nearest neighbours: exact up to `exact_up_to` (default EXACT_UP_TO) points,
+    approximate above.
+
+    The one place that decides, so compare, UMAP and the quality figures agree on which
+    neighbours they use. Seeded and deterministic either way.
+    """
+    array = _check(vectors, metric, k)
+    if len(array) <= (EXACT_UP_TO if exact_up_to is None else exact_up_to):
+        indices, distances = knn(array, k, metric)
+        if progress is not None:
+            progress(1, 1)
+        return NeighborGraph(indices, distances, metric, exact=True, recall=1.0)
+    return approximate_knn(array, k, metric, seed=seed, progress=progress)
+
+
+def knn_sets(vectors: np.ndarray, k: int = 10, metric: str = "cosine", *, exact_up_to: int | None = None) -> np.ndarray:
+    """(n, k) neighbour indices of every point (itself excluded), nearest first (see neighbor_graph)."""
+    return neighbor_graph(vectors, k, metric, exact_up_to=exact_up_to).indices
+
+
+def _top_k_exact(data: np.ndarray, rows: np.ndarray, k: int, inner_product: bool) -> list[set[int]]:
+    """Exact k nearest of a few rows (self excluded), as index sets: the yardstick for recall."""
+    scores = data[rows] @ data.T  # (len(rows), n): small, rows is a sample
+    if not inner_product:  # -|x - y|^2 up to a per-row constant
+        scores = 2 * scores - np.einsum("ij,ij->i", data, data)[None, :]
+    scores[np.arange(len(rows)), rows] = -np.inf
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    return [set(map(int, r)) for r in top]
+
+
+def approximate_knn(
+    vectors: np.ndarray,
+    k: int = 10,
+    metric: str = "cosine",
+    *,
+    seed: int = 0,
+    target_recall: float = TARGET_RECALL,
+    progress: ProgressFn | None = None,
+) -> NeighborGraph:
+    """Every point's k nearest neighbours from a faiss inverted-file index (IVF, flat lists).
+
+    The points are split into about 2 sqrt(n) cells by k-means (seeded, on a sample); each point
+    is compared with the points of its `nprobe` nearest cells. nprobe starts at 8 and doubles until
+    the recall@k on a seeded sample of points, against exact search, reaches `target_recall` (it
+    ends at every cell: exact). Candidates are re-measured in float64 and ordered by
+    (distance, index), as `knn` orders them. Deterministic: k-means is seeded and each query is
+    answered on its own, whatever the number of threads.
+    """
+    import faiss
+
+    array = _check(vectors, metric, k)
+    n, d = array.shape
+    k = min(int(k), n - 1)
+    if k < 1:
+        raise InputError(f"neighbours need at least 2 points, got {n}")
+    data = np.ascontiguousarray(_prepared32(array, metric))
+    inner = metric == "cosine"
+    cells = max(1, min(n // 39, int(2 * np.sqrt(n))))  # faiss wants >= 39 training points per cell
+    rng = np.random.default_rng(seed)
+    train = data[np.sort(rng.choice(n, size=min(n, 40 * cells), replace=False))]
+    quantizer = faiss.IndexFlatIP(d) if inner else faiss.IndexFlatL2(d)
+    index = faiss.IndexIVFFlat(quantizer, d, cells, faiss.METRIC_INNER_PRODUCT if inner else faiss.METRIC_L2)
+    index.cp.seed = int(seed) % (2**31)
+    index.cp.niter = 10
+    total = 2 + n  # training, filling the lists, then one step per point searched
+    if progress is not None:
+        progress(0, total)
+    index.train(train)
+    del train
+    if progress is not None:
+        progress(1, total)
+    index.add(data)
+    if progress is not None:
+        progress(2, total)
+
+    probe_rows = np.sort(rng.choice(n, size=min(n, RECALL_SAMPLE), replace=False))
+    want = _top_k_exact(data, probe_rows, k, inner)
+    spare = k + 1 + max(4, k // 2)  # itself, and a few more to re-rank in float64
+    nprobe = min(8, cells)
+    while True:
+        index.nprobe = nprobe
+        _, found = index.search(data[probe_rows], spare)
+        recall = _recall(found, probe_rows, want, k)
+        if recall >= target_recall or nprobe >= cells:
+            break
+        nprobe = min(cells, nprobe * 2)
+
+    out_idx = np.empty((n, k), dtype=np.int64)
+    out_dist = np.empty((n, k), dtype=np.float64)
+    step = SEARCH_ROWS
+    for start in range(0, n, step):
+        rows = np.arange(start, min(n, start + step))
+        _, found = index.search(data[rows], spare)
+        out_idx[rows], out_dist[rows] = _rerank(data, rows, found, k, metric)
+        if progress is not None:
+            progress(2 + rows[-1] + 1, total)
+    return NeighborGraph(out_idx, out_dist, metric, exact=False, recall=recall)
+
+
+def _recall(found: np.ndarray, rows: np.ndarray, want: list[set[int]], k: int) -> float:
+    hits = 0
+    for row, candidates, truth in zip(rows, found, want):
+        mine = [int(c) for c in candidates if c >= 0 and c != row][:k]
+        hits += len(truth.intersection(mine))
+    return hits / (k * len(rows))
+
+
+def _rerank(data: np.ndarray, rows: np.ndarray, found: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Drop each row itself, re-measure its candidates exactly, keep the k nearest by (distance, index).
+
+    A row whose list came back short (-1: too few points in the cells probed) is filled by exact
+    search, so every row has k real neighbours.
+    """
+    r = len(rows)
+    found = found.copy()
+    found[found == rows[:, None]] = -1
+    rr, slot = np.nonzero(found >= 0)
+    cc = found[rr, slot]
+    dist = np.full(found.shape, np.inf)
+    dist[rr, slot] = _pair_distances(data, rows[rr], cc, metric)
+    found[~np.isfinite(dist)] = np.iinfo(np.int64).max  # missing candidates sort last
+    order = _row_lexsort(found, dist)
+    idx = np.take_along_axis(found, order, axis=1)[:, :k]
+    out = np.take_along_axis(dist, order, axis=1)[:, :k]
+    short = np.nonzero(~np.isfinite(out).all(axis=1))[0]
+    for i in short:
+        exact = nearest(data, int(rows[i]), k, metric)
+        idx[i], out[i] = exact.indices, exact.distances
+    return idx, out
+
+
+def _row_lexsort(keys: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Per row, the order by (distance, key)."""
+    r, m = dist.shape
+    flat = np.lexsort((keys.ravel(), dist.ravel(), np.repeat(np.arange(r), m)))
+    return (flat - np.repeat(np.arange(r), m) * m).reshape(r, m)
 
 
 def nearest(vectors: np.ndarray, query: int | np.ndarray, k: int = 10, metric: str = "cosine") -> Neighbors:

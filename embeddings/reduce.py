@@ -8,6 +8,7 @@ problem is one ``InputError`` line. Above a method's interactive limit the point
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ from embeddings.errors import InputError
 
 
 METHODS = ("pca", "umap", "tsne")
-INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 20_000, "tsne": 10_000}
+# UMAP runs on every point up to 100k (about 60 s there on 2 cores, its kNN graph from the
+# approximate index above 20k); t-SNE keeps a 10k sample (openTSNE at 100k: minutes).
+INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 100_000, "tsne": 10_000}
 METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 # Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
 # perplexity both need a handful of neighbours).
@@ -41,6 +44,12 @@ TSNE_PARAMS = ("perplexity", "learning_rate", "n_iter")
 # the same trustworthiness (0.980 vs 0.980 on 10k x 384 clusters) in 12 s instead of 17 s.
 UMAP_LARGE_FROM = 5_000
 UMAP_EPOCHS_LARGE = 200
+# From 50k points: 120 epochs and a PCA starting layout instead of the spectral one. Measured on
+# 100k x 384 (the benchmark's data, CPU seconds): spectral init 16 s, PCA init under 1 s; 200
+# epochs 41 s, 120 epochs 27 s; trustworthiness 0.743 (spectral, 200), 0.747 (PCA, 200),
+# 0.746 (PCA, 120).
+UMAP_HUGE_FROM = 50_000
+UMAP_EPOCHS_HUGE = 120
 UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): the metrics embeddings.neighbors computes exactly
 
 
@@ -105,7 +114,7 @@ def project(
     if method == "pca":
         coords, variance, used = _pca(array, dims, seed, **params)
     elif method == "umap":
-        coords, used = _umap(array, dims, seed, init, notes, **params)
+        coords, used = _umap(array, dims, seed, init, notes, progress, **params)
         trust_metric = used["metric"]
     else:
         coords, used = _tsne(array, dims, seed, init, notes, progress, **params)
@@ -281,12 +290,36 @@ def _cache_umap_kernels() -> None:
         return
 
 
+class _EpochReporter:
+    """A file for umap-learn's tqdm epoch bar (bar_format "{n}/{total}"): each write is turned
+    into a progress call. umap-learn has no epoch callback; its `tqdm_kwds` is the hook it offers."""
+
+    def __init__(self, progress: ProgressFn, offset: int, total: int) -> None:
+        self.progress, self.offset, self.total = progress, offset, total
+
+    def write(self, text: str) -> int:
+        found = _EPOCHS.findall(text)
+        if found:
+            self.progress(min(self.total, self.offset + int(found[-1][0])), self.total)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+_EPOCHS = re.compile(r"(\d+)/(\d+)")
+# Progress units for the kNN graph before the epochs (the graph is about a third of the time).
+UMAP_KNN_UNITS = 100
+UMAP_PROGRESS_SECONDS = 0.25  # at most one epoch report per this many seconds
+
+
 def _umap(
     array: np.ndarray,
     dims: int,
     seed: int,
     init: np.ndarray | None,
     notes: list[str],
+    progress: ProgressFn | None = None,
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     metric: str = "euclidean",
@@ -308,19 +341,38 @@ def _umap(
     # UMAP's spectral init needs more points than dimensions plus one; random is the fallback.
     if init is None and n <= dims + 2:
         start = "random"
+    elif init is None and n >= UMAP_HUGE_FROM:
+        start = "pca"
     # random_state makes UMAP single-threaded; we keep it because the same inputs must give the
     # same picture (measured: 10k x 384 in ~11 s on 2 cores, seeded or not; see the report).
-    from embeddings.neighbors import knn
+    from embeddings.neighbors import neighbor_graph
 
-    # Exact neighbours from numpy (about 1 s for 10k x 384) instead of pynndescent, whose numba
-    # kernels are compiled afresh in every process (~30 s on 2 cores) and are not cacheable.
-    indices, distances = knn(array, n_neighbors - 1, metric)
+    n_epochs = UMAP_EPOCHS_HUGE if n >= UMAP_HUGE_FROM else UMAP_EPOCHS_LARGE if n >= UMAP_LARGE_FROM else 500
+    total = UMAP_KNN_UNITS + n_epochs
+
+    def knn_progress(done: int, of: int) -> None:
+        if progress is not None:
+            progress(int(UMAP_KNN_UNITS * done / max(of, 1)), total)
+
+    # Our own neighbours instead of pynndescent, whose numba kernels are compiled afresh in every
+    # process (~30 s on 2 cores) and are not cacheable: exact (numpy) up to 20k points, faiss's
+    # approximate index above (see embeddings.neighbors.neighbor_graph).
+    graph = neighbor_graph(array, n_neighbors - 1, metric, seed=seed, progress=knn_progress)
+    if not graph.exact:
+        notes.append(f"UMAP's neighbour graph came from an approximate index (recall@{n_neighbors - 1} "
+                     f"{graph.recall:.3f} against exact search on a sample)")
     own = np.arange(n)[:, None]
     precomputed = (
-        np.hstack([own, indices]).astype(np.int32),
-        np.hstack([np.zeros((n, 1)), distances]).astype(np.float32),
+        np.hstack([own, graph.indices]).astype(np.int32),
+        np.hstack([np.zeros((n, 1)), graph.distances]).astype(np.float32),
         None,
     )
+    del graph
+    epochs: dict[str, Any] = {}
+    if progress is not None:
+        reporter = _EpochReporter(progress, UMAP_KNN_UNITS, total)
+        epochs = {"tqdm_kwds": {"disable": False, "file": reporter, "bar_format": "{n}/{total}",
+                                "mininterval": UMAP_PROGRESS_SECONDS}}
     reducer = umap.UMAP(
         precomputed_knn=precomputed,
         n_components=dims,
@@ -330,14 +382,16 @@ def _umap(
         random_state=seed,
         init=start,
         n_jobs=1,
-        n_epochs=UMAP_EPOCHS_LARGE if n >= UMAP_LARGE_FROM else None,
+        n_epochs=n_epochs,
+        low_memory=True,
+        **epochs,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*n_jobs.*")
         warnings.filterwarnings("ignore", message=".*not fully connected.*")
         warnings.filterwarnings("ignore", message=".*spectral initialisation failed.*")
         warnings.filterwarnings("ignore", category=UserWarning, module="umap")
-        coords = reducer.fit_transform(array)
+        coords = reducer.fit_transform(array.astype(np.float32, copy=False))
     return coords, {"n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric, "seed": seed}
 
 

@@ -343,3 +343,16 @@ def test_pairwise_function_errors():
         distance_spearman(x, x, "hamming")
     with pytest.raises(InputError, match="sample must be"):
         distance_spearman(x, x, "cosine", sample=2)
+
+
+def test_above_the_exact_limit_neighbours_come_from_the_approximate_index():
+    rng = np.random.default_rng(11)
+    a = rng.normal(size=(600, 16)).astype(np.float32)
+    b = a + rng.normal(scale=0.05, size=a.shape).astype(np.float32)  # nearly the same space
+    exact = compare_embeddings({"a": a, "b": b}, k=5)
+    approx = compare_embeddings({"a": a, "b": b}, k=5, exact_up_to=100)
+    assert not any("approximate" in note for note in exact.notes)
+    assert any("approximate index" in note and "above 100 points" in note for note in approx.notes)
+    # the overlap the approximate sets give stays close to the exact figure
+    assert approx.pairs[0].mean_knn_overlap == pytest.approx(exact.pairs[0].mean_knn_overlap, abs=0.05)
+    np.testing.assert_array_equal(knn_overlap(a, a, 5, exact_up_to=100), 1.0)

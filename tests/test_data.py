@@ -419,3 +419,86 @@ def test_read_projector_count_mismatch_names_both_files(tmp_path: Path) -> None:
     raises(["3 vectors", "2 metadata rows", "header not counted"], read_projector, vectors, metadata)
     metadata.write_text("")
     raises(["metadata.tsv", "empty"], read_projector, vectors, metadata)
+
+
+# ------------------------------------------------------------------ large vectors files, in blocks
+
+
+def whole_file_read(path: Path, monkeypatch) -> str | list:
+    """The vectors TSV read as one block, line by line: the reference for the block reader."""
+    from embeddings import data as data_module
+
+    with monkeypatch.context() as patch:
+        patch.setattr(data_module, "TSV_BLOCK_BYTES", 1 << 24)
+        patch.setattr(data_module, "_fast_tsv_block", lambda block, width: None)
+        return outcome(read_vectors, path)
+
+
+def outcome(func, *args, **kwargs):
+    try:
+        return func(*args, **kwargs).tolist()
+    except InputError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"1\t2.5\n-3e-2\t4\n" * 40,
+        b"\xef\xbb\xbf" + b"1\t2\r\n3\t4\r\n" * 30 + b"\r\n\r\n  \n",
+        b"1\t2\r" * 50,  # lone CR line endings
+        b"1\t2\n" * 30 + b"\n" * 90 + b"5\t6\n",  # a long run of blank lines inside
+        b"1\t2\n" * 30 + b"\n \n\t\n" * 20,  # only blank lines at the end
+        b"1\t2\n" * 30 + b"3\t4\t5\n" + b"1\t2\n" * 30 + b"x\t1\n",  # ragged before not-a-number
+        b"1\t2\n" * 30 + b"x\t1\n" + b"1\t2\n" * 30 + b"3\t4\t5\n",  # ragged wins, though later
+        b"1\t2\n" * 30 + b"inf\t1\n" + b"1\t2\n" * 30 + b"y\t1\n",  # not-a-number wins over inf
+        b"1\t2\n" * 30 + b"nan\t1\n" + b"1\t2\n" * 30 + b"3\tinf\n",  # the first non-finite value
+        b"1\t2\n" * 30 + b"x\t1\n" + b"1\t2\n" * 30 + b"\xff\t1\n",  # UTF-8 trouble wins over all
+        b"1\t2\n" * 30 + b'"3"\t4\n',  # quotes are not numbers
+        b"1\t2\n" * 30 + b"1_000\t4\n",  # Python's float() takes this; so do we, as before
+        b"1\t2\n" * 30 + b"1\t2\t\n",  # a trailing tab is an empty cell
+        b" 1\t2 \n" * 40,  # spaces around numbers
+        b"1e39\t2\n" * 3,
+    ],
+)
+def test_vectors_tsv_blocks_read_like_the_whole_file(tmp_path: Path, monkeypatch, content: bytes) -> None:
+    from embeddings import data as data_module
+
+    path = tmp_path / "vectors.tsv"
+    path.write_bytes(content)
+    want = whole_file_read(path, monkeypatch)
+    for block in (7, 16, 64, 1 << 20):
+        monkeypatch.setattr(data_module, "TSV_BLOCK_BYTES", block)
+        assert outcome(read_vectors, path) == want, block
+        uploaded = outcome(read_vectors, content, filename=str(path))  # the app's upload path
+        assert uploaded == want, block
+
+
+def test_vectors_tsv_fast_path_values_are_the_exact_ones(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    array = (rng.normal(size=(3000, 17)) * 10.0 ** rng.integers(-8, 8, size=(3000, 17))).astype(np.float32)
+    from embeddings.projector import write_projector
+
+    write_projector(tmp_path, array, None)
+    back = read_vectors(tmp_path / "vectors.tsv")
+    assert back.dtype == np.float32 and back.flags.c_contiguous
+    np.testing.assert_array_equal(back, array)
+
+
+def test_npy_blocks_float64_and_truncated(tmp_path: Path, monkeypatch) -> None:
+    from embeddings import data as data_module
+
+    monkeypatch.setattr(data_module, "NPY_BLOCK_ROWS", 7)
+    path = tmp_path / "v.npy"
+    array = np.random.default_rng(2).normal(size=(50, 3))
+    np.save(path, array)
+    np.testing.assert_array_equal(read_vectors(path), array.astype(np.float32))
+    np.save(path, array.astype(np.float32))
+    np.testing.assert_array_equal(read_vectors(path), array.astype(np.float32))
+    np.save(path, np.asfortranarray(array))
+    np.testing.assert_array_equal(read_vectors(path), array.astype(np.float32))
+    array[40, 2] = np.nan
+    np.save(path, array)
+    raises(["v.npy", "row 41", "column 3", "not finite"], read_vectors, path)
+    path.write_bytes(path.read_bytes()[:-30])
+    raises(["v.npy", "ends early", "50 x 3"], read_vectors, path)

@@ -199,3 +199,60 @@ def test_duplicate_groups_survive_hash_collisions(monkeypatch):
     first, _ = neighbors._duplicate_groups(vectors)
     assert all(np.array_equal(vectors[row], vectors[first[row]]) for row in range(40))
     np.testing.assert_array_equal(knn(vectors, 3, "euclidean")[0], expected[0])
+
+
+# ------------------------------------------------------------------ the all-points graph
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]))
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_neighbor_graph_is_exact_up_to_the_limit(metric):
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(400, 12)).astype(np.float32)
+    graph = neighbors.neighbor_graph(vectors, 5, metric, exact_up_to=400)
+    idx, dist = knn(vectors, 5, metric)
+    assert graph.exact and graph.recall == 1.0
+    np.testing.assert_array_equal(graph.indices, idx)
+    np.testing.assert_array_equal(graph.distances, dist)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_approximate_graph_recall_order_and_determinism(metric):
+    # Hard for an index: 3,000 points in 24 dimensions with no cluster structure to exploit.
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(3000, 24)).astype(np.float32)
+    progress: list[tuple[int, int]] = []
+    graph = neighbors.neighbor_graph(vectors, 10, metric, exact_up_to=1000, seed=3,
+                                     progress=lambda done, total: progress.append((done, total)))
+    idx, dist = knn(vectors, 10, metric)
+    assert not graph.exact and graph.indices.shape == (3000, 10) and graph.distances.shape == (3000, 10)
+    assert _recall(graph.indices, idx) >= 0.95
+    assert graph.recall >= neighbors.TARGET_RECALL  # what it measured on its own sample
+    assert not (graph.indices == np.arange(3000)[:, None]).any()  # never itself
+    assert (np.diff(graph.distances, axis=1) >= 0).all()  # nearest first
+    # the distances are the exact distances of the neighbours it found
+    mine = {(i, j): d for i in range(0, 3000, 97) for j, d in zip(idx[i], dist[i])}
+    for i in range(0, 3000, 97):
+        for j, d in zip(graph.indices[i], graph.distances[i]):
+            if (i, j) in mine:
+                assert d == pytest.approx(mine[i, j], abs=1e-6)
+    assert progress[-1][0] == progress[-1][1] and [d for d, _ in progress] == sorted(d for d, _ in progress)
+    again = neighbors.neighbor_graph(vectors, 10, metric, exact_up_to=1000, seed=3)
+    np.testing.assert_array_equal(again.indices, graph.indices)
+    np.testing.assert_array_equal(again.distances, graph.distances)
+
+
+def test_approximate_graph_with_copies_and_tiny_cells():
+    # Many exact copies (their distances tie at 0) and a few points far away from the rest.
+    rng = np.random.default_rng(6)
+    vectors = rng.normal(size=(900, 8)).astype(np.float32)
+    vectors[::3] = vectors[0]
+    vectors[[1, 2, 4, 5, 7]] += 100.0  # (none of them a copy)
+    graph = neighbors.neighbor_graph(vectors, 4, "euclidean", exact_up_to=100)
+    idx, dist = knn(vectors, 4, "euclidean")
+    assert _recall(graph.indices, idx) >= 0.95
+    np.testing.assert_allclose(np.sort(graph.distances[::3], axis=1), 0.0, atol=1e-6)
+    assert (graph.indices >= 0).all() and not (graph.indices == np.arange(900)[:, None]).any()

@@ -88,6 +88,31 @@ def test_umap_is_seeded():
     assert 0.9 < first.trustworthiness <= 1.0  # four clear clusters stay clear
 
 
+def test_umap_on_all_points_with_the_approximate_graph_and_progress(monkeypatch):
+    # Above the exact limit UMAP's neighbour graph comes from the approximate index, and it runs on
+    # every point (no sample); progress covers the graph and then the epochs, in order.
+    from embeddings import neighbors
+
+    monkeypatch.setattr(neighbors, "EXACT_UP_TO", 150)
+    monkeypatch.setattr(neighbors, "SEARCH_ROWS", 100)
+    monkeypatch.setattr(reduce, "UMAP_PROGRESS_SECONDS", 0.0)  # report every epoch
+    x = clusters(n_per=100)  # 400 points
+    seen: list[tuple[int, int]] = []
+    first = project(x, "umap", 2, seed=1, n_neighbors=10, progress=lambda d, t: seen.append((d, t)))
+    again = project(x, "umap", 2, seed=1, n_neighbors=10)
+    assert first.coords.shape == (400, 2) and first.indices is None
+    assert "approximate index" in first.note and "sample" not in first.note.split("(")[0]
+    np.testing.assert_array_equal(first.coords, again.coords)
+    assert first.trustworthiness > 0.9
+    umap_steps = [(d, t) for d, t in seen if t > 1]
+    totals = {t for _, t in umap_steps}
+    assert len(totals) == 1 and (total := totals.pop()) == reduce.UMAP_KNN_UNITS + 500
+    done = [d for d, _ in umap_steps]
+    assert done == sorted(done) and done[-1] == total  # the last epoch is reported
+    assert any(0 < d < reduce.UMAP_KNN_UNITS for d in done)  # the graph phase
+    assert any(reduce.UMAP_KNN_UNITS < d < total for d in done)  # epochs in between
+
+
 def test_umap_3d_cosine_and_small_inputs():
     x = clusters(n_per=15)
     three = project(x, "umap", 3, n_neighbors=8, metric="cosine", min_dist=0.5)

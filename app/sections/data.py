@@ -19,9 +19,11 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
+from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, view_request
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.points import Points
+from embeddings.view import ViewRequest
 
 FALLBACK_MODEL = "all-MiniLM-L6-v2"
 SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files", state.PATH_SOURCE)
@@ -113,11 +115,14 @@ def read_uploaded(content: bytes, filename: str, text_column: str | None = None)
 def render_data_panel() -> DataChoice | None:
     """Sidebar widgets for the data, text column, model and level."""
     st.header("Data")
-    source = st.radio("Points from", SOURCES, key=state.SOURCE, label_visibility="collapsed")
+    request = view_request()  # set when `embeddings view DATA` started this server
+    sources = SOURCES + ((LOCAL_SOURCE,) if request is not None else ())
+    source = st.radio("Points from", sources, key=state.SOURCE, label_visibility="collapsed",
+                      index=len(sources) - 1 if request is not None else 0)
     dataset: Dataset | None = None
     data_key = ""
     try:
-        dataset, data_key = _render_source(source)
+        dataset, data_key = _render_source(source, request)
         if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
             st.info("Type the path of a data file, a projector_config.json / .pbtxt, or a TensorBoard log folder.")
     except InputError as error:
@@ -137,7 +142,7 @@ def render_data_panel() -> DataChoice | None:
     st.header("Model")
     model = st.text_input(
         "Model",
-        value=default_model(),
+        value=(request.model if request is not None and request.model else default_model()),
         key=state.MODEL,
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
@@ -152,6 +157,7 @@ def render_data_panel() -> DataChoice | None:
     level_label = st.radio(
         "Level",
         list(LEVELS),
+        index=_level_index(request),
         key=state.LEVEL,
         horizontal=True,
         help="texts: one vector per text. tokens: one contextual vector per token. "
@@ -179,7 +185,20 @@ def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
     return f"upload:{dataset.source}", None
 
 
-def _render_source(source: str) -> tuple[Dataset | None, str]:
+def _level_index(request: ViewRequest | None) -> int:
+    """The level `embeddings view --level` asked for (texts otherwise)."""
+    levels = list(LEVELS.values())
+    return levels.index(request.level) if request is not None and request.level in levels else 0
+
+
+def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dataset | None, str]:
+    if source == LOCAL_SOURCE and request is not None:
+        path, metadata = render_local_file(request)
+        dataset, key = read_local_file(path, metadata, request.text_column)
+        column = _text_column_picker(dataset)
+        if column != dataset.text_column:
+            dataset, key = read_local_file(path, metadata, column)
+        return dataset, key
     if source == "Sample":
         name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
         dataset = _read_sample(name, None)
