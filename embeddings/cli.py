@@ -2,7 +2,7 @@
 
     embeddings encode  DATA --out FILE.npy
     embeddings tokens  TEXT
-    embeddings project DATA --method pca|umap|tsne --out coords.csv
+    embeddings project DATA --method pca|umap|tsne [--clusters] --out coords.csv
     embeddings export  DATA --out DIR
     embeddings compare DATA --model A --model B --out report.json
 
@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,32 @@ def points_for(args: argparse.Namespace, dataset):  # -> Points
         )
     finally:
         progress.close()
+
+
+def clusters_for(args: argparse.Namespace, points, table, coords=None, rows=None):  # -> DataFrame
+    """The table with `cluster` and `cluster_label` columns (its rows: `rows` of the points)."""
+    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters
+
+    vectors = points.vectors if rows is None else points.vectors[rows]
+    column = points.label_column
+    texts = None if column is None else points.table[column].astype(str).tolist()
+    if texts is not None and rows is not None:
+        texts = [texts[i] for i in rows]
+    found = find_clusters(texts, coords, vectors=vectors, space=args.cluster_space,
+                          min_cluster_size=args.min_cluster_size, seed=args.seed,
+                          tokens=points.level in ("token", "vocab"))
+    if found.note:
+        info(f"note: {found.note}", args)
+    noise = found.sizes.get(-1, 0)
+    info(f"{found.count} clusters ({args.cluster_space} space, min size {found.params['min_cluster_size']}), "
+         f"{noise} noise points, in {found.seconds:.1f} s", args)
+    for cluster in range(min(found.count, 10)):
+        info(f"  {cluster}: {found.names[cluster]} ({found.sizes[cluster]} points)", args)
+    if found.count > 10:
+        info(f"  ... and {found.count - 10} more", args)
+    if table is not None:  # the data's own `cluster` column is kept, renamed as colliding metadata is
+        table = table.rename(columns={c: f"meta_{c}" for c in (CLUSTER_COLUMN, LABEL_COLUMN) if c in table.columns})
+    return add_cluster_columns(table, found)
 
 
 def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabulary needs no data)
@@ -211,6 +238,8 @@ def cmd_project(args: argparse.Namespace) -> int:
         for column in meta.columns:
             name = column if column not in table.columns else f"meta_{column}"
             table[name] = meta[column].to_numpy()
+    if args.clusters:
+        table = clusters_for(args, points, table, coords=proj.coords, rows=rows)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
     if proj.note:
@@ -229,6 +258,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder")
     points = points_for(args, load_for(args))
+    if args.clusters:
+        points = replace(points, table=clusters_for(args, points, points.table))
     tensor_name = args.tensor_name or f"{data_stem(args, points)} ({model_label(points)}, {points.level})"
     paths = points.write_projector(out_dir, tensor_name=tensor_name, base_url=args.base_url)
     n, d = points.vectors.shape
@@ -302,6 +333,22 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see --help)\n")
 
 
+def clusters_options(p: argparse.ArgumentParser, spaces: tuple[str, ...]) -> None:
+    p.add_argument("--clusters", action="store_true",
+                   help="add `cluster` (-1 = noise) and `cluster_label` (its top keywords) columns (HDBSCAN)")
+    p.add_argument("--min-cluster-size", type=minimum_two, help="smallest cluster (default: grows with the points)")
+    p.add_argument("--cluster-space", choices=spaces, default=spaces[0],
+                   help="cluster the 2D/3D layout, or the original vectors (reduced by UMAP to 5 dims) "
+                   "(default: %(default)s)")
+
+
+def minimum_two(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="embeddings",
@@ -362,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="cosine", help="UMAP metric")
     p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
     p.add_argument("--iterations", type=positive_int, default=750, help="t-SNE iterations")
+    clusters_options(p, spaces=("layout", "original"))
     p.add_argument("--out", required=True, help="output .csv file")
     p.set_defaults(func=cmd_project)
 
@@ -370,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--base-url", help="absolute URL the files will be served from (for ?config=URL)")
     p.add_argument("--tensor-name", help="name shown in the projector")
+    clusters_options(p, spaces=("original",))
+    p.add_argument("--seed", type=int, default=0, help="seed for the clustering")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")
