@@ -206,7 +206,7 @@ def name_clusters(labels: np.ndarray, texts: Sequence[str], *, top: int = TOP_KE
     Every cluster's texts form one document. A term's weight in cluster c is its frequency in c
     (the share of c's term occurrences) times log(1 + A / f), with A the mean number of term
     occurrences per cluster and f the term's occurrences over all clusters: frequent here, rare
-    elsewhere. Noise takes part as one more class (so its words are not distinctive of a cluster)
+    elsewhere; a term must be more frequent in c than over all points. Noise takes part as one more class (so its words are not distinctive of a cluster)
     but gets no keywords. A term counts once per text, so one long text repeating a word does not
     name its cluster. Unigrams and bigrams, English stop words out; a keyword that shares a word
     with a better one is skipped ("penalty" after "penalty kick").
@@ -262,11 +262,17 @@ def _ctfidf_top(labels: np.ndarray, counts: Any, terms: np.ndarray, top: int) ->
     mean_per_class = totals.mean()
     idf = np.log(1.0 + mean_per_class / np.where(across > 0, across, 1.0))
     weights = frequency * idf
+    # A term no more frequent in the cluster than over all points says nothing about the cluster
+    # (a word every text shares would otherwise fill the names of clusters with few words).
+    weights[frequency <= across / max(across.sum(), 1.0)] = 0.0
     result: dict[int, list[str]] = {}
+    words_in = np.array([term.count(" ") + 1 for term in terms])
     for row, cluster in enumerate(classes):
         if cluster < 0:
             continue
-        order = np.lexsort((terms, -weights[row]))  # ties by term, so names are deterministic
+        # Ties: the bigram first ("penalty kick" says more than "kick"), then by term, so the
+        # same input always gives the same name.
+        order = np.lexsort((terms, -words_in, -weights[row]))
         chosen: list[str] = []
         used: set[str] = set()
         for index in order:
