@@ -9,7 +9,8 @@ in one process), cache (whole CLI processes: cold vs cached, and a bare sentence
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
 load, PCA, neighbours and the plot figure, in a fresh process), app (a real Chromium driving
-the Streamlit app: first chart, re-colour, 100k points). benchmarks/README.md says what each
+the Streamlit app: first chart, re-colour, 100k points), clusters (HDBSCAN + c-TF-IDF names on a
+2D layout at 10k/100k; agreement with the sample sentences' topics). benchmarks/README.md says what each
 measures. Prints a Markdown table and the machine; writes JSON (full run:
 benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
 """
@@ -47,7 +48,7 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
 
 PY = sys.executable
-SECTIONS = ("encode", "cache", "reduce", "knn", "memory", "app")
+SECTIONS = ("encode", "cache", "reduce", "knn", "memory", "app", "clusters")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -775,6 +776,91 @@ def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Pope
     return {"points": points, "render": render, "recolour": recolours, "hover": hover, "zoom": zoom,
             "exceptions": errors, "server_peak_mib": server_peak_mib(proc) or float("nan"),
             "upload_mib": (vectors.stat().st_size + meta.stat().st_size) / 2**20}
+
+
+# ------------------------------------------------------------------ clusters
+
+
+def tiled_layout(layout: np.ndarray, texts: list[str], n: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """n points of a real 2D layout: every point repeated, jittered by 3% of the layout's spread."""
+    rng = np.random.default_rng(seed)
+    reps = -(-n // len(layout))
+    coords = np.tile(layout, (reps, 1))[:n].astype(np.float32)
+    coords += rng.standard_normal(coords.shape, dtype=np.float32) * (layout.std(axis=0) * 0.03).astype(np.float32)
+    return coords, (texts * reps)[:n]
+
+
+def bench_clusters(cfg: Config, workdir: Path) -> None:
+    """Clusters + names of a real docstring layout tiled to 10k/100k, and agreement with known topics."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from embeddings.clusters import find_clusters, name_clusters
+    from embeddings.reduce import project
+
+    base = base_vectors(workdir, cfg)
+    texts = real_texts(len(base), workdir)
+    layout = project(base, "umap", metric="cosine", seed=0).coords
+    sizes = (2_000, 5_000) if cfg.quick else (10_000, 100_000)
+    log(f"clusters: UMAP layout of {len(base):,} docstrings tiled to {', '.join(map(size_label, sizes))} points")
+    for n in sizes:
+        coords, tiled_texts = tiled_layout(layout, texts, n, seed=n)
+        find_clusters(tiled_texts[:500], coords[:500])  # imports
+        ours, found = [], None
+        for _ in range(cfg.repeats):
+            t, found = timed(lambda: find_clusters(tiled_texts, coords))
+            ours.append(t)
+        naming = timed(lambda: name_clusters(found.labels, tiled_texts))[0]
+        # Baseline: the same pipeline with no sampling, i.e. scikit-learn's HDBSCAN on every point.
+        t_full, full = timed(lambda: find_clusters(tiled_texts, coords, max_points=n))
+        agree = adjusted_rand_score(full.labels, found.labels)
+        row = add(Row("clusters", "clusters + names on a 2D layout (clusters.find_clusters)", f"{size_label(n)} x 2",
+                      None, "s", "HDBSCAN on every point (no sample), same pipeline", None, runs=ours,
+                      baseline_runs=[t_full],
+                      note=f"{found.count} clusters, {found.sizes.get(-1, 0) / n:.0%} noise, names {naming:.2f} s of it; "
+                      f"{found.note or 'all points clustered'}; ARI against the unsampled run {agree:.3f}"))
+        if n == 100_000 and not cfg.quick:
+            row.target, row.passed = "< 15 s", row.value < 15.0
+    EXTRA["cluster_names_docstrings"] = {str(c): found.names[c] for c in range(min(found.count, 15))}
+    bench_cluster_topics(cfg)
+
+
+def bench_cluster_topics(cfg: Config) -> None:
+    """Sample sentences (10 topics x 30): ARI of the clusters against `topic`, per space."""
+    import pandas as pd
+    from sklearn.cluster import HDBSCAN
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import adjusted_rand_score
+
+    from embeddings.clusters import default_min_cluster_size, find_clusters
+    from embeddings.encode import encode_texts
+    from embeddings.reduce import project
+
+    frame = pd.read_csv(ROOT / "sample_data" / "sentences.csv")
+    vectors = encode_texts(frame["text"].tolist()).vectors
+    topic = frame["topic"].to_numpy()
+    size = default_min_cluster_size(len(frame))
+    log("clusters: sample sentences, agreement with the topic column")
+    seeds = range(3 if cfg.quick else 5)
+    layouts = [project(vectors, "umap", metric="cosine", seed=s).coords for s in seeds]
+    for space in ("layout", "original"):
+        scores, seconds = [], []
+        for s, layout in zip(seeds, layouts):
+            t, found = timed(lambda: find_clusters(frame["text"], layout, vectors=vectors, space=space, seed=s))
+            scores.append(adjusted_rand_score(topic, found.labels))
+            seconds.append(t)
+        row = add(Row("clusters", f"sentences: ARI clusters vs topic, {space} space", "300 x 384", None, "ARI",
+                      runs=scores, note=f"UMAP 2D seeds {list(seeds)}: " + ", ".join(f"{a:.3f}" for a in scores)
+                      + f"; min {min(scores):.3f}; {statistics.median(seconds):.2f} s each"))
+        if space == "layout" and not cfg.quick:
+            row.target, row.passed = ">= 0.6", row.value >= 0.6
+    # Why the original space is reduced first: plain HDBSCAN on the unit vectors, raw and PCA-reduced.
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    for dims in (None, 50, 10):
+        points = unit if dims is None else PCA(dims, random_state=0).fit_transform(unit)
+        t, labels = timed(lambda: HDBSCAN(min_cluster_size=size, min_samples=min(size, 8), copy=True).fit(points).labels_)
+        add(Row("clusters", f"sentences: ARI of plain HDBSCAN on {'raw 384' if dims is None else f'PCA-{dims}'} dims",
+                "300 x 384", adjusted_rand_score(topic, labels), "ARI",
+                note=f"{(labels < 0).mean():.0%} noise, {labels.max() + 1} clusters, {t:.2f} s"))
 
 
 # ------------------------------------------------------------------ report
