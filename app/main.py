@@ -35,13 +35,14 @@ if points is None:
     points = last_points()  # keep exploring what loaded last; the message above says what failed
 if points is not None:
     with st.sidebar:
-        params = render_projection_panel(len(points), points.vectors.shape[1])
+        params = render_projection_panel(len(points), points.vectors.shape[1],
+                                         can_encode=points.model is not None and points.level in ("text", "vocab"))
 
 explore_tab, tokens_tab, compare_tab = st.tabs(["Explore", "Tokens", "Compare models"])
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params) if points is not None else None
     if shown is not None:
-        render_export(points, *shown)
+        render_export(shown.points, shown.view, shown.selection, shown.filtered)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with tokens_tab, guarded("The Tokens tab"):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from embeddings.clusters import NOISE_NAME
 from embeddings.errors import InputError
 
 MAX_CATEGORIES = 20  # legend entries; rarer categories share one "other" trace
@@ -41,6 +42,8 @@ PALETTE = (
     "#750D86", "#EB663B", "#511CFB", "#00A08B",
 )
 OTHER_COLOR = "#9A9A9A"
+# Drawn grey: the rest of many categories, missing values, and points no cluster took (noise).
+GREY_CATEGORIES = (OTHER, MISSING, NOISE_NAME)
 DIMMED_COLOR = "#C8C8C8"
 RING_COLOR = "#111111"
 COLOR_SCALE = "Viridis"
@@ -187,9 +190,10 @@ def _natural_key(value: str) -> tuple:
 
 
 def category_colors(order: Sequence[str]) -> dict[str, str]:
+    """A palette colour per category; grey for "other", missing values and cluster noise."""
     colors: dict[str, str] = {}
     for i, name in enumerate(order):
-        colors[name] = OTHER_COLOR if name in (OTHER, MISSING) else PALETTE[i % len(PALETTE)]
+        colors[name] = OTHER_COLOR if name in GREY_CATEGORIES else PALETTE[i % len(PALETTE)]
     return colors
 
 

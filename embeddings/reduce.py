@@ -21,10 +21,12 @@ from embeddings.errors import InputError
 
 METHODS = ("pca", "umap", "tsne")
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 20_000, "tsne": 10_000}
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+# "custom" (axes between chosen ends, embeddings.axes.custom_projection) makes Projections too,
+# but not through project(): it needs the ends of its axes.
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "custom": "Custom"}
 # Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
 # perplexity both need a handful of neighbours).
-MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5}
+MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5, "custom": 2}
 # trustworthiness is O(n^2) in time and memory: score a seeded sample of at most this many.
 TRUST_SAMPLE = 2_000
 # PCA: sklearn's randomized solver is the fast one for many rows and few components of wide data;

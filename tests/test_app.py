@@ -71,7 +71,8 @@ def _points(spec: dict) -> int:
 
 
 def _frames(at: AppTest) -> list:
-    return list(at.tabs[0].dataframe)
+    """The Explore tab's tables, not counting the points table (its first column is "selected")."""
+    return [f for f in at.tabs[0].dataframe if "selected" not in f.value.columns]
 
 
 def _errors(at: AppTest) -> list[str]:

@@ -44,20 +44,32 @@ def _zip_cached(_points: Points, points_key: str, rows_key: str, _rows: np.ndarr
     return projector_zip_for(_points, _rows)
 
 
+def _derived_key(table: pd.DataFrame) -> str:
+    """A digest of the columns the page adds (clusters), which the points' key does not cover."""
+    added = [c for c in ("cluster", "cluster_label") if c in table.columns]
+    if not added:
+        return ""
+    return "|" + hashlib.sha1(pd.util.hash_pandas_object(table[added], index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+
 def coordinates_csv(view: View, rows: np.ndarray | None = None) -> bytes:
     """row, x, y[, z] and the label column of the drawn points (optionally only `rows`)."""
     frame = pd.DataFrame(view.coords, columns=list("xyz"[: view.coords.shape[1]]))
     frame.insert(0, "row", view.rows)
     if rows is not None:
         frame = frame[np.isin(view.rows, rows)]
-    for column in view.table.columns[:1]:
+    # The first column names the point; cluster columns come along when clusters are on.
+    extra = [c for c in ("cluster", "cluster_label") if c in view.table.columns and c != view.table.columns[0]]
+    for column in [*view.table.columns[:1], *extra]:
         frame[str(column)] = view.table[column].to_numpy()[frame.index.to_numpy()]
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def render_export(points: Points, view: View, selection: list[int]) -> None:
+def render_export(points: Points, view: View, selection: list[int], filtered: np.ndarray | None = None) -> None:
     st.subheader("Export")
     scopes = {f"All {len(points):,} points": np.arange(len(points))}
+    if filtered is not None:
+        scopes[f"Filtered ({len(filtered):,} points)"] = np.asarray(filtered, dtype=np.int64)
     if view.isolated:
         scopes[f"Isolated {len(view.rows):,} points"] = np.sort(view.rows)
     if selection:
@@ -70,7 +82,7 @@ def render_export(points: Points, view: View, selection: list[int]) -> None:
     with middle:
         if len(rows) * points.vectors.shape[1] <= EAGER_VALUES:
             rows_key = hashlib.sha1(rows.tobytes()).hexdigest()[:16]
-            data = _zip_cached(points, points.key, rows_key, rows)
+            data = _zip_cached(points, points.key + _derived_key(points.table), rows_key, rows)
         else:  # built when clicked: a big zip would slow every rerun
             data = lambda: projector_zip_for(points, rows)  # noqa: E731
         st.download_button(

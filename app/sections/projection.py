@@ -20,6 +20,7 @@ import streamlit as st
 
 from app import state
 from embeddings.points import Points
+from app.sections.axes import axis_titles, custom_for, render_axes_inputs
 from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
 
 METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"
@@ -52,6 +53,8 @@ class View:
         return np.asarray(self.table.index, dtype=np.int64)
 
     def axis_titles(self) -> list[str]:
+        if self.projection.method == "custom":
+            return axis_titles(self.projection)
         if self.projection.method == "pca":
             components = self.projection.params.get("components") or range(self.projection.dims)
             return [f"PC{int(c) + 1}" for c in components]
@@ -59,14 +62,18 @@ class View:
         return [f"{name} {i + 1}" for i in range(self.projection.dims)]
 
 
-def render_projection_panel(n_points: int, width: int) -> ProjectionParams:
-    """Sidebar widgets; n_points and width (vector dimensions) bound the choices."""
+def render_projection_panel(n_points: int, width: int, can_encode: bool = False) -> ProjectionParams:
+    """Sidebar widgets; n_points and width (vector dimensions) bound the choices; can_encode:
+    typed texts can be encoded (custom axes)."""
     st.header("Projection")
-    label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD)
+    label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD,
+                         help="Custom: axes between two texts (or two searches) of your choice.")
     method = METHOD_LABELS[label]
-    dims = int(st.radio("Dimensions", [2, 3], horizontal=True, key=state.DIMS))
+    dims = int(st.radio("Dimensions", [2, 3], horizontal=True, key=state.DIMS, disabled=method == "custom"))
     seed = int(st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.SEED))
     params: dict[str, Any] = {}
+    if method == "custom":
+        return ProjectionParams(method, 2, seed, render_axes_inputs(can_encode))
     if method == "pca":
         params["components"] = _pca_axes(dims, n_points, width)
     elif method == "umap":
@@ -136,6 +143,9 @@ def compute_view(points: Points, params: ProjectionParams, isolated: list[int] |
             f"{len(rows)} {'are isolated' if isolated else 'are loaded'}"
         )
     with st.spinner(f"Projecting {len(rows):,} points with {params.describe()}..."):
+        if params.method == "custom":
+            projection = custom_for(points, rows, key, params.params, params.seed)
+            return View(projection.coords, points.table.iloc[rows], projection, bool(isolated))
         projection = _project_cached(
             vectors, key, params.method, params.dims, params.seed,
             json.dumps(params.params, sort_keys=True), params.max_points,
