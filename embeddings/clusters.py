@@ -12,8 +12,8 @@ thing on every run with the same inputs and seed.
 scikit-learn's HDBSCAN builds its spanning tree with Prim's algorithm, O(n^2): 39 s at 100k
 points in 2D on two cores against 0.2 s at 10k. Above ``CLUSTER_SAMPLE`` points it clusters a
 seeded sample and gives every other point the cluster of its nearest sampled point (noise when
-that point is noise): 100k points in about 2 s, agreeing with the full run at the adjusted Rand
-index the benchmark prints.
+that point is noise), and names the clusters from the sampled texts: 100k points in a few
+seconds; benchmarks/README.md says how well that agrees with clustering every point.
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ def find_clusters(
     if space == "original" and original is None:
         raise InputError("clustering in the original space needs the vectors")
     n = len(layout) if layout is not None else len(original)
+    texts = None if texts is None else list(texts)  # by position, whatever index a Series had
     for what, array in (("vectors", original), ("texts", texts)):
         if array is not None and len(array) != n:
             raise InputError(f"{what}: {len(array)} rows for {n} points; give one per point")
@@ -168,7 +169,12 @@ def find_clusters(
         labels = _assign_rest(assign_points, sample, labels)
     labels = _by_size(labels)
 
-    keywords = name_clusters(labels, texts, tokens=tokens) if texts is not None else {}
+    keywords: dict[int, list[str]] = {}
+    if texts is not None:
+        # Names come from the sampled points when there is a sample: the same keywords (every
+        # cluster has at least min_cluster_size * sample share texts in it) at a fifth of the cost.
+        named = np.arange(n) if sample is None else sample
+        keywords = name_clusters(labels[named], [texts[i] for i in named], tokens=tokens)
     names = _unique_names(labels, keywords)
     sizes = {int(c): int(s) for c, s in zip(*np.unique(labels, return_counts=True))}
     centres = _centres(layout, labels) if layout is not None else None
@@ -273,18 +279,28 @@ def _ctfidf_top(labels: np.ndarray, counts: Any, terms: np.ndarray, top: int) ->
         # Ties: the bigram first ("penalty kick" says more than "kick"), then by term, so the
         # same input always gives the same name.
         order = np.lexsort((terms, -words_in, -weights[row]))
-        chosen: list[str] = []
-        used: set[str] = set()
-        for index in order:
-            if weights[row, index] <= 0 or len(chosen) == top:
-                break
-            words = set(terms[index].split())
-            if words & used:
-                continue
-            chosen.append(str(terms[index]))
-            used |= words
+        # A keyword should describe the cluster, not one of its texts: terms shared by at least
+        # two of its texts first; single-text terms only when no shared term is distinctive.
+        shared = per_class[row] >= 2
+        chosen = _pick(order, weights[row], terms, shared, top) or _pick(order, weights[row], terms, None, top)
         result[int(cluster)] = chosen
     return result
+
+
+def _pick(order: np.ndarray, weights: np.ndarray, terms: np.ndarray, allowed: np.ndarray | None,
+          top: int) -> list[str]:
+    """Up to `top` terms in `order` with positive weight (and `allowed`), none sharing a word."""
+    chosen: list[str] = []
+    used: set[str] = set()
+    for index in order:
+        if weights[index] <= 0 or len(chosen) == top:
+            break
+        words = set(terms[index].split())
+        if (allowed is not None and not allowed[index]) or words & used:
+            continue
+        chosen.append(str(terms[index]))
+        used |= words
+    return chosen
 
 
 def _unique_names(labels: np.ndarray, keywords: dict[int, list[str]]) -> dict[int, str]:
