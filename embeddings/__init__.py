@@ -7,6 +7,7 @@ A notebook needs only these names::
     data = em.read_data("sample_data/sentences.csv")
     points = em.embed_points(data, em.DEFAULT_MODEL)        # or level="token" / "vocab"
     projection = points.project("umap", dims=2, seed=0)
+    points, clusters = em.cluster_points(points, projection)   # + cluster, cluster_label columns
     points.write_projector("out/")                          # vectors.tsv, metadata.tsv, config
 
 Names are loaded on first use, so ``import embeddings`` stays light (no torch, no umap).
@@ -28,6 +29,11 @@ _EXPORTS = {
     "Points": "embeddings.points",
     "Projection": "embeddings.reduce",
     "project": "embeddings.reduce",
+    "Clusters": "embeddings.clusters",
+    "cluster_points": "embeddings.clusters",
+    "find_clusters": "embeddings.clusters",
+    "custom_projection": "embeddings.axes",
+    "filter_mask": "embeddings.filters",
     "nearest": "embeddings.neighbors",
     "Neighbors": "embeddings.neighbors",
     "write_projector": "embeddings.projector",
@@ -40,8 +46,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
+    from embeddings.axes import custom_projection
+    from embeddings.clusters import Clusters, cluster_points, find_clusters
     from embeddings.data import Dataset, from_texts, load_sample, read_data
     from embeddings.errors import InputError, ModelError
+    from embeddings.filters import filter_mask
     from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
     from embeddings.pipeline import embed_points, load_input

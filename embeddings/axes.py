@@ -14,8 +14,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from embeddings.checks import check_vectors
 from embeddings.errors import InputError
-from embeddings.reduce import Projection, check_vectors, trustworthiness_score
+from embeddings.reduce import Projection, trustworthiness_score
 
 # Two directions closer than this (|cosine|) are one axis drawn twice: the map would be a line.
 PARALLEL_COSINE = 0.999

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from embeddings.checks import check_vectors, whole_number
 from embeddings.errors import InputError
 
 SPACES = ("layout", "original")
@@ -129,10 +130,10 @@ def find_clusters(
         raise InputError(f"cluster space must be one of {', '.join(SPACES)}, not {space!r}")
     if selection not in SELECTIONS:
         raise InputError(f"cluster selection must be one of {', '.join(SELECTIONS)}, not {selection!r}")
-    layout = _checked(coords, "layout coordinates") if coords is not None else None
+    layout = check_vectors(coords, "layout coordinates") if coords is not None else None
     if space == "layout" and layout is None:
         raise InputError("clustering on the layout needs its coordinates; project the points first")
-    original = _checked(vectors, "vectors") if vectors is not None else None
+    original = check_vectors(vectors, "vectors") if vectors is not None else None
     if space == "original" and original is None:
         raise InputError("clustering in the original space needs the vectors")
     n = len(layout) if layout is not None else len(original)
@@ -142,9 +143,10 @@ def find_clusters(
             raise InputError(f"{what}: {len(array)} rows for {n} points; give one per point")
     if n < 2:
         raise InputError(f"clustering needs at least 2 points, got {n}")
-    size = default_min_cluster_size(n) if min_cluster_size is None else _whole(min_cluster_size, "min cluster size", 2)
-    samples = min(size, MIN_SAMPLES) if min_samples is None else _whole(min_samples, "min samples", 1)
-    _whole(max_points, "max points", 10)
+    size = (default_min_cluster_size(n) if min_cluster_size is None
+            else whole_number(min_cluster_size, "min cluster size", 2))
+    samples = min(size, MIN_SAMPLES) if min_samples is None else whole_number(min_samples, "min samples", 1)
+    whole_number(max_points, "max points", 10)
 
     notes: list[str] = []
     sample = None
@@ -184,6 +186,29 @@ def find_clusters(
         params["reduced_dims"] = ORIGINAL_DIMS
     return Clusters(labels=labels, names=names, keywords=keywords, sizes=sizes, centres=centres, space=space,
                     params=params, note="; ".join(notes) or None, seconds=time.perf_counter() - started)
+
+
+def cluster_points(points: Any, projection: Any = None, *, space: str = "layout", **options: Any) -> tuple[Any, Clusters]:
+    """Cluster Points (on a Projection's layout, or in the original space) and name the clusters.
+
+    Returns the Points with `cluster` and `cluster_label` columns in their table, and the
+    Clusters. Tokens and vocabulary are named by their tokens. options: as find_clusters.
+    """
+    coords = None
+    if projection is not None:
+        if len(projection.rows) != len(points) or projection.indices is not None:
+            raise InputError(f"the projection lays out {len(projection.rows):,} of {len(points):,} points; "
+                             "cluster points.subset(projection.rows) instead")
+        coords = projection.coords
+    column = points.label_column
+    texts = None if column is None else points.table[column].astype(str).tolist()
+    found = find_clusters(texts, coords, vectors=points.vectors, space=space,
+                          tokens=points.level in ("token", "vocab"), **options)
+    table = points.table.rename(columns={c: f"{c} (data)" for c in (CLUSTER_COLUMN, LABEL_COLUMN)
+                                         if c in points.table.columns})
+    from dataclasses import replace
+
+    return replace(points, table=add_cluster_columns(table, found)), found
 
 
 def add_cluster_columns(table: pd.DataFrame | None, clusters: Clusters) -> pd.DataFrame:
@@ -405,15 +430,3 @@ def _centres(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
         mean = members.mean(axis=0)
         centres[cluster] = members[np.argmin(((members - mean) ** 2).sum(axis=1))]
     return centres
-
-
-def _checked(array: Any, what: str) -> np.ndarray:
-    from embeddings.reduce import check_vectors
-
-    return check_vectors(array, what)
-
-
-def _whole(value: Any, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{what} must be a whole number of at least {minimum}, not {value!r}")
-    return int(value)

@@ -33,10 +33,11 @@ def explore_page(root: str) -> None:
     import pandas as pd
     import streamlit as st
 
-    from app.sections.data import Points
+    from app import state
     from app.sections.explore import render_explore
     from app.sections.export import render_export
     from app.sections.projection import render_projection_panel
+    from embeddings.points import Points
 
     groups = {"harbour": ["harbour", "sail", "anchor"], "bread": ["dough", "yeast", "oven"],
               "stars": ["galaxy", "orbit", "comet"]}
@@ -46,8 +47,8 @@ def explore_page(root: str) -> None:
     vectors = np.eye(16)[[centre[k] for k in kinds]] * 3 + rng.normal(scale=0.3, size=(120, 16))
     texts = [f"the {' '.join(rng.choice(groups[k], 2, replace=False))} number {i}" for i, k in enumerate(kinds)]
     table = pd.DataFrame({"text": texts, "kind": kinds, "score": np.arange(120) % 10})
-    points = Points(vectors.astype(np.float32), table, key="groups", model=None, level="text", text_column="text",
-                    source="groups")
+    points = Points(vectors.astype(np.float32), table, level="text", source="groups", text_column="text")
+    st.session_state[state.POINTS_KEY] = points.key
     with st.sidebar:
         params = render_projection_panel(len(points), 16, can_encode=False)
     shown = render_explore(points, params)
@@ -165,13 +166,18 @@ def test_filters_narrow_the_map_the_table_and_the_export(media) -> None:
 def test_map_selection_ticks_table_rows_and_only_selection_narrows_the_table() -> None:
     at = start()
     at.session_state[state.SELECTION] = [3, 50, 90]
-    at.session_state[state.SELECTION_FOR] = "groups"
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
     at.run()
     clean(at)
     table = points_table(at)
     assert sorted(table.index[table["selected"]]) == [3, 50, 90]
     at.checkbox(key=state.TABLE_ONLY_SELECTED).check().run()
     assert sorted(points_table(at).index) == [3, 50, 90]
+    # adding cluster columns keeps the selection (it belongs to the same points)
+    at.button(key=state.FIND_CLUSTERS).click().run()
+    clean(at)
+    table = points_table(at)
+    assert "cluster_label" in table.columns and sorted(table.index[table["selected"]]) == [3, 50, 90]
 
 
 def test_rows_picked_in_the_table_become_the_selection(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from sklearn.metrics import adjusted_rand_score
 from embeddings.clusters import (
     NOISE_NAME,
     add_cluster_columns,
+    cluster_points,
     default_min_cluster_size,
     find_clusters,
     name_clusters,
@@ -140,6 +141,24 @@ def test_cluster_columns_join_the_table() -> None:
     assert table["cluster"].eq("theirs").all()  # the input table is not changed
     with pytest.raises(InputError, match="table has 2 rows but 128 points"):
         add_cluster_columns(table.head(2), found)
+
+
+def test_cluster_points_adds_the_columns_to_points() -> None:
+    from embeddings.points import Points
+    from embeddings.reduce import Projection
+
+    coords, truth, texts = blob_data()
+    table = pd.DataFrame({"text": texts, "cluster": "theirs"})
+    points = Points(np.hstack([coords, np.ones((len(coords), 1))]).astype(np.float32), table, text_column="text")
+    projection = Projection(coords=coords, method="pca", dims=2)
+    clustered, found = cluster_points(points, projection, min_cluster_size=10)
+    assert list(clustered.table.columns) == ["text", "cluster (data)", "cluster", "cluster_label"]
+    assert clustered.table["cluster"].tolist() == found.labels.tolist()
+    assert adjusted_rand_score(truth, found.labels) == pytest.approx(1.0)
+    assert np.array_equal(clustered.vectors, points.vectors) and points.table["cluster"].eq("theirs").all()
+    sampled = Projection(coords=coords[:50], method="umap", dims=2, indices=np.arange(50))
+    with pytest.raises(InputError, match="lays out 50 of 128 points"):
+        cluster_points(points, sampled)
 
 
 def test_clusters_without_texts_are_numbered() -> None:

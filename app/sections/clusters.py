@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -100,6 +101,18 @@ def _clusters_cached(_points, _view: View, key: str, min_size: int | None, space
         texts, _view.coords, vectors=_points.vectors[rows], space=space, min_cluster_size=min_size, seed=seed,
         tokens=_points.level in ("token", "vocab"),
     )
+
+
+def with_table(points, table: pd.DataFrame):
+    """The same points with the page's derived columns added to their table.
+
+    Points.key digests the table, but cluster columns do not make other points: selections,
+    isolation and the projection cache must keep their key (and hashing 100k vectors again on
+    every rerun would cost a second), so the key is carried over.
+    """
+    shown = replace(points, table=table)
+    shown.__dict__["key"] = points.key  # Points.key is a cached_property: this is its cache
+    return shown
 
 
 def with_cluster_columns(table: pd.DataFrame, view: View, clusters: Clusters | None) -> pd.DataFrame:

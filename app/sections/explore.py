@@ -15,7 +15,7 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.axes import AxesNeeded
-from app.sections.clusters import render_clusters, with_cluster_columns
+from app.sections.clusters import render_clusters, with_cluster_columns, with_table
 from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
 from app.sections.table import render_filters, render_points_table
@@ -135,7 +135,7 @@ def render_explore(points: Points, params: ProjectionParams) -> Shown | None:
 
     clusters = render_clusters(points, view)
     if clusters is not None:
-        points = replace(points, table=with_cluster_columns(points.table, view, clusters))
+        points = with_table(points, with_cluster_columns(points.table, view, clusters))
         view = replace(view, table=points.table.iloc[view.rows])
     mask = render_filters(points.table)
     if mask is not None:
