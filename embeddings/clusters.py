@@ -21,14 +21,18 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from embeddings.checks import check_vectors, whole_number
 from embeddings.errors import InputError
+
+if TYPE_CHECKING:  # annotations only: clusters work on plain arrays without either module
+    from embeddings.points import Points
+    from embeddings.reduce import Projection
 
 SPACES = ("layout", "original")
 SELECTIONS = ("leaf", "eom")
@@ -156,12 +160,10 @@ def find_clusters(
         notes.append(f"HDBSCAN ran on a random sample of {max_points:,} of {n:,} points; "
                      "the others joined the cluster of their nearest sampled point")
     if space == "layout":
-        space_points = layout.astype(np.float64)
-        assign_points = space_points
-    else:
-        space_points, assign_points = _original_space(original, sample, seed, notes)
-
-    clustered = space_points if sample is None else space_points[sample if len(space_points) == n else slice(None)]
+        assign_points = layout.astype(np.float64)
+        clustered = assign_points if sample is None else assign_points[sample]
+    else:  # `clustered`: the sampled points' UMAP embedding; `assign_points`: every point, to match
+        clustered, assign_points = _original_space(original, sample, seed, notes)
     scale = len(clustered) / n
     sample_size = max(2, int(round(size * scale))) if sample is not None else size
     sample_samples = max(1, min(samples, sample_size))
@@ -188,7 +190,9 @@ def find_clusters(
                     params=params, note="; ".join(notes) or None, seconds=time.perf_counter() - started)
 
 
-def cluster_points(points: Any, projection: Any = None, *, space: str = "layout", **options: Any) -> tuple[Any, Clusters]:
+def cluster_points(
+    points: Points, projection: Projection | None = None, *, space: str = "layout", **options: Any
+) -> tuple[Points, Clusters]:
     """Cluster Points (on a Projection's layout, or in the original space) and name the clusters.
 
     Returns the Points with `cluster` and `cluster_label` columns in their table, and the
@@ -206,8 +210,6 @@ def cluster_points(points: Any, projection: Any = None, *, space: str = "layout"
                           tokens=points.level in ("token", "vocab"), **options)
     table = points.table.rename(columns={c: f"{c} (data)" for c in (CLUSTER_COLUMN, LABEL_COLUMN)
                                          if c in points.table.columns})
-    from dataclasses import replace
-
     return replace(points, table=add_cluster_columns(table, found)), found
 
 
