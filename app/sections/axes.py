@@ -71,15 +71,12 @@ def _end(points, text: str, mode: str, what: str) -> np.ndarray:
         if column is None:
             raise InputError("Custom axes: these points have no text column to search")
         return mean_of_matches(points.vectors, search_mask(points.table[column], text), what)
-    return _encoded(points.model, points.level, text)
+    return _encoded(points, points.model, points.level, text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _encoded(model: str, level: str, text: str) -> np.ndarray:
-    if level == "vocab":
-        from embeddings.encode import vocabulary_embeddings
+def _encoded(_points, model: str, level: str, text: str) -> np.ndarray:
+    """The library's embed_query (same model, same level), cached on plain values."""
+    from embeddings.pipeline import embed_query
 
-        return vocabulary_embeddings(model, tokens=[text]).vectors[0]
-    from embeddings.encode import encode_texts
-
-    return encode_texts([text], model).vectors[0]
+    return embed_query(_points, text)
