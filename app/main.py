@@ -23,28 +23,39 @@ from app.sections.data import default_model, last_points, load_points, render_da
 from app.sections.explore import render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
+from app.sections.saved_views import (  # noqa: E402
+    look_from_widgets, render_saved_views, reopen_from_url, view_on_screen, write_url,
+)
 from app.sections.tokens import render_tokens  # noqa: E402
 
 st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
 st.title("Embedding explorer")
+reopen_from_url()  # a reload or a shared link: put its view into the widgets before they are drawn
 
 with st.sidebar:
     choice = render_data_panel()
 points = load_points(choice) if choice is not None else None
 if points is None:
     points = last_points()  # keep exploring what loaded last; the message above says what failed
+bookmarks = choice.dataset.views if choice is not None and choice.precomputed else ()
 if points is not None:
     with st.sidebar:
-        params = render_projection_panel(len(points), points.vectors.shape[1],
+        params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks,
                                          can_encode=points.model is not None and points.level in ("text", "vocab"))
 
 explore_tab, tokens_tab, compare_tab = st.tabs(["Explore", "Tokens", "Compare models"])
+shown = None
 with explore_tab, guarded("Exploring"):
-    shown = render_explore(points, params) if points is not None else None
+    shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(shown.points, shown.view, shown.selection, shown.filtered)
+        render_export(shown.points, shown.view, shown.selection, look_from_widgets(), filtered=shown.filtered)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
+with st.sidebar, guarded("Saved views"):
+    current = view_on_screen(choice, params, shown.selection, look_from_widgets()) if shown is not None else None
+    if current is not None:
+        write_url(current, with_look=True)  # the look too, until the map writes it to the URL itself
+    render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
 with compare_tab, guarded("Comparing models"):

@@ -25,6 +25,9 @@ LAYER = "layer"
 VOCAB_SIZE = "vocab_size"
 STOP_ENCODING = "stop_encoding"
 RESUME_ENCODING = "resume_encoding"
+DATA_PATH = "data_path"  # text input: a file, projector config or log folder on this machine
+TENSOR = "data_tensor"  # which tensor of a projector config
+PATH_SOURCE = "A path on this machine"  # the SOURCE option DATA_PATH belongs to
 
 # ---- projection panel (sidebar) widgets
 METHOD = "method"
@@ -38,6 +41,14 @@ TSNE_PERPLEXITY = "tsne_perplexity"
 TSNE_LEARNING_RATE = "tsne_learning_rate"
 TSNE_ITERATIONS = "tsne_n_iter"
 USE_ALL_POINTS = "use_all_points"  # run UMAP/t-SNE above its interactive limit
+BOOKMARK = "layout_bookmark"  # select box: compute, or a projector bookmark's coordinates
+
+# ---- saved views (sidebar)
+VIEW_NAME = "view_name"
+SAVE_VIEW = "save_view_button"
+SAVED_VIEW = "saved_view"  # select box of saved views and bookmarks
+OPEN_VIEW = "open_view_button"
+DELETE_VIEW = "delete_view_button"
 
 # ---- custom axes (projection panel, method "Custom")
 AXES_MODE = "axes_mode"  # radio: typed texts / search matches
@@ -125,6 +136,9 @@ STOPPED = "stopped_job"  # encoding job key the user stopped
 LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
 POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
 CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=str) while clusters are shown
+URL_READ = "url_read"  # True once this session has reopened the view its page URL names
+PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
+VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -48,7 +48,7 @@ import warnings  # noqa: E402
 warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, seeded baseline
 
 PY = sys.executable
-SECTIONS = ("encode", "cache", "reduce", "knn", "memory", "app", "clusters")
+SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "app", "clusters")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -476,6 +476,53 @@ def bench_knn(cfg: Config, workdir: Path) -> None:
     add(Row("knn", "kNN all points (neighbors.knn), k=10, cosine", f"{size_label(n)} x {x.shape[1]}", None, "s",
             "sklearn NearestNeighbors(brute, cosine)", None, runs=ours, baseline_runs=bare,
             note=f"exact, float64 re-ranked; neighbour sets agree with sklearn: {agree:.4f}"))
+
+
+# ------------------------------------------------------------------ projector files in and out
+
+
+def bench_projector(cfg: Config, workdir: Path) -> None:
+    """Opening a projector config with a .bytes tensor (the demo data's layout) against the same
+    vectors as TSV; an export with a bookmark (every point's coordinates) against one without."""
+    import pandas as pd
+
+    from embeddings.pipeline import load_input
+    from embeddings.projector import write_projector
+    from embeddings.reduce import project
+    from embeddings.views import View
+
+    base = base_vectors(workdir, cfg)
+    n = 71_291 if not cfg.quick else 5_000  # the projector's "Word2Vec All" demo tensor: 71,291 x 200
+    x = np.ascontiguousarray(tiled(base, n, seed=5)[:, :200])
+    folder = workdir / "projector-demo"
+    folder.mkdir(exist_ok=True)
+    x.astype("<f4").tofile(folder / "tensors.bytes")
+    (folder / "labels.tsv").write_text("".join(f"word{i}\n" for i in range(n)), encoding="utf-8")
+    (folder / "projector_config.json").write_text(json.dumps({"embeddings": [{
+        "tensorName": "demo", "tensorShape": [n, 200], "tensorPath": "tensors.bytes", "metadataPath": "labels.tsv"}]}))
+    write_projector(workdir / "projector-tsv", x, None)
+    log(f"projector: open a {size_label(n)} x 200 .bytes config vs the same vectors as TSV")
+    config = folder / "projector_config.json"
+    ours = [timed(lambda: load_input(config))[0] for _ in range(cfg.repeats)]
+    tsv = [timed(lambda: load_input(workdir / "projector-tsv" / "vectors.tsv", metadata=folder / "labels.tsv"))[0]
+           for _ in range(cfg.repeats)]
+    assert np.array_equal(load_input(config).vectors, x)
+    add(Row("projector", "open a projector config, .bytes tensor + labels (load_input)", f"{size_label(n)} x 200",
+            None, "s", "the same vectors as vectors.tsv + labels", None, runs=ours, baseline_runs=tsv,
+            note="vectors equal the written float32 exactly"))
+
+    m = cfg.big
+    y = tiled(base, m, seed=6)
+    metadata = pd.DataFrame({"text": [f"t{i}" for i in range(m)], "topic": [f"k{i % 20}" for i in range(m)]})
+    view = View.of_projection(project(y, "pca", 2), name="PCA", color="topic")
+    log(f"projector: export {size_label(m)} x {y.shape[1]} with a PCA bookmark vs without")
+    with_view = [timed(lambda: write_projector(workdir / "export-view", y, metadata, views=[view]))[0]
+                 for _ in range(cfg.repeats)]
+    without = [timed(lambda: write_projector(workdir / "export-plain", y, metadata))[0] for _ in range(cfg.repeats)]
+    size = (workdir / "export-view" / "bookmarks.txt").stat().st_size
+    add(Row("projector", "export with a PCA bookmark (write_projector, views=[PCA])", f"{size_label(m)} x {y.shape[1]}",
+            None, "s", "the same export without bookmarks", None, runs=with_view, baseline_runs=without,
+            note=f"bookmarks.txt {size / 2**20:.1f} MiB, every point's coordinates"))
 
 
 # ------------------------------------------------------------------ memory (+ knn at scale)

@@ -8,7 +8,8 @@ A notebook needs only these names::
     points = em.embed_points(data, em.DEFAULT_MODEL)        # or level="token" / "vocab"
     projection = points.project("umap", dims=2, seed=0)
     points, clusters = em.cluster_points(points, projection)   # + cluster, cluster_label columns
-    points.write_projector("out/")                          # vectors.tsv, metadata.tsv, config
+    view = em.View.of_projection(projection, name="UMAP")   # a view: recipe, look, coordinates
+    points.write_projector("out/", views=[view])            # vectors.tsv, metadata.tsv, bookmarks.txt, config
 
 Names are loaded on first use, so ``import embeddings`` stays light (no torch, no umap).
 """
@@ -37,6 +38,10 @@ _EXPORTS = {
     "nearest": "embeddings.neighbors",
     "Neighbors": "embeddings.neighbors",
     "write_projector": "embeddings.projector",
+    "View": "embeddings.views",
+    "save_view": "embeddings.views",
+    "load_views": "embeddings.views",
+    "read_projector_config": "embeddings.projector_config",
     "DEFAULT_MODEL": "embeddings.models",
     "ModelSpec": "embeddings.models",
     "load_model": "embeddings.models",
@@ -56,7 +61,9 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from embeddings.pipeline import embed_points, load_input
     from embeddings.points import Points
     from embeddings.projector import write_projector
+    from embeddings.projector_config import read_projector_config
     from embeddings.reduce import Projection, project
+    from embeddings.views import View, load_views, save_view
 
 
 def __getattr__(name: str) -> Any:

@@ -139,7 +139,8 @@ def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabula
         return None
     if args.data is None:
         raise InputError("DATA is missing: name a file of texts or vectors (only --level vocab needs none)")
-    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None))
+    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None),
+                      tensor=getattr(args, "tensor", None))
 
 
 def model_label(points) -> str:
@@ -156,6 +157,37 @@ def model_label(points) -> str:
 
 def data_stem(args: argparse.Namespace, points) -> str:
     return Path(args.data).stem if args.data is not None else "vocabulary"
+
+
+def projection_params(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """The method's parameters from the options `project` and `export` share."""
+    if method == "umap":
+        return {"n_neighbors": args.neighbors, "min_dist": args.min_dist, "metric": args.metric}
+    if method == "tsne":
+        return {"perplexity": args.perplexity, "n_iter": args.iterations}
+    return {}
+
+
+def project_for(args: argparse.Namespace, vectors, method: str, max_points: int | None):  # -> Projection
+    from embeddings.reduce import project
+
+    progress = Progress(method, quiet=args.quiet)
+    try:
+        return project(vectors, method, args.dims, seed=args.seed, max_points=max_points, progress=progress,
+                       **projection_params(args, method))
+    finally:
+        progress.close()
+
+
+def views_arg(text: str) -> list[str]:
+    """--views pca,umap,tsne (or none): the projections to bookmark, each once, in order."""
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if names == ["none"]:
+        return []
+    unknown = [n for n in names if n not in ("pca", "umap", "tsne")]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"must list pca, umap and/or tsne (or none), not {text!r}")
+    return list(dict.fromkeys(names))
 
 
 # ---------------------------------------------------------------- commands
@@ -212,22 +244,10 @@ def cmd_project(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from embeddings.reduce import project
-
     out = Path(args.out)
     check_output_suffix(out, ".csv")
     points = points_for(args, load_for(args))
-    params: dict[str, Any] = {}
-    if args.method == "umap":
-        params = {"n_neighbors": args.neighbors, "min_dist": args.min_dist, "metric": args.metric}
-    elif args.method == "tsne":
-        params = {"perplexity": args.perplexity, "n_iter": args.iterations}
-    progress = Progress(args.method, quiet=args.quiet)
-    try:
-        proj = project(points.vectors, args.method, args.dims, seed=args.seed, max_points=args.max_points,
-                       progress=progress, **params)
-    finally:
-        progress.close()
+    proj = project_for(args, points.vectors, args.method, args.max_points)
     rows = np.arange(len(points)) if proj.indices is None else np.asarray(proj.indices)
     table = pd.DataFrame({"row": rows})
     for axis, name in enumerate("xyz"[: proj.dims]):
@@ -254,17 +274,35 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from embeddings.reduce import METHOD_NAMES
+    from embeddings.views import View
+
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder")
     points = points_for(args, load_for(args))
     if args.clusters:
         points = replace(points, table=clusters_for(args, points, points.table))
+    columns = [str(c) for c in points.table.columns]
+    for option, column in (("--color", args.color), ("--label", args.label)):
+        if column is not None and column not in columns:
+            raise InputError(f"{option} {column!r}: not a metadata column; columns: {', '.join(columns) or 'none'}")
+    views = []  # after the bookmarks the data came with (a projector config): Points.write_projector adds those
+    for method in args.views:
+        # Every point is laid out (the bookmark shows the whole layout) unless --max-points says otherwise.
+        projection = project_for(args, points.vectors, method, args.max_points or len(points))
+        if projection.note:
+            info(f"note: {projection.note}", args)
+        views.append(View.of_projection(projection, name=f"{METHOD_NAMES[method]} {args.dims}D (seed {args.seed})",
+                                        seed=args.seed, color=args.color, label=args.label))
     tensor_name = args.tensor_name or f"{data_stem(args, points)} ({model_label(points)}, {points.level})"
-    paths = points.write_projector(out_dir, tensor_name=tensor_name, base_url=args.base_url)
+    paths = points.write_projector(out_dir, tensor_name=tensor_name, base_url=args.base_url, views=views)
     n, d = points.vectors.shape
     info(f"wrote {n} x {d} vectors to {out_dir}: " + ", ".join(p.name for p in paths.values()), args)
-    info("load them at https://projector.tensorflow.org (Load -> vectors.tsv, then metadata.tsv)", args)
+    if views:
+        info(f"bookmarks.txt holds {len(views)} view(s): " + ", ".join(v.name for v in views), args)
+    info("load them at https://projector.tensorflow.org (Load -> vectors.tsv, then metadata.tsv, then the "
+         "bookmarks file under Bookmarks), or host the folder and open ?config=<URL of projector_config.json>", args)
     return 0
 
 
@@ -333,6 +371,18 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"error: {self.prog}: {message} (see --help)\n")
 
 
+def projection_options(p: argparse.ArgumentParser, max_points_help: str) -> None:
+    """Options `project` and `export` share, so the same flags give the same coordinates."""
+    p.add_argument("--dims", type=int, choices=(2, 3), default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-points", type=positive_int, help=max_points_help)
+    p.add_argument("--neighbors", type=positive_int, default=15, help="UMAP n_neighbors")
+    p.add_argument("--min-dist", type=float, default=0.1, help="UMAP min_dist")
+    p.add_argument("--metric", default="cosine", help="UMAP metric")
+    p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
+    p.add_argument("--iterations", type=positive_int, default=750, help="t-SNE iterations")
+
+
 def clusters_options(p: argparse.ArgumentParser, spaces: tuple[str, ...]) -> None:
     p.add_argument("--clusters", action="store_true",
                    help="add `cluster` (-1 = noise) and `cluster_label` (its top keywords) columns (HDBSCAN)")
@@ -360,7 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, *, level: bool = True) -> None:
         p.add_argument("data", metavar="DATA", nargs="?" if level else None,
-                       help="CSV, TSV, JSONL, Parquet or TXT of texts; or vectors: .npy / projector vectors TSV"
+                       help="CSV, TSV, JSONL, Parquet or TXT of texts; vectors: .npy / projector vectors TSV; or a "
+                       "projector config: projector_config.json, .pbtxt, or a folder holding one (TensorBoard log)"
                        + (" (none with --level vocab)" if level else ""))
         if level:
             p.add_argument("--model", default=DEFAULT_MODEL,
@@ -368,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "SPEC@static or SPEC@layerN for variants (default: %(default)s)")
         p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
         p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
+        p.add_argument("--tensor", help="which tensor of a projector config DATA (default: the first)")
         p.add_argument("--batch-size", type=positive_int, default=32)
         p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
         p.add_argument("--trust-remote-code", action="store_true",
@@ -401,25 +453,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("project", help="project DATA to 2D/3D coordinates (CSV)")
     common(p)
     p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
-    p.add_argument("--dims", type=int, choices=(2, 3), default=2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-points", type=positive_int, help="sample above this many points (default: per method)")
-    p.add_argument("--neighbors", type=positive_int, default=15, help="UMAP n_neighbors")
-    p.add_argument("--min-dist", type=float, default=0.1, help="UMAP min_dist")
-    p.add_argument("--metric", default="cosine", help="UMAP metric")
-    p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
-    p.add_argument("--iterations", type=positive_int, default=750, help="t-SNE iterations")
+    projection_options(p, "sample above this many points (default: per method)")
     clusters_options(p, spaces=("layout", "original"))
     p.add_argument("--out", required=True, help="output .csv file")
     p.set_defaults(func=cmd_project)
 
-    p = sub.add_parser("export", help="write projector files (vectors.tsv, metadata.tsv, projector_config.json)")
+    p = sub.add_parser("export", help="write projector files (vectors.tsv, metadata.tsv, bookmarks.txt, "
+                       "projector_config.json)")
     common(p)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--base-url", help="absolute URL the files will be served from (for ?config=URL)")
     p.add_argument("--tensor-name", help="name shown in the projector")
+    p.add_argument("--views", type=views_arg, default=["pca"],
+                   help="projections to write as projector bookmarks: pca, umap, tsne, comma-separated, or none "
+                   "(default: pca)")
+    p.add_argument("--color", help="metadata column the bookmarks colour by")
+    p.add_argument("--label", help="metadata column the bookmarks label by")
+    projection_options(p, "lay out a sample of this many points (default: every point)")
     clusters_options(p, spaces=("original",))
-    p.add_argument("--seed", type=int, default=0, help="seed for the clustering")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")

@@ -59,6 +59,9 @@ class Dataset:
     text_column: str | None
     source: str
     vectors: np.ndarray | None = None
+    # Views that came with the data: a projector config's bookmarks (embeddings.views.View, each
+    # with its coordinates in .projection).
+    views: tuple = ()
 
     def __len__(self) -> int:
         if self.texts is not None:
@@ -73,6 +76,7 @@ class Dataset:
         texts = None if self.texts is None else [self.texts[i] for i in idx]
         metadata = self.metadata.iloc[idx].reset_index(drop=True)
         vectors = None if self.vectors is None else self.vectors[idx]
+        # Bookmarked coordinates belong to the rows they were made for, not to a subset.
         return Dataset(texts, metadata, self.text_column, self.source, vectors)
 
 
@@ -351,6 +355,15 @@ def read_vectors(source: str | Path | bytes, *, filename: str | None = None) -> 
     return _tsv_vectors(_decode(content, name), name)
 
 
+def parse_vectors_file(content: bytes, name: str) -> np.ndarray:
+    """A vectors file's bytes, whatever its name ends with: .npy when it has NumPy's header, else TSV."""
+    if not content:
+        raise InputError(f"{name}: file is empty")
+    if content.startswith(b"\x93NUMPY"):
+        return _npy_vectors(content, name)
+    return _tsv_vectors(_decode(content, name), name)
+
+
 def _npy_vectors(content: bytes, name: str) -> np.ndarray:
     if not content.startswith(b"\x93NUMPY"):
         # np.load would try to unpickle anything else; say what the file is not instead.
@@ -438,9 +451,21 @@ def read_projector(
     """
     array = read_vectors(vectors, filename=vectors_name)
     vname = vectors_name or str(vectors if not isinstance(vectors, (bytes, bytearray)) else "vectors")
+    return dataset_from_vectors(array, Path(vname).name, metadata, metadata_name=metadata_name)
+
+
+def dataset_from_vectors(
+    array: np.ndarray,
+    source: str,
+    metadata: str | Path | bytes | None = None,
+    *,
+    metadata_name: str | None = None,
+    views: tuple = (),
+) -> Dataset:
+    """A Dataset of checked (n, d) vectors plus an optional projector metadata TSV (path or bytes)."""
     if metadata is None:
         frame = pd.DataFrame(index=pd.RangeIndex(array.shape[0]))
-        return Dataset(None, frame, None, Path(vname).name, array)
+        return Dataset(None, frame, None, source, array, views)
     content, mname, _ = _raw(metadata, metadata_name, "metadata")
     if not content:
         raise InputError(f"{mname}: file is empty")
@@ -449,7 +474,7 @@ def read_projector(
     header, rows = _parse_metadata_tsv(text)
     if len(rows) != array.shape[0]:
         raise InputError(
-            f"{vname} has {array.shape[0]} vectors but {mname} has {len(rows)} metadata rows"
+            f"{source} has {array.shape[0]} vectors but {mname} has {len(rows)} metadata rows"
             + (" (header not counted)" if header is not None else "")
         )
     columns = unique_names(header if header is not None else ["label"])
@@ -458,4 +483,4 @@ def read_projector(
     for column in columns[1:]:
         if _numeric_like(frame[column]):
             frame[column] = pd.to_numeric(frame[column].str.strip())
-    return Dataset(list(frame[first]), frame, first, Path(vname).name, array)
+    return Dataset(list(frame[first]), frame, first, source, array, views)

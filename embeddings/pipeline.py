@@ -18,6 +18,7 @@ from embeddings.errors import InputError
 from embeddings.models import DEFAULT_MODEL, ModelSpec
 from embeddings.points import LEVELS as POINT_LEVELS
 from embeddings.points import Points, token_table
+from embeddings.projector_config import is_projector_config, read_projector_config
 
 LEVELS = ("text", "token")  # what embed() encodes a Dataset at; embed_points adds "vocab"
 DEFAULT_VOCAB_SIZE = 5_000
@@ -43,9 +44,21 @@ def load_input(
     *,
     text_column: str | None = None,
     metadata: str | Path | None = None,
+    tensor: str | None = None,
 ) -> Dataset:
-    """Read DATA as the CLI names it: texts (CSV/TSV/JSONL/Parquet/TXT) or vectors (.npy, projector TSV)."""
+    """Read DATA as the CLI names it: texts (CSV/TSV/JSONL/Parquet/TXT), vectors (.npy, projector
+    TSV), or a projector config (projector_config.json, a .pbtxt, or a folder holding one, such as
+    a TensorBoard log folder or an export of ours); `tensor` picks one of a config's tensors.
+    """
     path = Path(path)
+    if is_projector_config(path):
+        if metadata is not None:
+            raise InputError(f"{path.name}: --metadata goes with a vectors file; a projector config names its own")
+        if text_column is not None:
+            raise InputError(f"{path.name}: --text-column goes with a text file; a projector config holds vectors")
+        return read_projector_config(path, tensor)
+    if tensor is not None:
+        raise InputError(f"{path.name}: --tensor picks a tensor of a projector config (.json, .pbtxt or a log folder)")
     if path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path):
         return read_projector(path, metadata)
     if metadata is not None:
@@ -122,7 +135,7 @@ def embed_points(
         if level != "text":
             raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
         return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, "text", None, "", None,
-                      dataset.source, dataset.text_column)
+                      dataset.source, dataset.text_column, views=dataset.views)
     embeddings = embed(
         dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
         cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,

@@ -48,6 +48,9 @@ class Points:
     text_column: str | None = None  # the column that names a point (the text, or "token")
     row_ids: np.ndarray | None = None  # original row of each point after subset(); None = 0..n-1
     cached: int = field(default=0, compare=False)  # how many inputs came from the vector cache
+    # Views that came with the data (a projector config's bookmarks: embeddings.views.View, each
+    # with its coordinates); they belong to these rows, so subset() leaves them behind.
+    views: tuple = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -126,19 +129,22 @@ class Points:
         return project(self.vectors, method, dims, seed=seed, **params)
 
     def write_projector(
-        self, folder: str | Path, *, tensor_name: str | None = None, base_url: str | None = None
+        self, folder: str | Path, *, tensor_name: str | None = None, base_url: str | None = None,
+        views: Sequence[Any] = (),
     ) -> dict[str, Path]:
-        """vectors.tsv, metadata.tsv (the table) and projector_config.json in `folder`."""
+        """vectors.tsv, metadata.tsv (the table), bookmarks.txt (these points' own views, then
+        `views`: embeddings.views.View with coordinates) and projector_config.json in `folder`."""
         from embeddings.projector import write_projector
 
         return write_projector(folder, self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
-                               base_url=base_url)
+                               base_url=base_url, views=[*self.views, *views])
 
-    def projector_zip(self, *, tensor_name: str | None = None) -> bytes:
+    def projector_zip(self, *, tensor_name: str | None = None, views: Sequence[Any] = ()) -> bytes:
         """The same files as ``write_projector``, as the bytes of a zip."""
         from embeddings.projector import projector_zip
 
-        return projector_zip(self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name)
+        return projector_zip(self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
+                             views=[*self.views, *views])
 
 
 def token_table(rows: pd.DataFrame, metadata: pd.DataFrame | None, text_column: str | None) -> pd.DataFrame:

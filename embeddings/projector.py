@@ -32,13 +32,14 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from embeddings.bookmarks import BOOKMARKS_FILE, bookmarks_bytes
 from embeddings.errors import InputError
 from embeddings.projector_format import (  # noqa: F401 (the reading half, re-exported)
     VECTORS_FILE,
@@ -56,6 +57,7 @@ from embeddings.projector_format import (  # noqa: F401 (the reading half, re-ex
     decode_like_projector,
     unique_names,
 )
+from embeddings.views import View
 
 
 def _check_vectors(vectors: np.ndarray) -> np.ndarray:
@@ -148,7 +150,12 @@ def _vectors_bytes(array: np.ndarray) -> Iterator[bytes]:
 
 
 def projector_config(
-    tensor_name: str, shape: tuple[int, int], *, has_metadata: bool, base_url: str | None = None
+    tensor_name: str,
+    shape: tuple[int, int],
+    *,
+    has_metadata: bool,
+    base_url: str | None = None,
+    has_bookmarks: bool = False,
 ) -> dict[str, Any]:
     """The projector_config.json content; paths relative, or base_url + file name."""
     prefix = ""
@@ -161,19 +168,41 @@ def projector_config(
     }
     if has_metadata:
         tensor["metadataPath"] = prefix + METADATA_FILE
+    if has_bookmarks:
+        tensor["bookmarksPath"] = prefix + BOOKMARKS_FILE
     return {"embeddings": [tensor]}
 
 
+def projector_columns(metadata: pd.DataFrame | None, lines: list[str] | None) -> dict[str, str]:
+    """Our metadata column names -> the names the projector gives them (one column: "label")."""
+    if metadata is None or lines is None:
+        return {}
+    if isinstance(metadata, pd.Series):
+        metadata = metadata.to_frame()
+    ours = [str(c) for c in metadata.columns]
+    if len(lines) == len(metadata):  # no header line: the projector calls the one column "label"
+        return {ours[0]: "label"}
+    return dict(zip(ours, lines[0].split("\t")))
+
+
 def _prepare(
-    vectors: np.ndarray, metadata: pd.DataFrame | None, tensor_name: str, base_url: str | None
+    vectors: np.ndarray,
+    metadata: pd.DataFrame | None,
+    tensor_name: str,
+    base_url: str | None,
+    views: Sequence[View] = (),
 ) -> dict[str, Iterable[bytes]]:
     """Every file's content, checked before anything touches the disk."""
     array = _check_vectors(vectors)
     lines = _metadata_lines(metadata, array.shape[0])
-    config = projector_config(tensor_name, array.shape, has_metadata=lines is not None, base_url=base_url)
+    bookmarks = bookmarks_bytes(views, array.shape, projector_columns(metadata, lines)) if views else None
+    config = projector_config(tensor_name, array.shape, has_metadata=lines is not None, base_url=base_url,
+                              has_bookmarks=bookmarks is not None)
     files: dict[str, Iterable[bytes]] = {VECTORS_FILE: _vectors_bytes(array)}
     if lines is not None:
         files[METADATA_FILE] = _metadata_bytes(lines)
+    if bookmarks is not None:
+        files[BOOKMARKS_FILE] = [bookmarks]
     files[CONFIG_FILE] = [(json.dumps(config, indent=2, ensure_ascii=False) + "\n").encode("utf-8")]
     return files
 
@@ -185,13 +214,15 @@ def write_projector(
     *,
     tensor_name: str = "embeddings",
     base_url: str | None = None,
+    views: Sequence[View] = (),
 ) -> dict[str, Path]:
-    """Write vectors.tsv, metadata.tsv (when there is metadata) and projector_config.json.
+    """Write vectors.tsv, metadata.tsv (when there is metadata), bookmarks.txt (one projector
+    bookmark per view, each with its coordinates; see embeddings.bookmarks) and projector_config.json.
 
     All-or-nothing: files are written under temporary names in out_dir and renamed at the end;
-    on any error nothing new is left behind. Returns {"vectors", "metadata"?, "config"} paths.
+    on any error nothing new is left behind. Returns {"vectors", "metadata"?, "bookmarks"?, "config"} paths.
     """
-    files = _prepare(vectors, metadata, tensor_name, base_url)
+    files = _prepare(vectors, metadata, tensor_name, base_url, views)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
@@ -211,18 +242,23 @@ def write_projector(
             if os.path.exists(temp):
                 os.unlink(temp)
         raise
-    if METADATA_FILE not in files and (out / METADATA_FILE).exists():
-        # A metadata.tsv left from an earlier export would not match these vectors.
-        (out / METADATA_FILE).unlink()
-    keys = {VECTORS_FILE: "vectors", METADATA_FILE: "metadata", CONFIG_FILE: "config"}
+    for name in (METADATA_FILE, BOOKMARKS_FILE):
+        if name not in files and (out / name).exists():
+            # A file left from an earlier export would not match these vectors.
+            (out / name).unlink()
+    keys = {VECTORS_FILE: "vectors", METADATA_FILE: "metadata", BOOKMARKS_FILE: "bookmarks", CONFIG_FILE: "config"}
     return {keys[name]: out / name for name in files}
 
 
 def projector_zip(
-    vectors: np.ndarray, metadata: pd.DataFrame | None, *, tensor_name: str = "embeddings"
+    vectors: np.ndarray,
+    metadata: pd.DataFrame | None,
+    *,
+    tensor_name: str = "embeddings",
+    views: Sequence[View] = (),
 ) -> bytes:
     """A zip of the same files write_projector writes (relative paths in the config)."""
-    files = _prepare(vectors, metadata, tensor_name, None)
+    files = _prepare(vectors, metadata, tensor_name, None, views)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, chunks in files.items():

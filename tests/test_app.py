@@ -117,7 +117,10 @@ def test_first_load_shows_the_sample_sentences_coloured_by_topic(media):
     assert PROJECTOR_LABEL in labels and COORDS_LABEL in labels
 
     files = _zip_files(_download(at, media, PROJECTOR_LABEL))
-    assert set(files) == {"vectors.tsv", "metadata.tsv", "projector_config.json"}
+    assert set(files) == {"vectors.tsv", "metadata.tsv", "bookmarks.txt", "projector_config.json"}
+    (bookmark,) = json.loads(files["bookmarks.txt"])  # the view on screen, coloured by topic
+    assert bookmark["selectedProjection"] == "pca" and len(bookmark["projections"]) == 300
+    assert bookmark["selectedColorOptionName"] == "topic"
     vectors = files["vectors.tsv"].rstrip("\n").split("\n")
     assert len(vectors) == 300 and len(vectors[0].split("\t")) == 384
     metadata = files["metadata.tsv"].rstrip("\n").split("\n")

@@ -131,3 +131,43 @@ def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path)
 
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in log.read_text()
+
+
+def test_a_link_reopens_the_view_in_a_new_browser(page, app_url, tmp_path: Path) -> None:
+    """The page address holds the view: opened in another browser, the same data, projection and look."""
+    import numpy as np
+
+    from embeddings.projector import write_projector
+
+    url, log = app_url
+    n = 30
+    vectors = np.random.default_rng(2).standard_normal((n, 6)).astype(np.float32)
+    words = [f"w{i}" for i in range(n)]
+    write_projector(tmp_path / "export", vectors, pd.DataFrame({"word": words, "group": [f"g{i % 3}" for i in range(n)]}))
+    matches = sum("w1" in w for w in words)
+    from urllib.parse import urlencode
+
+    query = {"data": str(tmp_path / "export"), "method": "pca", "dims": "2", "pc": "1,0", "color": "group",
+             "search": "w1"}
+    page.goto(f"{url}/?{urlencode(query)}")
+    shown = chart(page, 120, until=lambda info: info["dimmed"] > 0)
+    assert shown["total"] == n and shown["dimmed"] == n - matches, shown
+    wait_idle(page, 60)
+    link = page.url  # what a user copies from the address bar
+    assert all(f"{key}=" in link for key in query), link
+
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        other.add_init_script(INIT_SCRIPT)
+        second = other.new_page()
+        second.goto(link)
+        again = chart(second, 120, until=lambda info: info["dimmed"] > 0)
+        assert again == shown
+        wait_idle(second, 60)
+        names = second.evaluate("() => visiblePlot()._fullData.map(t => t.name)")
+        assert {"g0", "g1", "g2"} <= set(names), names  # coloured by group, as in the first browser
+        assert second.get_by_role("textbox", name="Search", exact=True).filter(visible=True).first.input_value() == "w1"
+        assert second.url == link
+    finally:
+        other.close()
+    assert "Traceback" not in log.read_text()

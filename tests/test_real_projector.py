@@ -32,6 +32,13 @@ only (no header line); and a 2.1 MB file of multi-byte text that crosses the fro
 1,000,000-byte read chunks, with rows that would be blank lines. Vectors are seeded random float32
 (the model is not what is tested) or the CLI's; they must come back exact.
 
+Bookmarks: an export with bookmarks.txt (PCA 2D, UMAP 3D, t-SNE 2D and PCA 3D of a sample) opened
+with ?config=; each bookmark is loaded as its radio button loads it, and every shown point's
+coordinates, its original row, the projection, the selection and the colour and label options
+are read back from <vz-projector> and compared with ours, exactly. The projector's demo layout (a
+.bytes tensor and a labels TSV named by URLs, as oss_demo_projector_config.json names them) opens
+in the projector and in embeddings.pipeline.load_input with the same values.
+
 In CI (the CI variable set) this must run: missing Chromium, Playwright or TensorBoard fail.
 On a developer machine without them it skips and says why.
 """
@@ -467,4 +474,154 @@ def test_projector_load_dialog_reads_every_row(page, sources: list[Source], publ
     page.locator("#file-metadata").set_input_files(str(published / name / METADATA_FILE))
     info = loaded(page, None, until=lambda info: info["columns"] != ["__index__"])
     check_against_source(page, source, info, published / name)
+    assert not page.errors, page.errors
+
+
+# ------------------------------------------------------------------ bookmarks and the demo layout
+
+BOOKMARKED = "bookmarked"  # an export with bookmarks.txt, in the published folder
+DEMO = "demo"  # the projector's demo layout: a .bytes tensor and a labels TSV, paths as URLs
+
+# Loads bookmark `index` as its radio button does (BookmarkPanel.loadSavedState), pauses t-SNE
+# as its Pause button does (a t-SNE bookmark goes on optimising from the bookmarked layout), and
+# reads back what the projector then holds: the projection drawn, every shown point's original
+# row and its coordinates under the projection's keys, the selection, colour and label options.
+# index null: only wait until the bookmarks are listed and the first projection is drawn.
+JS_BOOKMARK = r"""(index) => {
+  const find = (root, tag) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === tag) return el;
+      const found = el.shadowRoot ? find(el.shadowRoot, tag) : null;
+      if (found) return found;
+    }
+    return null;
+  };
+  const projector = find(document, 'VZ-PROJECTOR');
+  const panel = find(document, 'VZ-PROJECTOR-BOOKMARK-PANEL');
+  if (!projector || !panel || !panel.savedStates || panel.savedStates.length === 0) return {state: 'no bookmarks yet'};
+  if (!projector.projection || !projector.dataSet) return {state: 'nothing drawn yet'};
+  if (index === 'read') {
+    // read again what is shown now
+  } else if (index === null) {
+    return {state: 'ready', labels: panel.savedStates.map(s => s.label)};
+  } else {
+    panel.loadSavedState(index);
+    projector.dataSet.tSNEShouldPause = true;
+  }
+  const p = projector.projection, ds = projector.dataSet;
+  const keys = p.projectionComponents.filter(c => c != null);
+  return {
+    state: 'ready', type: p.projectionType, dims: p.dimensionality, keys: keys,
+    rows: ds.points.map(pt => pt.index),
+    coords: ds.points.map(pt => keys.map(k => pt.projections[k])),
+    selected: projector.selectedPointIndices.map(i => ds.points[i].index),
+    color: projector.dataPanel.selectedColorOptionName, label: projector.selectedLabelOption,
+  };
+}"""
+
+
+def bookmark_views(vectors: np.ndarray) -> list:
+    """PCA 2D (ours), UMAP 3D and t-SNE 2D (seeded coordinates: what is tested is where the
+    projector puts them), and PCA 3D on a sample of the points (filteredPoints)."""
+    from embeddings.reduce import Projection, project
+    from embeddings.views import View
+
+    n = len(vectors)
+    rng = np.random.default_rng(5)
+    sampled = project(vectors, "pca", 3, max_points=n // 2, seed=2, components=(2, 0, 1))
+    return [
+        View.of_projection(project(vectors, "pca", 2), name="our PCA", color="topic", label="text",
+                           selection=(1, 5, 7)),
+        View.of_projection(Projection(rng.standard_normal((n, 3)).astype(np.float32), "umap", 3,
+                                      {"n_neighbors": 8, "min_dist": 0.3}), name="our UMAP 3D", label="topic"),
+        View.of_projection(Projection(rng.standard_normal((n, 2)).astype(np.float32), "tsne", 2,
+                                      {"perplexity": 12.0, "learning_rate": 100.0, "n_iter": 500}),
+                           name="our t-SNE", color="text", selection=(0, n - 1)),
+        View.of_projection(sampled, name="PCA of a sample", selection=(int(sampled.rows[3]),)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def own_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A published folder of their own for the bookmark and demo tests (no wait for the other exports)."""
+    return tmp_path_factory.mktemp("published-own")
+
+
+@pytest.fixture(scope="module")
+def bookmarked(own_folder: Path) -> list:
+    """Our export with four bookmarks, written with base_url like a user publishing it."""
+    published = own_folder
+    n = 150
+    vectors = _vectors(n, 8, 9)
+    metadata = pd.DataFrame({"text": [f"point {i}" for i in range(n)], "topic": [f"t{i % 3}" for i in range(n)]})
+    views = bookmark_views(vectors)
+    write_projector(published / BOOKMARKED, vectors, metadata, tensor_name="bookmarked", views=views,
+                    base_url=f"{DATA_ORIGIN}/{BOOKMARKED}/")
+    return views
+
+
+def bookmark_info(page, index) -> dict:
+    deadline = time.time() + LOAD_S
+    info: dict = {}
+    while time.time() < deadline:
+        info = page.evaluate(JS_BOOKMARK, index)
+        if info.get("state") == "ready":
+            return info
+        time.sleep(0.25)
+    pytest.fail(f"no bookmarks shown within {LOAD_S} s: last state {info}; page errors: {page.errors[-5:]}")
+
+
+def test_projector_puts_every_point_at_our_bookmarked_coordinates(page, own_folder: Path, bookmarked: list) -> None:
+    from embeddings.bookmarks import coordinate_keys
+
+    open_standalone(page, own_folder, BOOKMARKED)
+    assert bookmark_info(page, None)["labels"] == [v.name for v in bookmarked]
+    for index, view in enumerate(bookmarked):
+        rows = view.projection.rows
+        expected = view.projection.coords.astype(np.float64)  # bookmarks.txt holds each float32 exactly
+        names = {"topic": "topic", "text": "text", None: None}
+        for when in ("at once", "a second later"):
+            info = bookmark_info(page, index if when == "at once" else "read")
+            what = f"bookmark {index} ({view.name}), {when}"
+            assert (info["type"], info["dims"]) == (view.method, view.dims), what
+            assert info["keys"] == coordinate_keys(view), what
+            assert info["rows"] == rows.tolist(), what  # the sample is the filtered data set, in order
+            got = np.array(info["coords"], dtype=np.float64)
+            assert got.shape == expected.shape and np.array_equal(got, expected), (
+                f"{what}: {int((got != expected).any(axis=1).sum())} points not at our coordinates")
+            assert sorted(info["selected"]) == sorted(view.selection), what
+            assert info["color"] == (names[view.color] or "No color map"), what
+            assert info["label"] == (names[view.label] or "text"), what
+            time.sleep(1.0)
+    assert not page.errors, page.errors
+
+
+def demo_layout(folder: Path, n: int = 150, d: int = 4) -> np.ndarray:
+    """The layout of the projector's demo data (oss_demo_projector_config.json's Iris entry): a
+    .bytes tensor and a one-column labels TSV, named by absolute URLs in the config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors = np.round(_vectors(n, d, 11) * 3 + 5, 1).astype("<f4")  # like iris measurements
+    vectors.tofile(folder / "iris_tensors.bytes")
+    labels = [["Iris-setosa", "Iris-versicolor", "Iris-virginica"][i % 3] for i in range(n)]
+    (folder / "iris_labels.tsv").write_text("".join(f"{label}\n" for label in labels), encoding="utf-8")
+    config = {"embeddings": [{"tensorName": "Iris", "tensorShape": [n, d],
+                              "tensorPath": f"{DATA_ORIGIN}/{DEMO}/iris_tensors.bytes",
+                              "metadataPath": f"{DATA_ORIGIN}/{DEMO}/iris_labels.tsv"}],
+              "modelCheckpointPath": "Demo datasets"}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return vectors
+
+
+def test_projector_demo_layout_opens_here_with_the_same_values(page, own_folder: Path) -> None:
+    from embeddings.pipeline import load_input
+
+    published = own_folder
+    vectors = demo_layout(published / DEMO)
+    ours = load_input(published / DEMO / CONFIG_FILE)  # the URLs stand for the files beside the config
+    open_standalone(page, published, DEMO)
+    info = loaded(page, None)
+    theirs = np.array(info["vectors"], dtype=np.float32)
+    assert np.array_equal(theirs, vectors) and np.array_equal(ours.vectors, theirs)
+    assert info["columns"] == list(ours.metadata.columns) == ["label"]
+    assert [m["label"] for m in info["metadata"]] == ours.texts
     assert not page.errors, page.errors

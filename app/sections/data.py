@@ -24,7 +24,7 @@ from embeddings.errors import InputError
 from embeddings.points import Points
 
 FALLBACK_MODEL = "all-MiniLM-L6-v2"
-SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files")
+SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files", state.PATH_SOURCE)
 LEVELS = {"texts": "text", "tokens": "token", "vocabulary": "vocab"}
 UPLOAD_TYPES = ("csv", "tsv", "jsonl", "parquet", "txt")
 VOCAB_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
@@ -50,6 +50,8 @@ class DataChoice:
     layer: int = -1
     vocab_size: int = 5_000
     trust_remote_code: bool = False  # run code shipped with the model (off unless the user ticks it)
+    data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
+    tensor: str | None = None  # the tensor of a projector config
 
     @property
     def precomputed(self) -> bool:
@@ -116,6 +118,8 @@ def render_data_panel() -> DataChoice | None:
     data_key = ""
     try:
         dataset, data_key = _render_source(source)
+        if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
+            st.info("Type the path of a data file, a projector_config.json / .pbtxt, or a TensorBoard log folder.")
     except InputError as error:
         show_error(error)
     except Exception as error:  # a reader bug must not take the page down
@@ -123,9 +127,11 @@ def render_data_panel() -> DataChoice | None:
     if dataset is None:
         return None
 
+    data_ref, tensor = _data_ref(source, dataset)
     if dataset.vectors is not None:
-        st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}")
-        return DataChoice(dataset, data_key, model="", level="text")
+        st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
+                   + (f", {len(dataset.views)} projector bookmark(s)" if dataset.views else ""))
+        return DataChoice(dataset, data_key, model="", level="text", data_ref=data_ref, tensor=tensor)
 
     st.caption(f"{len(dataset):,} texts from {dataset.source}")
     st.header("Model")
@@ -159,7 +165,18 @@ def render_data_panel() -> DataChoice | None:
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
     return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
-                      trust_remote_code=trust)
+                      trust_remote_code=trust, data_ref=data_ref, tensor=tensor)
+
+
+def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
+    """How a saved view or the page URL names this data (a path and tensor reopen it; uploads cannot)."""
+    if source == "Sample":
+        return f"sample:{state.get(state.SAMPLE)}", None
+    if source == state.PATH_SOURCE:
+        return str(state.get(state.DATA_PATH) or "").strip() or None, state.get(state.TENSOR)
+    if source == "Paste texts":
+        return f"paste:{len(dataset)} texts", None
+    return f"upload:{dataset.source}", None
 
 
 def _render_source(source: str) -> tuple[Dataset | None, str]:
@@ -187,6 +204,8 @@ def _render_source(source: str) -> tuple[Dataset | None, str]:
         if column != dataset.text_column:
             dataset, key = read_uploaded(content, upload.name, column)
         return dataset, key
+    if source == state.PATH_SOURCE:
+        return _render_path()
     if source == "Paste texts":
         text = st.text_area("One text per line", key=state.PASTE, height=180)
         if not text.strip():
@@ -212,6 +231,35 @@ def _render_source(source: str) -> tuple[Dataset | None, str]:
     dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
     key = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
     return dataset, key
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _read_path(path: str, tensor: str | None, stamp: float) -> Dataset:
+    from embeddings.pipeline import load_input
+
+    return load_input(path, tensor=tensor)
+
+
+def _render_path() -> tuple[Dataset | None, str]:
+    """A path on this machine: a data file, a projector config, or a folder holding one."""
+    from pathlib import Path
+
+    from embeddings.projector_config import is_projector_config, read_entries
+
+    path = st.text_input("Path", key=state.DATA_PATH, placeholder="/data/logs or projector_config.json",
+                         help="A CSV/TSV/JSONL/Parquet/TXT or .npy file, a projector_config.json or .pbtxt, or a "
+                         "folder holding one (a TensorBoard log folder, an export of ours).").strip()
+    if not path:
+        return None, ""
+    target = Path(path).expanduser()
+    tensor = None
+    if is_projector_config(target):
+        names = [entry.name for entry in read_entries(target)]
+        if state.get(state.TENSOR) not in names:
+            st.session_state[state.TENSOR] = names[0]
+        tensor = st.selectbox("Tensor", names, key=state.TENSOR) if len(names) > 1 else names[0]
+    stamp = target.stat().st_mtime if target.exists() else 0.0  # an edited file is read again
+    return _read_path(str(target), tensor, stamp), f"path:{target}:{tensor}:{stamp}"
 
 
 def _text_column_picker(dataset: Dataset) -> str | None:

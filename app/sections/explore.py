@@ -18,6 +18,7 @@ from app.sections.axes import AxesNeeded
 from app.sections.clusters import render_clusters, with_cluster_columns, with_table
 from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
+from app.sections.saved_views import forget_unknown_columns, take_pending_selection
 from app.sections.table import render_filters, render_points_table
 from embeddings.points import Points
 from embeddings.errors import InputError
@@ -118,10 +119,11 @@ class Shown:
     filtered: np.ndarray | None
 
 
-def render_explore(points: Points, params: ProjectionParams) -> Shown | None:
+def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = ()) -> Shown | None:
+    take_pending_selection(points.key)  # a reopened view's selection
     isolated = state.isolated(points.key)
     try:
-        view = compute_view(points, params, isolated)
+        view = compute_view(points, params, isolated, bookmarks)
     except AxesNeeded as prompt:
         st.info(str(prompt))
         return None
@@ -137,6 +139,8 @@ def render_explore(points: Points, params: ProjectionParams) -> Shown | None:
     if clusters is not None:
         points = with_table(points, with_cluster_columns(points.table, view, clusters))
         view = replace(view, table=points.table.iloc[view.rows])
+    # After the cluster columns join: a reopened view coloured by cluster keeps its colour.
+    forget_unknown_columns([str(c) for c in points.table.columns])
     mask = render_filters(points.table)
     if mask is not None:
         keep = mask[view.rows]
@@ -211,7 +215,7 @@ def _hover_columns(points: Points) -> list[str]:
 
 def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
     projection = view.projection
-    parts = [f"{drawn:,} points", f"{METHOD_NAMES[projection.method]} {projection.dims}D"]
+    parts = [f"{drawn:,} points", f"{METHOD_NAMES.get(projection.method, projection.method)} {projection.dims}D"]
     if projection.variance_explained:
         shown = ", ".join(
             f"{name} {share:.1%}" for name, share in zip(view.axis_titles(), projection.variance_explained)
@@ -230,12 +234,12 @@ def _summary(points: Points, view: View, drawn: int, controls: Controls) -> str:
 def _render_selection_actions(points: Points, view: View, selection: list[int]) -> None:
     columns = st.columns(3)
     if selection:
-        fewest = MIN_POINTS[view.projection.method]
+        fewest = MIN_POINTS.get(view.projection.method, 2)
         columns[0].button(
             f"Isolate selection ({len(selection):,} points)", key=state.ISOLATE,
             on_click=_isolate(points.key, selection), disabled=len(selection) < fewest,
             help="Re-project only the selected points."
-            + (f" {METHOD_NAMES[view.projection.method]} needs at least {fewest}." if len(selection) < fewest else ""),
+            + (f" {METHOD_NAMES.get(view.projection.method, view.projection.method)} needs at least {fewest}." if len(selection) < fewest else ""),
         )
         columns[1].button("Clear selection", key=state.CLEAR_SELECTION, on_click=_clear_selection(points.key))
     if view.isolated:

@@ -1,4 +1,5 @@
-"""Export: projector files (a zip of vectors.tsv, metadata.tsv, projector_config.json) for the
+"""Export: projector files (a zip of vectors.tsv, metadata.tsv, bookmarks.txt with the view on
+screen, projector_config.json) for the
 whole data, the selection or the isolated points; the 2D/3D coordinates as CSV; and how to load
 the files on projector.tensorflow.org.
 """
@@ -15,6 +16,8 @@ import streamlit as st
 from app import state
 from app.sections.projection import View
 from embeddings.points import Points
+from embeddings.reduce import METHOD_NAMES, Projection
+from embeddings.views import View as SavedView
 
 PROJECTOR_LABEL = "Download for projector.tensorflow.org"
 COORDS_LABEL = "Coordinates (CSV)"
@@ -27,6 +30,9 @@ HOW_TO = """
 2. Step 1, *Load a TSV file of vectors*: choose `vectors.tsv` from the unzipped download.
 3. Step 2, *Load a TSV file of metadata* (optional): choose `metadata.tsv`.
 4. Click outside the dialog. Colour, label and search by the metadata columns there, as here.
+5. To see this layout there (not a new one computed there): open **Bookmarks** (bottom right),
+   load `bookmarks.txt`, and click its bookmark. A t-SNE bookmark goes on optimising from this
+   layout there; press Pause to keep it as it is.
 
 To share a view, host the three files somewhere public, set the paths in
 `projector_config.json` to their URLs (or export with `embeddings export --base-url URL`), and
@@ -34,14 +40,33 @@ open `https://projector.tensorflow.org/?config=URL-of-projector_config.json`.
 """
 
 
-def projector_zip_for(points: Points, rows: np.ndarray) -> bytes:
-    """The projector zip of the given source rows (what the download button serves)."""
-    return points.subset(rows).projector_zip()
+def bookmark_for(view: View, rows: np.ndarray, look: dict, selection: list[int], columns: list[str]) -> SavedView:
+    """The view on screen as a bookmark of the exported rows: its coordinates for the exported
+    points it drew (filteredPoints when that is not all of them), its colour, label and selection."""
+    rows = np.asarray(rows, dtype=np.int64)
+    position = {int(r): i for i, r in enumerate(rows)}
+    drawn = view.rows
+    keep = np.array([int(r) in position for r in drawn], dtype=bool)
+    indices = np.array([position[int(r)] for r in drawn[keep]], dtype=np.int64)
+    complete = len(indices) == len(rows) and np.array_equal(indices, np.arange(len(rows)))
+    projection = Projection(view.coords[keep], view.projection.method, view.projection.dims,
+                            dict(view.projection.params), indices=None if complete else indices)
+    chosen = [position[r] for r in selection if r in position]
+    usable = {key: value for key, value in look.items() if key not in ("color", "label") or value in columns}
+    name = f"{METHOD_NAMES.get(view.projection.method, view.projection.method)} {view.projection.dims}D"
+    return SavedView.of_projection(projection, name=name).with_look({**usable, "sel": chosen})
+
+
+def projector_zip_for(points: Points, rows: np.ndarray, bookmark: SavedView | None = None) -> bytes:
+    """The projector zip of the given source rows (what the download button serves), with the
+    view on screen as bookmarks.txt when given."""
+    return points.subset(rows).projector_zip(views=[bookmark] if bookmark is not None else [])
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _zip_cached(_points: Points, points_key: str, rows_key: str, _rows: np.ndarray) -> bytes:
-    return projector_zip_for(_points, _rows)
+def _zip_cached(_points: Points, points_key: str, rows_key: str, _rows: np.ndarray, view_key: str,
+                _bookmark: SavedView | None) -> bytes:
+    return projector_zip_for(_points, _rows, _bookmark)
 
 
 def _derived_key(table: pd.DataFrame) -> str:
@@ -65,7 +90,8 @@ def coordinates_csv(view: View, rows: np.ndarray | None = None) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def render_export(points: Points, view: View, selection: list[int], filtered: np.ndarray | None = None) -> None:
+def render_export(points: Points, view: View, selection: list[int], look: dict | None = None,
+                  filtered: np.ndarray | None = None) -> None:
     st.subheader("Export")
     scopes = {f"All {len(points):,} points": np.arange(len(points))}
     if filtered is not None:
@@ -79,12 +105,14 @@ def render_export(points: Points, view: View, selection: list[int], filtered: np
         scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed")
     rows = scopes.get(scope, next(iter(scopes.values())))
     stem = re.sub(r"[^\w.-]+", "_", points.source).strip("_") or "embeddings"
+    bookmark = bookmark_for(view, rows, look or {}, selection, [str(c) for c in points.table.columns])
     with middle:
         if len(rows) * points.vectors.shape[1] <= EAGER_VALUES:
             rows_key = hashlib.sha1(rows.tobytes()).hexdigest()[:16]
-            data = _zip_cached(points, points.key + _derived_key(points.table), rows_key, rows)
+            view_key = hashlib.sha1(bookmark.to_json().encode() + view.coords.tobytes()).hexdigest()[:16]
+            data = _zip_cached(points, points.key + _derived_key(points.table), rows_key, rows, view_key, bookmark)
         else:  # built when clicked: a big zip would slow every rerun
-            data = lambda: projector_zip_for(points, rows)  # noqa: E731
+            data = lambda: projector_zip_for(points, rows, bookmark)  # noqa: E731
         st.download_button(
             PROJECTOR_LABEL, data, file_name=f"{stem}_projector.zip", mime="application/zip",
             key=state.DOWNLOAD_PROJECTOR, type="primary", icon=":material/download:", on_click="ignore",

@@ -34,9 +34,11 @@ class ProjectionParams:
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
     max_points: int | None = None  # None: the method's interactive limit
+    bookmark: int | None = None  # show this projector bookmark's coordinates instead of computing
 
     def describe(self) -> str:
-        return f"{METHOD_NAMES[self.method]} {self.dims}D"
+        name = f"{METHOD_NAMES.get(self.method, self.method)} {self.dims}D"
+        return name if self.bookmark is None else f"bookmark {self.bookmark + 1} ({name})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,14 +60,23 @@ class View:
         if self.projection.method == "pca":
             components = self.projection.params.get("components") or range(self.projection.dims)
             return [f"PC{int(c) + 1}" for c in components]
-        name = METHOD_NAMES[self.projection.method]
+        name = METHOD_NAMES.get(self.projection.method, self.projection.method)
         return [f"{name} {i + 1}" for i in range(self.projection.dims)]
 
 
-def render_projection_panel(n_points: int, width: int, can_encode: bool = False) -> ProjectionParams:
-    """Sidebar widgets; n_points and width (vector dimensions) bound the choices; can_encode:
-    typed texts can be encoded (custom axes)."""
+def render_projection_panel(n_points: int, width: int, bookmarks: tuple = (), can_encode: bool = False
+                            ) -> ProjectionParams:
+    """Sidebar widgets; n_points and width (vector dimensions) bound the choices. With projector
+    bookmarks (embeddings.views.View), one of them may be shown as it is instead. can_encode: typed
+    texts can be encoded (custom axes)."""
+    from app.sections.saved_views import chosen_bookmark
+
     st.header("Projection")
+    bookmark = chosen_bookmark(bookmarks)
+    if bookmark is not None:
+        view = bookmarks[bookmark]
+        st.caption(f"{METHOD_NAMES.get(view.method, view.method)} {view.dims}D as the bookmark placed the points.")
+        return ProjectionParams(view.method, view.dims, view.seed, dict(view.params), bookmark=bookmark)
     label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD,
                          help="Custom: axes between two texts (or two searches) of your choice.")
     method = METHOD_LABELS[label]
@@ -109,6 +120,8 @@ def _pca_axes(dims: int, n_points: int, width: int) -> tuple[int, ...]:
     chosen = []
     for axis, column in zip("xyz"[:dims], columns):
         default = min("xyz".index(axis), available - 1)
+        if st.session_state.get(f"{state.PCA_AXES}_{axis}", 0) not in options:  # a reopened view of wider data
+            st.session_state.pop(f"{state.PCA_AXES}_{axis}")
         chosen.append(
             column.selectbox(
                 axis.upper(), options, index=default, format_func=lambda c: f"PC{c + 1}",
@@ -130,8 +143,14 @@ def _project_cached(
     return project(_vectors, method, dims, seed=seed, max_points=max_points, **params)
 
 
-def compute_view(points: Points, params: ProjectionParams, isolated: list[int] | None = None) -> View:
-    """Project all points, or only the isolated rows; raises InputError on bad parameters."""
+def compute_view(
+    points: Points, params: ProjectionParams, isolated: list[int] | None = None, bookmarks: tuple = ()
+) -> View:
+    """Project all points, or only the isolated rows; raises InputError on bad parameters. A
+    bookmark's coordinates are drawn as they are (its own rows)."""
+    if params.bookmark is not None and params.bookmark < len(bookmarks):
+        projection = bookmarks[params.bookmark].projection
+        return View(projection.coords, points.table.iloc[projection.rows], projection, False)
     rows = np.arange(len(points)) if not isolated else np.asarray(sorted(set(isolated)), dtype=np.int64)
     vectors = points.vectors if not isolated else points.vectors[rows]
     key = points.key if not isolated else f"{points.key}|rows:{hashlib.sha1(rows.tobytes()).hexdigest()[:16]}"

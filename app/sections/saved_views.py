@@ -1,0 +1,230 @@
+"""Views that last and travel: save the current view under a name, list and reopen saved views
+(and the bookmarks a projector config came with), and keep the page URL on the current view.
+
+A view is ``embeddings.views.View`` (small JSON). Reopening one sets the widgets' session state
+before they are drawn, so the page then computes the same projection (cached) and shows the same
+look. The look (colour, label, search, selection, camera) is taken as a plain dict, so it can come
+from the widgets or from the URL keys the map component writes (``LOOK_KEYS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import streamlit as st
+
+from app import state
+from app.sections import show_error
+from embeddings.data import SAMPLES
+from embeddings.errors import InputError
+from embeddings.reduce import METHOD_NAMES
+from embeddings.views import LOOK_KEYS, QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
+
+NONE = "(none)"  # the explore section's "no column" option
+LEVEL_LABELS = {"text": "texts", "token": "tokens", "vocab": "vocabulary"}
+LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
+PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
+MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long
+OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL keys this module writes; the look keys are the map's
+
+
+def look_from_widgets() -> dict[str, Any]:
+    """The look as the explore widgets hold it now (until the map writes it to the URL itself)."""
+    colour, label = state.get(state.COLOR_BY), state.get(state.LABEL_BY)
+    return {
+        "color": None if colour in (None, NONE) else colour,
+        "label": None if label in (None, NONE) else label,
+        "search": state.get(state.SEARCH) or "",
+        "regex": bool(state.get(state.SEARCH_REGEX)),
+    }
+
+
+def look_from_url() -> dict[str, Any]:
+    """The look keys the map component mirrors into the page URL."""
+    return {key: st.query_params[key] for key in LOOK_KEYS if key in st.query_params}
+
+
+def current_view(data: str | None, tensor: str | None, model: str | None, level: str, layer: int,
+                 method: str, dims: int, seed: int, params: Mapping[str, Any], bookmark: int | None,
+                 look: Mapping[str, Any], selection: list[int]) -> View:
+    """The view on screen, from plain values (data reference, recipe, look)."""
+    keep = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in PARAMS[method]}
+    view = View(data=data, tensor=tensor, model=model or None, level=level, layer=layer, method=method, dims=dims,
+                seed=seed, params=keep, bookmark=bookmark)
+    return view.with_look({**look, "sel": selection})
+
+
+def view_on_screen(choice: Any, params: Any, selection: list[int], look: Mapping[str, Any]) -> View | None:
+    """The page's current view (data choice, projection parameters, look, selection), or None
+    when it cannot be named (no data choice)."""
+    if choice is None:
+        return None
+    return current_view(
+        choice.data_ref, choice.tensor, choice.model or None if not choice.precomputed else None,
+        choice.level, choice.layer, params.method, params.dims, params.seed, params.params, params.bookmark,
+        look, selection,
+    )
+
+
+# ------------------------------------------------------------------ reopening
+
+
+def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
+    """Session-state values that make the widgets show `view`, and notes for what cannot be restored."""
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    data = view.data or ""
+    if data.startswith("sample:") and data.removeprefix("sample:") in SAMPLES:
+        values[state.SOURCE], values[state.SAMPLE] = "Sample", data.removeprefix("sample:")
+    elif data.startswith("sample:"):
+        notes.append(f"This view was made from a sample this version does not have ({data}).")
+    elif data.startswith(("upload:", "paste:")):
+        notes.append(f"This view was made from {'an uploaded file' if data.startswith('upload:') else 'pasted texts'}"
+                     f" ({data.split(':', 1)[1]}): give the same data again to see it.")
+    elif data:
+        values[state.SOURCE], values[state.DATA_PATH] = state.PATH_SOURCE, data
+        if view.tensor:
+            values[state.TENSOR] = view.tensor
+    if view.model:
+        values[state.MODEL] = view.model
+    values[state.LEVEL] = LEVEL_LABELS[view.level]
+    if view.level == "token" and view.layer >= 0:
+        values[state.LAYER] = view.layer
+    values[state.BOOKMARK] = bookmark_option(view.bookmark, view.name) if view.bookmark is not None else COMPUTE
+    if view.method in METHOD_NAMES:
+        values[state.METHOD] = METHOD_NAMES[view.method]
+    values[state.DIMS], values[state.SEED] = view.dims, view.seed
+    values.update(_param_values(view))
+    values[state.COLOR_BY] = view.color or NONE
+    values[state.LABEL_BY] = view.label or NONE
+    values[state.SEARCH], values[state.SEARCH_REGEX] = view.search, view.regex
+    values[state.PENDING_SELECTION] = list(view.selection)
+    return values, notes
+
+
+def _param_values(view: View) -> dict[str, Any]:
+    params, values = view.params, {}
+    for axis, component in zip("xyz", params.get("components") or ()):
+        values[f"{state.PCA_AXES}_{axis}"] = int(component)
+    if view.method == "umap":
+        for name, key in (("n_neighbors", state.UMAP_NEIGHBORS), ("min_dist", state.UMAP_MIN_DIST),
+                          ("metric", state.UMAP_METRIC)):
+            if name in params:
+                values[key] = params[name]
+    if view.method == "tsne":
+        if "perplexity" in params:
+            values[state.TSNE_PERPLEXITY] = int(round(min(100, max(2, params["perplexity"]))))
+        rate = params.get("learning_rate", "auto")
+        values[state.TSNE_LEARNING_RATE] = rate if rate == "auto" or rate not in LEARNING_RATES else int(rate)
+        if "n_iter" in params:
+            values[state.TSNE_ITERATIONS] = int(params["n_iter"])
+    return values
+
+
+def apply_view(view: View) -> None:
+    """Put `view` into the widgets' state (drawn next) and the URL; say what cannot be restored."""
+    values, notes = widget_values(view)
+    for key, value in values.items():
+        st.session_state[key] = value
+    st.session_state[state.VIEW_NOTES] = notes
+    write_url(view, with_look=True)
+
+
+def reopen_from_url() -> None:
+    """On a session's first run, reopen the view the page URL names (a reload or a shared link)."""
+    if st.session_state.get(state.URL_READ):
+        return
+    st.session_state[state.URL_READ] = True
+    if not any(key in st.query_params for key in ("data", "method")):
+        return
+    try:
+        view = View.from_query({key: st.query_params.get_all(key) for key in st.query_params})
+    except InputError as error:
+        show_error(error)
+        return
+    values, notes = widget_values(view)
+    for key, value in values.items():
+        st.session_state[key] = value
+    st.session_state[state.VIEW_NOTES] = notes
+
+
+def write_url(view: View, *, with_look: bool) -> None:
+    """Keep the page URL on `view`: this module's keys always, the look keys when the widgets own them."""
+    query = view.to_query()
+    if len(view.selection) > MAX_URL_SELECTION:
+        query.pop("sel", None)  # a link stays a link; a saved view keeps the whole selection
+    keys = OWN_KEYS + (LOOK_KEYS if with_look else ())
+    for key in keys:
+        if key in query:
+            if st.query_params.get(key) != query[key]:
+                st.query_params[key] = query[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def forget_unknown_columns(columns: list[str]) -> None:
+    """A reopened colour or label column these points do not have falls back to the default."""
+    for key in (state.COLOR_BY, state.LABEL_BY, state.SEARCH_COLUMN):
+        value = st.session_state.get(key)
+        if value is not None and value != NONE and value not in columns:
+            del st.session_state[key]
+
+
+def take_pending_selection(points_key: str) -> None:
+    """A reopened view's selection, for the points it now shows."""
+    pending = st.session_state.pop(state.PENDING_SELECTION, None)
+    if pending is not None:
+        state.set_selection(points_key, pending)
+
+
+# ------------------------------------------------------------------ bookmarks as layouts
+
+COMPUTE = "Compute"
+
+
+def bookmark_option(index: int, name: str) -> str:
+    return f"{index + 1}. {name}"
+
+
+def chosen_bookmark(bookmarks: tuple[View, ...]) -> int | None:
+    """A select box of the projector bookmarks the data came with; the chosen one's index."""
+    if not bookmarks:
+        return None
+    options = [COMPUTE] + [bookmark_option(i, v.name) for i, v in enumerate(bookmarks)]
+    if st.session_state.get(state.BOOKMARK) not in options:
+        st.session_state[state.BOOKMARK] = COMPUTE
+    choice = st.selectbox("Layout", options, key=state.BOOKMARK,
+                          help="Compute a projection here, or show a projector bookmark's own coordinates.")
+    return None if choice == COMPUTE else options.index(choice) - 1
+
+
+# ------------------------------------------------------------------ the panel
+
+
+def render_saved_views(current: View | None, bookmarks: tuple[View, ...] = ()) -> None:
+    """Save the current view under a name; reopen or delete saved views and the data's bookmarks."""
+    with st.expander("Saved views", expanded=bool(st.session_state.get(state.VIEW_NOTES))):
+        for note in st.session_state.get(state.VIEW_NOTES) or []:
+            st.info(note)
+        name = st.text_input("Name", key=state.VIEW_NAME, placeholder="e.g. topics in UMAP")
+        if st.button("Save view", key=state.SAVE_VIEW, disabled=current is None):
+            try:
+                path = save_view(View.from_dict({**current.to_dict(), "name": name.strip()}))
+                st.success(f"Saved “{name.strip()}” ({path.name}).")
+            except InputError as error:
+                show_error(error)
+        saved, problems = load_views()
+        for problem in problems:
+            st.caption(f"Skipped: {problem}")
+        choices = {f"{v.name}": v for v in saved}
+        choices.update({f"bookmark: {v.name}": v for v in bookmarks})
+        if not choices:
+            st.caption("No saved views yet. The page address also holds the view on screen: "
+                       "reload it or send the link to reopen it.")
+            return
+        picked = st.selectbox("Saved views", list(choices), key=state.SAVED_VIEW)
+        open_col, delete_col = st.columns(2)
+        # Callbacks: they run before the widgets are drawn again, so they may set their state.
+        open_col.button("Open", key=state.OPEN_VIEW, on_click=apply_view, args=(choices[picked],))
+        delete_col.button("Delete", key=state.DELETE_VIEW, disabled=picked not in {v.name for v in saved},
+                          on_click=delete_view, args=(choices[picked].name,))
