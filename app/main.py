@@ -52,7 +52,9 @@ with explore_tab, guarded("Exploring"):
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
-    current = view_on_screen(choice, params, shown.selection, look_from_widgets()) if shown is not None else None
+    # Custom axes (their ends are typed in widgets) are not a savable view method yet.
+    savable = shown is not None and params.method != "custom"
+    current = view_on_screen(choice, params, shown.selection, look_from_widgets()) if savable else None
     if current is not None:
         write_url(current, with_look=True)  # the look too, until the map writes it to the URL itself
     render_saved_views(current, bookmarks)

@@ -53,7 +53,7 @@ def explore_page(root: str) -> None:
         params = render_projection_panel(len(points), 16, can_encode=False)
     shown = render_explore(points, params)
     if shown is not None:
-        render_export(shown.points, shown.view, shown.selection, shown.filtered)
+        render_export(shown.points, shown.view, shown.selection, filtered=shown.filtered)
 
 
 @pytest.fixture

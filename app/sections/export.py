@@ -105,11 +105,15 @@ def render_export(points: Points, view: View, selection: list[int], look: dict |
         scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed")
     rows = scopes.get(scope, next(iter(scopes.values())))
     stem = re.sub(r"[^\w.-]+", "_", points.source).strip("_") or "embeddings"
-    bookmark = bookmark_for(view, rows, look or {}, selection, [str(c) for c in points.table.columns])
+    # Custom axes are not a saved-view method yet (embeddings.views keeps "custom" for the
+    # projector's own bookmarks): their export carries no bookmark.
+    bookmark = (None if view.projection.method == "custom"
+                else bookmark_for(view, rows, look or {}, selection, [str(c) for c in points.table.columns]))
     with middle:
         if len(rows) * points.vectors.shape[1] <= EAGER_VALUES:
             rows_key = hashlib.sha1(rows.tobytes()).hexdigest()[:16]
-            view_key = hashlib.sha1(bookmark.to_json().encode() + view.coords.tobytes()).hexdigest()[:16]
+            view_key = hashlib.sha1((bookmark.to_json() if bookmark else "").encode()
+                                    + view.coords.tobytes()).hexdigest()[:16]
             data = _zip_cached(points, points.key + _derived_key(points.table), rows_key, rows, view_key, bookmark)
         else:  # built when clicked: a big zip would slow every rerun
             data = lambda: projector_zip_for(points, rows, bookmark)  # noqa: E731
