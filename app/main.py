@@ -44,7 +44,8 @@ if points is None:
 bookmarks = choice.dataset.views if choice is not None and choice.precomputed else ()
 if points is not None:
     with st.sidebar:
-        params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks)
+        params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks,
+                                         can_encode=points.model is not None and points.level in ("text", "vocab"))
 
 if state.OPEN_TAB in st.session_state:  # a tab asked to open another: set before the tabs exist
     st.session_state[state.TAB] = st.session_state.pop(state.OPEN_TAB)
@@ -55,11 +56,13 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(points, *shown, look_from_widgets())
+        render_export(shown.points, shown.view, shown.selection, look_from_widgets(), filtered=shown.filtered)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
-    current = view_on_screen(choice, params, shown[1], look_from_widgets()) if shown is not None else None
+    # Custom axes (their ends are typed in widgets) are not a savable view method yet.
+    savable = shown is not None and params.method != "custom"
+    current = view_on_screen(choice, params, shown.selection, look_from_widgets()) if savable else None
     if current is not None:
         write_url(current, with_look=True)  # the look too, until the map writes it to the URL itself
     render_saved_views(current, bookmarks)

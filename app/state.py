@@ -52,6 +52,26 @@ SAVED_VIEW = "saved_view"  # select box of saved views and bookmarks
 OPEN_VIEW = "open_view_button"
 DELETE_VIEW = "delete_view_button"
 
+# ---- custom axes (projection panel, method "Custom")
+AXES_MODE = "axes_mode"  # radio: typed texts / search matches
+AXIS_X_START = "axis_x_start"
+AXIS_X_END = "axis_x_end"
+AXIS_Y_START = "axis_y_start"
+AXIS_Y_END = "axis_y_end"
+
+# ---- clusters widgets
+CLUSTER_MIN_SIZE = "cluster_min_size"  # number input; 0 = grows with the points
+CLUSTER_SPACE = "cluster_space"
+CLUSTER_NAMES_ON_MAP = "cluster_names_on_map"
+FIND_CLUSTERS = "find_clusters_button"
+CLEAR_CLUSTERS = "clear_clusters_button"
+
+# ---- filters and the points table
+FILTER_COLUMNS = "filter_columns"  # multiselect of columns; each gets a widget keyed FILTER_PREFIX + column
+FILTER_PREFIX = "filter__"
+TABLE = "points_table"  # st.dataframe row selection
+TABLE_ONLY_SELECTED = "table_only_selected"
+
 # ---- explore widgets
 COLOR_BY = "color_by"
 LABEL_BY = "label_by"
@@ -143,6 +163,7 @@ ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
 STOPPED = "stopped_job"  # encoding job key the user stopped
 LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
 POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
+CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=str) while clusters are shown
 URL_READ = "url_read"  # True once this session has reopened the view its page URL names
 PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
 VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)

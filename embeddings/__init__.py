@@ -7,6 +7,7 @@ A notebook needs only these names::
     data = em.read_data("sample_data/sentences.csv")
     points = em.embed_points(data, em.DEFAULT_MODEL)        # or level="token" / "vocab"
     projection = points.project("umap", dims=2, seed=0)
+    points, clusters = em.cluster_points(points, projection)   # + cluster, cluster_label columns
     view = em.View.of_projection(projection, name="UMAP")   # a view: recipe, look, coordinates
     points.write_projector("out/", views=[view])            # vectors.tsv, metadata.tsv, bookmarks.txt, config
 
@@ -29,6 +30,11 @@ _EXPORTS = {
     "Points": "embeddings.points",
     "Projection": "embeddings.reduce",
     "project": "embeddings.reduce",
+    "Clusters": "embeddings.clusters",
+    "cluster_points": "embeddings.clusters",
+    "find_clusters": "embeddings.clusters",
+    "custom_projection": "embeddings.axes",
+    "filter_mask": "embeddings.filters",
     "nearest": "embeddings.neighbors",
     "Neighbors": "embeddings.neighbors",
     "write_projector": "embeddings.projector",
@@ -48,9 +54,12 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
+    from embeddings.axes import custom_projection
+    from embeddings.clusters import Clusters, cluster_points, find_clusters
     from embeddings.data import Dataset, from_texts, load_sample, read_data
     from embeddings.errors import InputError, ModelError
     from embeddings.layers import LayerWalk, layer_vectors, walk_layers
+    from embeddings.filters import filter_mask
     from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
     from embeddings.pipeline import embed_points, load_input

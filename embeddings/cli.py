@@ -3,7 +3,7 @@
     embeddings encode  DATA --out FILE.npy          (or --out FOLDER: Parquet shards of row_id, vector)
     embeddings encode  DATA --engine ray [--ray-address ADDR] [--actors N] --out OUT
     embeddings tokens  TEXT
-    embeddings project DATA --method pca|umap|tsne --out coords.csv
+    embeddings project DATA --method pca|umap|tsne [--clusters] --out coords.csv
     embeddings export  DATA --out DIR
     embeddings compare DATA --model A --model B --out report.json
     embeddings finetune DATA --text-column COL --label-column LAB --out DIR
@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,32 @@ def check_engine(args: argparse.Namespace) -> None:
         raise InputError(f"--engine ray encodes one vector per text; use --engine local for --level {args.level}")
     if args.processes != 1:
         raise InputError("--processes is for --engine local; with --engine ray use --actors")
+
+
+def clusters_for(args: argparse.Namespace, points, table, coords=None, rows=None):  # -> DataFrame
+    """The table with `cluster` and `cluster_label` columns (its rows: `rows` of the points)."""
+    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters
+
+    vectors = points.vectors if rows is None else points.vectors[rows]
+    column = points.label_column
+    texts = None if column is None else points.table[column].astype(str).tolist()
+    if texts is not None and rows is not None:
+        texts = [texts[i] for i in rows]
+    found = find_clusters(texts, coords, vectors=vectors, space=args.cluster_space,
+                          min_cluster_size=args.min_cluster_size, seed=args.seed,
+                          tokens=points.level in ("token", "vocab"))
+    if found.note:
+        info(f"note: {found.note}", args)
+    noise = found.sizes.get(-1, 0)
+    info(f"{found.count} clusters ({args.cluster_space} space, min size {found.params['min_cluster_size']}), "
+         f"{noise} noise points, in {found.seconds:.1f} s", args)
+    for cluster in range(min(found.count, 10)):
+        info(f"  {cluster}: {found.names[cluster]} ({found.sizes[cluster]} points)", args)
+    if found.count > 10:
+        info(f"  ... and {found.count - 10} more", args)
+    if table is not None:  # the data's own `cluster` column is kept, renamed as colliding metadata is
+        table = table.rename(columns={c: f"meta_{c}" for c in (CLUSTER_COLUMN, LABEL_COLUMN) if c in table.columns})
+    return add_cluster_columns(table, found)
 
 
 def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabulary needs no data)
@@ -268,6 +295,8 @@ def cmd_project(args: argparse.Namespace) -> int:
         for column in meta.columns:
             name = column if column not in table.columns else f"meta_{column}"
             table[name] = meta[column].to_numpy()
+    if args.clusters:
+        table = clusters_for(args, points, table, coords=proj.coords, rows=rows)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
     if proj.note:
@@ -289,6 +318,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out {out_dir}: exists and is not a folder")
     points = points_for(args, load_for(args))
+    if args.clusters:
+        points = replace(points, table=clusters_for(args, points, points.table))
     columns = [str(c) for c in points.table.columns]
     for option, column in (("--color", args.color), ("--label", args.label)):
         if column is not None and column not in columns:
@@ -559,6 +590,22 @@ def projection_options(p: argparse.ArgumentParser, max_points_help: str) -> None
     p.add_argument("--iterations", type=positive_int, default=750, help="t-SNE iterations")
 
 
+def clusters_options(p: argparse.ArgumentParser, spaces: tuple[str, ...]) -> None:
+    p.add_argument("--clusters", action="store_true",
+                   help="add `cluster` (-1 = noise) and `cluster_label` (its top keywords) columns (HDBSCAN)")
+    p.add_argument("--min-cluster-size", type=minimum_two, help="smallest cluster (default: grows with the points)")
+    p.add_argument("--cluster-space", choices=spaces, default=spaces[0],
+                   help="cluster the 2D/3D layout, or the original vectors (reduced by UMAP to 5 dims) "
+                   "(default: %(default)s)")
+
+
+def minimum_two(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(
         prog="embeddings",
@@ -623,6 +670,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
     projection_options(p, "sample above this many points (default: per method)")
+    clusters_options(p, spaces=("layout", "original"))
     p.add_argument("--out", required=True, help="output .csv file")
     p.set_defaults(func=cmd_project)
 
@@ -638,6 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--color", help="metadata column the bookmarks colour by")
     p.add_argument("--label", help="metadata column the bookmarks label by")
     projection_options(p, "lay out a sample of this many points (default: every point)")
+    clusters_options(p, spaces=("original",))
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="compare 2-4 models on the same texts (JSON report)")

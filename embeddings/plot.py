@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from embeddings.clusters import NOISE_NAME
 from embeddings.errors import InputError
 
 MAX_CATEGORIES = 20  # legend entries; rarer categories share one "other" trace
@@ -41,6 +42,8 @@ PALETTE = (
     "#750D86", "#EB663B", "#511CFB", "#00A08B",
 )
 OTHER_COLOR = "#9A9A9A"
+# Drawn grey: the rest of many categories, missing values, and points no cluster took (noise).
+GREY_CATEGORIES = (OTHER, MISSING, NOISE_NAME)
 DIMMED_COLOR = "#C8C8C8"
 RING_COLOR = "#111111"
 COLOR_SCALE = "Viridis"
@@ -187,9 +190,10 @@ def _natural_key(value: str) -> tuple:
 
 
 def category_colors(order: Sequence[str]) -> dict[str, str]:
+    """A palette colour per category; grey for "other", missing values and cluster noise."""
     colors: dict[str, str] = {}
     for i, name in enumerate(order):
-        colors[name] = OTHER_COLOR if name in (OTHER, MISSING) else PALETTE[i % len(PALETTE)]
+        colors[name] = OTHER_COLOR if name in GREY_CATEGORIES else PALETTE[i % len(PALETTE)]
     return colors
 
 
@@ -269,6 +273,7 @@ def scatter_figure(
     title: str | None = None,
     axis_titles: Sequence[str] | None = None,
     uirevision: str | None = None,
+    annotations: Sequence[Mapping[str, Any]] | None = None,
 ) -> go.Figure:
     """A scatter of `coords` (n, 2|3), one metadata row per point, in the same order.
 
@@ -278,7 +283,8 @@ def scatter_figure(
     (default: every column). highlight: bool mask, True points stay bright, others are dimmed
     (grey, in the background). selected: source rows (values of metadata.index) drawn with a
     ring on top. focus: one source row drawn with a larger diamond (e.g. the point whose
-    neighbours are shown). customdata of every point is its source row, metadata.index.
+    neighbours are shown). annotations: texts drawn on the map, {"x", "y"[, "z"], "text"} each
+    (cluster names at their clusters). customdata of every point is its source row, metadata.index.
     """
     coords = np.asarray(coords, dtype=np.float32)
     _check_figure_input(coords, metadata, color_by, label_by, hover_columns)
@@ -309,7 +315,11 @@ def scatter_figure(
     traces += _colour_traces(coords, rows, hover, labels, metadata, color_by, bright, size)
     traces += _overlay_traces(coords, rows, hover, labels, metadata, label_by, selected, focus, size)
     figure = go.Figure(data=traces)
-    figure.update_layout(**_figure_layout(coords.shape[1], color_by, title, axis_titles, uirevision))
+    layout = _figure_layout(coords.shape[1], color_by, title, axis_titles, uirevision)
+    if annotations:
+        notes = [_annotation(note, coords.shape[1]) for note in annotations]
+        (layout if coords.shape[1] == 2 else layout["scene"])["annotations"] = notes
+    figure.update_layout(**layout)
     return figure
 
 
@@ -410,6 +420,18 @@ def _figure_layout(
         scene_axes = {f"{a}axis": {"title": {"text": names[i] if len(names) > i else a}} for i, a in enumerate("xyz")}
         layout.update(scene=scene_axes)
     return layout
+
+
+def _annotation(note: Mapping[str, Any], dims: int) -> dict[str, Any]:
+    """A plotly annotation: the text on a pale box at the point, no arrow."""
+    try:
+        place = {axis: float(note[axis]) for axis in "xyz"[:dims]}
+    except (KeyError, TypeError, ValueError):
+        raise InputError(f"an annotation needs numeric {', '.join('xyz'[:dims])} and a text, not {dict(note)!r}") from None
+    return {
+        **place, "text": _escape(str(note.get("text", ""))[:60]), "showarrow": False,
+        "font": {"size": 12, "color": "#111111"}, "bgcolor": "rgba(255,255,255,0.75)", "borderpad": 2,
+    }
 
 
 def point_count(figure: go.Figure) -> int:

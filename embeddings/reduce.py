@@ -24,10 +24,12 @@ METHODS = ("pca", "umap", "tsne")
 # UMAP runs on every point up to 100k (about 60 s there on 2 cores, its kNN graph from the
 # approximate index above 20k); t-SNE keeps a 10k sample (openTSNE at 100k: minutes).
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 100_000, "tsne": 10_000}
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
+# "custom" (axes between chosen ends, embeddings.axes.custom_projection) makes Projections too,
+# but not through project(): it needs the ends of its axes.
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "custom": "Custom"}
 # Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
 # perplexity both need a handful of neighbours).
-MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5}
+MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5, "custom": 2}
 # trustworthiness is O(n^2) in time and memory: score a seeded sample of at most this many.
 TRUST_SAMPLE = 2_000
 # PCA: sklearn's randomized solver is the fast one for many rows and few components of wide data;

@@ -71,7 +71,8 @@ def _points(spec: dict) -> int:
 
 
 def _frames(at: AppTest) -> list:
-    return list(at.tabs[0].dataframe)
+    """The Explore tab's tables, not counting the points table (its first column is "selected")."""
+    return [f for f in at.tabs[0].dataframe if "selected" not in f.value.columns]
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -325,3 +326,27 @@ def test_a_stopped_encoding_waits_for_resume():
     at.button(key=state.RESUME_ENCODING).click().run()
     _assert_clean(at)
     assert _points(_chart(at)) == 3
+
+
+@pytest.mark.slow
+def test_custom_axes_between_two_typed_texts():
+    """Custom axes with typed texts: encoded by the points' model, cooking at one end, football at the other."""
+    import base64
+
+    at = _start()
+    at.selectbox(key=state.METHOD).select("Custom").run()
+    at.text_input(key=state.AXIS_X_START).input("cooking food in the kitchen").run()
+    at.text_input(key=state.AXIS_X_END).input("a football match with goals").run()
+    _assert_clean(at)
+    assert not _errors(at)
+    spec = _chart(at)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "cooking food in the kitchen \u2192 a football match with goals"
+
+    def mean_x(trace: dict) -> float:
+        x = trace["x"]
+        values = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]) if isinstance(x, dict) else x
+        return float(np.mean(values))
+
+    means = {t["name"]: mean_x(t) for t in spec["data"] if t.get("meta") == "points"}
+    assert means["cooking"] == min(means.values()) and means["football"] == max(means.values())
+    assert any("Custom 2D" in c.value for c in at.caption)

@@ -6,7 +6,7 @@ returns the View and the selection so the export section can offer them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,9 +14,12 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
+from app.sections.axes import AxesNeeded
+from app.sections.clusters import render_clusters, with_cluster_columns, with_table
 from app.sections.inspector import Inspection, render_inspector
 from app.sections.projection import ProjectionParams, View, compute_view
 from app.sections.saved_views import forget_unknown_columns, take_pending_selection
+from app.sections.table import render_filters, render_points_table
 from embeddings.points import Points
 from embeddings.errors import InputError
 from embeddings.plot import is_numeric, point_indices_from_selection, scatter_figure, search_mask
@@ -51,8 +54,10 @@ def _render_controls(points: Points) -> Controls:
     colour_col, label_col, search_col, in_col, regex_col = st.columns([1.1, 1.1, 2, 1.1, 0.6])
     default = default_color_column(table, points.text_column)
     options = [NONE, *columns]
+    # A value set through session state (Find clusters colours by cluster) must not meet a default index.
+    preset = st.session_state.get(state.COLOR_BY) in options
     color_by = colour_col.selectbox(
-        "Colour by", options, index=options.index(default) if default else 0, key=state.COLOR_BY
+        "Colour by", options, index=None if preset else (options.index(default) if default else 0), key=state.COLOR_BY
     )
     label_by = label_col.selectbox("Label by", options, key=state.LABEL_BY,
                                    help="Text beside the points (up to 1,000 points, else the highlighted ones).")
@@ -103,12 +108,25 @@ def _clear_selection(points_key: str):
     return lambda: state.set_selection(points_key, [])
 
 
-def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = ()) -> tuple[View, list[int]] | None:
+@dataclass(frozen=True, eq=False)
+class Shown:
+    """What the explore tab shows: the points (with any cluster columns), the view drawn (filtered),
+    the selection, and the rows the filters keep (None: no filter)."""
+
+    points: Points
+    view: View
+    selection: list[int]
+    filtered: np.ndarray | None
+
+
+def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = ()) -> Shown | None:
     take_pending_selection(points.key)  # a reopened view's selection
-    forget_unknown_columns([str(c) for c in points.table.columns])
     isolated = state.isolated(points.key)
     try:
         view = compute_view(points, params, isolated, bookmarks)
+    except AxesNeeded as prompt:
+        st.info(str(prompt))
+        return None
     except Exception as error:
         show_error(error, f"Projecting with {params.describe()}")
         if isolated:
@@ -117,19 +135,34 @@ def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = 
     if view.projection.note:
         st.info(view.projection.note)
 
+    clusters = render_clusters(points, view)
+    if clusters is not None:
+        points = with_table(points, with_cluster_columns(points.table, view, clusters))
+        view = replace(view, table=points.table.iloc[view.rows])
+    # After the cluster columns join: a reopened view coloured by cluster keeps its colour.
+    forget_unknown_columns([str(c) for c in points.table.columns])
+    mask = render_filters(points.table)
+    if mask is not None:
+        keep = mask[view.rows]
+        view = replace(view, coords=view.coords[keep], table=view.table[keep])
+    names = clusters.annotations() if clusters is not None and state.get(state.CLUSTER_NAMES_ON_MAP, True) else None
+
     controls = _render_controls(points)
     selection = state.selection(points.key)
     chart_col, side_col = st.columns([3, 1.15])
     with side_col:
         inspection = render_inspector(points, selection, selectable=params.dims == 2)
     with chart_col:
-        _render_chart(points, view, controls, selection, inspection)
+        _render_chart(points, view, controls, selection, inspection, names)
         _render_selection_actions(points, view, selection)
-    return view, selection
+    st.subheader("Points")
+    render_points_table(points.key, view.table, selection)
+    return Shown(points, view, selection, None if mask is None else np.flatnonzero(mask))
 
 
 def _render_chart(
-    points: Points, view: View, controls: Controls, selection: list[int], inspection: Inspection | None
+    points: Points, view: View, controls: Controls, selection: list[int], inspection: Inspection | None,
+    annotations: list[dict] | None = None,
 ) -> None:
     coords, table = view.coords, view.table
     if view.projection.dims == 3 and len(table) > MAX_3D_POINTS:
@@ -158,6 +191,7 @@ def _render_chart(
             highlight=highlight, selected=marked or None,
             focus=inspection.point if inspection is not None else None,
             axis_titles=view.axis_titles(), uirevision=f"{points.key}|{view.projection.method}|{view.projection.dims}",
+            annotations=annotations,
         )
     except Exception as error:
         show_error(error, "Drawing the plot")

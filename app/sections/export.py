@@ -69,20 +69,33 @@ def _zip_cached(_points: Points, points_key: str, rows_key: str, _rows: np.ndarr
     return projector_zip_for(_points, _rows, _bookmark)
 
 
+def _derived_key(table: pd.DataFrame) -> str:
+    """A digest of the columns the page adds (clusters), which the points' key does not cover."""
+    added = [c for c in ("cluster", "cluster_label") if c in table.columns]
+    if not added:
+        return ""
+    return "|" + hashlib.sha1(pd.util.hash_pandas_object(table[added], index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+
 def coordinates_csv(view: View, rows: np.ndarray | None = None) -> bytes:
     """row, x, y[, z] and the label column of the drawn points (optionally only `rows`)."""
     frame = pd.DataFrame(view.coords, columns=list("xyz"[: view.coords.shape[1]]))
     frame.insert(0, "row", view.rows)
     if rows is not None:
         frame = frame[np.isin(view.rows, rows)]
-    for column in view.table.columns[:1]:
+    # The first column names the point; cluster columns come along when clusters are on.
+    extra = [c for c in ("cluster", "cluster_label") if c in view.table.columns and c != view.table.columns[0]]
+    for column in [*view.table.columns[:1], *extra]:
         frame[str(column)] = view.table[column].to_numpy()[frame.index.to_numpy()]
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def render_export(points: Points, view: View, selection: list[int], look: dict | None = None) -> None:
+def render_export(points: Points, view: View, selection: list[int], look: dict | None = None,
+                  filtered: np.ndarray | None = None) -> None:
     st.subheader("Export")
     scopes = {f"All {len(points):,} points": np.arange(len(points))}
+    if filtered is not None:
+        scopes[f"Filtered ({len(filtered):,} points)"] = np.asarray(filtered, dtype=np.int64)
     if view.isolated:
         scopes[f"Isolated {len(view.rows):,} points"] = np.sort(view.rows)
     if selection:
@@ -92,12 +105,16 @@ def render_export(points: Points, view: View, selection: list[int], look: dict |
         scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed")
     rows = scopes.get(scope, next(iter(scopes.values())))
     stem = re.sub(r"[^\w.-]+", "_", points.source).strip("_") or "embeddings"
-    bookmark = bookmark_for(view, rows, look or {}, selection, [str(c) for c in points.table.columns])
+    # Custom axes are not a saved-view method yet (embeddings.views keeps "custom" for the
+    # projector's own bookmarks): their export carries no bookmark.
+    bookmark = (None if view.projection.method == "custom"
+                else bookmark_for(view, rows, look or {}, selection, [str(c) for c in points.table.columns]))
     with middle:
         if len(rows) * points.vectors.shape[1] <= EAGER_VALUES:
             rows_key = hashlib.sha1(rows.tobytes()).hexdigest()[:16]
-            view_key = hashlib.sha1(bookmark.to_json().encode() + view.coords.tobytes()).hexdigest()[:16]
-            data = _zip_cached(points, points.key, rows_key, rows, view_key, bookmark)
+            view_key = hashlib.sha1((bookmark.to_json() if bookmark else "").encode()
+                                    + view.coords.tobytes()).hexdigest()[:16]
+            data = _zip_cached(points, points.key + _derived_key(points.table), rows_key, rows, view_key, bookmark)
         else:  # built when clicked: a big zip would slow every rerun
             data = lambda: projector_zip_for(points, rows, bookmark)  # noqa: E731
         st.download_button(

@@ -20,6 +20,7 @@ import streamlit as st
 
 from app import state
 from embeddings.points import Points
+from app.sections.axes import axis_titles, custom_for, render_axes_inputs
 from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
 
 METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"
@@ -54,6 +55,8 @@ class View:
         return np.asarray(self.table.index, dtype=np.int64)
 
     def axis_titles(self) -> list[str]:
+        if self.projection.method == "custom":
+            return axis_titles(self.projection)
         if self.projection.method == "pca":
             components = self.projection.params.get("components") or range(self.projection.dims)
             return [f"PC{int(c) + 1}" for c in components]
@@ -61,9 +64,11 @@ class View:
         return [f"{name} {i + 1}" for i in range(self.projection.dims)]
 
 
-def render_projection_panel(n_points: int, width: int, bookmarks: tuple = ()) -> ProjectionParams:
+def render_projection_panel(n_points: int, width: int, bookmarks: tuple = (), can_encode: bool = False
+                            ) -> ProjectionParams:
     """Sidebar widgets; n_points and width (vector dimensions) bound the choices. With projector
-    bookmarks (embeddings.views.View), one of them may be shown as it is instead."""
+    bookmarks (embeddings.views.View), one of them may be shown as it is instead. can_encode: typed
+    texts can be encoded (custom axes)."""
     from app.sections.saved_views import chosen_bookmark
 
     st.header("Projection")
@@ -72,11 +77,14 @@ def render_projection_panel(n_points: int, width: int, bookmarks: tuple = ()) ->
         view = bookmarks[bookmark]
         st.caption(f"{METHOD_NAMES.get(view.method, view.method)} {view.dims}D as the bookmark placed the points.")
         return ProjectionParams(view.method, view.dims, view.seed, dict(view.params), bookmark=bookmark)
-    label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD)
+    label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD,
+                         help="Custom: axes between two texts (or two searches) of your choice.")
     method = METHOD_LABELS[label]
-    dims = int(st.radio("Dimensions", [2, 3], horizontal=True, key=state.DIMS))
+    dims = int(st.radio("Dimensions", [2, 3], horizontal=True, key=state.DIMS, disabled=method == "custom"))
     seed = int(st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.SEED))
     params: dict[str, Any] = {}
+    if method == "custom":
+        return ProjectionParams(method, 2, seed, render_axes_inputs(can_encode))
     if method == "pca":
         params["components"] = _pca_axes(dims, n_points, width)
     elif method == "umap":
@@ -154,6 +162,9 @@ def compute_view(
             f"{len(rows)} {'are isolated' if isolated else 'are loaded'}"
         )
     with st.spinner(f"Projecting {len(rows):,} points with {params.describe()}..."):
+        if params.method == "custom":
+            projection = custom_for(points, rows, key, params.params, params.seed)
+            return View(projection.coords, points.table.iloc[rows], projection, bool(isolated))
         projection = _project_cached(
             vectors, key, params.method, params.dims, params.seed,
             json.dumps(params.params, sort_keys=True), params.max_points,

@@ -1,0 +1,434 @@
+"""Clusters of points and their names: HDBSCAN, then class-based TF-IDF keywords.
+
+``find_clusters`` is the one entry point. It clusters the points with scikit-learn's HDBSCAN,
+either on the layout the user sees (2D/3D coordinates) or in the original space (the vectors,
+cosine-normalised and reduced by UMAP to a few dimensions first: HDBSCAN on 384 raw dimensions
+is slow and finds mostly noise, see benchmarks/README.md), and names every cluster with its
+three most distinctive keywords (BERTopic's c-TF-IDF: all texts of a cluster as one document,
+weighted against the other clusters, English stop words out). Noise is cluster -1, named
+"noise". Cluster 0 is the largest cluster, 1 the next, and so on, so numbers mean the same
+thing on every run with the same inputs and seed.
+
+scikit-learn's HDBSCAN builds its spanning tree with Prim's algorithm, O(n^2): 39 s at 100k
+points in 2D on two cores against 0.2 s at 10k. Above ``CLUSTER_SAMPLE`` points it clusters a
+seeded sample and gives every other point the cluster of its nearest sampled point (noise when
+that point is noise), and names the clusters from the sampled texts: 100k points in a few
+seconds; benchmarks/README.md says how well that agrees with clustering every point.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from embeddings.checks import check_vectors, whole_number
+from embeddings.errors import InputError
+
+if TYPE_CHECKING:  # annotations only: clusters work on plain arrays without either module
+    from embeddings.points import Points
+    from embeddings.reduce import Projection
+
+SPACES = ("layout", "original")
+SELECTIONS = ("leaf", "eom")
+NOISE = -1
+NOISE_NAME = "noise"
+CLUSTER_COLUMN = "cluster"
+LABEL_COLUMN = "cluster_label"
+# HDBSCAN runs on at most this many points (seeded sample); the rest take their nearest sampled
+# point's cluster. 20k points take ~1 s; the O(n^2) spanning tree makes 100k take ~40 s.
+CLUSTER_SAMPLE = 20_000
+# Original space: UMAP to this many dimensions (BERTopic's choice: min_dist 0 packs clusters
+# tightly) before HDBSCAN. On the sample sentences this gave ARI 0.66 against the topics, PCA to
+# 10 dims 0.62, PCA to 50 dims 0.04 (mostly noise), the raw 384 dims 0.00 (all noise).
+ORIGINAL_DIMS = 5
+# Points beyond the sample are matched to sampled ones in this many PCA dimensions of the
+# normalised vectors (exact enough for a nearest neighbour, and 10x cheaper than 384 dims).
+ASSIGN_DIMS = 32
+# Neighbours that make a point "core" (HDBSCAN's min_samples), at most this many by default:
+# larger values smooth densities so much that neighbouring topics merge.
+MIN_SAMPLES = 8
+# A noise point closer to a clustered point than this many times the median core distance of
+# clustered points joins that cluster: HDBSCAN leaves the fringe of every cluster as noise, and
+# a fringe point is not an outlier (sample sentences: ARI 0.57 -> 0.65, noise 19% -> 9%).
+FRINGE = 1.0
+TOP_KEYWORDS = 3
+# Markers that subword tokenizers put on tokens (WordPiece "##", byte-level BPE "Ġ", SentencePiece "▁").
+TOKEN_MARKERS = re.compile(r"^(##|\u0120|\u2581)+")
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Cluster of every point, each cluster's name, size and centre on the layout."""
+
+    labels: np.ndarray  # (n,) int: 0..k-1, largest first; -1 = noise
+    names: dict[int, str]  # cluster -> "word, word, word"; -1 -> "noise" when there is noise
+    keywords: dict[int, list[str]]  # cluster -> its keywords, most distinctive first
+    sizes: dict[int, int]  # cluster -> number of points (noise included as -1)
+    centres: np.ndarray | None  # (k, dims) layout coordinates of cluster 0..k-1 (a member point)
+    space: str
+    params: dict = field(default_factory=dict)
+    note: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        """Number of clusters, noise not counted."""
+        return int(self.labels.max()) + 1 if len(self.labels) and self.labels.max() >= 0 else 0
+
+    def point_names(self) -> np.ndarray:
+        """The name of every point's cluster ("noise" for noise), as an object array."""
+        lookup = np.array([self.names.get(c, "") for c in range(self.count)] + [NOISE_NAME], dtype=object)
+        return lookup[np.where(self.labels < 0, self.count, self.labels)]
+
+    def annotations(self) -> list[dict[str, Any]]:
+        """One {"x", "y"[, "z"], "text"} per cluster, at its centre: names to draw on the map."""
+        if self.centres is None:
+            return []
+        notes = []
+        for cluster, centre in enumerate(self.centres):
+            note: dict[str, Any] = {axis: float(value) for axis, value in zip("xyz", centre)}
+            note["text"] = self.names[cluster]
+            notes.append(note)
+        return notes
+
+
+def default_min_cluster_size(n: int) -> int:
+    """A minimum cluster size that grows with the data: 10 at 300 points, 60 at 10k, 190 at 100k.
+
+    sqrt scaling keeps the number of clusters readable (tens, not thousands) at any size while
+    small topics in small data still count (0.6 * sqrt(n), at least 5).
+    """
+    return max(5, int(round(0.6 * np.sqrt(max(n, 1)))))
+
+
+def find_clusters(
+    texts: Sequence[str] | None,
+    coords: np.ndarray | None = None,
+    *,
+    vectors: np.ndarray | None = None,
+    space: str = "layout",
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    selection: str = "leaf",
+    seed: int = 0,
+    tokens: bool = False,
+    max_points: int = CLUSTER_SAMPLE,
+) -> Clusters:
+    """Cluster points and name the clusters.
+
+    texts: one per point (names come from them; None gives numbered names). coords: the layout
+    (n, 2|3), needed for space="layout" and for the centres. vectors: (n, d), needed for
+    space="original". tokens=True names clusters of tokens or vocabulary entries by the tokens
+    themselves (subword markers stripped). selection: HDBSCAN's cluster selection, "leaf" (the
+    finest clusters above the minimum size; default because "eom" merged neighbouring topics of
+    the sample sentences into one) or "eom".
+    """
+    started = time.perf_counter()
+    if space not in SPACES:
+        raise InputError(f"cluster space must be one of {', '.join(SPACES)}, not {space!r}")
+    if selection not in SELECTIONS:
+        raise InputError(f"cluster selection must be one of {', '.join(SELECTIONS)}, not {selection!r}")
+    layout = check_vectors(coords, "layout coordinates") if coords is not None else None
+    if space == "layout" and layout is None:
+        raise InputError("clustering on the layout needs its coordinates; project the points first")
+    original = check_vectors(vectors, "vectors") if vectors is not None else None
+    if space == "original" and original is None:
+        raise InputError("clustering in the original space needs the vectors")
+    n = len(layout) if layout is not None else len(original)
+    texts = None if texts is None else list(texts)  # by position, whatever index a Series had
+    for what, array in (("vectors", original), ("texts", texts)):
+        if array is not None and len(array) != n:
+            raise InputError(f"{what}: {len(array)} rows for {n} points; give one per point")
+    if n < 2:
+        raise InputError(f"clustering needs at least 2 points, got {n}")
+    size = (default_min_cluster_size(n) if min_cluster_size is None
+            else whole_number(min_cluster_size, "min cluster size", 2))
+    samples = min(size, MIN_SAMPLES) if min_samples is None else whole_number(min_samples, "min samples", 1)
+    whole_number(max_points, "max points", 10)
+
+    notes: list[str] = []
+    sample = None
+    if n > max_points:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(n, size=max_points, replace=False))
+        notes.append(f"HDBSCAN ran on a random sample of {max_points:,} of {n:,} points; "
+                     "the others joined the cluster of their nearest sampled point")
+    if space == "layout":
+        assign_points = layout.astype(np.float64)
+        clustered = assign_points if sample is None else assign_points[sample]
+    else:  # `clustered`: the sampled points' UMAP embedding; `assign_points`: every point, to match
+        clustered, assign_points = _original_space(original, sample, seed, notes)
+    scale = len(clustered) / n
+    sample_size = max(2, int(round(size * scale))) if sample is not None else size
+    sample_samples = max(1, min(samples, sample_size))
+    labels = _hdbscan(clustered, sample_size, sample_samples, selection)
+    labels = _absorb_fringe(clustered, labels, sample_samples)
+    if sample is not None:
+        labels = _assign_rest(assign_points, sample, labels)
+    labels = _by_size(labels)
+
+    keywords: dict[int, list[str]] = {}
+    if texts is not None:
+        # Names come from the sampled points when there is a sample: the same keywords (every
+        # cluster has at least min_cluster_size * sample share texts in it) at a fifth of the cost.
+        named = np.arange(n) if sample is None else sample
+        keywords = name_clusters(labels[named], [texts[i] for i in named], tokens=tokens)
+    names = _unique_names(labels, keywords)
+    sizes = {int(c): int(s) for c, s in zip(*np.unique(labels, return_counts=True))}
+    centres = _centres(layout, labels) if layout is not None else None
+    params = {"space": space, "min_cluster_size": size, "min_samples": samples, "selection": selection,
+              "seed": seed, "max_points": max_points}
+    if space == "original":
+        params["reduced_dims"] = ORIGINAL_DIMS
+    return Clusters(labels=labels, names=names, keywords=keywords, sizes=sizes, centres=centres, space=space,
+                    params=params, note="; ".join(notes) or None, seconds=time.perf_counter() - started)
+
+
+def cluster_points(
+    points: Points, projection: Projection | None = None, *, space: str = "layout", **options: Any
+) -> tuple[Points, Clusters]:
+    """Cluster Points (on a Projection's layout, or in the original space) and name the clusters.
+
+    Returns the Points with `cluster` and `cluster_label` columns in their table, and the
+    Clusters. Tokens and vocabulary are named by their tokens. options: as find_clusters.
+    """
+    coords = None
+    if projection is not None:
+        if len(projection.rows) != len(points) or projection.indices is not None:
+            raise InputError(f"the projection lays out {len(projection.rows):,} of {len(points):,} points; "
+                             "cluster points.subset(projection.rows) instead")
+        coords = projection.coords
+    column = points.label_column
+    texts = None if column is None else points.table[column].astype(str).tolist()
+    found = find_clusters(texts, coords, vectors=points.vectors, space=space,
+                          tokens=points.level in ("token", "vocab"), **options)
+    table = points.table.rename(columns={c: f"{c} (data)" for c in (CLUSTER_COLUMN, LABEL_COLUMN)
+                                         if c in points.table.columns})
+    return replace(points, table=add_cluster_columns(table, found)), found
+
+
+def add_cluster_columns(table: pd.DataFrame | None, clusters: Clusters) -> pd.DataFrame:
+    """A copy of the points' table with `cluster` (int, -1 noise) and `cluster_label` columns.
+
+    Columns of those names already there are replaced (a new clustering supersedes the old).
+    """
+    n = len(clusters.labels)
+    if table is None:
+        table = pd.DataFrame(index=range(n))
+    if len(table) != n:
+        raise InputError(f"table has {len(table)} rows but {n} points were clustered")
+    out = table.copy()
+    out[CLUSTER_COLUMN] = clusters.labels.astype(np.int64)
+    out[LABEL_COLUMN] = clusters.point_names().astype(str)
+    return out
+
+
+# ---------------------------------------------------------------- naming
+
+
+def name_clusters(labels: np.ndarray, texts: Sequence[str], *, top: int = TOP_KEYWORDS,
+                  tokens: bool = False) -> dict[int, list[str]]:
+    """Each cluster's `top` keywords by class-based TF-IDF (BERTopic's c-TF-IDF).
+
+    Every cluster's texts form one document. A term's weight in cluster c is its frequency in c
+    (the share of c's term occurrences) times log(1 + A / f), with A the mean number of term
+    occurrences per cluster and f the term's occurrences over all clusters: frequent here, rare
+    elsewhere; a term must be more frequent in c than over all points. Noise takes part as one more class (so its words are not distinctive of a cluster)
+    but gets no keywords. A term counts once per text, so one long text repeating a word does not
+    name its cluster. Unigrams and bigrams, English stop words out; a keyword that shares a word
+    with a better one is skipped ("penalty" after "penalty kick").
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    labels = np.asarray(labels)
+    clusters = sorted(int(c) for c in np.unique(labels) if c >= 0)
+    if not clusters:
+        return {}
+    docs = _naming_texts(texts, tokens)
+    keywords: dict[int, list[str]] = {}
+    for stop_words in ("english", None):  # without stop words only for clusters of stop words
+        missing = [c for c in clusters if not keywords.get(c)]
+        if not missing:
+            break
+        vectorizer = CountVectorizer(
+            binary=True, stop_words=stop_words, ngram_range=(1, 1) if tokens else (1, 2),
+            token_pattern=r"(?u)\b\w+\b" if tokens else r"(?u)\b\w\w+\b",
+            # Terms in a single text cannot characterise a cluster; dropping them keeps 100k
+            # texts' vocabulary small. Below 50 texts every term is kept.
+            min_df=2 if len(docs) >= 50 else 1, dtype=np.float32,
+        )
+        try:
+            counts = vectorizer.fit_transform(docs)
+        except ValueError:  # nothing but stop words (or nothing at all) in the texts
+            continue
+        terms = vectorizer.get_feature_names_out()
+        for cluster, words in _ctfidf_top(labels, counts, terms, top).items():
+            if cluster in missing and words:
+                keywords[cluster] = words
+    return {c: keywords.get(c, []) for c in clusters}
+
+
+def _naming_texts(texts: Sequence[str], tokens: bool) -> list[str]:
+    values = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+    if tokens:
+        values = [TOKEN_MARKERS.sub("", v) for v in values]
+    return values
+
+
+def _ctfidf_top(labels: np.ndarray, counts: Any, terms: np.ndarray, top: int) -> dict[int, list[str]]:
+    import scipy.sparse as sp
+
+    classes = np.unique(labels)  # noise (-1) first when present
+    row_of = np.searchsorted(classes, labels)
+    membership = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (row_of, np.arange(len(labels)))),
+                               shape=(len(classes), len(labels)))
+    per_class = np.asarray((membership @ counts).todense(), dtype=np.float64)  # (classes, terms)
+    totals = per_class.sum(axis=1, keepdims=True)
+    frequency = per_class / np.where(totals > 0, totals, 1.0)
+    across = per_class.sum(axis=0)
+    mean_per_class = totals.mean()
+    idf = np.log(1.0 + mean_per_class / np.where(across > 0, across, 1.0))
+    weights = frequency * idf
+    # A term no more frequent in the cluster than over all points says nothing about the cluster
+    # (a word every text shares would otherwise fill the names of clusters with few words).
+    weights[frequency <= across / max(across.sum(), 1.0)] = 0.0
+    result: dict[int, list[str]] = {}
+    words_in = np.array([term.count(" ") + 1 for term in terms])
+    for row, cluster in enumerate(classes):
+        if cluster < 0:
+            continue
+        # Ties: the bigram first ("penalty kick" says more than "kick"), then by term, so the
+        # same input always gives the same name.
+        order = np.lexsort((terms, -words_in, -weights[row]))
+        # A keyword should describe the cluster, not one of its texts: terms shared by at least
+        # two of its texts first; single-text terms only when no shared term is distinctive.
+        shared = per_class[row] >= 2
+        chosen = _pick(order, weights[row], terms, shared, top) or _pick(order, weights[row], terms, None, top)
+        result[int(cluster)] = chosen
+    return result
+
+
+def _pick(order: np.ndarray, weights: np.ndarray, terms: np.ndarray, allowed: np.ndarray | None,
+          top: int) -> list[str]:
+    """Up to `top` terms in `order` with positive weight (and `allowed`), none sharing a word."""
+    chosen: list[str] = []
+    used: set[str] = set()
+    for index in order:
+        if weights[index] <= 0 or len(chosen) == top:
+            break
+        words = set(terms[index].split())
+        if (allowed is not None and not allowed[index]) or words & used:
+            continue
+        chosen.append(str(terms[index]))
+        used |= words
+    return chosen
+
+
+def _unique_names(labels: np.ndarray, keywords: dict[int, list[str]]) -> dict[int, str]:
+    """"a, b, c" per cluster; a name two clusters share gets the cluster number, so colours differ."""
+    count = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    names = {c: ", ".join(keywords.get(c, [])) or f"cluster {c}" for c in range(count)}
+    seen: dict[str, int] = {}
+    for name in names.values():
+        seen[name] = seen.get(name, 0) + 1
+    names = {c: (f"{name} ({c})" if seen[name] > 1 else name) for c, name in names.items()}
+    if (labels < 0).any():
+        names[NOISE] = NOISE_NAME
+    return names
+
+
+# ---------------------------------------------------------------- clustering
+
+
+def _hdbscan(points: np.ndarray, min_cluster_size: int, min_samples: int, selection: str) -> np.ndarray:
+    from sklearn.cluster import HDBSCAN
+
+    if len(points) <= min_samples:
+        return np.full(len(points), NOISE, dtype=np.int64)
+    model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples,
+                    cluster_selection_method=selection, copy=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(points).labels_.astype(np.int64)
+
+
+def _absorb_fringe(points: np.ndarray, labels: np.ndarray, min_samples: int) -> np.ndarray:
+    """Noise points within FRINGE x the median core distance of a clustered point join its cluster."""
+    from sklearn.neighbors import NearestNeighbors
+
+    inside = labels >= 0
+    if inside.all() or not inside.any():
+        return labels
+    k = min(min_samples + 1, len(points))
+    core = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)[0][:, -1]
+    distance, nearest = NearestNeighbors(n_neighbors=1).fit(points[inside]).kneighbors(points[~inside])
+    close = distance[:, 0] <= FRINGE * np.median(core[inside])
+    out = labels.copy()
+    outside = np.flatnonzero(~inside)
+    out[outside[close]] = labels[inside][nearest[close, 0]]
+    return out
+
+
+def _assign_rest(points: np.ndarray, sample: np.ndarray, sample_labels: np.ndarray) -> np.ndarray:
+    """Every point's label: its own for sampled points, its nearest sampled point's for the rest."""
+    from sklearn.neighbors import NearestNeighbors
+
+    labels = np.empty(len(points), dtype=np.int64)
+    labels[sample] = sample_labels
+    rest = np.setdiff1d(np.arange(len(points)), sample, assume_unique=True)
+    if len(rest):
+        finder = NearestNeighbors(n_neighbors=1).fit(points[sample])
+        nearest = finder.kneighbors(points[rest], return_distance=False)[:, 0]
+        labels[rest] = sample_labels[nearest]
+    return labels
+
+
+def _by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1, largest first (ties by old number); noise stays -1."""
+    found, counts = np.unique(labels[labels >= 0], return_counts=True)
+    order = found[np.lexsort((found, -counts))]
+    mapping = np.full(int(labels.max()) + 2 if len(labels) else 1, NOISE, dtype=np.int64)
+    mapping[order] = np.arange(len(order))
+    return np.where(labels >= 0, mapping[np.maximum(labels, 0)], NOISE)
+
+
+def _original_space(vectors: np.ndarray, sample: np.ndarray | None, seed: int,
+                    notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(points to cluster, points to match the unsampled ones in) for the original space.
+
+    HDBSCAN runs in a UMAP embedding of the cosine-normalised vectors (ORIGINAL_DIMS); with a
+    sample, only the sample is embedded and the others are matched in PCA space.
+    """
+    from embeddings.reduce import _umap  # same kNN, numba cache and seeding as the layouts
+
+    unit = vectors.astype(np.float32)
+    norms = np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = unit / np.where(norms > 0, norms, 1.0)
+    chosen = unit if sample is None else unit[sample]
+    if len(chosen) <= ORIGINAL_DIMS + 2:
+        reduced = chosen  # too few points for UMAP: cluster the vectors themselves
+    else:
+        reduced, _ = _umap(chosen, ORIGINAL_DIMS, seed, None, notes, n_neighbors=15, min_dist=0.0, metric="cosine")
+    assign = unit
+    if sample is not None and unit.shape[1] > ASSIGN_DIMS:
+        from sklearn.decomposition import PCA
+
+        assign = PCA(ASSIGN_DIMS, svd_solver="covariance_eigh", random_state=seed).fit_transform(unit)
+    return np.asarray(reduced, dtype=np.float64), assign
+
+
+def _centres(layout: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per cluster the member point nearest the members' mean: on the cluster even when it is curved."""
+    count = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
+    centres = np.zeros((count, layout.shape[1]), dtype=np.float64)
+    for cluster in range(count):
+        members = layout[labels == cluster]
+        mean = members.mean(axis=0)
+        centres[cluster] = members[np.argmin(((members - mean) ** 2).sum(axis=1))]
+    return centres

@@ -1,0 +1,208 @@
+"""The explore tab's clusters, custom axes, filters and linked table, through AppTest.
+
+The page is the explore and export sections over precomputed vectors (three groups of points,
+each with its own words), so no model loads and each test takes a few seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import state
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+TIMEOUT = 120
+GROUPS = {"harbour": ["harbour", "sail", "anchor"], "bread": ["dough", "yeast", "oven"],
+          "stars": ["galaxy", "orbit", "comet"]}
+
+
+def explore_page(root: str) -> None:
+    import sys
+
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import numpy as np
+    import pandas as pd
+    import streamlit as st
+
+    from app import state
+    from app.sections.explore import render_explore
+    from app.sections.export import render_export
+    from app.sections.projection import render_projection_panel
+    from embeddings.points import Points
+
+    groups = {"harbour": ["harbour", "sail", "anchor"], "bread": ["dough", "yeast", "oven"],
+              "stars": ["galaxy", "orbit", "comet"]}
+    rng = np.random.default_rng(0)
+    kinds = np.repeat(list(groups), 40)
+    centre = {kind: i * 5 for i, kind in enumerate(groups)}
+    vectors = np.eye(16)[[centre[k] for k in kinds]] * 3 + rng.normal(scale=0.3, size=(120, 16))
+    texts = [f"the {' '.join(rng.choice(groups[k], 2, replace=False))} number {i}" for i, k in enumerate(kinds)]
+    table = pd.DataFrame({"text": texts, "kind": kinds, "score": np.arange(120) % 10})
+    points = Points(vectors.astype(np.float32), table, level="text", source="groups", text_column="text")
+    st.session_state[state.POINTS_KEY] = points.key
+    with st.sidebar:
+        params = render_projection_panel(len(points), 16, can_encode=False)
+    shown = render_explore(points, params)
+    if shown is not None:
+        render_export(shown.points, shown.view, shown.selection, filtered=shown.filtered)
+
+
+@pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list:
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    storages: list = []
+
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return storages
+
+
+def start() -> AppTest:
+    at = AppTest.from_function(explore_page, args=(ROOT,), default_timeout=TIMEOUT)
+    at.run()
+    clean(at)
+    return at
+
+
+def clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def chart(at: AppTest) -> dict:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def xs(trace: dict) -> np.ndarray:
+    x = trace["x"]
+    if isinstance(x, dict):  # plotly's typed-array encoding
+        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    return np.asarray(x, dtype=float)
+
+
+def drawn(spec: dict) -> int:
+    return sum(len(xs(t)) for t in spec["data"] if t.get("meta") == "points")
+
+
+def points_table(at: AppTest):
+    (frame,) = [f for f in at.dataframe if "selected" in f.value.columns]
+    return frame.value
+
+
+def projector_metadata(at: AppTest, media: list) -> list[str]:
+    (button,) = [b for b in at.get("download_button") if "projector" in b.proto.label]
+    name = button.proto.url.rsplit("/", 1)[-1]
+    for storage in reversed(media):
+        try:
+            data = storage.get_file(name).content
+        except Exception:
+            continue
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.read("metadata.tsv").decode("utf-8").rstrip("\n").split("\n")
+    raise AssertionError("projector zip not found")
+
+
+def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None:
+    at = start()
+    at.number_input(key=state.CLUSTER_MIN_SIZE).set_value(10)
+    at.button(key=state.FIND_CLUSTERS).click().run()
+    clean(at)
+    assert at.selectbox(key=state.COLOR_BY).value == "cluster_label"  # one click colours by cluster
+    spec = chart(at)
+    names = {t["name"] for t in spec["data"] if t.get("meta") == "points"} - {"noise"}
+    assert len(names) == 3
+    for name in names:  # each name is made of one group's words
+        assert any(set(name.replace(",", " ").split()) <= set(words) for words in GROUPS.values()), name
+    assert sorted(a["text"] for a in spec["layout"]["annotations"]) == sorted(names)
+    table = points_table(at)
+    assert {"cluster", "cluster_label"} <= set(table.columns)
+    # every group is one cluster (noise aside), each named by its own words
+    clustered = table[table["cluster"] >= 0]
+    assert len(clustered) >= 100 and clustered.groupby("kind")["cluster"].nunique().max() == 1
+    for kind, labels in clustered.groupby("kind")["cluster_label"]:
+        assert set(labels.iloc[0].replace(",", " ").split()) <= set(GROUPS[kind]), (kind, labels.iloc[0])
+    header = projector_metadata(at, media)[0].split("\t")
+    assert header == ["text", "kind", "score", "cluster", "cluster_label"]
+
+    at.checkbox(key=state.CLUSTER_NAMES_ON_MAP).uncheck().run()
+    assert not chart(at)["layout"].get("annotations")
+    at.button(key=state.CLEAR_CLUSTERS).click().run()
+    clean(at)
+    assert "cluster" not in points_table(at).columns
+    assert at.selectbox(key=state.COLOR_BY).value == "kind"
+
+
+def test_filters_narrow_the_map_the_table_and_the_export(media) -> None:
+    at = start()
+    at.multiselect(key=state.FILTER_COLUMNS).select("kind").select("score").run()
+    at.multiselect(key=state.FILTER_PREFIX + "kind").set_value(["bread", "stars"]).run()
+    at.slider(key=state.FILTER_PREFIX + "score").set_value((0, 4)).run()
+    clean(at)
+    assert drawn(chart(at)) == 40  # 80 rows of two kinds, half of them with score 0-4
+    table = points_table(at)
+    assert len(table) == 40 and set(table["kind"]) == {"bread", "stars"} and table["score"].max() == 4
+    scope = at.radio(key=state.EXPORT_SCOPE)
+    assert "Filtered (40 points)" in scope.options
+    scope.set_value("Filtered (40 points)").run()
+    rows = projector_metadata(at, media)
+    assert len(rows) == 41 and all(r.split("\t")[1] in ("bread", "stars") for r in rows[1:])
+
+
+def test_map_selection_ticks_table_rows_and_only_selection_narrows_the_table() -> None:
+    at = start()
+    at.session_state[state.SELECTION] = [3, 50, 90]
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
+    at.run()
+    clean(at)
+    table = points_table(at)
+    assert sorted(table.index[table["selected"]]) == [3, 50, 90]
+    at.checkbox(key=state.TABLE_ONLY_SELECTED).check().run()
+    assert sorted(points_table(at).index) == [3, 50, 90]
+    # adding cluster columns keeps the selection (it belongs to the same points)
+    at.button(key=state.FIND_CLUSTERS).click().run()
+    clean(at)
+    table = points_table(at)
+    assert "cluster_label" in table.columns and sorted(table.index[table["selected"]]) == [3, 50, 90]
+
+
+def test_rows_picked_in_the_table_become_the_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table's on_select callback: positions in the shown table -> source rows -> the selection."""
+    import app.sections.table as table_section
+
+    session: dict = {state.TABLE: {"selection": {"rows": [0, 2], "columns": []}}}
+    monkeypatch.setattr(table_section.st, "session_state", session)
+    monkeypatch.setattr(table_section.state.st, "session_state", session)
+    table_section._store_table_selection("groups", np.array([7, 8, 9]))()
+    assert session[state.SELECTION] == [7, 9] and session[state.SELECTION_FOR] == "groups"
+
+
+def test_custom_axes_between_two_searches() -> None:
+    at = start()
+    at.selectbox(key=state.METHOD).select("Custom").run()
+    assert any("type both ends of the x axis" in i.value for i in at.info)
+    at.text_input(key=state.AXIS_X_START).input("harbour").run()
+    at.text_input(key=state.AXIS_X_END).input("galaxy").run()
+    clean(at)
+    spec = chart(at)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "harbour \u2192 galaxy"
+    assert spec["layout"]["yaxis"]["title"]["text"] == "main variation left"
+    mean_x = {t["name"]: xs(t).mean() for t in spec["data"] if t.get("meta") == "points"}
+    assert mean_x["harbour"] < mean_x["bread"] < mean_x["stars"]
+    assert any("Custom 2D" in c.value for c in at.caption)
+    at.text_input(key=state.AXIS_X_END).input("nothing like this").run()
+    assert any("matches no point" in e.value for e in at.error)
