@@ -16,6 +16,7 @@ if ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+from app import state  # noqa: E402
 from app.sections import guarded  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
@@ -34,7 +35,8 @@ reopen_from_url()  # a reload or a shared link: put its view into the widgets be
 
 with st.sidebar:
     choice = render_data_panel()
-points = load_points(choice) if choice is not None else None
+with st.container():  # the encoding progress lives here, so the tabs below keep their place
+    points = load_points(choice) if choice is not None else None
 if points is None:
     points = last_points()  # keep exploring what loaded last; the message above says what failed
 bookmarks = choice.dataset.views if choice is not None and choice.precomputed else ()
@@ -59,6 +61,11 @@ with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
 with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
-        render_compare(choice.dataset, choice.model or default_model())
+        st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or default_model())
+    elif choice is None and st.session_state.get(state.LAST_TEXTS) is not None:
+        st.caption(f"Comparing the last texts that loaded ({st.session_state[state.LAST_TEXTS][0].source}).")
+    compared = st.session_state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
+    if compared is not None:
+        render_compare(*compared)
     else:
         st.info("Comparing models needs texts: choose a sample, a file or pasted texts in the sidebar.")

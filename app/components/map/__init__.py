@@ -19,13 +19,12 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
+from app import state
 from embeddings.mapdata import pack_map_data
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 _component = components.declare_component("point_map", path=str(FRONTEND))
-SENT = "_point_map_sent"  # session_state: {map key: data id the browser was sent}
-HANDLED = "_point_map_seq"  # session_state: {map key: seq of the last event handled}
-PAYLOADS = "_point_map_payloads"  # session_state: {map key: (data id, packed bytes)}
+SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
 
 
 @dataclass(frozen=True)
