@@ -972,12 +972,12 @@ def bench_map(cfg: Config, workdir: Path) -> None:
                 row.passed = None if big else judge(row.value < 0.15)
                 row = add(Row("map", "hover label, pointer move to tooltip", size, None, "s", runs=r["hover"],
                               target=None if big else "< 0.05 s",
-                              note=f"right point's text: {r.get('hover_text_ok')}; first hover after a camera move "
-                                   f"(all screen positions recomputed): {median(r['hover_fresh']):.3f} s"))
+                              note=f"right point's text: {r.get('hover_text_ok')}; a hover right after a camera move "
+                                   f"(it waits for that move's redraw): {median(r['hover_fresh']):.3f} s"))
                 row.passed = None if big else judge(row.value < 0.05)
                 row = add(Row("map", "pan/zoom frames per second (drawn and read back)", size, r["fps"], "fps",
                               target=">= 10 fps" if big else None,
-                              note=("while moving, a fixed random 300k of the points; " if r["fps_subset"] else "")
+                              note=("while moving, a fixed random 120k of the points (map.js LOD_POINTS); " if r["fps_subset"] else "")
                               + f"the full redraw once the camera stops: {median(r['settle']):.2f} s"))
                 row.passed = judge(r["fps"] >= 10) if big else None
                 row = add(Row("map", "browser memory (all Chromium processes, PSS)", size, r["tab_rss_mib"], "MiB",

@@ -809,7 +809,7 @@ function updateButtons() {
 // ------------------------------------------------------------------ drawing
 // While the camera moves, more than LOD_POINTS points are drawn as a fixed random subset of
 // LOD_POINTS; all of them again SETTLE_MS after the last move.
-const LOD_POINTS = 200000;
+const LOD_POINTS = 120000;
 const SETTLE_MS = 180;
 let settleTimer = null;
 function markInteracting() {
