@@ -644,8 +644,6 @@ def streamlit_server(workdir: Path, cache: Path):
 
 # The Explore tab's map is an iframe; what it shows is read inside it (window.__map, map.js).
 MAP_IFRAME = "iframe[title='app.components.map.point_map']"
-JS_MAP_POINTS = """() => (window.__map && window.__map.data && window.__map.stats.firstDrawAt !== null)
-  ? window.__map.data.n : -1"""
 JS_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 
 
@@ -675,14 +673,22 @@ JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningI
   && !document.querySelector('[data-stale="true"]')"""
 
 
+# Read through the page (contentWindow), not a frame handle: a handle to an iframe the app just
+# replaced can hang instead of failing.
+JS_PAGE_MAP_POINTS = """() => {
+  for (const f of document.querySelectorAll("iframe[title='app.components.map.point_map']")) {
+    if (!f.checkVisibility()) continue;
+    const S = f.contentWindow && f.contentWindow.__map;
+    if (S && S.data && S.stats.firstDrawAt !== null) return S.data.n;
+  }
+  return -1; }"""
+
+
 def wait_points(page, expected: int | None, timeout_s: float) -> int:
     start = time.perf_counter()
     n = -1
     while time.perf_counter() - start < timeout_s:
-        try:
-            n = explore_frame(page, timeout_s).evaluate(JS_MAP_POINTS)
-        except Exception:  # the iframe was replaced while we read it
-            n = -1
+        n = page.evaluate(JS_PAGE_MAP_POINTS)
         if n > 0 and (expected is None or n == expected):
             return n
         time.sleep(0.05)
