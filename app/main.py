@@ -62,9 +62,9 @@ with tokens_tab, guarded("The Tokens tab"):
 with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
         st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or default_model())
-    elif choice is None and st.session_state.get(state.LAST_TEXTS) is not None:
-        st.caption(f"Comparing the last texts that loaded ({st.session_state[state.LAST_TEXTS][0].source}).")
-    compared = st.session_state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
+    compared = state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
+    if choice is None and compared is not None:  # new input failed: keep comparing what loaded last
+        st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")
     if compared is not None:
         render_compare(*compared)
     else:
