@@ -25,7 +25,7 @@ from app.sections.explore import render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
 from app.sections.saved_views import (  # noqa: E402
-    look_from_widgets, render_saved_views, reopen_from_url, view_on_screen, write_url,
+    look_from_url, render_saved_views, reopen_from_url, view_on_screen, write_url,
 )
 from app.sections.tokens import render_tokens  # noqa: E402
 
@@ -49,13 +49,13 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(points, *shown, look_from_widgets())
+        render_export(points, *shown, look_from_url())
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
-    current = view_on_screen(choice, params, shown[1], look_from_widgets()) if shown is not None else None
+    current = view_on_screen(choice, params, shown[1], look_from_url()) if shown is not None else None
     if current is not None:
-        write_url(current, with_look=True)  # the look too, until the map writes it to the URL itself
+        write_url(current, with_look=False)  # the look keys are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
