@@ -21,11 +21,11 @@ from app.sections import guarded  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
-from app.sections.explore import render_explore  # noqa: E402
+from app.sections.explore import look_on_screen, render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
 from app.sections.saved_views import (  # noqa: E402
-    look_from_url, render_saved_views, reopen_from_url, view_on_screen, write_url,
+    render_saved_views, reopen_from_url, view_on_screen, write_url,
 )
 from app.sections.tokens import render_tokens  # noqa: E402
 
@@ -49,11 +49,11 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(points, *shown, look_from_url())
+        render_export(points, *shown, look_on_screen(points))
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
-    current = view_on_screen(choice, params, shown[1], look_from_url()) if shown is not None else None
+    current = view_on_screen(choice, params, shown[1], look_on_screen(points)) if shown is not None else None
     if current is not None:
         write_url(current, with_look=False)  # the look keys are the map's: it writes them itself
     render_saved_views(current, bookmarks)

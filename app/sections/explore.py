@@ -64,6 +64,17 @@ def _initial_view() -> dict | None:
     return view or None
 
 
+def look_on_screen(points: Points) -> dict:
+    """The map's look as the page knows it: the default colour, then a reopened view's, then what
+    the map last mirrored into the URL (the newest)."""
+    look: dict = {"color": default_color_column(points.table, points.text_column)}
+    look.update(_initial_view() or {})
+    for key in ("regex", "case"):  # switches: "1" or "0"
+        if key in look:
+            look[key] = "1" if look[key] in ("1", "true", True) else "0"
+    return {k: (None if v == "" else v) for k, v in look.items() if k != "cam"}
+
+
 def _isolate(points_key: str, rows: list[int]):
     def go() -> None:
         state.set_isolated(points_key, rows)

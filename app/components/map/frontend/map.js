@@ -964,6 +964,7 @@ function onRender(args) {
     setData(id, data, args);
     changed("highlight", null); changed("selection", null);
     syncControls();
+    scheduleMirror();  // the starting look goes into the URL too (a link then opens it)
   }
   // Python's values win only when they change: the browser's own state is kept between reruns
   if (changed("color_by", args.color_by) && args.color_by !== undefined) { S.colorBy = S.data.columns.has(args.color_by) ? args.color_by : null; syncControls(); }
