@@ -22,13 +22,13 @@ from app.sections import guarded  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
-from app.sections.explore import render_explore  # noqa: E402
+from app.sections.explore import look_on_screen, render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.finetune import render_finetune  # noqa: E402
 from app.sections.layers import render_layers  # noqa: E402
 from app.sections.projection import render_projection_panel  # noqa: E402
 from app.sections.saved_views import (  # noqa: E402
-    look_from_widgets, render_saved_views, reopen_from_url, view_on_screen, write_url,
+    render_saved_views, reopen_from_url, view_on_screen, write_url,
 )
 from app.sections.tokens import render_tokens  # noqa: E402
 
@@ -38,7 +38,8 @@ reopen_from_url()  # a reload or a shared link: put its view into the widgets be
 
 with st.sidebar:
     choice = render_data_panel()
-points = load_points(choice) if choice is not None else None
+with st.container():  # the encoding progress lives here, so the tabs below keep their place
+    points = load_points(choice) if choice is not None else None
 if points is None:
     points = last_points()  # keep exploring what loaded last; the message above says what failed
 bookmarks = choice.dataset.views if choice is not None and choice.precomputed else ()
@@ -56,15 +57,16 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(shown.points, shown.view, shown.selection, look_from_widgets(), filtered=shown.filtered)
+        render_export(shown.points, shown.view, shown.selection, look_on_screen(shown.points),
+                      filtered=shown.filtered)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
     # Custom axes (their ends are typed in widgets) are not a savable view method yet.
     savable = shown is not None and params.method != "custom"
-    current = view_on_screen(choice, params, shown.selection, look_from_widgets()) if savable else None
+    current = view_on_screen(choice, params, shown.selection, look_on_screen(shown.points)) if savable else None
     if current is not None:
-        write_url(current, with_look=True)  # the look too, until the map writes it to the URL itself
+        write_url(current, with_look=False)  # the look keys are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else default_model())
@@ -84,6 +86,11 @@ with finetune_tab, guarded("Fine-tuning"):
         st.info("Fine-tuning needs labelled texts: choose a sample or a file with a label column in the sidebar.")
 with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
-        render_compare(choice.dataset, choice.model or default_model())
+        st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or default_model())
+    compared = state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
+    if choice is None and compared is not None:  # new input failed: keep comparing what loaded last
+        st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")
+    if compared is not None:
+        render_compare(*compared)
     else:
         st.info("Comparing models needs texts: choose a sample, a file or pasted texts in the sidebar.")

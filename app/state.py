@@ -1,6 +1,6 @@
 """Names of everything the explorer keeps in ``st.session_state``, in one place.
 
-Widget keys double as the handles tests use (``at.text_input(key=state.SEARCH)``). Values the
+Widget keys double as the handles tests use (``at.text_input(key=state.QUERY)``). Values the
 page stores itself are documented where they are defined.
 """
 
@@ -72,14 +72,14 @@ FILTER_PREFIX = "filter__"
 TABLE = "points_table"  # st.dataframe row selection
 TABLE_ONLY_SELECTED = "table_only_selected"
 
-# ---- explore widgets
+# ---- explore (colour, label and search live in the map, in the browser)
+CHART = "explore_chart"  # the Explore tab's point map (its value: the last event from the browser)
+# The look a reopened view asks for, handed to the map as its view (the map owns the look after).
 COLOR_BY = "color_by"
 LABEL_BY = "label_by"
 SEARCH = "search"
 SEARCH_COLUMN = "search_column"
 SEARCH_REGEX = "search_regex"
-CHART = "explore_chart"  # the st.plotly_chart selection widget (its element has class st-key-explore_chart)
-DRAW_ALL_3D = "draw_all_3d"
 ISOLATE = "isolate_button"
 SHOW_ALL = "show_all_button"
 CLEAR_SELECTION = "clear_selection_button"
@@ -105,13 +105,10 @@ VOCAB_TOP_N = "tokens.vocab.top_n"
 VOCAB_WORDS = "tokens.vocab.words"
 VOCAB_METHOD = "tokens.vocab.method"
 VOCAB_DIMS = "tokens.vocab.dims"
-VOCAB_SEARCH = "tokens.vocab.search"
-VOCAB_REGEX = "tokens.vocab.regex"
 VOCAB_FOCUS = "tokens.vocab.focus"
 VOCAB_CHART = "tokens.vocab.chart"
-VOCAB_CLICKED = "tokens.vocab.clicked"  # the last chart selection already acted on
 
-# ---- compare tab (COMPARE_VIEW and COMPARE_CHANGED are templates: .format(...))
+# ---- compare tab (COMPARE_CHANGED is a template: .format(...))
 COMPARE_MODELS = "compare.models"
 COMPARE_K = "compare.k"
 COMPARE_METRIC = "compare.metric"
@@ -119,12 +116,7 @@ COMPARE_METHOD = "compare.method"
 COMPARE_DIMS = "compare.dims"
 COMPARE_SEED = "compare.seed"
 COMPARE_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
-COMPARE_COLOR_BY = "compare.color_by"
-COMPARE_SEARCH = "compare.search"
-COMPARE_SEARCH_COLUMN = "compare.search_column"
-COMPARE_REGEX = "compare.regex"
-COMPARE_VIEW_GENERATION = "compare.view_generation"  # bumped to clear the views' selections
-COMPARE_VIEW = "compare.view.{generation}.{index}"
+COMPARE_MAP = "compare.map"  # the point map with one panel per model
 COMPARE_PAIR = "compare.pair"
 COMPARE_CHANGED = "compare.most_changed.{pair}"
 COMPARE_TOKEN_TEXT = "compare.token_text"
@@ -155,6 +147,11 @@ FINETUNE_STOP = "finetune.stop"
 FINETUNE_RESULT = "finetune.result"  # the last run: {"folder", "report", "base", "source"}
 FINETUNE_STOPPED = "finetune.stopped"  # True after Stop, until the message was shown
 
+# ---- what the point maps (app/components/map) keep between reruns
+MAP_SENT = "_point_map_sent"  # {map key: data id the browser was sent}
+MAP_HANDLED = "_point_map_seq"  # {map key: number of the last browser event acted on}
+MAP_PAYLOADS = "_point_map_payloads"  # {map key: (data id, packed bytes)}
+
 # ---- values the page stores (not widgets)
 SELECTION = "selection"  # list[int]: source rows selected in the plot
 SELECTION_FOR = "selection_for"  # Points.key the selection belongs to
@@ -167,6 +164,7 @@ CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=
 URL_READ = "url_read"  # True once this session has reopened the view its page URL names
 PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
 VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)
+LAST_TEXTS = "last_texts"  # (Dataset, model spec) of the last input with texts: Compare keeps it while new input fails
 
 
 def get(key: str, default: Any = None) -> Any:

@@ -15,7 +15,9 @@ the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` aga
 path on 5,000 texts, whole CLI processes, and Ray's start-up), train (every layer of 1,000 texts
 in one pass vs encoding them once; fine-tuning on the sample sentences and on 2,000 docstrings),
 clusters (HDBSCAN + c-TF-IDF names on a 2D layout at 10k/100k; agreement with the sample
-sentences' topics).
+sentences' topics), map (the point map component alone in Chromium at 100k and 1M points: first
+draw, re-colour, search, hover, pan/zoom frame rate, tab memory; timed in the page to the changed
+pixels).
 benchmarks/README.md says what each
 measures. Prints a Markdown table and the machine; writes JSON (full run:
 benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
@@ -55,7 +57,7 @@ warnings.filterwarnings("ignore", message=".*n_jobs value.*")  # umap-learn, see
 
 PY = sys.executable
 SECTIONS = ("encode", "cache", "reduce", "knn", "projector", "memory", "scale", "ann", "umap_all", "view", "app",
-            "ray", "train", "clusters")
+            "ray", "train", "clusters", "map")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
 
@@ -646,7 +648,7 @@ stages = {{"start": [0.0, peak()]}}
 import pandas as pd
 from embeddings.reduce import project
 from embeddings.neighbors import knn
-from embeddings.plot import scatter_figure
+from embeddings.mapdata import pack_map_data
 stages["imports"] = [0.0, peak()]
 t = time.perf_counter(); x = np.load({vectors!r}); meta = pd.read_csv({meta!r}, sep="\\t", dtype={{"cluster": str}})
 stages["load vectors + metadata"] = [time.perf_counter() - t, peak()]
@@ -654,8 +656,8 @@ t = time.perf_counter(); p = project(x, "pca")
 stages["PCA 2D"] = [time.perf_counter() - t, peak()]
 t = time.perf_counter(); idx, dist = knn(x, 10, "cosine")
 stages["kNN k=10 (all points)"] = [time.perf_counter() - t, peak()]
-t = time.perf_counter(); fig = scatter_figure(p.coords, meta, color_by="cluster"); payload = fig.to_json()
-stages["plot figure + JSON"] = [time.perf_counter() - t, peak()]
+t = time.perf_counter(); payload = pack_map_data(p.coords, meta)
+stages["map payload (binary)"] = [time.perf_counter() - t, peak()]
 print(json.dumps({{"stages": stages, "figure_json_mb": len(payload) / 2**20, "peak_mib": peak(), "ru_maxrss_mib": maxrss()}}))
 """
 
@@ -975,30 +977,20 @@ def streamlit_server(workdir: Path, cache: Path):
             proc.kill()
 
 
-# JavaScript run in the page: points drawn (traces whose meta is "points", see embeddings/plot.py).
-# The chart on the open tab (hidden tabs, e.g. Tokens, hold charts of their own).
-INIT_SCRIPT = ("window.visiblePlot = () => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-               ".find(el => el.checkVisibility());")
-JS_POINTS = """() => {
-  const gd = visiblePlot();
-  if (!gd || !gd._fullData || !gd._fullLayout) return -1;
-  let n = 0;  // _fullData: plotly.py sends base64 arrays, decoded only there
-  for (const t of gd._fullData) { if (t.meta === undefined || t.meta === 'points') n += (t._length ?? (t.x ? t.x.length : 0)); }
-  return n;
-}"""
-JS_MARK = "() => { const gd = visiblePlot(); window.__benchData = gd ? gd.data : null; }"
-JS_CHANGED = """() => {
-  const gd = visiblePlot();
-  return !!(gd && gd.data && gd._fullLayout && gd.data !== window.__benchData);
-}"""
+# The Explore tab's map is an iframe; what it shows is read inside it (window.__map, map.js).
+MAP_IFRAME = "iframe[title='app.components.map.point_map']"
 JS_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
-JS_POINT_PIXEL = """() => {
-  const gd = visiblePlot();
-  const t = gd._fullData.find(t => (t.meta === undefined || t.meta === 'points') && t.x && t.x.length);
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  const i = Math.floor(t.x.length / 2);
-  return [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
-}"""
+
+
+def explore_frame(page, timeout_s: float):
+    """The first visible map's frame (the Explore tab's)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        for handle in page.query_selector_all(MAP_IFRAME):
+            if handle.is_visible() and handle.content_frame() is not None:
+                return handle.content_frame()
+        time.sleep(0.1)
+    raise TimeoutError(f"no map within {timeout_s:.0f} s")
 
 
 def wait_js(page, js: str, timeout_s: float, poll_s: float = 0.05) -> float:
@@ -1016,47 +1008,40 @@ JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningI
   && !document.querySelector('[data-stale="true"]')"""
 
 
+# Read through the page (contentWindow), not a frame handle: a handle to an iframe the app just
+# replaced can hang instead of failing.
+JS_PAGE_MAP_POINTS = """() => {
+  for (const f of document.querySelectorAll("iframe[title='app.components.map.point_map']")) {
+    if (!f.checkVisibility()) continue;
+    const S = f.contentWindow && f.contentWindow.__map;
+    if (S && S.data && S.stats.firstDrawAt !== null) return S.data.n;
+  }
+  return -1; }"""
+
+
 def wait_points(page, expected: int | None, timeout_s: float) -> int:
     start = time.perf_counter()
     n = -1
     while time.perf_counter() - start < timeout_s:
-        n = page.evaluate(JS_POINTS)
+        n = page.evaluate(JS_PAGE_MAP_POINTS)
         if n > 0 and (expected is None or n == expected):
-            page.evaluate(JS_FRAMES)
             return n
         time.sleep(0.05)
-    raise TimeoutError(f"chart with {expected} points not shown in {timeout_s:.0f} s (last count {n})")
-
-
-def choose(page, label: str, option: str) -> None:
-    """Pick `option` in the Streamlit selectbox labelled `label` (a react-aria combobox)."""
-    page.get_by_role("combobox", name=label, exact=True).filter(visible=True).first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    raise TimeoutError(f"map with {expected} points not shown in {timeout_s:.0f} s (last count {n})")
 
 
 def recolour(page, column: str, timeout_s: float) -> float:
-    current = page.get_by_role("combobox", name="Colour by", exact=True).filter(visible=True).first.input_value()
-    if current == column:
-        raise ValueError(f"already coloured by {column!r}: choosing it again redraws nothing")
-    page.evaluate(JS_MARK)
-    start = time.perf_counter()
-    choose(page, "Colour by", column)
-    wait_js(page, JS_CHANGED, timeout_s)
-    page.evaluate(JS_FRAMES)
-    took = time.perf_counter() - start
-    wait_js(page, JS_IDLE, timeout_s)
-    return took
+    """Colour by `column` in the map: seconds from the change event to the changed pixels."""
+    took = explore_frame(page, timeout_s).evaluate(JS_MAP_CHANGE, ["color-by", column, "change"])
+    if took is None:
+        raise ValueError(f"colouring by {column!r} changed no pixels")
+    return took / 1000
 
 
 def hover_works(page) -> bool:
-    page.mouse.move(5, 5)
-    x, y = page.evaluate(JS_POINT_PIXEL)
-    page.mouse.move(x, y)
-    try:
-        page.wait_for_selector(".hoverlayer .hovertext", timeout=5000)
-        return True
-    except Exception:
-        return False
+    frame = explore_frame(page, 30)
+    shown = frame.evaluate(JS_MAP_HOVER, [frame.evaluate("() => Math.floor(window.__map.data.n / 2)"), True])
+    return shown is not None
 
 
 def server_peak_mib(proc: subprocess.Popen) -> float | None:
@@ -1087,7 +1072,6 @@ def bench_app(cfg: Config, workdir: Path) -> None:
                 # later attempts: a fresh server each time, with the vector cache filled.
                 with streamlit_server(workdir, cache) as (url, proc, started):
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    page.add_init_script(INIT_SCRIPT)
                     t0 = time.perf_counter()
                     page.goto(url)
                     n = wait_points(page, 300, 300)
@@ -1096,7 +1080,7 @@ def bench_app(cfg: Config, workdir: Path) -> None:
                     log(f"  first chart ({'cold' if attempt == 0 else 'cached'} vectors): {took:.1f} s, {n} points")
                     wait_js(page, JS_IDLE, 300)
                     if attempt > 0:
-                        for column in ("(none)", "topic"):
+                        for column in ("(none)", "topic"):  # the app starts coloured by topic
                             recolours.append(recolour(page, column, 60))
                     if attempt == cfg.repeats:
                         big = bench_app_big(page, vectors, meta, n_big, proc)
@@ -1105,12 +1089,12 @@ def bench_app(cfg: Config, workdir: Path) -> None:
             browser.close()
     add(Row("app", "time to first chart, new server, cached vectors", "300 texts", None, "s",
             "the same, empty vector cache (model load + encode)", None, runs=first_warm, baseline_runs=first_cold,
-            note="page.goto to a drawn Plotly chart with 300 points, Chromium headless"))
+            note="page.goto to the drawn map with 300 points, Chromium headless"))
     add(Row("app", "re-colour (Colour by), 300 points", "300 points", None, "s", runs=recolours,
-            note="select an option to the redrawn chart (a Streamlit rerun, no projection recomputed)"))
+            note="Colour by in the map: the change event to the changed pixels (in the browser, no rerun)"))
     if big:
         add(Row("app", f"{size_label(n_big)} points: upload projector files to drawn chart", f"{size_label(n_big)} x 384",
-                big["render"], "s", note=f"upload {big['upload_mib']:.0f} MiB (.npy + metadata TSV), read, PCA, figure, "
+                big["render"], "s", note=f"upload {big['upload_mib']:.0f} MiB (.npy + metadata TSV), read, PCA, map payload, "
                 f"transfer, WebGL draw; {big['points']:,} points drawn"))
         row = add(Row("app", f"{size_label(n_big)} points: re-colour", f"{size_label(n_big)} points", None, "s",
                       "re-colour at 300 points", median(recolours), runs=big["recolour"],
@@ -1126,7 +1110,6 @@ def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Pope
     page.get_by_text("Projector files", exact=True).click()
     uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     uploads.first.wait_for(state="attached", timeout=30_000)
-    page.evaluate(JS_MARK)
     t0 = time.perf_counter()
     # metadata first (alone it only waits for vectors), then the vectors: one projection, not two
     uploads.nth(1).set_input_files(str(meta))
@@ -1141,18 +1124,14 @@ def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Pope
     for column in ("score", "(none)", "group"):
         recolours.append(recolour(page, column, 120))
     hover = hover_works(page)
-    # zoom: a wheel step over the plot (scrollZoom is on), to the relayout
-    box = page.locator(".js-plotly-plot >> visible=true").first.bounding_box()
-    page.evaluate("() => { const gd = visiblePlot(); window.__range = JSON.stringify(gd._fullLayout.xaxis.range); }")
-    t = time.perf_counter()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -300)
-    try:
-        wait_js(page, "() => JSON.stringify(visiblePlot()._fullLayout.xaxis.range) !== window.__range", 30)
-        page.evaluate(JS_FRAMES)
-        zoom = time.perf_counter() - t
-    except TimeoutError:
-        zoom = float("nan")
+    # zoom: a wheel step over the map, to its changed pixels
+    frame = explore_frame(page, 30)
+    zoom_ms = frame.evaluate("""async () => { const p = window.__map.panels[0], r = p.canvas.getBoundingClientRect();
+      const hash = """ + JS_MAP_HASH + """, before = hash(), t0 = performance.now();
+      p.canvas.dispatchEvent(new WheelEvent('wheel', {deltaY: -300, clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));
+      for (let k = 0; k < 600; k++) { await new Promise(r => requestAnimationFrame(r)); if (hash() !== before) return performance.now() - t0; }
+      return null; }""")
+    zoom = float("nan") if zoom_ms is None else zoom_ms / 1000
     errors = page.locator('[data-testid="stException"]').count()
     return {"points": points, "render": render, "recolour": recolours, "hover": hover, "zoom": zoom,
             "exceptions": errors, "server_peak_mib": server_peak_mib(proc) or float("nan"),
@@ -1353,6 +1332,198 @@ def bench_cluster_topics(cfg: Config) -> None:
         add(Row("clusters", f"sentences: ARI of plain HDBSCAN on {'raw 384' if dims is None else f'PCA-{dims}'} dims",
                 "300 x 384", adjusted_rand_score(topic, labels), "ARI",
                 note=f"{(labels < 0).mean():.0%} noise, {labels.max() + 1} clusters, {t:.2f} s"))
+
+
+# ------------------------------------------------------------------ map (the component alone)
+
+MAP_SIZES_FULL = (100_000, 1_000_000)
+MAP_SIZES_QUICK = (20_000,)
+
+# In the map's iframe: a fingerprint of the first panel's pixels (its canvas keeps its buffer).
+JS_MAP_HASH = """() => { const p = window.__map.panels[0], gl = p.gl, w = gl.drawingBufferWidth, h = gl.drawingBufferHeight;
+  const px = new Uint8Array(w * h * 4); gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+  let hash = 0; for (let i = 0; i < px.length; i += 4) hash = (hash * 31 + px[i] * 7 + px[i + 1] * 3 + px[i + 2]) >>> 0;
+  return hash; }"""
+# Change a control as a user does (value + the input/change event), then wait, frame by frame, for the
+# canvas pixels to differ: milliseconds from the event to the changed pixels.
+JS_MAP_CHANGE = """async ([id, value, type]) => {
+  const hash = """ + JS_MAP_HASH + """, before = hash(), el = document.getElementById(id), t0 = performance.now();
+  if (el.type === 'checkbox') el.checked = value; else el.value = value;
+  el.dispatchEvent(new Event(type, {bubbles: true}));
+  for (let k = 0; k < 600; k++) {
+    await new Promise(r => requestAnimationFrame(r));
+    if (hash() !== before) return performance.now() - t0;
+  }
+  return null; }"""
+# Hover: a pointer move onto point i, to its tooltip on screen (ms); `fresh` first moves the camera
+# a little, so the screen positions of all points are recomputed (the worst case).
+JS_MAP_HOVER = """async ([i, fresh]) => {
+  const S = window.__map, p = S.panels[0], tip = document.getElementById('tooltip');
+  if (fresh) { p.cam.zoom *= 1.0001; requestDraw(); await new Promise(r => requestAnimationFrame(r)); }
+  S.hover = -1; tip.hidden = true;
+  const m = p.matrix(), xy = p.project(i, m), r = p.canvas.getBoundingClientRect();
+  const t0 = performance.now();
+  p.canvas.dispatchEvent(new PointerEvent('pointermove', {clientX: r.left + xy[0], clientY: r.top + xy[1], bubbles: true}));
+  for (let k = 0; k < 600; k++) {
+    await new Promise(r => requestAnimationFrame(r));
+    if (!tip.hidden && S.hover >= 0) return {ms: performance.now() - t0, text: tip.querySelector('b').textContent};
+  }
+  return null; }"""
+# Pan and zoom: `frames` camera moves, each drawn and read back (readPixels forces the software GL
+# to finish the frame), as fast as it goes: frames per second.
+JS_MAP_FPS = """(frames) => {
+  const p = window.__map.panels[0], gl = p.gl, one = new Uint8Array(4), t0 = performance.now();
+  for (let k = 0; k < frames; k++) {
+    if (k % 2) p.panBy(7, 3); else p.zoomAt(p.w / 2, p.h / 2, k % 4 ? 1.05 : 0.95);
+    p.draw(); p.drawOverlay(); gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, one);
+  }
+  const fps = frames / ((performance.now() - t0) / 1000), subset = p.lod;
+  window.__map.interacting = false;
+  const t1 = performance.now();
+  p.draw(); p.drawOverlay(); gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, one);
+  return {fps, subset, settle: (performance.now() - t1) / 1000}; }"""
+
+
+def map_server(workdir: Path, n: int):
+    """streamlit run benchmarks/map_page.py with MAP_POINTS=n, on a free port."""
+    port = free_port()
+    log_path = workdir / f"map-{port}.log"
+    cmd = [PY, "-m", "streamlit", "run", str(ROOT / "benchmarks" / "map_page.py"), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    out = open(log_path, "w")
+    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=child_env(MAP_POINTS=str(n)), cwd=ROOT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return f"http://127.0.0.1:{port}", proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"map page did not start: {log_path.read_text()[-2000:]}")
+
+
+def browser_rss_mib() -> float:
+    """Memory of the Chromium processes this benchmark started (browser, GPU, renderers): the sum of
+    their proportional set sizes (PSS), so pages shared between them count once."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = stat.read_text()
+            pid = int(stat.parent.name)
+            names[pid] = text[text.index("(") + 1 : text.rindex(")")]
+            parents[pid] = int(text[text.rindex(")") + 2 :].split()[1])
+    ours, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - ours
+        ours |= frontier
+    total_kib = 0
+    for pid in ours:
+        if "chrom" not in names.get(pid, "").lower():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
+def map_frame(page, timeout_s: float):
+    handle = page.wait_for_selector("iframe[title='app.components.map.point_map']", timeout=timeout_s * 1000)
+    frame = handle.content_frame()
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if frame.evaluate("() => !!(window.__map && window.__map.stats.firstDrawAt !== null)"):
+            return frame
+        time.sleep(0.05)
+    raise TimeoutError(f"the map did not draw within {timeout_s:.0f} s")
+
+
+def bench_map_size(browser, workdir: Path, n: int, repeats: int) -> dict[str, Any]:
+    url, proc = map_server(workdir, n)
+    result: dict[str, Any] = {"n": n, "first_draw": [], "recolour": [], "search": [], "hover": [], "hover_fresh": []}
+    try:
+        for attempt in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            frame = map_frame(page, 600)
+            ready = float(page.get_by_text("ready: ", exact=False).inner_text().split(":")[1])
+            drawn = frame.evaluate("() => performance.timeOrigin + window.__map.stats.firstDrawAt")
+            result["first_draw"].append((drawn - ready) / 1000)
+            assert frame.evaluate("() => window.__map.data.n") == n
+            for value in ("group", "score", "(none)"):
+                result["recolour"].append(frame.evaluate(JS_MAP_CHANGE, ["color-by", value, "change"]) / 1000)
+            for value in ("alpha", "point 12", ""):
+                result["search"].append(frame.evaluate(JS_MAP_CHANGE, ["search", value, "input"]) / 1000)
+            for i in (n // 3, n // 2, 2 * n // 3):
+                fresh = frame.evaluate(JS_MAP_HOVER, [i, True])
+                warm = frame.evaluate(JS_MAP_HOVER, [i, False])
+                result["hover_fresh"].append(fresh["ms"] / 1000)
+                result["hover"].append(warm["ms"] / 1000)
+                result["hover_text_ok"] = result.get("hover_text_ok", True) and warm["text"].endswith(f"point {i}")
+            moving = frame.evaluate(JS_MAP_FPS, 20)
+            result["fps"], result["fps_subset"] = moving["fps"], moving["subset"]
+            result.setdefault("settle", []).append(moving["settle"])
+            frame.evaluate(JS_MAP_CHANGE, ["color-by", "group", "change"])
+            result["tab_rss_mib"] = browser_rss_mib()
+            result["js_heap_mib"] = frame.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize / 2**20 : null")
+            result["renderer"] = frame.evaluate("""() => { const gl = window.__map.panels[0].gl, e = gl.getExtension('WEBGL_debug_renderer_info');
+              return e ? gl.getParameter(e.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER); }""")
+            page.close()
+        result["server_peak_mib"] = server_peak_mib(proc) or float("nan")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return result
+
+
+def bench_map(cfg: Config, workdir: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} not found (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    sizes = MAP_SIZES_QUICK if cfg.quick else MAP_SIZES_FULL
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for n in sizes:
+                log(f"  map: {n:,} points")
+                r = bench_map_size(browser, workdir, n, max(1, cfg.repeats - 1) if n >= 1_000_000 else cfg.repeats)
+                EXTRA[f"map_{n}"] = r
+                big = n >= 1_000_000
+                size = f"{size_label(n)} points"
+                judge = (lambda ok: None) if cfg.quick else (lambda ok: bool(ok))
+                row = add(Row("map", "first draw after the projection is ready", size, None, "s", runs=r["first_draw"],
+                              target="< 10 s" if big else "< 3 s",
+                              note=f"pack, send, decode, upload, draw; WebGL renderer: {r['renderer']}"))
+                row.passed = judge(row.value < (10 if big else 3))
+                row = add(Row("map", "re-colour, event to changed pixels", size, None, "s", "Plotly path, 100k (README before)" if not big else None,
+                              5.5 if not big else None, runs=r["recolour"], target="< 1 s" if big else "< 0.15 s", note="Colour by: group, score, (none)"))
+                row.passed = judge(row.value < (1 if big else 0.15))
+                row = add(Row("map", "search highlight, event to changed pixels", size, None, "s", runs=r["search"],
+                              target=None if big else "< 0.15 s", note="Search: 'alpha', 'point 12', cleared"))
+                row.passed = None if big else judge(row.value < 0.15)
+                row = add(Row("map", "hover label, pointer move to tooltip", size, None, "s", runs=r["hover"],
+                              target=None if big else "< 0.05 s",
+                              note=f"right point's text: {r.get('hover_text_ok')}; a hover right after a camera move "
+                                   f"(it waits for that move's redraw): {median(r['hover_fresh']):.3f} s"))
+                row.passed = None if big else judge(row.value < 0.05)
+                row = add(Row("map", "pan/zoom frames per second (drawn and read back)", size, r["fps"], "fps",
+                              target=">= 10 fps" if big else None,
+                              note=("while moving, a fixed random 120k of the points (map.js LOD_POINTS); " if r["fps_subset"] else "")
+                              + f"the full redraw once the camera stops: {median(r['settle']):.2f} s"))
+                row.passed = judge(r["fps"] >= 10) if big else None
+                row = add(Row("map", "browser memory (all Chromium processes, PSS)", size, r["tab_rss_mib"], "MiB",
+                              target="< 1536 MiB" if big else None,
+                              note=f"JS heap {r['js_heap_mib'] or float('nan'):.0f} MiB; server peak RSS "
+                                   f"{r['server_peak_mib']:.0f} MiB"))
+                row.passed = judge(r["tab_rss_mib"] < 1536) if big else None
+        finally:
+            browser.close()
 
 
 # ------------------------------------------------------------------ report

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/screenshot.py [OUT.png]
 
 Starts the app on a free port (vector cache: $EMBEDDINGS_CACHE or the user cache), waits for
-the chart and for the script run to finish, and saves the viewport.
+the map and for the script run to finish, and saves the viewport.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ def main() -> int:
         browser = pw.chromium.launch(executable_path=run.CHROMIUM, headless=True, args=run.CHROMIUM_ARGS)
         with run.streamlit_server(Path(tmp), cache) as (url, _proc, _started):
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.add_init_script(run.INIT_SCRIPT)
             page.goto(url)
             run.wait_points(page, None, 300)
             run.wait_js(page, run.JS_IDLE, 300)
             page.mouse.move(1, 1)
+            frame = run.explore_frame(page, 30)  # a hovered point shows its text, as a user sees it
+            frame.evaluate(run.JS_MAP_HOVER, [frame.evaluate("() => Math.floor(window.__map.data.n / 3)"), True])
             time.sleep(1)
             page.screenshot(path=str(out))
         browser.close()

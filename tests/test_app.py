@@ -16,7 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from app.components.map import PAYLOADS
 from app.sections.export import COORDS_LABEL, PROJECTOR_LABEL
+from embeddings.mapdata import unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 TIMEOUT = 120
@@ -60,14 +62,31 @@ def _assert_clean(at: AppTest) -> None:
 
 
 def _chart(at: AppTest) -> dict:
-    """The Explore tab's figure, as the browser receives it."""
-    charts = at.tabs[0].get("plotly_chart")
-    assert charts, "no chart on the Explore tab"
-    return json.loads(charts[0].proto.spec)
+    """The Explore tab's map as the browser gets it: its arguments, and its data decoded (the data
+    goes to the browser once per data id, so it is read from where the page keeps it)."""
+    maps = at.tabs[0].get("component_instance")
+    assert maps, "no map on the Explore tab"
+    args = json.loads(maps[0].proto.json_args)
+    data_id, payload = at.session_state[PAYLOADS][args["key"]]
+    assert data_id == args["data_id"]
+    header, arrays = unpack_map_data(payload)
+    columns = {c["name"]: c for c in header["columns"]}
+    sent = [special.key for special in maps[0].proto.special_args]
+    return {"args": args, "header": header, "arrays": arrays, "columns": columns, "sent": sent}
 
 
-def _points(spec: dict) -> int:
-    return sum(len(t["hovertext"]) for t in spec["data"] if t.get("meta") == "points")
+def _points(chart: dict) -> int:
+    return chart["header"]["n"]
+
+
+def _legend(chart: dict, column: str) -> list[str]:
+    return [entry["name"] for entry in chart["columns"][column]["legend"]]
+
+
+def _slot_of(chart: dict, column: str) -> dict[str, int]:
+    """Colour slot of every value of a category column, as the browser colours it."""
+    values = chart["arrays"][f"{column}/values"]
+    return dict(zip(values, chart["arrays"][f"{column}/slots"].tolist()))
 
 
 def _frames(at: AppTest) -> list:
@@ -107,11 +126,13 @@ def _select(at: AppTest, rows: list[int]) -> None:
 def test_first_load_shows_the_sample_sentences_coloured_by_topic(media):
     at = _start()
     assert not _errors(at)
-    spec = _chart(at)
-    assert _points(spec) == 300
-    assert {t["type"] for t in spec["data"]} == {"scattergl"}
-    assert len([t for t in spec["data"] if t.get("meta") == "points"]) == 10  # one trace per topic
-    assert at.selectbox(key=state.COLOR_BY).value == "topic"
+    chart = _chart(at)
+    assert _points(chart) == 300
+    assert chart["header"]["panels"][0]["dims"] == 2
+    assert chart["args"]["color_by"] == "topic"
+    assert len(_legend(chart, "topic")) == 10  # one colour per topic
+    texts = chart["arrays"]["text/values"]
+    assert texts[chart["arrays"]["text/codes"][0]] == "Brown the onions slowly so they turn sweet instead of bitter."
     assert any("300 points" in c.value and "PCA 2D" in c.value for c in at.caption)
     labels = [b.proto.label for b in at.get("download_button")]
     assert PROJECTOR_LABEL in labels and COORDS_LABEL in labels
@@ -132,17 +153,38 @@ def test_first_load_shows_the_sample_sentences_coloured_by_topic(media):
     assert coords[0].startswith("row,x,y") and len(coords) == 301
 
 
-def test_recolour_and_labels_do_not_reproject():
+def test_a_rerun_sends_the_map_data_once_and_does_not_reproject():
     at = _start()
+    assert _chart(at)["sent"] == ["payload"]  # the first run sends the points
     caption = next(c.value for c in at.caption if "points" in c.value and "PCA" in c.value)
-    at.selectbox(key=state.COLOR_BY).select("(none)").run()
-    at.selectbox(key=state.LABEL_BY).select("topic").run()
+    at.number_input(key=state.NEIGHBORS_K).set_value(5).run()
     _assert_clean(at)
-    spec = _chart(at)
-    assert _points(spec) == 300 and len(spec["data"]) == 1
-    assert spec["data"][0]["mode"] == "markers+text"
+    chart = _chart(at)
+    assert chart["sent"] == [] and _points(chart) == 300  # the browser holds them: only the id again
     # the projection's own timing in the caption is unchanged: it came from the cache
     assert next(c.value for c in at.caption if "points" in c.value and "PCA" in c.value) == caption
+
+
+def test_the_map_sends_its_data_again_when_the_browser_lacks_it():
+    at = _start()
+    data_id = _chart(at)["args"]["data_id"]
+    # what a re-created iframe reports: it has not got this id
+    at.session_state[state.CHART] = {"seq": 10**13, "kind": "need", "need": data_id, "selection": []}
+    at.run()
+    _assert_clean(at)
+    assert _chart(at)["sent"] == ["payload"]
+    at.run()
+    assert _chart(at)["sent"] == []  # once
+
+
+def test_the_url_look_reaches_the_map():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["search"] = r"ban\w+"
+    at.query_params["regex"] = "1"
+    at.query_params["color"] = "text"
+    at.run()
+    _assert_clean(at)
+    assert _chart(at)["args"]["view"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
 
 
 # ------------------------------------------------------------------ projection
@@ -155,17 +197,17 @@ def test_umap_in_3d_and_tsne_in_2d():
     at.radio(key=state.DIMS).set_value(3).run()
     _assert_clean(at)
     assert not _errors(at)
-    spec = _chart(at)
-    assert {t["type"] for t in spec["data"]} == {"scatter3d"}
-    assert _points(spec) == 300
+    chart = _chart(at)
+    assert chart["header"]["panels"][0]["dims"] == 3
+    assert _points(chart) == 300 and len(chart["arrays"]["coords/0"]) == 900
     assert any("UMAP 3D" in c.value for c in at.caption)
 
     at.selectbox(key=state.METHOD).select("t-SNE").run()
     at.radio(key=state.DIMS).set_value(2).run()
     _assert_clean(at)
     assert not _errors(at)
-    spec = _chart(at)
-    assert {t["type"] for t in spec["data"]} == {"scattergl"} and _points(spec) == 300
+    chart = _chart(at)
+    assert chart["header"]["panels"][0]["dims"] == 2 and _points(chart) == 300
     assert any("t-SNE 2D" in c.value for c in at.caption)
 
 
@@ -175,7 +217,7 @@ def test_pca_components_per_axis_and_variance():
     _assert_clean(at)
     caption = next(c.value for c in at.caption if "variance explained" in c.value)
     assert "PC3" in caption and "PC2" in caption
-    assert _chart(at)["layout"]["xaxis"]["title"]["text"] == "PC3"
+    assert _chart(at)["header"]["axis_titles"] == ["PC3", "PC2"]
     at.selectbox(key=f"{state.PCA_AXES}_y").select(2).run()  # the same component twice
     assert any("different component" in e for e in _errors(at))
     _assert_clean(at)
@@ -190,9 +232,9 @@ def test_upload_a_csv_then_a_bad_one_keeps_the_page(media):
     at.file_uploader(key=state.UPLOAD).set_value(("mini.csv", SMALL_CSV, "text/csv")).run()
     _assert_clean(at)
     assert not _errors(at)
-    spec = _chart(at)
-    assert _points(spec) == 6
-    assert {t["name"] for t in spec["data"]} == {"animals", "finance", "weather"}
+    chart = _chart(at)
+    assert _points(chart) == 6
+    assert _legend(chart, "kind") == ["animals", "finance", "weather"]
 
     bad = b'text,kind\n"never closed,animals\nok,x\n'
     at.file_uploader(key=state.UPLOAD).set_value(("broken.csv", bad, "text/csv")).run()
@@ -201,6 +243,9 @@ def test_upload_a_csv_then_a_bad_one_keeps_the_page(media):
     assert errors and "broken.csv" in errors[0]
     assert _points(_chart(at)) == 6  # the last data that loaded stays explorable
     assert any("Still showing" in c.value for c in at.caption)
+    compare_tab = at.tabs[2]  # and comparable: the Compare tab keeps the last texts, not a "needs texts" note
+    assert any(b.label == "Compare" for b in compare_tab.button)
+    assert any("last texts that loaded (mini.csv)" in c.value for c in compare_tab.caption)
 
     at.file_uploader(key=state.UPLOAD).set_value(("notes.docx", b"PK\x03\x04", "application/octet-stream")).run()
     _assert_clean(at)
@@ -219,9 +264,9 @@ def test_projector_files_load_without_a_model(media):
     at.run()
     _assert_clean(at)
     assert not _errors(at)
-    spec = _chart(at)
-    assert _points(spec) == 20
-    assert {t["name"] for t in spec["data"]} == {"a", "b"}
+    chart = _chart(at)
+    assert _points(chart) == 20
+    assert _legend(chart, "group") == ["a", "b"]
     files = _zip_files(_download(at, media, PROJECTOR_LABEL))
     assert len(files["vectors.tsv"].splitlines()) == 20
     assert files["metadata.tsv"].splitlines()[0] == "word\tgroup"
@@ -236,8 +281,7 @@ def test_paste_texts_and_token_level():
     at.radio(key=state.LEVEL).set_value("tokens").run()
     _assert_clean(at)
     assert not _errors(at)
-    spec = _chart(at)
-    tokens = _points(spec)
+    tokens = _points(_chart(at))
     assert 12 <= tokens <= 30  # one point per (non-special) token
     assert at.slider(key=state.LAYER).value == 6
 
@@ -255,36 +299,35 @@ def test_unknown_model_is_one_error_line_and_the_page_keeps_working():
 # ------------------------------------------------------------------ explore
 
 
-def test_search_highlights_and_a_bad_regex_is_an_error_line():
+def test_a_click_on_the_map_inspects_that_point():
     at = _start()
-    at.text_input(key=state.SEARCH).input("bank").run()
+    # what the browser reports when point 7 is clicked (AppTest runs no JavaScript)
+    at.session_state[state.CHART] = {"seq": 10**13, "kind": "click", "clicked": 7, "selection": [7]}
+    at.run()
     _assert_clean(at)
-    spec = _chart(at)
-    dimmed = [t for t in spec["data"] if t["name"] == "other points"]
-    assert dimmed and 0 < len(dimmed[0]["hovertext"]) < 300
-    assert _points(spec) == 300
-    assert any("match “bank”" in c.value for c in at.caption)
-
-    at.checkbox(key=state.SEARCH_REGEX).check()
-    at.text_input(key=state.SEARCH).input("(unclosed").run()
-    _assert_clean(at)
-    assert any("invalid regular expression" in e for e in _errors(at))
-    assert _points(_chart(at)) == 300
+    assert at.selectbox(key=state.INSPECT_POINT).value == 7
+    (neighbours,) = _frames(at)
+    assert list(neighbours.value.columns) == ["row", "distance", "point"]  # distance stays in view
+    chart = _chart(at)
+    assert chart["args"]["focus"] == 7
+    assert chart["args"]["selection"] is None  # the browser's own selection: not sent back
+    assert chart["args"]["highlight"] == [7, *neighbours.value["row"].tolist()]
+    assert any(b.proto.label == "Isolate selection (1 point)" for b in at.button)
 
 
 def test_selection_neighbours_isolate_and_export_the_selection(media):
     at = _start()
-    _select(at, list(range(40)))
+    _select(at, list(range(0, 80, 2)))
     at.run()
     _assert_clean(at)
     assert at.selectbox(key=state.INSPECT_POINT).value == 0
     (neighbours,) = _frames(at)
     assert len(neighbours.value) == 10 and 0 not in set(neighbours.value["row"])
-    spec = _chart(at)
-    overlays = {t["name"]: len(t["hovertext"]) for t in spec["data"] if t.get("meta") == "overlay"}
-    assert overlays == {"marked": 11, "inspected": 1}  # the point and its 10 neighbours; the point
-    bright = sum(len(t["hovertext"]) for t in spec["data"] if t.get("meta") == "points" and t["name"] != "other points")
-    assert bright >= 40  # the selection and the neighbourhood stay bright, the rest is dimmed
+    chart = _chart(at)
+    assert chart["args"]["selection"] == list(range(0, 80, 2))  # ringed in the browser
+    assert chart["args"]["focus"] == 0
+    assert len(chart["args"]["highlight"]) == 11  # the point and its 10 neighbours stay bright
+    colours = _slot_of(chart, "topic")
 
     at.radio(key=state.EXPORT_SCOPE).set_value("Selection (40 points)").run()
     files = _zip_files(_download(at, media, PROJECTOR_LABEL))
@@ -293,7 +336,11 @@ def test_selection_neighbours_isolate_and_export_the_selection(media):
 
     at.button(key=state.ISOLATE).click().run()
     _assert_clean(at)
-    assert _points(_chart(at)) == 40
+    isolated = _chart(at)
+    assert _points(isolated) == 40
+    assert isolated["header"]["rows"] == list(range(0, 80, 2))  # source rows, for events
+    # every topic keeps its colour in the isolated view (ranked on all the points, not these 40)
+    assert all(colours[topic] == slot for topic, slot in _slot_of(isolated, "topic").items())
     assert any("isolated" in i.value for i in at.info)
     at.button(key=state.SHOW_ALL).click().run()
     _assert_clean(at)

@@ -16,7 +16,9 @@ from browser_support import CHROMIUM, CHROMIUM_ARGS, poll, require, streamlit_se
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from app.components.map import PAYLOADS
 from app.sections import compare as compare_section
+from embeddings.mapdata import unpack_map_data
 from embeddings.encode import tokenize
 from embeddings.models import DEFAULT_MODEL
 
@@ -78,12 +80,21 @@ def metric_values(at: AppTest) -> dict[str, list[float]]:
     return values
 
 
-def chart_figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+def maps(at: AppTest) -> list[dict]:
+    """Every point map on the page: its arguments and its data, decoded as the browser reads it."""
+    found = []
+    for element in at.get("component_instance"):
+        args = json.loads(element.proto.json_args)
+        data_id, payload = at.session_state[PAYLOADS][args["key"]]
+        assert data_id == args["data_id"]
+        header, arrays = unpack_map_data(payload)
+        found.append({"args": args, "header": header, "arrays": arrays})
+    return found
 
 
 def chart_titles(at: AppTest) -> list[str]:
-    return [(f.get("layout", {}).get("title") or {}).get("text", "") for f in chart_figures(at)]
+    """The panel titles of every map, in order (a compare map has one panel per model)."""
+    return [panel["title"] for m in maps(at) for panel in m["header"]["panels"]]
 
 
 def no_exception(at: AppTest) -> None:
@@ -125,8 +136,10 @@ def test_several_texts_are_coloured_by_text(tiny_gpt2_dir: Path) -> None:
     at = run_tokens(str(tiny_gpt2_dir), "the cat sat\nthe dog barked loudly")
     no_exception(at)
     assert len(at.dataframe) >= 2  # one token table per text
-    figure = chart_figures(at)[0]
-    assert {trace["name"] for trace in figure["data"]} == {"1: the cat sat", "2: the dog barked loudly"}
+    layer_map = maps(at)[0]
+    assert layer_map["args"]["color_by"] == "text"
+    legend = next(c["legend"] for c in layer_map["header"]["columns"] if c["name"] == "text")
+    assert {entry["name"] for entry in legend} == {"1: the cat sat", "2: the dog barked loudly"}
 
 
 def test_too_few_tokens_says_so(tiny_bert_dir: Path) -> None:
@@ -149,11 +162,8 @@ def test_unknown_model_is_an_error_not_an_exception(model: str) -> None:
     assert model in at.error[0].value
 
 
-def test_vocabulary_search_and_word_list(tiny_bert_dir: Path) -> None:
+def test_vocabulary_word_list_and_a_clicked_token(tiny_bert_dir: Path) -> None:
     at = run_tokens(str(tiny_bert_dir))
-    at.text_input(key=state.VOCAB_SEARCH).set_value("the").run()
-    no_exception(at)
-    assert any("tokens match" in c.value for c in at.caption)
     at.radio(key=state.VOCAB_SOURCE).set_value("My word list").run()
     at.text_area(key=state.VOCAB_WORDS).set_value("cat, dog, horse, bread").run()
     no_exception(at)
@@ -162,14 +172,13 @@ def test_vocabulary_search_and_word_list(tiny_bert_dir: Path) -> None:
     no_exception(at)
     neighbours = at.dataframe[-1].value
     assert set(neighbours["token"]) == {"dog", "horse", "bread"}
-
-
-def test_bad_regex_is_one_error_line(tiny_bert_dir: Path) -> None:
-    at = run_tokens(str(tiny_bert_dir))
-    at.checkbox(key=state.VOCAB_REGEX).check().run()
-    at.text_input(key=state.VOCAB_SEARCH).set_value("([").run()
+    vocab = maps(at)[-1]
+    assert vocab["header"]["n"] == 4 and len(vocab["args"]["highlight"]) == 4  # cat and its 3 neighbours
+    # a click on "horse" in the map (what the browser reports) picks it in "Nearest tokens to"
+    at.session_state[state.VOCAB_CHART] = {"seq": 10**13, "kind": "click", "clicked": 2, "selection": [2]}
+    at.run()
     no_exception(at)
-    assert len(at.error) == 1
+    assert at.selectbox(key=state.VOCAB_FOCUS).value == "horse"
 
 
 # ---------------------------------------------------------------- compare
@@ -230,9 +239,10 @@ def test_variants_of_the_default_and_search(texts: list[str]) -> None:
     assert len(values["Linear CKA"]) == 3  # three pairs
     for figures in values.values():
         assert all(-1.0 <= v <= 1.0 for v in figures)
-    at.text_input(key=state.COMPARE_SEARCH).set_value("onion").run()
-    no_exception(at)
-    assert any("rows match the search" in c.value for c in at.caption)
+    (compare_map,) = maps(at)
+    assert [p["title"] for p in compare_map["header"]["panels"]] == [DEFAULT_MODEL, static, layer]
+    assert compare_map["args"]["color_by"] == compare_section.OVERLAP_COLUMN
+    assert compare_map["header"]["n"] == len(texts)
 
 
 def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list[str]) -> None:
@@ -245,7 +255,7 @@ def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list
 
 
 # ---------------------------------------------------------------- in a real browser
-# What AppTest cannot do: select points in one Plotly view and see them marked in the other.
+# What AppTest cannot do: select points in one view and see them marked in the other.
 
 COMPARE_PAGE = """
 import sys
@@ -259,18 +269,9 @@ st.set_page_config(layout="wide")
 st.session_state.setdefault(state.COMPARE_MODELS, {specs!r})
 render_compare(from_texts({texts!r}), {specs[0]!r})
 """
-# Per visible chart: points drawn (meta "points"), ringed (meta "overlay") and dimmed.
-JS_VIEWS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).filter(el => el.checkVisibility())
-  .map(gd => {
-    const data = gd._fullData || [];
-    const count = t => (t._length !== undefined && t._length !== null) ? t._length : (t.x ? t.x.length : 0);
-    const sum = ts => ts.reduce((n, t) => n + count(t), 0);
-    return {points: sum(data.filter(t => t.meta !== 'overlay')),
-            rings: sum(data.filter(t => t.meta === 'overlay')),
-            dimmed: sum(data.filter(t => t.name === 'other points'))};
-  })"""
-JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-  && !document.querySelector('[data-stale="true"]')"""
+# Per panel of the compare map: points, ringed (selected) and bright (searched) points drawn.
+JS_VIEWS = """() => (window.__map && window.__map.data) ? window.__map.panels.map(p => ({
+  points: p.n, rings: p.selCount, bright: p.brightCount})) : null"""
 
 
 def _browser_or_skip() -> None:
@@ -280,13 +281,6 @@ def _browser_or_skip() -> None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         require(False, "Playwright is not installed (pip install -e '.[test]')")
-
-
-def _views(page, until, timeout_s: float = 120) -> list[dict]:
-    def read():
-        return page.evaluate(JS_VIEWS) if page.evaluate(JS_IDLE) else None
-
-    return poll(page, read, until, timeout_s, "views")
 
 
 @pytest.mark.browser
@@ -308,30 +302,31 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
                 button = page.get_by_role("button", name="Compare", exact=True)
                 button.wait_for(timeout=60_000)
                 button.click()
-                views = _views(page, lambda v: len(v) == 2 and all(x["points"] == len(texts) for x in v))
+                iframe = page.wait_for_selector("iframe[title='app.components.map.point_map']", timeout=120_000)
+                frame = iframe.content_frame()
+                views = poll(page, lambda: frame.evaluate(JS_VIEWS),
+                             lambda v: len(v) == 2 and all(x["points"] == len(texts) for x in v), 120, "views")
                 assert [x["rings"] for x in views] == [0, 0]
+                titles = frame.locator(".panel .title").all_inner_texts()
+                assert titles == [str(tiny_bert_dir), str(tiny_gpt2_dir)]
 
-                # Box-select the middle of the first view: pick the modebar's box tool (a plain
-                # drag pans, so that a click can select one point), then drag over the plot area.
-                first_view = page.locator(".js-plotly-plot").first
-                first_view.hover()
-                first_view.locator('.modebar-btn[data-val="select"]').first.click(force=True)
-                area = first_view.locator(".nsewdrag").first.bounding_box()
-                x0, y0 = area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.1
+                # Box-select most of the first view: the same rows are ringed in both views.
+                frame.get_by_label("Box").check()
+                area = frame.locator(".panel canvas").first.bounding_box()
+                x0, y0 = area["x"] + area["width"] * 0.05, area["y"] + area["height"] * 0.05
                 page.mouse.move(x0, y0)
                 page.mouse.down()
-                page.mouse.move(x0 + area["width"] * 0.4, y0 + area["height"] * 0.4, steps=5)
-                page.mouse.move(x0 + area["width"] * 0.8, y0 + area["height"] * 0.8, steps=5)
+                page.mouse.move(x0 + area["width"] * 0.5, y0 + area["height"] * 0.5, steps=5)
+                page.mouse.move(x0 + area["width"] * 0.9, y0 + area["height"] * 0.9, steps=5)
                 page.mouse.up()
-                # The same rows end up ringed in both views (each view redraws on its own).
-                _views(page, lambda v: len(v) == 2 and v[0]["rings"] > 0 and v[1]["rings"] == v[0]["rings"])
-                assert page.get_by_text("highlighted in every view").count() >= 1
+                poll(page, lambda: frame.evaluate(JS_VIEWS),
+                     lambda v: v[0]["rings"] > 0 and v[1]["rings"] == v[0]["rings"], 30, "rings in both views")
 
-                # A search dims the rest in both views.
-                search = page.get_by_label("Search (highlights the matches in every view)")
-                search.fill("the")
-                search.press("Enter")
-                _views(page, lambda v: len(v) == 2 and v[0]["dimmed"] > 0 and v[1]["dimmed"] == v[0]["dimmed"])
+                # A search lights up the same matches in both views.
+                frame.get_by_label("Search", exact=True).fill("the")
+                expected = sum("the" in t.lower() for t in texts)
+                poll(page, lambda: frame.evaluate(JS_VIEWS),
+                     lambda v: v[0]["bright"] == v[1]["bright"] == expected, 30, "search in both views")
             finally:
                 browser.close()
         assert "Traceback" not in log.read_text()

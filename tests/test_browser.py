@@ -1,9 +1,10 @@
 """The app in a real browser: Debian's Chromium, headless, driven by Playwright.
 
 Starts `streamlit run app/main.py` on a free port with an empty vector cache, waits for the
-first chart (the sample sentences, encoded by the bundled model), counts its points, runs a
-search, and downloads the projector export. What AppTest cannot see: the Plotly chart as the
-browser draws it, and the download a user gets.
+first map (the sample sentences, encoded by the bundled model), counts its points, runs a
+search, and downloads the projector export. What AppTest cannot see: the map as the browser
+draws it (re-colour and search change its pixels with nothing sent to the server), and the
+download a user gets.
 
 In CI (the CI variable set, as .ci/run does) this test must run: a missing Chromium or
 Playwright is a failure there. On a developer machine without them it skips and says why.
@@ -47,32 +48,27 @@ def page():
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-            context.add_init_script(INIT_SCRIPT)
             yield context.new_page()
         finally:
             browser.close()
 
 
-# Points drawn: the traces embeddings.plot marks meta="points" (rings and overlays are not points).
-# Read from _fullData: plotly.py sends arrays base64-encoded, and only plotly.js's full data holds
-# them decoded (gd.data keeps {dtype, bdata}).
-# The chart on the open tab (hidden tabs, e.g. Tokens, hold charts of their own).
-INIT_SCRIPT = ("window.visiblePlot = () => Array.from(document.querySelectorAll('.js-plotly-plot'))"
-               ".find(el => el.checkVisibility());")
-JS_POINTS = """() => {
-  const gd = visiblePlot();
-  if (!gd || !gd._fullData || !gd._fullLayout) return null;
-  const traces = gd._fullData.filter(t => t.meta === undefined || t.meta === 'points');
-  const count = t => (t._length !== undefined && t._length !== null) ? t._length : (t.x ? t.x.length : 0);
-  return {total: traces.reduce((n, t) => n + count(t), 0),
-          dimmed: traces.filter(t => t.name === 'other points').reduce((n, t) => n + count(t), 0),
-          traces: gd._fullData.length};
+MAP = "iframe[title='app.components.map.point_map']"
+# What the Explore map shows: its status line's point and match counts, and a fingerprint of its pixels.
+JS_MAP = """() => {
+  const S = window.__map; if (!S || !S.data || S.stats.firstDrawAt === null) return null;
+  const p = S.panels[0], gl = p.gl, w = gl.drawingBufferWidth, h = gl.drawingBufferHeight, px = new Uint8Array(w * h * 4);
+  gl.readPixels(0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, px);
+  let hash = 0; for (let i = 0; i < px.length; i += 4) hash = (hash * 31 + px[i] * 7 + px[i + 1] * 3 + px[i + 2]) >>> 0;
+  const status = document.getElementById('status');
+  return {points: Number(status.dataset.points), matches: Number(status.dataset.matches), hash, color: S.colorBy};
 }"""
 
 
-def chart(page, timeout_s: float, until=lambda info: info["total"] > 0) -> dict:
-    """The chart's point counts once `until` holds (polled; fails with the last state)."""
-    return poll(page, lambda: page.evaluate(JS_POINTS), until, timeout_s, "chart")
+def explore_map(page, timeout_s: float, until=lambda info: info["points"] > 0):
+    """The Explore tab's map frame and what it shows once `until` holds (polled)."""
+    frame = page.wait_for_selector(MAP, timeout=timeout_s * 1000).content_frame()
+    return frame, poll(page, lambda: frame.evaluate(JS_MAP), until, timeout_s, "the map")
 
 
 JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
@@ -94,20 +90,25 @@ def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path)
     expected_matches = int(sentences["text"].str.contains(QUERY, case=False, regex=False).sum())
     assert 0 < expected_matches < len(sentences)
 
+    sent: list = []  # what the browser sends the server: a rerun is a message on the websocket
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
     page.goto(url)
-    first = chart(page, FIRST_CHART_S)
-    assert first["total"] == len(sentences) == 300, first
-    assert first["dimmed"] == 0, first
+    frame, first = explore_map(page, FIRST_CHART_S)
+    assert first["points"] == len(sentences) == 300, first
+    assert first["color"] == "topic"
     wait_idle(page, 180)
+    time.sleep(1.0)
+    before = len(sent)
+    assert before > 0  # the page's own start-up messages: the watch sees what is sent
 
-    # search: matches stay bright, the rest move to one dimmed trace; still 300 points in all
-    search = page.get_by_role("textbox", name="Search", exact=True).filter(visible=True).first
-    search.fill(QUERY)
-    search.press("Enter")
-    searched = chart(page, 60, until=lambda info: info["dimmed"] > 0)
-    assert searched["total"] == 300, searched
-    assert searched["dimmed"] == 300 - expected_matches, (searched, expected_matches)
-    wait_idle(page, 120)
+    # re-colour and search: the map's pixels change, and the browser sends the server nothing
+    frame.get_by_label("Colour by").select_option("(none)")
+    recoloured = poll(page, lambda: frame.evaluate(JS_MAP), lambda m: m["hash"] != first["hash"], 10, "re-colour")
+    frame.get_by_label("Search", exact=True).fill(QUERY)
+    searched = poll(page, lambda: frame.evaluate(JS_MAP), lambda m: m["hash"] != recoloured["hash"], 10, "search")
+    assert searched["points"] == 300 and searched["matches"] == expected_matches, (searched, expected_matches)
+    time.sleep(1.0)
+    assert len(sent) == before, "a re-colour or a search went to the server"
 
     # the export: a zip the projector loads, row for row
     button = page.get_by_role("button", name="Download for projector.tensorflow.org").filter(visible=True).first
@@ -150,23 +151,22 @@ def test_a_link_reopens_the_view_in_a_new_browser(page, app_url, tmp_path: Path)
     query = {"data": str(tmp_path / "export"), "method": "pca", "dims": "2", "pc": "1,0", "color": "group",
              "search": "w1"}
     page.goto(f"{url}/?{urlencode(query)}")
-    shown = chart(page, 120, until=lambda info: info["dimmed"] > 0)
-    assert shown["total"] == n and shown["dimmed"] == n - matches, shown
+    _, shown = explore_map(page, 120, until=lambda m: m["points"] == n and m["color"] == "group")
+    assert shown["matches"] == matches, shown
     wait_idle(page, 60)
+    time.sleep(1.0)  # the map mirrors its look into the address a moment after a change
     link = page.url  # what a user copies from the address bar
     assert all(f"{key}=" in link for key in query), link
 
     other = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
     try:
-        other.add_init_script(INIT_SCRIPT)
         second = other.new_page()
         second.goto(link)
-        again = chart(second, 120, until=lambda info: info["dimmed"] > 0)
-        assert again == shown
+        frame, again = explore_map(second, 120, until=lambda m: m["points"] == n and m["matches"] == matches)
+        assert again["color"] == "group"  # coloured by group, as in the first browser
+        assert again["hash"] == shown["hash"]  # the same picture, pixel for pixel
+        assert frame.get_by_label("Search", exact=True).input_value() == "w1"
         wait_idle(second, 60)
-        names = second.evaluate("() => visiblePlot()._fullData.map(t => t.name)")
-        assert {"g0", "g1", "g2"} <= set(names), names  # coloured by group, as in the first browser
-        assert second.get_by_role("textbox", name="Search", exact=True).filter(visible=True).first.input_value() == "w1"
         assert second.url == link
     finally:
         other.close()

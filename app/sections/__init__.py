@@ -13,6 +13,11 @@ import streamlit as st
 from embeddings.errors import InputError
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 point", "2 points", "1,000 points": the count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def error_line(error: BaseException, doing: str | None = None, subject: str | None = None) -> str:
     """One line for a failure, never a traceback.
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import state
+from app.components.map import point_map
 from app.sections import error_line, show_error
 from embeddings.compare import compared_rows
 from embeddings.data import Dataset
-from embeddings.errors import InputError
-from embeddings.plot import point_indices_from_selection, scatter_figure, search_mask
 
 from app.sections.tokens import token_chips_html, tokenize_cached
 
@@ -203,7 +201,6 @@ def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:
             "errors": errors,
         }
         st.session_state[state.COMPARE_RUN] = run
-        st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
     return run
 
 
@@ -219,51 +216,25 @@ def _render_results(
         return
     _render_agreement(comparison, k)
     metadata, text_column = view_table(dataset, comparison.overlap_per_point)
-    colour, search, generation = _render_view_controls(metadata, text_column)
     try:
         with st.spinner("Laying out the views..."):
             layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, run["vectors"])
     except Exception as exc:
         show_error(exc)
         return
-    selected: set[int] = set()
-    for index in range(len(specs)):
-        view_state = st.session_state.get(state.COMPARE_VIEW.format(generation=generation, index=index))
-        selected.update(point_indices_from_selection(view_state))
     choices = _changed_choices(comparison)
     choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
     choice = choice if choice < len(choices) else 0
     picked = _picked_point(comparison, choices[choice][1], choice)
-
-    if selected:
-        st.caption(f"{len(selected)} point{'s' if len(selected) != 1 else ''} selected, highlighted in every view.")
-    elif dims == 2:
-        st.caption("Click a point, or take the box or lasso tool and drag, in any view: "
-                   "the same texts are ringed in every view.")
-    if search is not None:
-        st.caption(f"{int(search.sum())} of {n} rows match the search.")
-    views = ViewLook(colour, search, selected, picked, generation, dims)
-    _render_views(specs, layouts, metadata, text_column, views)
+    _render_views(run, specs, layouts, metadata, text_column, picked, f"{method}|{dims}|{seed}")
     _render_most_changed(choices, choice, picked, specs, metadata, text_column)
     _render_tokens_side_by_side(dataset, specs)
-
-
-@dataclass(frozen=True)
-class ViewLook:
-    """What every view shares: colour, search matches, selection, the picked point, its key."""
-
-    colour: str
-    search: np.ndarray | None
-    selected: set[int]
-    picked: dict | None
-    generation: int
-    dims: int
 
 
 def view_table(dataset: Dataset, overlap_per_point) -> tuple[pd.DataFrame, str | None]:
     """The data's table with each point's neighbour overlap as one more column, and the text column."""
     metadata = dataset.metadata.reset_index(drop=True).copy()
-    # The index is the source row (scatter_figure's customdata); the overlap is one more column.
+    # The index is the source row (the map's events speak in source rows); the overlap is one more column.
     metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
     metadata[OVERLAP_COLUMN] = np.round(np.asarray(overlap_per_point, dtype=np.float64), 3)
     text_column = dataset.text_column if dataset.text_column in metadata.columns else None
@@ -284,28 +255,6 @@ def _render_agreement(comparison, k: int) -> None:
         st.caption(note)
 
 
-def _render_view_controls(metadata: pd.DataFrame, text_column: str | None) -> tuple[str, np.ndarray | None, int]:
-    """(colour column, search matches or None, the views' generation) from the controls above them."""
-    generation = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0)
-    st.markdown("#### The views")
-    left, middle, right, far = st.columns([2, 2, 3, 1])
-    colour_options = [OVERLAP_COLUMN] + [c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)]
-    colour = left.selectbox("Colour by", colour_options, key=state.COMPARE_COLOR_BY)
-    search_columns = [c for c in metadata.columns if c != OVERLAP_COLUMN]
-    search_column = middle.selectbox("Search in", search_columns, key=state.COMPARE_SEARCH_COLUMN)
-    query = right.text_input("Search (highlights the matches in every view)", key=state.COMPARE_SEARCH)
-    regex = far.checkbox("Regex", key=state.COMPARE_REGEX)
-    if far.button("Clear selection"):
-        generation += 1
-        st.session_state[state.COMPARE_VIEW_GENERATION] = generation
-    try:
-        search = search_mask(metadata[search_column], query, regex=regex) if query else None
-    except InputError as exc:
-        show_error(exc)
-        search = None
-    return colour, search, generation
-
-
 def _picked_point(comparison, ranked: list[dict], choice: int) -> dict | None:
     """The row picked in the most-changed table, with its neighbours in every model."""
     changed_state = st.session_state.get(state.COMPARE_CHANGED.format(pair=choice))
@@ -319,56 +268,26 @@ def _picked_point(comparison, ranked: list[dict], choice: int) -> dict | None:
     return {"row": row, "neighbors": comparison.neighbors_of(row)}
 
 
-def _render_views(
-    specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None, look: ViewLook
-) -> None:
-    # Side by side; four views go two by two so each stays wide enough to read.
-    per_row = len(specs) if len(specs) <= 3 else 2
-    views = [column for start in range(0, len(specs), per_row) for column in st.columns(per_row)]
-    hover = [c for c in (text_column, OVERLAP_COLUMN) if c] + [
-        c for c in metadata.columns if c not in (OVERLAP_COLUMN, text_column)
-    ][:3]
-    for index, spec in enumerate(specs):
-        coords, kept, note = layouts[spec]
-        figure = _view_figure(spec, coords, np.asarray(kept), metadata, hover, look)
-        if (index + 1) % per_row and index + 1 < len(specs):
-            # Every view shares one colour scale: draw its bar once per row, on the right.
-            figure.update_traces(marker={"showscale": False})
-        with views[index]:
-            st.plotly_chart(
-                figure,
-                key=state.COMPARE_VIEW.format(generation=look.generation, index=index),
-                on_select="rerun" if look.dims == 2 else "ignore",
-                width="stretch",
-            )
-            if note:
-                st.caption(note)
-
-
-def _view_figure(spec: str, coords: np.ndarray, kept: np.ndarray, metadata: pd.DataFrame, hover: list[str],
-                 look: ViewLook):
-    n = len(metadata)
-    mask = np.zeros(n, dtype=bool) if (look.search is not None or look.picked is not None) else None
-    if look.search is not None:
-        mask |= look.search
-    marked = set(look.selected)
-    if look.picked is not None:
-        mask[look.picked["row"]] = True
-        mask[list(look.picked["neighbors"].get(spec, []))] = True
-        marked.add(int(look.picked["row"]))
-    shown = metadata.iloc[kept]  # index = source row: customdata and rings use it
-    figure = scatter_figure(
-        coords,
-        shown,
-        color_by=look.colour,
-        hover_columns=hover,
-        highlight=None if mask is None else mask[kept],
-        selected=sorted(marked) or None,
-        title=spec,
+def _render_views(run: dict, specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None,
+                  picked: dict | None, layout: str) -> None:
+    """One map with a panel per model: hover, selection and search light up the same texts in all."""
+    st.markdown("#### The views")
+    st.caption("Colour, search, hover, click or drag a box (Box or Lasso) in any view: "
+               "the same texts light up in every view.")
+    kept = np.asarray(layouts[specs[0]][1])  # every model keeps the same (seeded) rows
+    highlight: list[int] = []
+    if picked is not None:
+        near = {int(r) for spec in specs for r in picked["neighbors"].get(spec, [])}
+        highlight = sorted(near | {int(picked["row"])})
+    point_map(
+        None, metadata.iloc[kept], key=state.COMPARE_MAP, data_id=f"{run['id']}|{layout}",
+        panels=[(spec, layouts[spec][0]) for spec in specs], color_by=OVERLAP_COLUMN, text_column=text_column,
+        highlight=highlight, focus=None if picked is None else int(picked["row"]),
+        height=VIEW_HEIGHT if len(specs) <= 3 else 2 * VIEW_HEIGHT - 120,  # four go two by two
     )
-    # Side by side the views are narrow: the legend goes below, clear of the colour bar.
-    figure.update_layout(height=VIEW_HEIGHT, legend={"orientation": "h", "yanchor": "top", "y": -0.08})
-    return figure
+    for spec in specs:
+        if layouts[spec][2]:
+            st.caption(f"{spec}: {layouts[spec][2]}")
 
 
 def _render_most_changed(

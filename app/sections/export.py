@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
+from app.sections import counted
 from app.sections.projection import View
 from embeddings.points import Points
 from embeddings.reduce import METHOD_NAMES, Projection
@@ -93,13 +94,13 @@ def coordinates_csv(view: View, rows: np.ndarray | None = None) -> bytes:
 def render_export(points: Points, view: View, selection: list[int], look: dict | None = None,
                   filtered: np.ndarray | None = None) -> None:
     st.subheader("Export")
-    scopes = {f"All {len(points):,} points": np.arange(len(points))}
+    scopes = {f"All {counted(len(points), 'point')}": np.arange(len(points))}
     if filtered is not None:
-        scopes[f"Filtered ({len(filtered):,} points)"] = np.asarray(filtered, dtype=np.int64)
+        scopes[f"Filtered ({counted(len(filtered), 'point')})"] = np.asarray(filtered, dtype=np.int64)
     if view.isolated:
-        scopes[f"Isolated {len(view.rows):,} points"] = np.sort(view.rows)
+        scopes[f"Isolated {counted(len(view.rows), 'point')}"] = np.sort(view.rows)
     if selection:
-        scopes[f"Selection ({len(selection):,} points)"] = np.asarray(sorted(selection), dtype=np.int64)
+        scopes[f"Selection ({counted(len(selection), 'point')})"] = np.asarray(sorted(selection), dtype=np.int64)
     left, middle, right = st.columns([1.2, 1.4, 2])
     with left:
         scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed")

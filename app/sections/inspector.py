@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.sections import show_error
+from app.sections import counted, show_error
 from embeddings.points import Points
 from embeddings.neighbors import METRICS, Neighbors, nearest
 
@@ -49,7 +49,7 @@ def _query_vector(_points: Points, model: str, level: str, text: str) -> np.ndar
     return embed_query(_points, text)
 
 
-def render_inspector(points: Points, selection: list[int], selectable: bool = True) -> Inspection | None:
+def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     """Widgets for k, the metric and a typed query; the neighbours of the query or of a selected point."""
     st.subheader("Nearest neighbours")
     can_query = points.model is not None and points.level in ("text", "vocab")
@@ -75,9 +75,8 @@ def render_inspector(points: Points, selection: list[int], selectable: bool = Tr
     metric = right.radio("Distance", list(METRICS), key=state.NEIGHBORS_METRIC)
 
     if not query and point is None:
-        how = "Click a point, or box/lasso-select some," if selectable else "In 2D, click or select a point"
         st.caption(
-            f"{how} to list its nearest neighbours in the original "
+            "Click a point, or box/lasso-select some, to list its nearest neighbours in the original "
             f"{points.vectors.shape[1]}-dimensional space" + (", or type a query." if can_query else ".")
         )
         return None
@@ -93,13 +92,20 @@ def render_inspector(points: Points, selection: list[int], selectable: bool = Tr
         return None
 
     what = f"“{query}”" if query else f"point {point}"
-    st.caption(f"{len(neighbors.indices)} nearest to {what} by {metric} distance")
+    st.caption(f"{counted(len(neighbors.indices), 'nearest point')} to {what} by {metric} distance")
+    # distance before the long text, so a narrow column never hides it
     table = pd.DataFrame(
         {
             "row": neighbors.indices.astype(int),
-            "point": [_label(points, int(i)) for i in neighbors.indices],
             "distance": np.round(neighbors.distances.astype(float), 4),
+            "point": [_label(points, int(i)) for i in neighbors.indices],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420))
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420),
+        column_config={
+            "row": st.column_config.NumberColumn("row", width="small"),
+            "distance": st.column_config.NumberColumn("distance", format="%.4f", width="small"),
+        },
+    )
     return Inspection(None if query else int(point), query or None, neighbors)

@@ -28,17 +28,6 @@ MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of 
 OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL keys this module writes; the look keys are the map's
 
 
-def look_from_widgets() -> dict[str, Any]:
-    """The look as the explore widgets hold it now (until the map writes it to the URL itself)."""
-    colour, label = state.get(state.COLOR_BY), state.get(state.LABEL_BY)
-    return {
-        "color": None if colour in (None, NONE) else colour,
-        "label": None if label in (None, NONE) else label,
-        "search": state.get(state.SEARCH) or "",
-        "regex": bool(state.get(state.SEARCH_REGEX)),
-    }
-
-
 def look_from_url() -> dict[str, Any]:
     """The look keys the map component mirrors into the page URL."""
     return {key: st.query_params[key] for key in LOOK_KEYS if key in st.query_params}

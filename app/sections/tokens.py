@@ -7,6 +7,7 @@ Only widgets and layout live here; tokenizing, encoding and projecting are libra
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
@@ -15,9 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from app.sections import error_line, show_error
-from embeddings.errors import InputError
-from embeddings.plot import scatter_figure, search_mask
+from app.components.map import peek_event, point_map
+from app.sections import counted, error_line, show_error
 
 # Texts where context matters: "bank" with two meanings, rare words split into pieces, a
 # number, punctuation and a contraction.
@@ -241,28 +241,23 @@ def _render_layer_vectors(model: str, facts: dict, texts: list[str]) -> None:
     if variance:
         title += f", {sum(variance):.0%} of variance"
     title += ")"
-    figure = scatter_figure(
-        coords,
-        metadata,
-        color_by="text" if len(texts) > 1 else None,
-        label_by="token",
-        hover_columns=["token", "position", "token_id", "text"],
-        title=title,
+    texts_digest = hashlib.sha1("\0".join(texts).encode("utf-8")).hexdigest()[:16]
+    point_map(
+        None, metadata[["token", "position", "token_id", "text"]], key=state.TOKENS_LAYER_CHART,
+        data_id=f"tokens|{model}|{layer}|{include_special}|{texts_digest}", panels=[(title, coords)],
+        color_by="text" if len(texts) > 1 else None, label_by="token", text_column="token", height=520,
     )
-    st.plotly_chart(figure, key=state.TOKENS_LAYER_CHART, width="stretch")
 
 
 def _chart_selection(tokens: list[str]) -> list[int]:
-    """Rows selected in the vocabulary chart. A new selection of one token also picks it in
-    "Nearest tokens to" (once per selection, so the select box stays the user's to change)."""
-    from embeddings.plot import point_indices_from_selection
-
-    rows = [r for r in point_indices_from_selection(st.session_state.get(state.VOCAB_CHART)) if 0 <= r < len(tokens)]
-    if tuple(rows) != st.session_state.get(state.VOCAB_CLICKED):
-        st.session_state[state.VOCAB_CLICKED] = tuple(rows)
-        if len(rows) == 1:
-            st.session_state[state.VOCAB_FOCUS] = tokens[rows[0]]
-    return rows
+    """Rows selected in the vocabulary map. A click on one token also picks it in "Nearest tokens
+    to" (once per click, so the select box stays the user's to change)."""
+    event = peek_event(state.VOCAB_CHART)
+    if event is None:
+        return []
+    if event.new and event.kind == "click" and event.clicked is not None and 0 <= event.clicked < len(tokens):
+        st.session_state[state.VOCAB_FOCUS] = tokens[event.clicked]
+    return [r for r in event.selection if 0 <= r < len(tokens)]
 
 
 def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int] | None:
@@ -270,7 +265,7 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     st.markdown("#### Vocabulary: the input embedding table")
     st.caption(
         "Each point is one token's row of the model's input embedding table, before any context, "
-        "as in the projector's word2vec demo. Search or box-select to highlight tokens; "
+        "as in the projector's word2vec demo. Search in the map or box-select to highlight tokens; "
         "click one (or pick it) to see its nearest tokens."
     )
     left, middle, right = st.columns([2, 1, 1])
@@ -310,58 +305,38 @@ def _render_vocabulary(model: str) -> None:
     if note:
         st.caption(note)
 
-    search_col, regex_col, focus_col = st.columns([2, 1, 2])
-    query = search_col.text_input("Search tokens", key=state.VOCAB_SEARCH, placeholder="e.g. ing or ^un")
-    regex = regex_col.checkbox("Regex", key=state.VOCAB_REGEX)
-    try:
-        matches = search_mask(rows["token"], query, regex=regex) if query else np.zeros(len(rows), dtype=bool)
-    except InputError as exc:
-        show_error(exc)
-        matches = np.zeros(len(rows), dtype=bool)
     tokens = rows["token"].astype(str).tolist()
     chosen = _chart_selection(tokens)
-    focus = focus_col.selectbox(
+    focus = st.selectbox(
         "Nearest tokens to",
         [None] + tokens,
         format_func=lambda t: "(pick a token)" if t is None else t,
         key=state.VOCAB_FOCUS,
     )
-    neighbours = None
+    neighbours, highlight = None, []
     if focus is not None:
         focus_row = tokens.index(focus)
         neighbours, near_rows = nearest_tokens(vectors, tokens, focus_row)
-        matches = matches.copy()
-        matches[[focus_row] + near_rows] = True
+        highlight = [focus_row, *near_rows]
     if len(chosen) > 1:
-        matches = matches.copy()
-        matches[chosen] = True
         names = ", ".join(tokens[r] for r in chosen[:12]) + (", …" if len(chosen) > 12 else "")
-        st.caption(f"{len(chosen)} tokens selected in the chart: {names}")
-    highlight = matches if (query or focus is not None or len(chosen) > 1) else None
-    if query:
-        st.caption(f"{int(matches.sum())} of {len(rows)} tokens match.")
-
-    _render_vocabulary_chart(coords, kept, rows, highlight, focus, neighbours, f"{method_label} {dims}D")
+        st.caption(f"{counted(len(chosen), 'token')} selected in the map: {names}")
+    data_id = f"vocab|{model}|{top_n}|{hashlib.sha1(repr(words).encode()).hexdigest()[:16]}|{method}|{dims}"
+    _render_vocabulary_map(coords, kept, rows, data_id, highlight, chosen, focus, neighbours, f"{method_label} {dims}D")
 
 
-def _render_vocabulary_chart(coords: np.ndarray, kept, rows: pd.DataFrame, highlight: np.ndarray | None,
-                             focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
+def _render_vocabulary_map(coords: np.ndarray, kept, rows: pd.DataFrame, data_id: str, highlight: list[int],
+                           chosen: list[int], focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
     tokens = rows["token"].astype(str).tolist()
-    kept = np.asarray(kept)
-    shown = rows.iloc[kept]  # index = source row, so highlights and rings use source rows
-    figure = scatter_figure(
-        coords,
-        shown,
-        label_by="token" if len(shown) <= MAX_ALL_LABELS or highlight is not None else None,
-        hover_columns=[c for c in ("token", "token_id", "pieces") if c in shown.columns],
-        highlight=None if highlight is None else highlight[kept],
-        selected=[tokens.index(focus)] if focus is not None else None,
-        title=f"{len(shown):,} tokens, {layout}",
-    )
+    shown = rows.iloc[np.asarray(kept)]  # index = source row, so highlights and rings use source rows
+    plot_col, list_col = st.columns([3, 1])  # the same layout with or without neighbours: the map stays put
+    with plot_col:
+        point_map(
+            None, shown[[c for c in ("token", "token_id", "pieces") if c in shown.columns]], key=state.VOCAB_CHART,
+            data_id=data_id, panels=[(f"{len(shown):,} tokens, {layout}", coords)], text_column="token",
+            label_by="token" if len(shown) <= MAX_ALL_LABELS else None, highlight=highlight,
+            selection=chosen, focus=None if focus is None else tokens.index(focus), height=560,
+        )
     if neighbours is not None:
-        plot_col, list_col = st.columns([3, 1])
-        plot_col.plotly_chart(figure, key=state.VOCAB_CHART, on_select="rerun", width="stretch")
         list_col.markdown(f"Nearest to **{focus}**")
         list_col.dataframe(neighbours, hide_index=True, width="stretch")
-    else:
-        st.plotly_chart(figure, key=state.VOCAB_CHART, on_select="rerun", width="stretch")

@@ -1,0 +1,226 @@
+"""The map's data as one compact binary payload for the browser (no streamlit, no plotly here).
+
+A projection goes to the browser once, as bytes: a JSON header, then 4-byte aligned sections of
+little-endian typed arrays the browser views without copying:
+
+- ``coords/<panel>``: float32, (n, dims) row-major, one section per panel (a compare view has 2-4).
+- per numeric column: float32 values (NaN when missing).
+- per other column: the distinct values as one UTF-8 blob joined by "\\0", a code per row
+  (uint8/uint16/uint32 index into those values) and a colour slot per distinct value (uint8).
+
+Colour slots keep their meaning: they are ranked on ``categories_from`` (the whole table, when
+``table`` is an isolated or filtered part of it), so a value has the same colour in every view.
+The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
+value shares the last slot, "other", and the header lists what "other" holds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from embeddings.errors import InputError
+
+MAGIC = b"EMAP"
+VERSION = 1
+MAX_CATEGORIES = 20  # colour slots: the 19 largest values, then "other"
+OTHER_SLOT = MAX_CATEGORIES - 1
+OTHER_NAMES_LISTED = 200  # names of "other" values the legend can show (the largest first)
+MAX_VALUE_CHARS = 1_000  # a longer cell is cut (hover and labels show far less)
+MISSING = "(missing)"
+OTHER = "other"
+SEPARATOR = "\0"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    dtype: str  # "float32", "uint8", "uint16", "uint32", "utf8"
+    data: bytes
+
+
+def is_numeric(values: pd.Series) -> bool:
+    """Numbers get a continuous colour scale; everything else (booleans too) categories."""
+    return pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells as display strings; missing values as MISSING."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        text = values.round(6).astype(str)
+        return text.where(values.notna(), MISSING)
+    text = values.astype(str)
+    return text.where(values.notna(), MISSING) if values.hasnans else text
+
+
+def natural_key(value: str) -> tuple:
+    return (value == MISSING, [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", value)])
+
+
+def category_slots(values: pd.Series, reference: pd.Series | None = None) -> tuple[dict[str, int], bool]:
+    """(colour slot of each value that has its own, whether several values share "other").
+
+    Slots are ranked on `reference` (default: `values` itself). At most MAX_CATEGORIES distinct
+    reference values: each its own slot, in natural order. More: the MAX_CATEGORIES - 1 most
+    common (ties by name) in natural order; every other value is OTHER_SLOT (not in the dict).
+    """
+    counts = as_text(values if reference is None else reference).value_counts(sort=False)
+    grouped = len(counts) > MAX_CATEGORIES
+    if not grouped:
+        kept = list(counts.index)
+    else:
+        names = counts.index.to_numpy(dtype=str)
+        order = np.lexsort((names, -counts.to_numpy()))  # by count, then by name: vectorised
+        kept = [str(names[i]) for i in order[:OTHER_SLOT]]
+    return {name: i for i, name in enumerate(sorted(kept, key=natural_key))}, grouped
+
+
+def _codes_dtype(count: int) -> str:
+    return "uint8" if count <= 256 else "uint16" if count <= 65_536 else "uint32"
+
+
+def _category_column(name: str, values: pd.Series, reference: pd.Series | None) -> tuple[dict, list[Section]]:
+    codes, full = pd.factorize(as_text(values), sort=False)
+    own_slots, grouped = category_slots(values, reference)
+    slots = pd.Series(full, dtype=object).map(own_slots).fillna(OTHER_SLOT).to_numpy(dtype=np.uint8)
+    shown = pd.Series(full, dtype=object)
+    long = shown.str.len() > MAX_VALUE_CHARS
+    if long.any():  # shown cut; the colour slot came from the full text
+        shown = shown.where(~long, shown.str.slice(0, MAX_VALUE_CHARS - 1) + "\u2026")
+    if shown.str.contains(SEPARATOR, regex=False).any():
+        shown = shown.str.replace(SEPARATOR, " ", regex=False)
+    uniques = shown.tolist()
+    counts = np.bincount(codes, minlength=len(uniques))
+    per_slot = np.bincount(slots, weights=counts, minlength=MAX_CATEGORIES).astype(np.int64)
+    slot_names = {slot: value for value, slot in own_slots.items()}
+    legend = []
+    for slot in np.flatnonzero(per_slot):
+        if slot in slot_names:
+            label = slot_names[slot]
+        else:  # OTHER_SLOT: "other" when shared, else the one value in it
+            label = OTHER if grouped else uniques[int(np.flatnonzero(slots == slot)[0])]
+        legend.append({"slot": int(slot), "name": label, "count": int(per_slot[slot])})
+    other = np.flatnonzero(slots == OTHER_SLOT) if grouped else np.zeros(0, dtype=np.int64)
+    listed = other[np.argsort(-counts[other], kind="stable")[:OTHER_NAMES_LISTED]]
+    dtype = _codes_dtype(len(uniques))
+    header = {
+        "name": name,
+        "kind": "category",
+        "distinct": len(uniques),
+        "codes": dtype,
+        "legend": legend,
+        "other": {
+            "values": int(len(other)),
+            "points": int(counts[other].sum()),
+            "names": [[uniques[i], int(counts[i])] for i in listed],
+        },
+    }
+    blob = SEPARATOR.join(uniques).encode("utf-8")
+    return header, [
+        Section(f"{name}/values", "utf8", blob),
+        Section(f"{name}/codes", dtype, codes.astype(dtype).tobytes()),
+        Section(f"{name}/slots", "uint8", slots.tobytes()),
+    ]
+
+
+def _numeric_column(name: str, values: pd.Series) -> tuple[dict, list[Section]]:
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(numbers)
+    low, high = (float(numbers[finite].min()), float(numbers[finite].max())) if finite.any() else (0.0, 1.0)
+    header = {"name": name, "kind": "number", "min": low, "max": high, "missing": int((~finite).sum())}
+    return header, [Section(f"{name}/numbers", "float32", numbers.astype(np.float32).tobytes())]
+
+
+def pack_map_data(
+    coords: np.ndarray | Sequence[np.ndarray],
+    table: pd.DataFrame,
+    *,
+    categories_from: pd.DataFrame | None = None,
+    panel_titles: Sequence[str] = (),
+    axis_titles: Sequence[str] = (),
+) -> bytes:
+    """The payload for `coords` (one array, or one per panel, each (n, 2|3)) and `table` (n rows).
+
+    categories_from: the table whose value counts rank the colours (default `table`); pass the
+    whole table when `table` is part of it, so colours keep their meaning.
+    """
+    panels = [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
+    n = len(table)
+    for i, panel in enumerate(panels):
+        if panel.ndim != 2 or panel.shape[1] not in (2, 3):
+            raise InputError(f"coordinates must have shape (n, 2) or (n, 3), got {panel.shape}")
+        if panel.shape[0] != n:
+            raise InputError(f"the table has {n} rows but panel {i + 1} has {panel.shape[0]} points")
+    sections = [Section(f"coords/{i}", "float32", np.ascontiguousarray(p).tobytes()) for i, p in enumerate(panels)]
+    columns = []
+    for column in table.columns:
+        name = str(column)
+        values = table[column].reset_index(drop=True)
+        if is_numeric(values):
+            header, parts = _numeric_column(name, values)
+        else:
+            reference = None
+            if categories_from is not None and column in categories_from.columns:
+                reference = categories_from[column]
+            header, parts = _category_column(name, values, reference)
+        columns.append(header)
+        sections.extend(parts)
+    return _assemble(
+        {
+            "n": n,
+            "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
+                       for i, p in enumerate(panels)],
+            "axis_titles": [str(t) for t in axis_titles],
+            "rows": [int(r) for r in table.index] if not _is_range(table.index) else None,
+            "columns": columns,
+        },
+        sections,
+    )
+
+
+def _is_range(index: pd.Index) -> bool:
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _assemble(header: dict, sections: list[Section]) -> bytes:
+    offset = 0
+    table = []
+    for section in sections:
+        table.append({"name": section.name, "dtype": section.dtype, "offset": offset, "bytes": len(section.data)})
+        offset += _padded(len(section.data))
+    header = {**header, "sections": table}
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    head += b" " * (_padded(len(head)) - len(head))
+    out = bytearray(MAGIC + struct.pack("<II", VERSION, len(head)) + head)
+    for section in sections:
+        out += section.data + b"\0" * (_padded(len(section.data)) - len(section.data))
+    return bytes(out)
+
+
+def _padded(size: int) -> int:
+    return (size + 3) // 4 * 4
+
+
+def unpack_map_data(payload: bytes) -> tuple[dict, dict[str, np.ndarray | list[str]]]:
+    """Read a payload back (what the browser does): (header, {section name: array or strings})."""
+    if payload[:4] != MAGIC:
+        raise InputError("not a map payload (wrong magic bytes)")
+    version, head_len = struct.unpack_from("<II", payload, 4)
+    if version != VERSION:
+        raise InputError(f"map payload version {version}, expected {VERSION}")
+    header = json.loads(payload[12 : 12 + head_len].decode("utf-8"))
+    base = 12 + head_len
+    arrays: dict[str, np.ndarray | list[str]] = {}
+    for section in header["sections"]:
+        raw = payload[base + section["offset"] : base + section["offset"] + section["bytes"]]
+        if section["dtype"] == "utf8":
+            arrays[section["name"]] = raw.decode("utf-8").split(SEPARATOR)
+        else:
+            arrays[section["name"]] = np.frombuffer(raw, dtype=np.dtype(section["dtype"]).newbyteorder("<"))
+    return header, arrays
