@@ -243,7 +243,7 @@ def test_upload_a_csv_then_a_bad_one_keeps_the_page(media):
     assert errors and "broken.csv" in errors[0]
     assert _points(_chart(at)) == 6  # the last data that loaded stays explorable
     assert any("Still showing" in c.value for c in at.caption)
-    compare_tab = at.tabs[2]  # and comparable: the Compare tab keeps the last texts, not a "needs texts" note
+    compare_tab = next(t for t in at.tabs if t.label == "Compare models")  # and comparable: the Compare tab keeps the last texts, not a "needs texts" note
     assert any(b.label == "Compare" for b in compare_tab.button)
     assert any("last texts that loaded (mini.csv)" in c.value for c in compare_tab.caption)
 
