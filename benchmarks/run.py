@@ -8,7 +8,7 @@ Sections (``--only`` takes their names): encode (our encode_texts vs bare Senten
 in one process), cache (whole CLI processes: cold vs cached, and a bare sentence-transformers
 script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
 a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
-load, PCA, neighbours and the plot figure, in a fresh process), scale (1M x 384 .npy and TSV
+load, PCA, neighbours and the map payload, in a fresh process), scale (1M x 384 .npy and TSV
 load, PCA and map payload with peak RSS), ann (approximate vs exact neighbours), umap_all (UMAP
 on all of 100k), view (`embeddings view` start-up), app (a real Chromium driving
 the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` against the local
@@ -658,7 +658,7 @@ t = time.perf_counter(); idx, dist = knn(x, 10, "cosine")
 stages["kNN k=10 (all points)"] = [time.perf_counter() - t, peak()]
 t = time.perf_counter(); payload = pack_map_data(p.coords, meta)
 stages["map payload (binary)"] = [time.perf_counter() - t, peak()]
-print(json.dumps({{"stages": stages, "figure_json_mb": len(payload) / 2**20, "peak_mib": peak(), "ru_maxrss_mib": maxrss()}}))
+print(json.dumps({{"stages": stages, "payload_mb": len(payload) / 2**20, "peak_mib": peak(), "ru_maxrss_mib": maxrss()}}))
 """
 
 
@@ -688,22 +688,22 @@ def write_big(cfg: Config, workdir: Path, n: int) -> tuple[Path, Path]:
 def bench_memory(cfg: Config, workdir: Path) -> None:
     n = cfg.big
     vectors, meta = write_big(cfg, workdir, n)
-    log(f"memory: {size_label(n)} x 384 in a fresh process: load, PCA, kNN, plot figure")
+    log(f"memory: {size_label(n)} x 384 in a fresh process: load, PCA, kNN, map payload")
     wall, out = run_py(MEMORY_SCRIPT.format(vectors=str(vectors), meta=str(meta)), child_env(), timeout=3600)
     raw_mib = n * 384 * 4 / 2**20
     stages = out["stages"]
     EXTRA["memory_stages"] = stages
-    for name in ("PCA 2D", "kNN k=10 (all points)", "plot figure + JSON"):
+    for name in ("PCA 2D", "kNN k=10 (all points)", "map payload (binary)"):
         seconds = stages[name][0]
         if name.startswith("kNN"):
             add(Row("knn", "kNN all points (neighbors.knn), k=10, cosine", f"{size_label(n)} x 384", seconds, "s",
                     None, None, runs=[seconds],
                     note="one run, inside the memory process; exact (quadratic): see the 10k row for a baseline"))
-        elif name.startswith("plot"):
-            add(Row("memory", "plot figure (plot.scatter_figure) + to_json", f"{size_label(n)} points", seconds, "s",
-                    runs=[seconds], note=f"figure JSON {out['figure_json_mb']:.1f} MiB; 12 colour categories"))
+        elif name.startswith("map"):
+            add(Row("memory", "map payload (mapdata.pack_map_data)", f"{size_label(n)} points", seconds, "s",
+                    runs=[seconds], note=f"payload {out['payload_mb']:.1f} MiB; 12 colour categories"))
     detail = ", ".join(f"{k}: {v[1]:.0f} MiB" for k, v in stages.items())
-    row = add(Row("memory", "peak memory (VmHWM): load + PCA + kNN + figure", f"{size_label(n)} x 384",
+    row = add(Row("memory", "peak memory (VmHWM): load + PCA + kNN + map payload", f"{size_label(n)} x 384",
                   out["peak_mib"], "MiB", "raw float32 vectors", raw_mib, ratio_kind="x data",
                   target="< 2 GB", note=f"peak after each stage: {detail}; ru_maxrss {out['ru_maxrss_mib']:.0f} MiB"))
     row.passed = out["peak_mib"] * 2**20 < 2e9 if not cfg.quick else None

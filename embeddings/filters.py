@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from embeddings.errors import InputError
+from embeddings.mapdata import as_text
 
 MISSING = "(missing)"
 
@@ -67,3 +70,15 @@ def filter_mask(
 def _check_column(table: pd.DataFrame, column: str) -> None:
     if column not in table.columns:
         raise InputError(f"no column {column!r} to filter; columns: {', '.join(map(str, table.columns))}")
+
+
+def search_mask(values: pd.Series, query: str, *, regex: bool = False, case: bool = False) -> np.ndarray:
+    """Bool mask of the cells that contain `query` (a substring, or a regular expression), read
+    as the map shows them (missing values as MISSING). An invalid regular expression is one
+    InputError line."""
+    if regex:
+        try:
+            re.compile(query)
+        except re.error as exc:
+            raise InputError(f"invalid regular expression {query!r}: {exc}") from None
+    return as_text(values).str.contains(query, case=case, regex=regex).to_numpy(dtype=bool)

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from embeddings.errors import InputError
-from embeddings.filters import MISSING, category_values, filter_mask
-from embeddings.plot import scatter_figure
+from embeddings.filters import MISSING, category_values, filter_mask, search_mask
 
 
 def table() -> pd.DataFrame:
@@ -46,16 +45,10 @@ def test_bad_filters_are_one_line_errors(categories, ranges, message) -> None:
         filter_mask(table(), categories, ranges)
 
 
-def test_cluster_names_are_drawn_as_annotations_in_2d_and_3d() -> None:
-    frame = table()
-    coords = np.arange(12, dtype=np.float32).reshape(6, 2)
-    notes = [{"x": 1.0, "y": 2.0, "text": "goal, match <b>"}, {"x": 5, "y": 6, "text": "rain"}]
-    figure = scatter_figure(coords, frame, color_by="topic", annotations=notes)
-    drawn = figure.layout.annotations
-    assert [(a.x, a.y, a.text) for a in drawn] == [(1.0, 2.0, "goal, match &lt;b&gt;"), (5.0, 6.0, "rain")]
-    assert all(a.showarrow is False for a in drawn)
-    coords3 = np.arange(18, dtype=np.float32).reshape(6, 3)
-    figure3 = scatter_figure(coords3, frame, annotations=[{"x": 1, "y": 2, "z": 3, "text": "stars"}])
-    assert [(a.x, a.y, a.z, a.text) for a in figure3.layout.scene.annotations] == [(1, 2, 3, "stars")]
-    with pytest.raises(InputError, match="an annotation needs numeric x, y"):
-        scatter_figure(coords, frame, annotations=[{"x": 1, "text": "no y"}])
+def test_search_mask_substring_and_regex():
+    values = pd.Series(["Apple pie", "banana", "apple", None])
+    assert search_mask(values, "apple").tolist() == [True, False, True, False]
+    assert search_mask(values, "^a", regex=True).tolist() == [True, False, True, False]
+    assert search_mask(values, "a.p", regex=False).tolist() == [False, False, False, False]
+    with pytest.raises(InputError, match="invalid regular expression"):
+        search_mask(values, "(", regex=True)

@@ -14,7 +14,7 @@ import streamlit as st
 from app import state
 from embeddings.axes import custom_projection, mean_of_matches
 from embeddings.errors import InputError
-from embeddings.plot import search_mask
+from embeddings.filters import search_mask
 from embeddings.reduce import Projection
 
 TYPED = "Typed texts"
