@@ -6,7 +6,6 @@ each with its own words), so no model loads and each test takes a few seconds.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -17,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from embeddings.mapdata import unpack_map_data
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 TIMEOUT = 120
@@ -85,18 +85,33 @@ def clean(at: AppTest) -> None:
 
 
 def chart(at: AppTest) -> dict:
-    return json.loads(at.get("plotly_chart")[0].proto.spec)
-
-
-def xs(trace: dict) -> np.ndarray:
-    x = trace["x"]
-    if isinstance(x, dict):  # plotly's typed-array encoding
-        return np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
-    return np.asarray(x, dtype=float)
+    """The explore map as the browser gets it: its arguments and its data, decoded."""
+    instance = at.get("component_instance")[0]
+    args = json.loads(instance.proto.json_args)
+    data_id, payload = at.session_state[state.MAP_PAYLOADS][args["key"]]
+    assert data_id == args["data_id"]
+    header, arrays = unpack_map_data(payload)
+    return {"args": args, "header": header, "arrays": arrays}
 
 
 def drawn(spec: dict) -> int:
-    return sum(len(xs(t)) for t in spec["data"] if t.get("meta") == "points")
+    return spec["header"]["n"]
+
+
+def column(spec: dict, name: str) -> list[str]:
+    """A category column's value for every drawn point, as the map shows it."""
+    values, codes = spec["arrays"][f"{name}/values"], spec["arrays"][f"{name}/codes"]
+    return [values[c] for c in codes]
+
+
+def xs(spec: dict) -> np.ndarray:
+    coords = spec["arrays"]["coords/0"]
+    return coords.reshape(drawn(spec), -1)[:, 0]
+
+
+def mean_x_by(spec: dict, name: str) -> dict[str, float]:
+    x, values = xs(spec), np.asarray(column(spec, name))
+    return {value: float(x[values == value].mean()) for value in set(values)}
 
 
 def points_table(at: AppTest):
@@ -122,13 +137,14 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     at.number_input(key=state.CLUSTER_MIN_SIZE).set_value(10)
     at.button(key=state.FIND_CLUSTERS).click().run()
     clean(at)
-    assert at.selectbox(key=state.COLOR_BY).value == "cluster_label"  # one click colours by cluster
+    assert at.session_state[state.COLOR_BY] == "cluster_label"  # one click colours by cluster
     spec = chart(at)
-    names = {t["name"] for t in spec["data"] if t.get("meta") == "points"} - {"noise"}
+    assert spec["args"]["view"]["color"] == "cluster_label"
+    names = set(column(spec, "cluster_label")) - {"noise"}
     assert len(names) == 3
     for name in names:  # each name is made of one group's words
         assert any(set(name.replace(",", " ").split()) <= set(words) for words in GROUPS.values()), name
-    assert sorted(a["text"] for a in spec["layout"]["annotations"]) == sorted(names)
+    assert sorted(a["text"] for a in spec["args"]["annotations"]) == sorted(names)
     table = points_table(at)
     assert {"cluster", "cluster_label"} <= set(table.columns)
     # every group is one cluster (noise aside), each named by its own words
@@ -140,11 +156,13 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     assert header == ["text", "kind", "score", "cluster", "cluster_label"]
 
     at.checkbox(key=state.CLUSTER_NAMES_ON_MAP).uncheck().run()
-    assert not chart(at)["layout"].get("annotations")
+    assert not chart(at)["args"]["annotations"]
     at.button(key=state.CLEAR_CLUSTERS).click().run()
     clean(at)
     assert "cluster" not in points_table(at).columns
-    assert at.selectbox(key=state.COLOR_BY).value == "kind"
+    spec = chart(at)
+    assert "cluster_label" not in spec["arrays"] and spec["args"]["color_by"] == "kind"
+    assert state.COLOR_BY not in at.session_state  # the map falls back to its default colour
 
 
 def test_filters_narrow_the_map_the_table_and_the_export(media) -> None:
@@ -199,9 +217,8 @@ def test_custom_axes_between_two_searches() -> None:
     at.text_input(key=state.AXIS_X_END).input("galaxy").run()
     clean(at)
     spec = chart(at)
-    assert spec["layout"]["xaxis"]["title"]["text"] == "harbour \u2192 galaxy"
-    assert spec["layout"]["yaxis"]["title"]["text"] == "main variation left"
-    mean_x = {t["name"]: xs(t).mean() for t in spec["data"] if t.get("meta") == "points"}
+    assert spec["header"]["axis_titles"][:2] == ["harbour \u2192 galaxy", "main variation left"]
+    mean_x = mean_x_by(spec, "kind")
     assert mean_x["harbour"] < mean_x["bread"] < mean_x["stars"]
     assert any("Custom 2D" in c.value for c in at.caption)
     at.text_input(key=state.AXIS_X_END).input("nothing like this").run()

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
+from embeddings.mapdata import unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 TIMEOUT = 240
@@ -45,7 +46,10 @@ def test_finetune_opens_base_against_tuned_in_compare(tiny_bert_dir: Path, tmp_p
     compare = _tab(at, "Compare models")
     labels = [m.label for m in compare.metric]
     assert any("NN overlap" in label for label in labels), labels
-    assert len(compare.get("plotly_chart")) == 2  # base and tuned, side by side
+    (compare_map,) = compare.get("component_instance")  # base and tuned, side by side: one panel each
+    args = json.loads(compare_map.proto.json_args)
+    header, _ = unpack_map_data(at.session_state[state.MAP_PAYLOADS][args["key"]][1])
+    assert [panel["title"] for panel in header["panels"]] == [str(tiny_bert_dir), str(out)]
     shown = {m.label: m.value for m in _tab(at, "Fine-tune").metric}
     assert shown["Held-out 5-NN accuracy"] == f"{report['after']['knn_accuracy']:.3f}"
     # the same folder again: one error line, the first model untouched

@@ -114,7 +114,6 @@ def _apply_opened(dataset: Dataset) -> None:
     st.session_state[state.COMPARE_RUN] = {"wanted": (specs, key), "specs": specs, "key": key,
                                            "id": f"{key}-{time.time_ns()}", "rows": rows, "vectors": vectors,
                                            "errors": {}}
-    st.session_state[state.COMPARE_VIEW_GENERATION] = st.session_state.get(state.COMPARE_VIEW_GENERATION, 0) + 1
 
 
 # ---------------------------------------------------------------- selections
