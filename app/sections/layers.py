@@ -18,6 +18,7 @@ from embeddings.data import Dataset
 
 from app import state
 from app.sections import show_error
+from app.sections.explore import default_color_column
 
 # A layer walk holds (layers x points x width) floats and lays out every layer: keep it interactive.
 MAX_TEXTS = {"text": 3000, "token": 300}
@@ -82,8 +83,10 @@ def _controls(dataset: Dataset) -> tuple[str, str | None, str]:
     left, middle, right = st.columns(3)
     level = left.radio("Level", ["text", "token"], horizontal=True, key=state.LAYERS_LEVEL,
                        format_func=lambda v: {"text": "texts (mean-pooled)", "token": "tokens in context"}[v])
-    label = middle.selectbox("Label column (k-NN accuracy and probe per layer)", [NO_LABELS] + columns,
-                             key=state.LAYERS_LABEL)
+    options = [NO_LABELS] + columns
+    default = default_color_column(dataset.metadata, dataset.text_column)  # the sample's "topic", say
+    label = middle.selectbox("Label column (k-NN accuracy and probe per layer)", options,
+                             index=options.index(default) if default in options else 0, key=state.LAYERS_LABEL)
     method = right.selectbox("Layout", list(METHODS), key=state.LAYERS_METHOD)
     return level, (None if label == NO_LABELS else label), METHODS[method]
 
