@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.digests import APP_NAME, file_digest  # noqa: F401 (file_digest: moved there, kept importable)
+from embeddings.digests import APP_NAME, file_digest, open_wal  # noqa: F401 (file_digest: moved there, kept importable)
 from embeddings.digests import CACHE_ENV_VAR as ENV_VAR
 
 BUSY_TIMEOUT_S = 60.0
@@ -70,9 +70,7 @@ class VectorCache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn = open_wal(self.path, BUSY_TIMEOUT_S)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
             self._local.conn = conn

@@ -12,6 +12,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 CACHE_ENV_VAR = "EMBEDDINGS_CACHE"  # names the vector cache file; the digests file sits beside it
@@ -47,6 +48,27 @@ def digests_path() -> Path:
     return cache_folder() / "file_digests.sqlite"
 
 
+def open_wal(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """A SQLite connection in WAL mode that waits for other writers (processes share these files).
+
+    Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked"
+    at once, without waiting out the busy timeout, when two processes make that switch together;
+    so the switch is retried until the timeout.
+    """
+    conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return conn
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                conn.close()
+                raise
+            time.sleep(0.05)
+
+
 def _connect() -> sqlite3.Connection:
     path = digests_path()
     conns = getattr(_local, "conns", None)
@@ -55,9 +77,7 @@ def _connect() -> sqlite3.Connection:
     conn = conns.get(path)
     if conn is None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        conn = open_wal(path)
         conn.executescript(_SCHEMA)
         conns[path] = conn
     return conn
