@@ -101,3 +101,19 @@ def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator
         yield f"http://127.0.0.1:{port}", log
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def chromium_page(width: int, height: int, **context_options) -> Iterator:
+    """A page in headless Chromium (Debian's, driven by Playwright); skips or fails when missing."""
+    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "Playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_context(viewport={"width": width, "height": height}, **context_options).new_page()
+        finally:
+            browser.close()

@@ -28,6 +28,23 @@ def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def media(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every in-memory media storage AppTest creates, so download bytes can be read back."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    storages: list = []
+
+    class Recording(MemoryMediaFileStorage):
+        def __init__(self, endpoint: str) -> None:
+            super().__init__(endpoint)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+    return storages
+
+
+@pytest.fixture
 def clean_main(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spawned worker processes re-run __main__; AppTest leaves its own script there, so hide it."""
     import sys

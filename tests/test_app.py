@@ -33,23 +33,6 @@ SMALL_CSV = (
 ).encode()
 
 
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Every in-memory media storage AppTest creates, so download bytes can be read back."""
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    storages: list = []
-
-    class Recording(MemoryMediaFileStorage):
-        def __init__(self, endpoint: str) -> None:
-            super().__init__(endpoint)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
-    return storages
-
-
 def _start() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()

@@ -56,22 +56,6 @@ def explore_page(root: str) -> None:
         render_export(shown.points, shown.view, shown.selection, filtered=shown.filtered)
 
 
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list:
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    storages: list = []
-
-    class Recording(MemoryMediaFileStorage):
-        def __init__(self, endpoint: str) -> None:
-            super().__init__(endpoint)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
-    return storages
-
-
 def start() -> AppTest:
     at = AppTest.from_function(explore_page, args=(ROOT,), default_timeout=TIMEOUT)
     at.run()

@@ -31,22 +31,6 @@ def views_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def media(monkeypatch: pytest.MonkeyPatch) -> list:
-    import streamlit.testing.v1.app_test as app_test
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    storages: list = []
-
-    class Recording(MemoryMediaFileStorage):
-        def __init__(self, endpoint: str) -> None:
-            super().__init__(endpoint)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
-    return storages
-
-
 def _download(at: AppTest, media: list, label: str) -> bytes:
     (button,) = [b for b in at.get("download_button") if b.proto.label == label]
     name = button.proto.url.rsplit("/", 1)[-1]

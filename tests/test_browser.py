@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, poll, require, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,18 +39,8 @@ def app_url(tmp_path: Path):
 
 @pytest.fixture()
 def page():
-    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page(1400, 900, accept_downloads=True) as page:
+        yield page
 
 
 MAP = "iframe[title='app.components.map.point_map']"

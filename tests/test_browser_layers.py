@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, poll, require, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,17 +38,8 @@ def served(tmp_path: Path):
 
 @pytest.fixture()
 def page():
-    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        finally:
-            browser.close()
+    with chromium_page(1400, 1000) as page:
+        yield page
 
 
 def test_the_slider_moves_the_points_between_layers_in_the_browser(page, served) -> None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, poll, require, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,17 +42,8 @@ JS_OVERLAY_INK = """() => { const c = window.__map.panels[0].overlay, d = c.getC
 
 @pytest.fixture()
 def page():
-    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_context(viewport={"width": 1300, "height": 850}).new_page()
-        finally:
-            browser.close()
+    with chromium_page(1300, 850) as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
