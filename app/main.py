@@ -21,7 +21,7 @@ from app import state  # noqa: E402
 from app.sections import guarded  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
-from app.sections.data import default_model, last_points, load_points, render_data_panel  # noqa: E402
+from app.sections.data import last_points, load_points, render_data_panel  # noqa: E402
 from app.sections.explore import look_on_screen, render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.finetune import render_finetune  # noqa: E402
@@ -31,6 +31,7 @@ from app.sections.saved_views import (  # noqa: E402
     render_saved_views, reopen_from_url, view_on_screen, write_url,
 )
 from app.sections.tokens import render_tokens  # noqa: E402
+from embeddings.choices import DEFAULT_MODEL  # noqa: E402
 
 st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
 st.title("Embedding explorer")
@@ -69,16 +70,16 @@ with st.sidebar, guarded("Saved views"):
         write_url(current, with_look=False)  # the look keys are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
-    render_tokens(choice.model if choice is not None and choice.model else default_model())
+    render_tokens(choice.model if choice is not None and choice.model else DEFAULT_MODEL)
 with layers_tab, guarded("The Layers tab"):
     if choice is not None and choice.dataset.texts is not None:
-        render_layers(choice.dataset, choice.model or default_model())
+        render_layers(choice.dataset, choice.model or DEFAULT_MODEL)
     else:
         st.info("Walking the layers needs texts: choose a sample, a file or pasted texts in the sidebar.")
 # Fine-tune is drawn before Compare: a finished run hands its models over before Compare's widgets exist.
 with finetune_tab, guarded("Fine-tuning"):
     if choice is not None and choice.dataset.texts is not None:
-        tuned = render_finetune(choice.dataset, choice.model or default_model())
+        tuned = render_finetune(choice.dataset, choice.model or DEFAULT_MODEL)
         if tuned is not None and tuned.pop("opened", False):
             st.session_state[state.OPEN_TAB] = "Compare models"
             st.rerun()
@@ -86,7 +87,7 @@ with finetune_tab, guarded("Fine-tuning"):
         st.info("Fine-tuning needs labelled texts: choose a sample or a file with a label column in the sidebar.")
 with compare_tab, guarded("Comparing models"):
     if choice is not None and choice.dataset.texts is not None:
-        st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or default_model())
+        st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or DEFAULT_MODEL)
     compared = state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
     if choice is None and compared is not None:  # new input failed: keep comparing what loaded last
         st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")

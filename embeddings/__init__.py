@@ -42,7 +42,7 @@ _EXPORTS = {
     "save_view": "embeddings.views",
     "load_views": "embeddings.views",
     "read_projector_config": "embeddings.projector_config",
-    "DEFAULT_MODEL": "embeddings.models",
+    "DEFAULT_MODEL": "embeddings.choices",
     "ModelSpec": "embeddings.models",
     "load_model": "embeddings.models",
     "LayerWalk": "embeddings.layers",
@@ -60,7 +60,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from embeddings.errors import InputError, ModelError
     from embeddings.layers import LayerWalk, layer_vectors, walk_layers
     from embeddings.filters import filter_mask
-    from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
+    from embeddings.choices import DEFAULT_MODEL
+    from embeddings.models import ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
     from embeddings.pipeline import embed_points, load_input
     from embeddings.points import Points

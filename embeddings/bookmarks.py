@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import InputError
-from embeddings.reduce import METHOD_NAMES
+from embeddings.choices import METHOD_NAMES
 from embeddings.views import View
 
 BOOKMARKS_FILE = "bookmarks.txt"

@@ -2,7 +2,7 @@
 
 Every module that takes vectors, a whole-number option, a metric or a progress callback checks
 it here, so the message a user reads for the same mistake is the same everywhere. This module
-imports nothing from the package but ``errors``.
+imports nothing from the package but ``errors`` and ``choices``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.choices import METRICS
 from embeddings.errors import InputError
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 StopFn = Callable[[], bool]  # True asks the work to stop between batches
-
-# Metrics computed exactly (embeddings.neighbors); UMAP uses the same ones.
-METRICS = ("cosine", "euclidean")
 
 
 def is_whole(value: Any) -> bool:

@@ -28,8 +28,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from embeddings.choices import (
+    CLUSTER_SPACES, DEFAULT_LOSS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, LOSSES, METHOD_NAMES, METHODS,
+    METRICS, TEXT_LEVELS,
+)
 from embeddings.errors import InputError
-from embeddings.models import DEFAULT_MODEL
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -98,7 +101,7 @@ def points_for(args: argparse.Namespace, dataset):  # -> Points
             args.model,
             level=args.level,
             layer=args.layer,
-            vocab_size=getattr(args, "vocab_size", 5_000),
+            vocab_size=getattr(args, "vocab_size", DEFAULT_VOCAB_SIZE),
             batch_size=args.batch_size,
             normalize=getattr(args, "normalize", False),
             cache=not args.no_cache,
@@ -207,7 +210,7 @@ def views_arg(text: str) -> list[str]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if names == ["none"]:
         return []
-    unknown = [n for n in names if n not in ("pca", "umap", "tsne")]
+    unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"must list pca, umap and/or tsne (or none), not {text!r}")
     return list(dict.fromkeys(names))
@@ -311,7 +314,6 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from embeddings.reduce import METHOD_NAMES
     from embeddings.views import View
 
     out_dir = Path(args.out)
@@ -637,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "large inputs) (default: %(default)s)")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
         if engine:
-            p.add_argument("--engine", choices=("local", "ray"), default="local",
+            p.add_argument("--engine", choices=ENGINES, default="local",
                            help="where text vectors are computed: this process, or a Ray Data actor pool "
                            "(pip install 'embedding-explorer[ray]') (default: %(default)s)")
             p.add_argument("--ray-address", help="join the Ray cluster at this address (from `ray start "
@@ -645,11 +647,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--actors", type=positive_int,
                            help="encoding actors for --engine ray (default: one per GPU, else one per node)")
         if level:
-            p.add_argument("--level", choices=("text", "token", "vocab"), default="text",
+            p.add_argument("--level", choices=LEVELS, default="text",
                            help="one vector per text, one per token (contextual), or the model's vocabulary "
                            "(rows of its input embedding table; no DATA)")
             p.add_argument("--layer", type=int, default=-1, help="layer for token vectors (-1 = last)")
-            p.add_argument("--vocab-size", type=positive_int, default=5_000,
+            p.add_argument("--vocab-size", type=positive_int, default=DEFAULT_VOCAB_SIZE,
                            help="--level vocab: how many whole-word tokens (default: %(default)s)")
 
     p = sub.add_parser("encode", help="encode DATA to a .npy matrix or a folder of Parquet shards")
@@ -668,9 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("project", help="project DATA to 2D/3D coordinates (CSV)")
     common(p)
-    p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    p.add_argument("--method", choices=METHODS, default="pca")
     projection_options(p, "sample above this many points (default: per method)")
-    clusters_options(p, spaces=("layout", "original"))
+    clusters_options(p, spaces=CLUSTER_SPACES)
     p.add_argument("--out", required=True, help="output .csv file")
     p.set_defaults(func=cmd_project)
 
@@ -694,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(model=None, level="text", layer=-1)
     p.add_argument("--model", dest="models", action="append", required=True, help="a model spec; give 2 to 4")
     p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")
-    p.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
+    p.add_argument("--metric", choices=METRICS, default="cosine")
     p.add_argument("--out", required=True, help="output .json file")
     p.set_defaults(func=cmd_compare)
 
@@ -709,8 +711,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=float, default=0.2, help="share of texts held out, per class (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the batches and the initialisation")
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--loss", choices=("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives"),
-                   default="batch-hard-soft-margin",
+    p.add_argument("--loss", choices=LOSSES, default=DEFAULT_LOSS,
                    help="training loss: a triplet loss over batches grouped by label, or in-batch negatives "
                    "over same-label pairs (default: %(default)s, which measured best)")
     p.set_defaults(func=cmd_finetune, batch_size=16)
@@ -719,11 +720,11 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, level=False)
     p.set_defaults(layer=-1, processes=1)
     p.add_argument("--model", default=DEFAULT_MODEL, help="model spec (default: %(default)s)")
-    p.add_argument("--level", choices=("text", "token"), default="text",
+    p.add_argument("--level", choices=TEXT_LEVELS, default="text",
                    help="mean-pooled texts, or every token in context")
     p.add_argument("--label-column", help="column of labels: adds k-NN label accuracy and a linear probe per layer")
     p.add_argument("--word", help="token level: follow this word's occurrences (their spread per layer)")
-    p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
+    p.add_argument("--method", choices=METHODS, default="pca")
     p.add_argument("--dims", type=int, choices=(2, 3), default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--k", type=positive_int, default=10, help="neighbours per point")
@@ -739,7 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="model spec for texts (default: %(default)s)")
     p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
-    p.add_argument("--level", choices=("text", "token"), default="text",
+    p.add_argument("--level", choices=TEXT_LEVELS, default="text",
                    help="one point per text, or one per token (contextual)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help="port on 127.0.0.1; the next free one is used when it is taken (default: %(default)s)")

@@ -28,14 +28,13 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import check_vectors, whole_number
+from embeddings.choices import CLUSTER_SELECTIONS, CLUSTER_SPACES
 from embeddings.errors import InputError
 
 if TYPE_CHECKING:  # annotations only: clusters work on plain arrays without either module
     from embeddings.points import Points
     from embeddings.reduce import Projection
 
-SPACES = ("layout", "original")
-SELECTIONS = ("leaf", "eom")
 NOISE = -1
 NOISE_NAME = "noise"
 CLUSTER_COLUMN = "cluster"
@@ -130,10 +129,10 @@ def find_clusters(
     the sample sentences into one) or "eom".
     """
     started = time.perf_counter()
-    if space not in SPACES:
-        raise InputError(f"cluster space must be one of {', '.join(SPACES)}, not {space!r}")
-    if selection not in SELECTIONS:
-        raise InputError(f"cluster selection must be one of {', '.join(SELECTIONS)}, not {selection!r}")
+    if space not in CLUSTER_SPACES:
+        raise InputError(f"cluster space must be one of {', '.join(CLUSTER_SPACES)}, not {space!r}")
+    if selection not in CLUSTER_SELECTIONS:
+        raise InputError(f"cluster selection must be one of {', '.join(CLUSTER_SELECTIONS)}, not {selection!r}")
     layout = check_vectors(coords, "layout coordinates") if coords is not None else None
     if space == "layout" and layout is None:
         raise InputError("clustering on the layout needs its coordinates; project the points first")

@@ -39,9 +39,10 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, report, whole_number
+from embeddings.choices import DEFAULT_MODEL
 from embeddings.encode import CHUNK_BATCHES, Embeddings, _check_stop, _check_texts, _normalized, encode_texts
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, load_model
+from embeddings.models import ModelSpec, fingerprint, load_model
 
 RAY_MISSING = "the Ray engine needs Ray: pip install 'embedding-explorer[ray]'"
 # Retries of a dead actor and of the batch it was running: enough to ride out a crashed or

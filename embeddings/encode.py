@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, is_whole, report, whole_number
+from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.models import LoadedModel, ModelSpec, fingerprint, layer_count, load_model
 
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
@@ -553,7 +554,7 @@ def vocabulary_embeddings(
     model: str | ModelSpec = DEFAULT_MODEL,
     *,
     tokens: Sequence[str] | None = None,
-    top_n: int = 5000,
+    top_n: int = DEFAULT_VOCAB_SIZE,
     trust_remote_code: bool = False,
 ) -> Embeddings:
     """Rows of the model's input embedding table: for `tokens` (words), or the `top_n` most useful.

@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from embeddings.checks import StopFn
+from embeddings.choices import DEFAULT_LOSS, DEFAULT_MODEL, LOSSES
 from embeddings.encode import Stopped, encode_texts
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, fingerprint_folder, open_sentence_transformer
+from embeddings.models import ModelSpec, fingerprint, fingerprint_folder, open_sentence_transformer
 from embeddings.probes import knn_accuracy, silhouette
 
 REPORT_NAME = "finetune_report.json"
@@ -38,13 +39,11 @@ REPORT_NAME = "finetune_report.json"
 # steps) or "tuned" (encoding with the tuned model).
 FinetuneProgress = Callable[[str, int, int], None]
 KNN_K = 5
-# The losses on offer. Measured on sample_data/sentences.csv (bundled model, 80/20 split, seed 0,
+# The losses on offer (embeddings.choices.LOSSES). Measured on sample_data/sentences.csv (bundled model, 80/20 split, seed 0,
 # 1 epoch, batch 16, learning rate 5e-5), held-out 5-NN accuracy from 0.833 before:
 # batch-hard-soft-margin 0.917, in-batch-negatives 0.883, batch-all-triplet 0.867
 # (silhouette 0.062 before: 0.144, 0.124, 0.186). The hardest triplet per anchor, with no
 # margin to tune, gave the best neighbours, so it is the default.
-LOSSES = ("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives")
-DEFAULT_LOSS = "batch-hard-soft-margin"
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, report
+from embeddings.choices import DEFAULT_MODEL, TEXT_LEVELS
 from embeddings.encode import (
     Embeddings, _cache, _check_stop, _check_texts, _token_rows, pooled_layers, token_vectors_by_layer,
 )
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.models import ModelSpec, fingerprint, layer_count, load_model
 from embeddings.reduce import Projection, project
 
-LEVELS = ("text", "token")
 KNN_K = 10
 # Texts per model call: small enough for smooth progress and a prompt stop.
 CHUNK_TEXTS = 256
@@ -98,8 +98,8 @@ def layer_vectors(
 ) -> LayerWalk:
     """Every layer's representation of `texts` (level "text": mean-pooled; "token": per token)."""
     texts = _check_texts(texts)
-    if level not in LEVELS:
-        raise InputError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if level not in TEXT_LEVELS:
+        raise InputError(f"unknown level {level!r}; choose one of {', '.join(TEXT_LEVELS)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)

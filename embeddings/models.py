@@ -24,9 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import ModelError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_NAMES = {
     "all-minilm-l6-v2",
     "minilm",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.checks import METRICS, ProgressFn, check_metric, check_vectors, whole_number  # noqa: F401 (METRICS: re-exported)
+from embeddings.checks import ProgressFn, check_metric, check_vectors, whole_number
 from embeddings.errors import InputError
 # Bytes of float32 distances held at once per block (rows x n).
 BLOCK_BYTES = 1 << 26

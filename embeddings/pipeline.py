@@ -12,18 +12,15 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, report
+from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, TEXT_LEVELS
 from embeddings.data import Dataset, read_data, read_projector
 from embeddings.encode import Embeddings, encode_texts, token_embeddings
 from embeddings.errors import InputError
-from embeddings.models import DEFAULT_MODEL, ModelSpec
-from embeddings.points import LEVELS as POINT_LEVELS
+from embeddings.models import ModelSpec
 from embeddings.points import Points, token_table
 from embeddings.projector_config import is_projector_config, read_projector_config
 from embeddings.shards import is_sharded, read_shards
 
-LEVELS = ("text", "token")  # what embed() encodes a Dataset at; embed_points adds "vocab"
-DEFAULT_VOCAB_SIZE = 5_000
-ENGINES = ("local", "ray")  # where text vectors are computed: this process, or a Ray Data actor pool
 VECTOR_SUFFIXES = (".npy",)
 
 
@@ -99,8 +96,8 @@ def embed(
     """
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if level not in LEVELS:
-        raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if level not in TEXT_LEVELS:
+        raise InputError(f"level must be one of {', '.join(TEXT_LEVELS)}, not {level!r}")
     if dataset.vectors is not None:
         if level != "text":
             raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
@@ -155,8 +152,8 @@ def embed_points(
     token: one vector per token of every text (``token_table``). vocab: `vocab_size` rows of the
     model's input embedding table (or the rows of `vocab_tokens`); the dataset is not used.
     """
-    if level not in POINT_LEVELS:
-        raise InputError(f"level must be one of {', '.join(POINT_LEVELS)}, not {level!r}")
+    if level not in LEVELS:
+        raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
     if level == "vocab":
         return _vocabulary_points(model or DEFAULT_MODEL, vocab_size, vocab_tokens, progress, trust_remote_code)
     if dataset is None:

@@ -26,12 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from embeddings.choices import LEVELS
 from embeddings.errors import InputError
 
 if TYPE_CHECKING:  # only for the annotations: importing them here would load the writers
     from embeddings.reduce import Projection
-
-LEVELS = ("text", "token", "vocab")
 
 
 @dataclass(frozen=True, eq=False)

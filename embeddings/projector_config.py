@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from embeddings.choices import VIEW_METHODS
 from embeddings.data import Dataset, dataset_from_vectors, parse_vectors_file
 from embeddings.errors import InputError
 from embeddings.reduce import Projection
@@ -478,7 +479,7 @@ def _bookmark_view(
     if dims is not None and list(dims) != [n, d]:
         raise InputError(f"{where} was made for a data set of shape {list(dims)}; this tensor is {[n, d]}")
     method = state.get("selectedProjection")
-    if method not in ("pca", "umap", "tsne", "custom"):
+    if method not in VIEW_METHODS:
         raise InputError(f"{where}: selectedProjection must be pca, umap, tsne or custom, not {method!r}")
     keys, params = _coordinate_keys(state, method, where)
     filtered = state.get("filteredPoints")

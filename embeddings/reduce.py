@@ -16,17 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.checks import METRICS, ProgressFn, check_vectors, is_whole, number
+from embeddings.checks import ProgressFn, check_vectors, is_whole, number
+from embeddings.choices import METHOD_NAMES, METHODS, UMAP_METRICS
 from embeddings.errors import InputError
 
 
-METHODS = ("pca", "umap", "tsne")
 # UMAP runs on every point up to 100k (about 60 s there on 2 cores, its kNN graph from the
 # approximate index above 20k); t-SNE keeps a 10k sample (openTSNE at 100k: minutes).
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 100_000, "tsne": 10_000}
-# "custom" (axes between chosen ends, embeddings.axes.custom_projection) makes Projections too,
-# but not through project(): it needs the ends of its axes.
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "custom": "Custom"}
 # Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
 # perplexity both need a handful of neighbours).
 MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5, "custom": 2}
@@ -52,7 +49,6 @@ UMAP_EPOCHS_LARGE = 200
 # 0.746 (PCA, 120).
 UMAP_HUGE_FROM = 50_000
 UMAP_EPOCHS_HUGE = 120
-UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): the metrics embeddings.neighbors computes exactly
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from embeddings.choices import LEVELS, LOOK_KEYS, VIEW_METHODS
 from embeddings.errors import InputError
 
 FORMAT = 1  # the "format" number in a view's JSON
-METHODS = ("pca", "umap", "tsne", "custom")  # custom: a projector bookmark's custom axes
-LEVELS = ("text", "token", "vocab")
-# The look: keys of the page URL that the map component mirrors itself (no rerun).
-LOOK_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")
 VIEWS_DIR_ENV = "EMBEDDINGS_VIEWS_DIR"
 MAX_NAME = 120
 # Each method's parameters: name -> (kind, URL key). kind "int", "float", "str", "ints", "rate".
@@ -76,7 +73,7 @@ class View:
             object.__setattr__(self, key, check.optional_text(getattr(self, key), key))
         object.__setattr__(self, "level", check.choice(self.level, "level", LEVELS))
         object.__setattr__(self, "layer", check.integer(self.layer, "layer", minimum=-1))
-        object.__setattr__(self, "method", check.choice(self.method, "method", METHODS))
+        object.__setattr__(self, "method", check.choice(self.method, "method", VIEW_METHODS))
         object.__setattr__(self, "dims", check.choice(self.dims, "dims", (2, 3)))
         object.__setattr__(self, "seed", check.integer(self.seed, "seed", minimum=0))
         object.__setattr__(self, "params", check.params(self.params, self.method, self.dims))
@@ -419,4 +416,4 @@ def delete_view(name: str, folder: str | Path | None = None) -> bool:
     return True
 
 
-__all__ = ["View", "save_view", "load_views", "delete_view", "views_dir", "LOOK_KEYS"]
+__all__ = ["View", "save_view", "load_views", "delete_view", "views_dir"]

@@ -343,11 +343,12 @@ def test_neighbours_of_a_typed_query():
 
 
 def test_a_stopped_encoding_waits_for_resume():
-    from app.sections.data import _digest, default_model
+    from app.sections.data import _digest
+    from embeddings.choices import DEFAULT_MODEL
 
     texts = "Stopped before it finished.\nA second text.\nAnd a third one."
     at = _start()
-    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{default_model()}|text|-1|False"
+    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{DEFAULT_MODEL}|text|-1|False"
     at.radio(key=state.SOURCE).set_value("Paste texts").run()
     at.text_area(key=state.PASTE).input(texts).run()
     _assert_clean(at)

@@ -20,7 +20,7 @@ from app.components.map import PAYLOADS
 from app.sections import compare as compare_section
 from embeddings.mapdata import unpack_map_data
 from embeddings.encode import tokenize
-from embeddings.models import DEFAULT_MODEL
+from embeddings.choices import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180  # seconds per script run: loading and encoding on a shared 2-core machine

@@ -80,7 +80,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_lower_modules_do_not_reach_up() -> None:
     graph = _graph()
-    assert graph["embeddings.checks"] <= {"embeddings.errors"}
+    assert graph["embeddings.choices"] == set() and graph["embeddings.errors"] == set()
+    assert graph["embeddings.checks"] <= {"embeddings.errors", "embeddings.choices"}
     assert graph["embeddings.digests"] == set()
     assert "embeddings.projector" not in graph["embeddings.data"]  # reading data imports no writer
     assert "embeddings.cache" not in graph["embeddings.models"]  # fingerprints skip the vector cache
@@ -200,3 +201,36 @@ def test_no_app_function_is_over_sixty_lines() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert not long, long
+
+
+# The vocabularies embeddings.choices defines; no other module of the library or the app may
+# define one of these names again (a copy drifts: five LEVELS once disagreed about "vocab").
+VOCABULARIES = {"LEVELS", "TEXT_LEVELS", "METHODS", "VIEW_METHODS", "METHOD_NAMES", "METRICS", "UMAP_METRICS",
+                "ENGINES", "DEFAULT_VOCAB_SIZE", "LOOK_KEYS", "VIEW_KEYS", "CLUSTER_SPACES", "LOSSES",
+                "DEFAULT_LOSS", "DEFAULT_MODEL"}
+
+
+def _assigned_names(path: Path) -> set[str]:
+    """Names a module binds at its top level by assignment (imports do not count)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else []
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def test_choices_is_the_bottom_and_imports_nothing_of_ours() -> None:
+    assert _graph()["embeddings.choices"] == set()
+    assert _imports(PACKAGE / "choices.py") <= {"__future__", "__future__.annotations"}
+
+
+def test_every_vocabulary_is_defined_once_in_choices() -> None:
+    import embeddings.choices as choices
+
+    assert VOCABULARIES <= set(vars(choices)) | {"VIEW_KEYS"}
+    copies = [f"{path.relative_to(REPO)}: {name}"
+              for path in [*PACKAGE.rglob("*.py"), *(REPO / "app").rglob("*.py")] if path.name != "choices.py"
+              for name in sorted(_assigned_names(path) & VOCABULARIES)]
+    assert not copies, copies

@@ -19,9 +19,10 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.projection import View
+from embeddings.choices import CLUSTER_SPACES
 from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, Clusters, default_min_cluster_size, find_clusters
 
-SPACES = {"Layout (what you see)": "layout", "Original space": "original"}
+SPACES = dict(zip(("Layout (what you see)", "Original space"), CLUSTER_SPACES))  # label -> space
 NOT_DRAWN = "(not drawn)"
 
 

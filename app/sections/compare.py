@@ -17,13 +17,14 @@ import streamlit as st
 from app import state
 from app.components.map import point_map
 from app.sections import error_line, show_error
+from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.compare import compared_rows
 from embeddings.data import Dataset
 
 from app.sections.tokens import token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
-METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+METHOD_LABELS = {METHOD_NAMES[m]: m for m in METHODS}  # "PCA" -> "pca"
 MOST_CHANGED = 20
 VIEW_HEIGHT = 520
 OVERLAP = "neighbour overlap"
@@ -172,10 +173,10 @@ def _render_options(default_model: str) -> tuple[list[str], tuple[int, str, str,
     cols = st.columns([1, 1, 1, 1, 1])
     k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=state.COMPARE_K)
     metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=state.COMPARE_METRIC)
-    method_label = cols[2].selectbox("Layout", list(METHODS), key=state.COMPARE_METHOD)
+    method_label = cols[2].selectbox("Layout", list(METHOD_LABELS), key=state.COMPARE_METHOD)
     dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=state.COMPARE_DIMS)
     seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=state.COMPARE_SEED)
-    return specs, (int(k), metric, METHODS[method_label], int(dims), int(seed))
+    return specs, (int(k), metric, METHOD_LABELS[method_label], int(dims), int(seed))
 
 
 def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:

@@ -20,25 +20,17 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, view_request
+from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.points import Points
 from embeddings.view import ViewRequest
 
-FALLBACK_MODEL = "all-MiniLM-L6-v2"
 SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files", state.PATH_SOURCE)
-LEVELS = {"texts": "text", "tokens": "token", "vocabulary": "vocab"}
+LEVEL_LABELS = dict(zip(LEVELS, ("texts", "tokens", "vocabulary")))  # "text" -> "texts", as the page says it
 UPLOAD_TYPES = ("csv", "tsv", "jsonl", "parquet", "txt")
-VOCAB_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
+VOCAB_SIZES = (1_000, 2_000, DEFAULT_VOCAB_SIZE, 10_000, 20_000, 30_000)
 KEEP_ENCODED = 4  # encoded point sets kept in memory across reruns and sessions
-
-
-def default_model() -> str:
-    try:
-        from embeddings.models import DEFAULT_MODEL
-    except ImportError:  # the models module missing is shown when something is encoded
-        return FALLBACK_MODEL
-    return DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class DataChoice:
     model: str
     level: str  # "text" | "token" | "vocab"
     layer: int = -1
-    vocab_size: int = 5_000
+    vocab_size: int = DEFAULT_VOCAB_SIZE
     trust_remote_code: bool = False  # run code shipped with the model (off unless the user ticks it)
     data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
     tensor: str | None = None  # the tensor of a projector config
@@ -142,11 +134,11 @@ def render_data_panel() -> DataChoice | None:
     st.header("Model")
     model = st.text_input(
         "Model",
-        value=(request.model if request is not None and request.model else default_model()),
+        value=(request.model if request is not None and request.model else DEFAULT_MODEL),
         key=state.MODEL,
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
-    ).strip() or default_model()
+    ).strip() or DEFAULT_MODEL
     trust = st.checkbox(
         "Trust the model's own code",
         value=False,
@@ -156,19 +148,19 @@ def render_data_panel() -> DataChoice | None:
     )
     level_label = st.radio(
         "Level",
-        list(LEVELS),
+        list(LEVEL_LABELS.values()),
         index=_level_index(request),
         key=state.LEVEL,
         horizontal=True,
         help="texts: one vector per text. tokens: one contextual vector per token. "
         "vocabulary: rows of the model's input embedding table.",
     )
-    level = LEVELS[level_label]
-    layer, vocab_size = -1, VOCAB_SIZES[2]
+    level = {label: level for level, label in LEVEL_LABELS.items()}[level_label]
+    layer, vocab_size = -1, DEFAULT_VOCAB_SIZE
     if level == "token":
         layer = _layer_slider(model, trust)
     elif level == "vocab":
-        vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
+        vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
     return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
                       trust_remote_code=trust, data_ref=data_ref, tensor=tensor)
@@ -187,7 +179,7 @@ def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
 
 def _level_index(request: ViewRequest | None) -> int:
     """The level `embeddings view --level` asked for (texts otherwise)."""
-    levels = list(LEVELS.values())
+    levels = list(LEVEL_LABELS)
     return levels.index(request.level) if request is not None and request.level in levels else 0
 
 

@@ -25,9 +25,8 @@ from app.sections.saved_views import NONE, forget_unknown_columns, take_pending_
 from app.sections.table import render_filters, render_points_table
 from embeddings.mapdata import is_numeric
 from embeddings.points import Points
-from embeddings.reduce import METHOD_NAMES, MIN_POINTS
-
-VIEW_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")  # the look, as the page URL holds it
+from embeddings.choices import LOOK_KEYS, METHOD_NAMES
+from embeddings.reduce import MIN_POINTS
 
 
 def default_color_column(table: pd.DataFrame, text_column: str | None) -> str | None:
@@ -59,7 +58,7 @@ def _initial_view() -> dict | None:
     """The look the page URL asks for (the map writes it there as it changes), and a reopened
     saved view's colour, label and search (app.sections.saved_views puts them in session state).
     The map applies it when it changes, so the browser's own choices stand between reruns."""
-    view = {k: st.query_params[k] for k in VIEW_KEYS if k in st.query_params}
+    view = {k: st.query_params[k] for k in LOOK_KEYS if k in st.query_params}
     for look_key, state_key in (("color", state.COLOR_BY), ("label", state.LABEL_BY), ("search", state.SEARCH)):
         if state_key in st.session_state:
             value = st.session_state[state_key]

@@ -17,7 +17,8 @@ from app import state
 from app.sections import counted
 from app.sections.projection import View
 from embeddings.points import Points
-from embeddings.reduce import METHOD_NAMES, Projection
+from embeddings.choices import METHOD_NAMES
+from embeddings.reduce import Projection
 from embeddings.views import View as SavedView
 
 PROJECTOR_LABEL = "Download for projector.tensorflow.org"

@@ -15,7 +15,8 @@ import streamlit as st
 from app import state
 from app.sections import counted, show_error
 from embeddings.points import Points
-from embeddings.neighbors import METRICS, Neighbors, nearest
+from embeddings.choices import METRICS
+from embeddings.neighbors import Neighbors, nearest
 
 MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box
 LABEL_CHARS = 80

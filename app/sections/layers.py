@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.data import Dataset
 
 from app import state
@@ -24,7 +25,7 @@ from app.sections.explore import default_color_column
 MAX_TEXTS = {"text": 3000, "token": 300}
 MAX_LEGEND_CLASSES = 20
 HOVER_CHARS = 120
-METHODS = {"PCA": "pca", "UMAP": "umap"}
+METHOD_LABELS = {METHOD_NAMES[m]: m for m in METHODS if m != "tsne"}  # "PCA" -> "pca"; t-SNE: too slow per layer
 NO_LABELS = "(none)"
 
 
@@ -87,8 +88,8 @@ def _controls(dataset: Dataset) -> tuple[str, str | None, str]:
     default = default_color_column(dataset.metadata, dataset.text_column)  # the sample's "topic", say
     label = middle.selectbox("Label column (k-NN accuracy and probe per layer)", options,
                              index=options.index(default) if default in options else 0, key=state.LAYERS_LABEL)
-    method = right.selectbox("Layout", list(METHODS), key=state.LAYERS_METHOD)
-    return level, (None if label == NO_LABELS else label), METHODS[method]
+    method = right.selectbox("Layout", list(METHOD_LABELS), key=state.LAYERS_METHOD)
+    return level, (None if label == NO_LABELS else label), METHOD_LABELS[method]
 
 
 def _walk(dataset: Dataset, model: str, level: str, labels_column: str | None, method: str) -> dict | None:

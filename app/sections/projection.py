@@ -21,7 +21,8 @@ import streamlit as st
 from app import state
 from embeddings.points import Points
 from app.sections.axes import axis_titles, custom_for, render_axes_inputs
-from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
+from embeddings.choices import METHOD_NAMES, UMAP_METRICS
+from embeddings.reduce import INTERACTIVE_LIMITS, MIN_POINTS, Projection, project
 
 METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"
 MAX_PCA_CHOICES = 10  # components offered per axis

@@ -15,13 +15,13 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
+from app.sections.data import LEVEL_LABELS
 from embeddings.data import SAMPLES
 from embeddings.errors import InputError
-from embeddings.reduce import METHOD_NAMES
-from embeddings.views import LOOK_KEYS, QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
+from embeddings.choices import LOOK_KEYS, METHOD_NAMES
+from embeddings.views import QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
 
 NONE = "(none)"  # the explore section's "no column" option
-LEVEL_LABELS = {"text": "texts", "token": "tokens", "vocab": "vocabulary"}
 LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
 PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
 MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long

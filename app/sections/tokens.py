@@ -18,6 +18,7 @@ import streamlit as st
 from app import state
 from app.components.map import peek_event, point_map
 from app.sections import counted, error_line, show_error
+from embeddings.choices import METHOD_NAMES, METHODS
 
 # Texts where context matters: "bank" with two meanings, rare words split into pieces, a
 # number, punctuation and a contraction.
@@ -27,9 +28,9 @@ DEFAULT_TEXT = (
     "Tokenizers split unbelievably rare words like hyperparameterization."
 )
 MIN_TOKENS_TO_PROJECT = 3
-VOCAB_METHODS = {"PCA": "pca", "UMAP": "umap"}
+VOCAB_METHODS = {METHOD_NAMES[m]: m for m in METHODS if m != "tsne"}  # "PCA" -> "pca"; t-SNE: too slow here
 VOCAB_SIZES = (500, 1000, 2000, 5000)
-DEFAULT_VOCAB_SIZE = 1000
+VOCAB_TAB_SIZE = 1000  # this tab's own default: a quick first picture
 NEIGHBOURS_SHOWN = 10
 MODEL_FACTS_TTL_S = 300  # a model folder created or fixed meanwhile is seen within minutes
 MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
@@ -275,7 +276,7 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=state.VOCAB_METHOD)
     dims = right.radio("Dimensions", [2, 3], horizontal=True, key=state.VOCAB_DIMS)
     if source != "My word list":
-        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_TOP_N)
+        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=VOCAB_TAB_SIZE, key=state.VOCAB_TOP_N)
         return None, int(top_n), method_label, int(dims)
     raw_words = st.text_area(
         "Words (one per line or comma-separated)",
@@ -286,7 +287,7 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     if not words:
         st.error("Type at least one word for the vocabulary view.")
         return None
-    return words, DEFAULT_VOCAB_SIZE, method_label, int(dims)
+    return words, VOCAB_TAB_SIZE, method_label, int(dims)
 
 
 def _render_vocabulary(model: str) -> None:

