@@ -43,7 +43,7 @@ with st.container():  # the encoding progress lives here, so the tabs below keep
     points = load_points(choice) if choice is not None else None
 if points is None:
     points = last_points()  # keep exploring what loaded last; the message above says what failed
-bookmarks = choice.dataset.views if choice is not None and choice.precomputed else ()
+bookmarks = choice.dataset.bookmarks if choice is not None and choice.precomputed else ()
 if points is not None:
     with st.sidebar:
         params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks,
@@ -58,7 +58,7 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(shown.points, shown.view, shown.selection, look_on_screen(shown.points),
+        render_export(shown.points, shown.layout, shown.selection, look_on_screen(shown.points),
                       filtered=shown.filtered)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
@@ -67,7 +67,7 @@ with st.sidebar, guarded("Saved views"):
     savable = shown is not None and params.method != "custom"
     current = view_on_screen(choice, params, shown.selection, look_on_screen(shown.points)) if savable else None
     if current is not None:
-        write_url(current, with_look=False)  # the look keys are the map's: it writes them itself
+        write_url(current, with_look=False)  # the look's URL parameters are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else DEFAULT_MODEL)

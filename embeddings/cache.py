@@ -1,11 +1,13 @@
-"""A persistent vector cache: every vector is computed once per (model fingerprint, kind, text).
+"""A persistent vector cache: every vector is computed once per (model fingerprint, representation, text).
 
 One SQLite file (WAL journal, so readers never block the writer and two processes may write
 at once; a busy writer is waited for, not failed). Keys:
 
 - ``fingerprint``: the hash of the model's weight, config and tokenizer files plus its variant
   (see ``embeddings.models.fingerprint``), never only its name;
-- ``kind``: what was computed, e.g. ``text`` or ``text:normalized`` or ``token:layer=3``;
+- ``representation``: what the vectors are: ``text`` (one per text), ``token:layer=3`` (each token's
+  vector after layer 3) or ``token:static`` (each token's input-table row). It is stored in the
+  column ``kind``: the file format of every cache written so far, kept so those files stay readable;
 - ``text_hash``: sha256 of the text's UTF-8 bytes.
 
 Values are float32 arrays stored as raw bytes with their shape, plus optional JSON (the token
@@ -60,7 +62,7 @@ def text_hash(text: str) -> bytes:
 
 
 class VectorCache:
-    """get_many / put_many of float32 arrays keyed by (fingerprint, kind, text)."""
+    """get_many / put_many of float32 arrays keyed by (fingerprint, representation, text)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
@@ -77,7 +79,7 @@ class VectorCache:
         return conn
 
     def get_many(
-        self, fingerprint: str, kind: str, texts: Sequence[str]
+        self, fingerprint: str, representation: str, texts: Sequence[str]
     ) -> dict[int, tuple[np.ndarray, Any]]:
         """{index in texts: (array, extra)} for the texts found; duplicates are all filled."""
         if not texts:
@@ -95,7 +97,7 @@ class VectorCache:
             rows = conn.execute(
                 f"SELECT text_hash, shape, data, extra FROM vectors "
                 f"WHERE fingerprint = ? AND kind = ? AND text_hash IN ({marks})",
-                [fingerprint, kind, *chunk],
+                [fingerprint, representation, *chunk],
             ).fetchall()
             for h, shape, data, extra in rows:
                 array = np.frombuffer(data, dtype=np.float32).reshape(json.loads(shape))
@@ -107,7 +109,7 @@ class VectorCache:
     def put_many(
         self,
         fingerprint: str,
-        kind: str,
+        representation: str,
         items: Iterable[tuple[str, np.ndarray, Any]],
     ) -> int:
         """Store (text, array, extra) items in one transaction; returns how many were written."""
@@ -117,7 +119,7 @@ class VectorCache:
             rows.append(
                 (
                     fingerprint,
-                    kind,
+                    representation,
                     text_hash(text),
                     json.dumps(list(array.shape)),
                     array.tobytes(),

@@ -288,7 +288,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     check_output_suffix(out, ".csv")
     points = points_for(args, load_for(args))
     proj = project_for(args, points.vectors, args.method, args.max_points)
-    rows = np.arange(len(points)) if proj.indices is None else np.asarray(proj.indices)
+    rows = proj.rows
     table = pd.DataFrame({"row": rows})
     for axis, name in enumerate("xyz"[: proj.dims]):
         table[name] = proj.coords[:, axis]
@@ -512,7 +512,7 @@ def _with_rows(coords, meta):  # -> pd.DataFrame
 def cmd_view(args: argparse.Namespace) -> int:
     import signal
 
-    from embeddings import view
+    from embeddings import serve
     from embeddings.pipeline import load_input
 
     # Checked here first, so bad input is one line and exit 2 before any server starts.
@@ -521,31 +521,31 @@ def cmd_view(args: argparse.Namespace) -> int:
         raise InputError(f"{args.data}: holds precomputed vectors, so only --level text applies")
     points = len(dataset)
     del dataset  # the app reads the file itself; do not hold a second copy while it runs
-    port = view.pick_port(args.port)
+    port = serve.pick_port(args.port)
     if port != args.port:
         info(f"port {args.port} is in use; using {port}", args)
-    request = view.ViewRequest(
+    request = serve.ServeRequest(
         data=str(Path(args.data).resolve()),
         metadata=str(Path(args.metadata).resolve()) if args.metadata else None,
         model=args.model,
         text_column=args.text_column,
         level=args.level,
     )
-    log = view.log_file()
-    server = view.start_server(request, port, log)
+    log = serve.log_file()
+    server = serve.start_server(request, port, log)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        view.wait_until_ready(server, port, log)
-        print(f"http://{view.HOST}:{port}/", flush=True)
+        serve.wait_until_ready(server, port, log)
+        print(f"http://{serve.HOST}:{port}/", flush=True)
         info(f"the explorer is open on {Path(args.data).name} ({points:,} points); Ctrl-C stops it", args)
         code = server.wait()
         if code != 0:
-            raise InputError(f"the app server stopped (exit {code}): {view.last_line(log)}")
+            raise InputError(f"the app server stopped (exit {code}): {serve.last_line(log)}")
     except KeyboardInterrupt:
         info("stopped", args)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        view.stop_server(server)
+        serve.stop_server(server)
         log.unlink(missing_ok=True)
     return 0
 
@@ -732,7 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .json report")
     p.add_argument("--coords", help="also write every point's coordinates at every layer (.csv)")
     p.set_defaults(func=cmd_layers)
-    from embeddings.view import DEFAULT_PORT
+    from embeddings.serve import DEFAULT_PORT
 
     p = sub.add_parser("view", help="open the explorer on DATA in the browser (a server on 127.0.0.1)")
     p.add_argument("data", metavar="DATA",

@@ -199,7 +199,7 @@ def cluster_points(
     """
     coords = None
     if projection is not None:
-        if len(projection.rows) != len(points) or projection.indices is not None:
+        if len(projection.rows) != len(points) or projection.subset_rows is not None:
             raise InputError(f"the projection lays out {len(projection.rows):,} of {len(points):,} points; "
                              "cluster points.subset(projection.rows) instead")
         coords = projection.coords

@@ -60,9 +60,9 @@ class Dataset:
     text_column: str | None
     source: str
     vectors: np.ndarray | None = None
-    # Views that came with the data: a projector config's bookmarks (embeddings.views.View, each
-    # with its coordinates in .projection).
-    views: tuple = ()
+    # A projector config's bookmarks, read as views (embeddings.views.View, each with its
+    # coordinates in .projection).
+    bookmarks: tuple = ()
 
     def __len__(self) -> int:
         if self.texts is not None:
@@ -71,9 +71,9 @@ class Dataset:
             return int(self.vectors.shape[0])
         return len(self.metadata)
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Dataset":
         """A new Dataset holding the given rows, in the given order."""
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
         texts = None if self.texts is None else [self.texts[i] for i in idx]
         metadata = self.metadata.iloc[idx].reset_index(drop=True)
         vectors = None if self.vectors is None else self.vectors[idx]
@@ -131,12 +131,12 @@ def _check_not_empty(text: str, name: str) -> None:
 
 
 def _read_delimited(text: str, name: str, sep: str) -> pd.DataFrame:
-    kind = "CSV" if sep == "," else "TSV"
+    file_format = "CSV" if sep == "," else "TSV"
     try:
         # dtype=str + keep_default_na=False: every cell is read as the file spells it.
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
-        raise InputError(f"{name}: malformed {kind}: {_parser_detail(str(exc))}") from None
+        raise InputError(f"{name}: malformed {file_format}: {_parser_detail(str(exc))}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{name}: file is empty") from None
     return frame
@@ -225,10 +225,10 @@ def _missing(value: Any) -> bool:
     return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
-def _where(row: int, kind: str, lines: list[int] | None) -> str:
+def _where(row: int, file_format: str, lines: list[int] | None) -> str:
     if lines is not None:
         return f"line {lines[row]}"
-    if kind == "txt":
+    if file_format == "txt":
         return f"line {row + 1}"
     return f"row {row + 1}"
 
@@ -238,7 +238,7 @@ def _finish(
     name: str,
     text_column: str | None,
     *,
-    kind: str,
+    file_format: str,
     lines: list[int] | None = None,
     all_strings: bool = False,
 ) -> Dataset:
@@ -265,11 +265,11 @@ def _finish(
     values = frame[chosen]
     for row, value in enumerate(values):
         if _missing(value):
-            raise InputError(f"{name}: {_where(row, kind, lines)}, column '{chosen}': missing text")
+            raise InputError(f"{name}: {_where(row, file_format, lines)}, column '{chosen}': missing text")
         if not isinstance(value, str):
             shown = repr(value)[:40]
             raise InputError(
-                f"{name}: {_where(row, kind, lines)}, column '{chosen}': expected text, got "
+                f"{name}: {_where(row, file_format, lines)}, column '{chosen}': expected text, got "
                 f"{type(value).__name__} {shown}"
             )
     for column in numeric - {chosen}:
@@ -299,18 +299,18 @@ def read_data(
     if not content:
         raise InputError(f"{name}: file is empty")
     if suffix == ".parquet":
-        return _finish(_read_parquet(content, name), name, text_column, kind="parquet")
+        return _finish(_read_parquet(content, name), name, text_column, file_format="parquet")
     text = _decode(content, name)
     _check_not_empty(text, name)
     if suffix in (".csv", ".tsv"):
         frame = _read_delimited(text, name, "," if suffix == ".csv" else "\t")
-        return _finish(frame, name, text_column, kind="table", all_strings=True)
+        return _finish(frame, name, text_column, file_format="table", all_strings=True)
     if suffix == ".jsonl":
         frame, lines = _read_jsonl(text, name)
         if len(frame) == 0:
             raise InputError(f"{name}: file is empty")
-        return _finish(frame, name, text_column, kind="jsonl", lines=lines)
-    return _finish(_read_txt(text, name), name, text_column, kind="txt")
+        return _finish(frame, name, text_column, file_format="jsonl", lines=lines)
+    return _finish(_read_txt(text, name), name, text_column, file_format="txt")
 
 
 def from_texts(texts: Sequence[str], source: str = "pasted") -> Dataset:
@@ -497,15 +497,15 @@ _BLANK_TAIL = re.compile(rb"[ \t\r\n\x0b\x0c]*\Z")
 
 
 class _TsvProblems:
-    """The first problem of each kind met so far, in file order."""
+    """The first problem of each sort met so far, in file order."""
 
     ORDER = ("structure", "number", "finite")
 
     def __init__(self) -> None:
         self.first: dict[str, str] = {}
 
-    def add(self, kind: str, message: str) -> None:
-        self.first.setdefault(kind, message)
+    def add(self, problem: str, message: str) -> None:
+        self.first.setdefault(problem, message)
 
     def worst(self) -> str | None:
         return next((self.first[k] for k in self.ORDER if k in self.first), None)
@@ -708,12 +708,12 @@ def dataset_from_vectors(
     metadata: str | Path | bytes | None = None,
     *,
     metadata_name: str | None = None,
-    views: tuple = (),
+    bookmarks: tuple = (),
 ) -> Dataset:
     """A Dataset of checked (n, d) vectors plus an optional projector metadata TSV (path or bytes)."""
     if metadata is None:
         frame = pd.DataFrame(index=pd.RangeIndex(array.shape[0]))
-        return Dataset(None, frame, None, source, array, views)
+        return Dataset(None, frame, None, source, array, bookmarks)
     content, mname, _ = _raw(metadata, metadata_name, "metadata")
     if not content:
         raise InputError(f"{mname}: file is empty")
@@ -731,4 +731,4 @@ def dataset_from_vectors(
     for column in columns[1:]:
         if _numeric_like(frame[column]):
             frame[column] = pd.to_numeric(frame[column].str.strip())
-    return Dataset(list(frame[first]), frame, first, source, array, views)
+    return Dataset(list(frame[first]), frame, first, source, array, bookmarks)

@@ -52,7 +52,7 @@ MAX_TASK_RETRIES = 3
 # Fault injection for the tests: when this variable names an existing file, the first actor to
 # claim it (an atomic rename) exits hard after encoding and caching its batch, before returning.
 FAULT_FILE_ENV = "EMBEDDINGS_RAY_FAULT_FILE"
-_KIND = "text"
+_REPRESENTATION = "text"  # the vector cache's name for one vector per text
 
 
 # ---------------------------------------------------------------- the Ray session
@@ -238,7 +238,8 @@ class _TextEncoder:
             trust_remote_code=self.lm.spec.trust_remote_code,
         ).vectors
         if self.store is not None:
-            self.store.put_many(self.lm.fingerprint, _KIND, ((t, v, None) for t, v in zip(texts, vectors)))
+            self.store.put_many(self.lm.fingerprint, _REPRESENTATION,
+                                ((t, v, None) for t, v in zip(texts, vectors)))
         _maybe_fail_for_test()
         stored = np.full(len(texts), self.store is not None)
         return {"key": np.asarray(batch["key"], dtype=np.int64), "vector": vectors, "stored": stored}
@@ -345,7 +346,7 @@ def encode_on_ray(
 
         store = shared_cache()
     fp = fingerprint(spec) if store is not None else None
-    found = store.get_many(fp, _KIND, texts) if fp is not None else {}
+    found = store.get_many(fp, _REPRESENTATION, texts) if fp is not None else {}
     total = len(texts)
     counts: dict[str, int] = {}
     for i in range(total):
@@ -451,7 +452,7 @@ def _run_pipeline(
                 seen[keys] = True
                 unsaved = ~np.asarray(batch["stored"], dtype=bool)
                 if store is not None and fp is not None and unsaved.any():
-                    store.put_many(fp, _KIND, ((unique[k], vectors[k], None) for k in keys[unsaved]))
+                    store.put_many(fp, _REPRESENTATION, ((unique[k], vectors[k], None) for k in keys[unsaved]))
                 done += sum(counts[unique[k]] for k in keys)
                 report(progress, done, total)
                 _check_stop(stop)

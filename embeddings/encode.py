@@ -66,8 +66,8 @@ class Embeddings:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> "Embeddings":
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Embeddings":
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
         rows = None if self.rows is None else self.rows.iloc[idx].reset_index(drop=True)
         return Embeddings(self.vectors[idx], self.model, self.fingerprint, self.level, self.layer, rows)
 
@@ -124,7 +124,7 @@ def _cache(enabled: bool) -> Any:
     return shared_cache()
 
 
-def _cached(store: Any, spec: ModelSpec, kind: str, texts: list[str]) -> tuple[str | None, dict[int, tuple[np.ndarray, Any]]]:
+def _cached(store: Any, spec: ModelSpec, representation: str, texts: list[str]) -> tuple[str | None, dict[int, tuple[np.ndarray, Any]]]:
     """(the model's fingerprint or None without a cache, {index: (vectors, extra)} found in the cache).
 
     The fingerprint comes from the model's files, so a fully cached run loads no model.
@@ -132,7 +132,7 @@ def _cached(store: Any, spec: ModelSpec, kind: str, texts: list[str]) -> tuple[s
     if store is None:
         return None, {}
     fp = fingerprint(spec)
-    return fp, store.get_many(fp, kind, texts)
+    return fp, store.get_many(fp, representation, texts)
 
 
 def _fill_missing(
@@ -142,7 +142,7 @@ def _fill_missing(
     compute: Callable[[list[str]], list[tuple[np.ndarray, Any]]],
     store: Any,
     fp: str,
-    kind: str,
+    representation: str,
     progress: ProgressFn | None,
     stop: StopFn | None,
 ) -> dict[str, tuple[np.ndarray, Any]]:
@@ -167,7 +167,7 @@ def _fill_missing(
         results = compute(chunk)
         computed.update(zip(chunk, results))
         if store is not None:
-            store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
+            store.put_many(fp, representation, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
         done += sum(counts[t] for t in chunk)
         report(progress, min(done, total), total)
     report(progress, total, total)
@@ -275,7 +275,7 @@ def _start_pool(lm: LoadedModel, workers: int) -> Any:
 
         fresh = SentenceTransformer(
             lm.spec.location, device="cpu", trust_remote_code=lm.spec.trust_remote_code,
-            local_files_only=lm.spec.kind != "hub",
+            local_files_only=lm.spec.origin != "hub",
         )
         return fresh.start_multi_process_pool(["cpu"] * workers)
     finally:
@@ -413,8 +413,8 @@ def token_embeddings(
         return lm
 
     used_layer = _token_layer(spec, layer, loaded)
-    kind = "token:static" if used_layer is None else f"token:layer={used_layer}"
-    fp, found = _cached(store, spec, kind, texts)
+    representation = "token:static" if used_layer is None else f"token:layer={used_layer}"
+    fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     if len(found) < len(texts):
         model_ = loaded()
@@ -426,7 +426,8 @@ def token_embeddings(
         def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
             return _token_vectors(model_, chunk, layer_, batch_size)
 
-        computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, kind, progress, stop)
+        computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, representation, progress,
+                                 stop)
     results = [found[index] if index in found else computed[text] for index, text in enumerate(texts)]
     vectors, rows = _token_rows(results, include_special, lm.dim if lm else 0)
     return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
@@ -575,7 +576,7 @@ def vocabulary_embeddings(
     else:
         words = list(dict.fromkeys(w.strip() for w in tokens if isinstance(w, str) and w.strip()))
         if not words:
-            raise InputError("no words given for the vocabulary view")
+            raise InputError("no words given for the vocabulary map")
         vectors = np.empty((len(words), table.shape[1]), dtype=np.float32)
         ids_out, pieces_out = [], []
         for i, word in enumerate(words):

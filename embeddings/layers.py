@@ -74,8 +74,8 @@ class LayerWalk:
             table, label = token_table(self.rows, dataset.metadata, dataset.text_column), "token"
         else:
             table, label = dataset.metadata.reset_index(drop=True), dataset.text_column
-        return Points(chosen.vectors, table, self.level, self.model, self.fingerprint, chosen.layer, dataset.source,
-                      label)
+        return Points(chosen.vectors, table, level=self.level, model=self.model, fingerprint=self.fingerprint,
+                      layer=chosen.layer, source=dataset.source, text_column=label)
 
 
 def _layer_fingerprint(base: str, layer: int) -> str:
@@ -136,7 +136,7 @@ def layer_vectors(
 
 
 def _key(base_fp: str, level: str, layer: int) -> tuple[str, str]:
-    """(fingerprint, kind) of one layer's vectors, as encode_texts (@layerN) and token_embeddings key them."""
+    """(fingerprint, representation) of one layer's vectors, as encode_texts (@layerN) and token_embeddings key them."""
     if level == "text":
         return _layer_fingerprint(base_fp, layer), "text"
     return base_fp, f"token:layer={layer}"
@@ -163,8 +163,8 @@ def _compute(lm: Any, texts: list[str], level: str, batch_size: int, store: Any,
             out[text] = per_layer
         if store is not None:
             for layer in layers:
-                fp, kind = _key(lm.fingerprint, level, layer)
-                store.put_many(fp, kind, ((t, v[layer][0], v[layer][1]) for t, v in zip(chunk, values)))
+                fp, representation = _key(lm.fingerprint, level, layer)
+                store.put_many(fp, representation, ((t, v[layer][0], v[layer][1]) for t, v in zip(chunk, values)))
         done = min(total, done + len(chunk))
         report(progress, done, total)
     return out
@@ -328,7 +328,7 @@ class LayerReport:
         """Long table: one row per (layer, point) with layer, row, x, y[, z]."""
         frames = []
         for index, projection in enumerate(self.projections):
-            rows = np.arange(len(self.walk)) if projection.indices is None else np.asarray(projection.indices)
+            rows = projection.rows
             frame = pd.DataFrame({"layer": index, "row": rows})
             for axis, name in enumerate("xyz"[: projection.dims]):
                 frame[name] = projection.coords[:, axis]

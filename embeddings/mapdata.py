@@ -1,15 +1,15 @@
 """The map's data as one compact binary payload for the browser (no streamlit, no plotly here).
 
 A projection goes to the browser once, as bytes: a JSON header, then 4-byte aligned sections of
-little-endian typed arrays the browser views without copying:
+little-endian typed arrays the browser reads without copying:
 
-- ``coords/<panel>``: float32, (n, dims) row-major, one section per panel (a compare view has 2-4).
+- ``coords/<panel>``: float32, (n, dims) row-major, one section per panel (a compare map has 2-4).
 - per numeric column: float32 values (NaN when missing).
 - per other column: the distinct values as one UTF-8 blob joined by "\\0", a code per row
   (uint8/uint16/uint32 index into those values) and a colour slot per distinct value (uint8).
 
 Colour slots keep their meaning: they are ranked on ``categories_from`` (the whole table, when
-``table`` is an isolated or filtered part of it), so a value has the same colour in every view.
+``table`` is an isolated or filtered part of it), so a value has the same colour in every layout.
 The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
 value shares the last slot, "other", and the header lists what "other" holds.
 """
@@ -111,7 +111,7 @@ def _category_column(name: str, values: pd.Series, reference: pd.Series | None) 
     dtype = _codes_dtype(len(uniques))
     header = {
         "name": name,
-        "kind": "category",
+        "type": "category",
         "distinct": len(uniques),
         "codes": dtype,
         "legend": legend,
@@ -133,7 +133,7 @@ def _numeric_column(name: str, values: pd.Series) -> tuple[dict, list[Section]]:
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(numbers)
     low, high = (float(numbers[finite].min()), float(numbers[finite].max())) if finite.any() else (0.0, 1.0)
-    header = {"name": name, "kind": "number", "min": low, "max": high, "missing": int((~finite).sum())}
+    header = {"name": name, "type": "number", "min": low, "max": high, "missing": int((~finite).sum())}
     return header, [Section(f"{name}/numbers", "float32", numbers.astype(np.float32).tobytes())]
 
 

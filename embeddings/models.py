@@ -59,7 +59,7 @@ class ModelSpec:
     """A parsed model spec: where the weights come from, and which variant of the model."""
 
     raw: str = field(compare=False)  # as typed; two spellings of one model are the same spec
-    kind: str  # "bundled" | "local" | "hub"
+    origin: str  # "bundled" | "local" | "hub": where the weights come from
     location: str  # folder path (bundled, local) or hub id
     variant: str | None = None  # None | "static" | "layer:N"
     trust_remote_code: bool = False
@@ -98,9 +98,9 @@ class ModelSpec:
     @property
     def name(self) -> str:
         """A short readable name: the bundled alias, a folder's name, or the hub id, plus variant."""
-        if self.kind == "bundled":
+        if self.origin == "bundled":
             base = DEFAULT_MODEL
-        elif self.kind == "local":
+        elif self.origin == "local":
             base = Path(self.location).name
         else:
             base = self.location
@@ -116,12 +116,12 @@ class ModelSpec:
 
     def base(self) -> "ModelSpec":
         """The same weights without a variant."""
-        return ModelSpec(self.location if self.kind != "bundled" else DEFAULT_MODEL, self.kind, self.location,
+        return ModelSpec(self.location if self.origin != "bundled" else DEFAULT_MODEL, self.origin, self.location,
                          None, self.trust_remote_code)
 
     def folder(self) -> Path | None:
         """The folder holding the weights, when they are on this machine (no download)."""
-        if self.kind in ("bundled", "local"):
+        if self.origin in ("bundled", "local"):
             return Path(self.location)
         return _hub_snapshot(self.location)
 
@@ -247,7 +247,7 @@ def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, devi
     """Load a spec (memoised per process: the second call with the same spec is free)."""
     parsed = ModelSpec.parse(spec, trust_remote_code=trust_remote_code)
     if trust_remote_code and not parsed.trust_remote_code:
-        parsed = ModelSpec(parsed.raw, parsed.kind, parsed.location, parsed.variant, True)
+        parsed = ModelSpec(parsed.raw, parsed.origin, parsed.location, parsed.variant, True)
     with _load_lock:
         return _load(parsed, pick_device(device))
 
@@ -284,7 +284,7 @@ def _load(spec: ModelSpec, device: str) -> LoadedModel:
 @lru_cache(maxsize=4)
 def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
     _quiet_libraries()
-    if spec.kind == "hub":
+    if spec.origin == "hub":
         _check_hub(spec.location)
     st = open_sentence_transformer(spec, device)
     st.eval()
@@ -322,7 +322,7 @@ def open_sentence_transformer(spec: ModelSpec, device: str) -> Any:
             spec.location,
             device=device,
             trust_remote_code=spec.trust_remote_code,
-            local_files_only=spec.kind != "hub",
+            local_files_only=spec.origin != "hub",
         )
     except ModelError:
         raise

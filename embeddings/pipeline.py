@@ -161,8 +161,8 @@ def embed_points(
     if dataset.vectors is not None:
         if level != "text":
             raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
-        return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, "text", None, "", None,
-                      dataset.source, dataset.text_column, views=dataset.views)
+        return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, source=dataset.source,
+                      text_column=dataset.text_column, bookmarks=dataset.bookmarks)
     embeddings = embed(
         dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
         cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,
@@ -173,8 +173,9 @@ def embed_points(
     else:
         table, label = dataset.metadata, dataset.text_column
     name = model.raw if isinstance(model, ModelSpec) else str(model or DEFAULT_MODEL)  # as given: loads again
-    return Points(embeddings.vectors, table, embeddings.level, name, embeddings.fingerprint,
-                  embeddings.layer if level == "token" else None, dataset.source, label, None, embeddings.cached)
+    return Points(embeddings.vectors, table, level=embeddings.level, model=name, fingerprint=embeddings.fingerprint,
+                  layer=embeddings.layer if level == "token" else None, source=dataset.source, text_column=label,
+                  cached=embeddings.cached)
 
 
 def _vocabulary_points(
@@ -187,8 +188,8 @@ def _vocabulary_points(
     embeddings = vocabulary_embeddings(model, tokens=tokens, top_n=vocab_size, trust_remote_code=trust_remote_code)
     report(progress, 1, 1)
     name = model.raw if isinstance(model, ModelSpec) else str(model)
-    return Points(embeddings.vectors, embeddings.rows, "vocab", name, embeddings.fingerprint, None,
-                  f"vocabulary of {name}", "token")
+    return Points(embeddings.vectors, embeddings.rows, level="vocab", model=name, fingerprint=embeddings.fingerprint,
+                  source=f"vocabulary of {name}", text_column="token")
 
 
 def embed_query(points: Points, text: str, *, trust_remote_code: bool = False) -> np.ndarray:

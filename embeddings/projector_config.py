@@ -21,7 +21,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -223,11 +223,11 @@ def _tokenize(text: str, name: str) -> list[tuple[str, str, int]]:
         match = _TOKEN.match(text, at)
         if match is None:
             raise InputError(f"{name}: line {line}: cannot read {text[at:at + 20]!r}")
-        kind = match.lastgroup or ""
-        if kind == "newline":
+        token_type = match.lastgroup or ""
+        if token_type == "newline":
             line += 1
-        elif kind != "space":
-            tokens.append((kind, match.group(), line))
+        elif token_type != "space":
+            tokens.append((token_type, match.group(), line))
         at = match.end()
     return tokens
 
@@ -235,10 +235,10 @@ def _tokenize(text: str, name: str) -> list[tuple[str, str, int]]:
 def _message(tokens: list, at: int, close: str | None, name: str) -> tuple[dict[str, list[Any]], int]:
     fields: dict[str, list[Any]] = {}
     while at < len(tokens):
-        kind, value, line = tokens[at]
-        if kind == "punct" and value == close:
+        token_type, value, line = tokens[at]
+        if token_type == "punct" and value == close:
             return fields, at + 1
-        if kind != "name":
+        if token_type != "name":
             raise InputError(f"{name}: line {line}: expected a field name, got {value!r}")
         at += 1
         colon = at < len(tokens) and tokens[at][1] == ":"
@@ -280,20 +280,20 @@ def _list(tokens: list, at: int, name: str, field: str) -> tuple[list[Any], int]
 
 
 def _scalar(tokens: list, at: int, name: str) -> tuple[Any, int]:
-    kind, value, line = tokens[at]
-    if kind == "string":
+    token_type, value, line = tokens[at]
+    if token_type == "string":
         parts = []
         while at < len(tokens) and tokens[at][0] == "string":
             parts.append(_unescape(tokens[at][1][1:-1], name, tokens[at][2]))
             at += 1
         return b"".join(parts).decode("utf-8", errors="replace"), at
-    if kind == "number":
+    if token_type == "number":
         try:
             number = float(value.rstrip("fF")) if re.search(r"[.eE]|^[-+]?(inf|nan)", value) else int(value, 0)
         except ValueError:
             raise InputError(f"{name}: line {line}: {value!r} is not a number") from None
         return number, at + 1
-    if kind == "name":
+    if token_type == "name":
         return {"true": True, "false": False}.get(value, value), at + 1
     raise InputError(f"{name}: line {line}: expected a value, got {value!r}")
 
@@ -373,9 +373,9 @@ def read_bytes_tensor(content: bytes, path: Path | str, entry: TensorEntry) -> n
     want = n * d * 4
     if len(content) != want:
         whole = "" if len(content) % 4 == 0 else ", not a whole number of float32 values"
-        kind = "truncated" if len(content) < want else "too long"
+        problem = "truncated" if len(content) < want else "too long"
         raise InputError(f"{path}: {len(content):,} bytes{whole}; tensorShape {list(entry.shape)} needs "
-                         f"{n:,} x {d:,} float32 = {want:,} bytes ({kind})")
+                         f"{n:,} x {d:,} float32 = {want:,} bytes ({problem})")
     array = np.frombuffer(content, dtype="<f4").reshape(n, d).astype(np.float32)
     bad = ~np.isfinite(array)
     if bad.any():
@@ -396,7 +396,7 @@ def pick_entry(entries: list[TensorEntry], tensor: str | None, where: str | Path
 
 
 def read_projector_config(path: str | Path, tensor: str | None = None) -> Dataset:
-    """One tensor of a projector config or TensorBoard log folder as a Dataset (vectors, metadata, views)."""
+    """One tensor of a projector config or TensorBoard log folder as a Dataset (vectors, metadata, bookmarks)."""
     path = Path(path)
     entry = pick_entry(read_entries(path), tensor, path)
     array = read_tensor(entry)
@@ -405,10 +405,10 @@ def read_projector_config(path: str | Path, tensor: str | None = None) -> Datase
     dataset = dataset_from_vectors(array, source, metadata)
     if not entry.bookmarks_path:
         return dataset
-    bookmarks = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
+    bookmarks_file = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
     columns = [str(c) for c in dataset.metadata.columns]
-    views = read_bookmarks(bookmarks, array.shape, columns, data=str(path), tensor=entry.name)
-    return Dataset(dataset.texts, dataset.metadata, dataset.text_column, dataset.source, dataset.vectors, views)
+    bookmarks = read_bookmarks(bookmarks_file, array.shape, columns, data=str(path), tensor=entry.name)
+    return replace(dataset, bookmarks=bookmarks)
 
 
 # ------------------------------------------------------------------ bookmarks
@@ -457,7 +457,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _indices(value: Any, limit: int, where: str, what: str) -> list[int]:
+def _rows(value: Any, limit: int, where: str, what: str) -> list[int]:
     if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
         raise InputError(f"{where}: {what} must be a list of point numbers")
     bad = [i for i in value if not 0 <= i < limit]
@@ -483,7 +483,7 @@ def _bookmark_view(
         raise InputError(f"{where}: selectedProjection must be pca, umap, tsne or custom, not {method!r}")
     keys, params = _coordinate_keys(state, method, where)
     filtered = state.get("filteredPoints")
-    rows = np.arange(n) if filtered is None else np.asarray(_indices(filtered, n, where, "filteredPoints"), dtype=np.int64)
+    rows = np.arange(n) if filtered is None else np.asarray(_rows(filtered, n, where, "filteredPoints"), dtype=np.int64)
     if filtered is not None and len(filtered) == 0:
         rows = np.arange(n)  # the projector's getSubset([]) is every point
     projections = state.get("projections")
@@ -499,12 +499,12 @@ def _bookmark_view(
     placed = np.isfinite(coords).all(axis=1)
     if not placed.any():
         raise InputError(f"{where}: no point has {', '.join(keys)} coordinates")
-    selected = _indices(state.get("selectedPoints") or [], len(rows), where, "selectedPoints")
+    selected = _rows(state.get("selectedPoints") or [], len(rows), where, "selectedPoints")
     kept = rows[placed]
     projection = Projection(
         coords=np.ascontiguousarray(coords[placed], dtype=np.float32),
         method=method, dims=len(keys), params=params,
-        indices=None if len(kept) == n and filtered is None else kept,
+        subset_rows=None if len(kept) == n and filtered is None else kept,
         note=None if len(kept) == n else f"the bookmark places {len(kept):,} of {n:,} points",
     )
     colour = state.get("selectedColorOptionName")

@@ -31,14 +31,14 @@ from embeddings.errors import InputError
 FORMAT = 1  # the "format" number in a view's JSON
 VIEWS_DIR_ENV = "EMBEDDINGS_VIEWS_DIR"
 MAX_NAME = 120
-# Each method's parameters: name -> (kind, URL key). kind "int", "float", "str", "ints", "rate".
+# Each method's parameters: name -> (type, URL parameter). type "int", "float", "str", "ints", "rate".
 PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "pca": {"components": ("ints", "pc")},
     "umap": {"n_neighbors": ("int", "neighbors"), "min_dist": ("float", "min_dist"), "metric": ("str", "metric")},
     "tsne": {"perplexity": ("float", "perplexity"), "learning_rate": ("rate", "lr"), "n_iter": ("int", "iter")},
     "custom": {},
 }
-# URL keys for the view's own fields (the look keys are LOOK_KEYS).
+# URL parameters for the view's own fields (the look's are LOOK_KEYS).
 QUERY_KEYS = ("view", "data", "tensor", "model", "level", "layer", "method", "dims", "seed", "bm")
 
 
@@ -98,7 +98,7 @@ class View:
 
     @property
     def look(self) -> dict[str, str]:
-        """The look as the page URL spells it (keys LOOK_KEYS, empty ones left out)."""
+        """The look as the page URL spells it (parameters LOOK_KEYS, empty ones left out)."""
         look = {
             "color": self.color or "",
             "label": self.label or "",
@@ -185,10 +185,10 @@ class View:
         query["dims"] = str(self.dims)
         if self.seed:
             query["seed"] = str(self.seed)
-        for name, (kind, key) in PARAMS[self.method].items():
+        for name, (value_type, key) in PARAMS[self.method].items():
             if name in self.params:
                 value = self.params[name]
-                query[key] = ",".join(str(v) for v in value) if kind == "ints" else _plain(value)
+                query[key] = ",".join(str(v) for v in value) if value_type == "ints" else _plain(value)
         if self.bookmark is not None:
             query["bm"] = str(self.bookmark)
         query.update(self.look)
@@ -201,9 +201,9 @@ class View:
         check = _Checker("link")
         method = get.get("method", "pca")
         params: dict[str, Any] = {}
-        for name, (kind, key) in PARAMS.get(method, {}).items():
+        for name, (value_type, key) in PARAMS.get(method, {}).items():
             if key in get:
-                params[name] = check.parse(get[key], key, kind)
+                params[name] = check.parse(get[key], key, value_type)
         values: dict[str, Any] = {
             "name": get.get("view", ""),
             "data": get.get("data") or None,
@@ -311,19 +311,19 @@ class _Checker:
             raise self.fail(key, f"must be row numbers separated by commas, not {value[:40]!r}")
         return tuple(int(p) for p in parts)
 
-    def parse(self, text: str, key: str, kind: str) -> Any:
-        """A URL string as the field's kind."""
+    def parse(self, text: str, key: str, value_type: str) -> Any:
+        """A URL string as the field's type."""
         try:
-            if kind == "int":
+            if value_type == "int":
                 return int(text)
-            if kind == "float":
+            if value_type == "float":
                 return float(text)
-            if kind == "rate":
+            if value_type == "rate":
                 return text if text == "auto" else float(text)
-            if kind == "ints":
+            if value_type == "ints":
                 return [int(p) for p in text.split(",")]
         except ValueError:
-            raise self.fail(key, f"must be {'a whole number' if kind in ('int', 'ints') else 'a number'}, "
+            raise self.fail(key, f"must be {'a whole number' if value_type in ('int', 'ints') else 'a number'}, "
                             f"not {text[:40]!r}") from None
         return text
 
@@ -336,15 +336,15 @@ class _Checker:
             if name not in allowed:
                 takes = ", ".join(allowed) or "no parameters"
                 raise self.fail("params", f"{name!r} does not apply to {method} (it takes {takes})")
-            kind = allowed[name][0]
+            value_type = allowed[name][0]
             key = f"params.{name}"
-            if kind == "int":
+            if value_type == "int":
                 out[name] = self.integer(item, key, minimum=1)
-            elif kind == "float":
+            elif value_type == "float":
                 out[name] = self.number(item, key, minimum=0.0)
-            elif kind == "rate":
+            elif value_type == "rate":
                 out[name] = item if item == "auto" else self.number(item, key, minimum=0.0)
-            elif kind == "str":
+            elif value_type == "str":
                 out[name] = self.text(item, key)
             else:
                 items = self.rows(item, key)

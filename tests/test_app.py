@@ -100,7 +100,7 @@ def _zip_files(data: bytes) -> dict[str, str]:
 def _select(at: AppTest, rows: list[int]) -> None:
     """What a box selection on the chart stores (the chart's own event needs a browser)."""
     at.session_state[state.SELECTION] = rows
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_DIGEST]
 
 
 # ------------------------------------------------------------------ first load and export
@@ -152,7 +152,7 @@ def test_the_map_sends_its_data_again_when_the_browser_lacks_it():
     at = _start()
     data_id = _chart(at)["args"]["data_id"]
     # what a re-created iframe reports: it has not got this id
-    at.session_state[state.CHART] = {"seq": 10**13, "kind": "need", "need": data_id, "selection": []}
+    at.session_state[state.CHART] = {"seq": 10**13, "type": "need", "need": data_id, "selection": []}
     at.run()
     _assert_clean(at)
     assert _chart(at)["sent"] == ["payload"]
@@ -167,7 +167,7 @@ def test_the_url_look_reaches_the_map():
     at.query_params["color"] = "text"
     at.run()
     _assert_clean(at)
-    assert _chart(at)["args"]["view"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
+    assert _chart(at)["args"]["look"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
 
 
 # ------------------------------------------------------------------ projection
@@ -285,7 +285,7 @@ def test_unknown_model_is_one_error_line_and_the_page_keeps_working():
 def test_a_click_on_the_map_inspects_that_point():
     at = _start()
     # what the browser reports when point 7 is clicked (AppTest runs no JavaScript)
-    at.session_state[state.CHART] = {"seq": 10**13, "kind": "click", "clicked": 7, "selection": [7]}
+    at.session_state[state.CHART] = {"seq": 10**13, "type": "click", "clicked": 7, "selection": [7]}
     at.run()
     _assert_clean(at)
     assert at.selectbox(key=state.INSPECT_POINT).value == 7

@@ -175,7 +175,7 @@ def test_vocabulary_word_list_and_a_clicked_token(tiny_bert_dir: Path) -> None:
     vocab = maps(at)[-1]
     assert vocab["header"]["n"] == 4 and len(vocab["args"]["highlight"]) == 4  # cat and its 3 neighbours
     # a click on "horse" in the map (what the browser reports) picks it in "Nearest tokens to"
-    at.session_state[state.VOCAB_CHART] = {"seq": 10**13, "kind": "click", "clicked": 2, "selection": [2]}
+    at.session_state[state.VOCAB_CHART] = {"seq": 10**13, "type": "click", "clicked": 2, "selection": [2]}
     at.run()
     no_exception(at)
     assert at.selectbox(key=state.VOCAB_FOCUS).value == "horse"

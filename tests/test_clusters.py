@@ -156,7 +156,7 @@ def test_cluster_points_adds_the_columns_to_points() -> None:
     assert clustered.table["cluster"].tolist() == found.labels.tolist()
     assert adjusted_rand_score(truth, found.labels) == pytest.approx(1.0)
     assert np.array_equal(clustered.vectors, points.vectors) and points.table["cluster"].eq("theirs").all()
-    sampled = Projection(coords=coords[:50], method="umap", dims=2, indices=np.arange(50))
+    sampled = Projection(coords=coords[:50], method="umap", dims=2, subset_rows=np.arange(50))
     with pytest.raises(InputError, match="lays out 50 of 128 points"):
         cluster_points(points, sampled)
 

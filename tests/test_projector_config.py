@@ -52,7 +52,7 @@ def test_demo_layout_reads_bytes_and_labels(tmp_path: Path) -> None:
     assert np.array_equal(dataset.vectors, vectors)
     assert dataset.texts == [f"label {i}" for i in range(6)]
     assert list(dataset.metadata.columns) == ["label"]
-    assert dataset.views == ()
+    assert dataset.bookmarks == ()
     # The folder opens the same way.
     assert np.array_equal(load_input(tmp_path).vectors, vectors)
 

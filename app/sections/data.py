@@ -19,12 +19,12 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, view_request
+from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, serve_request
 from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.points import Points
-from embeddings.view import ViewRequest
+from embeddings.serve import ServeRequest
 
 SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files", state.PATH_SOURCE)
 LEVEL_LABELS = dict(zip(LEVELS, ("texts", "tokens", "vocabulary")))  # "text" -> "texts", as the page says it
@@ -38,7 +38,7 @@ class DataChoice:
     """What the sidebar asks for: a dataset and how to turn it into vectors."""
 
     dataset: Dataset
-    data_key: str  # fingerprint of the input (content hash + options)
+    data_digest: str  # names the input: its source and a content hash (+ how it is read)
     model: str
     level: str  # "text" | "token" | "vocab"
     layer: int = -1
@@ -52,12 +52,12 @@ class DataChoice:
         return self.dataset.vectors is not None
 
     @property
-    def job_key(self) -> str:
+    def job_digest(self) -> str:
         if self.precomputed:
-            return f"{self.data_key}|vectors"
+            return f"{self.data_digest}|vectors"
         if self.level == "vocab":
             return f"vocab|{self.model}|{self.vocab_size}|{self.trust_remote_code}"
-        return f"{self.data_key}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
+        return f"{self.data_digest}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -97,7 +97,7 @@ def _read_projector_files(
 
 
 def read_uploaded(content: bytes, filename: str, text_column: str | None = None) -> tuple[Dataset, str]:
-    """An uploaded file as a Dataset and its data key (also the entry point tests use)."""
+    """An uploaded file as a Dataset and its data digest (also the entry point tests use)."""
     return _read_upload(content, filename, text_column), f"upload:{_digest(content, filename)}:{text_column}"
 
 
@@ -107,14 +107,14 @@ def read_uploaded(content: bytes, filename: str, text_column: str | None = None)
 def render_data_panel() -> DataChoice | None:
     """Sidebar widgets for the data, text column, model and level."""
     st.header("Data")
-    request = view_request()  # set when `embeddings view DATA` started this server
+    request = serve_request()  # set when `embeddings view DATA` started this server
     sources = SOURCES + ((LOCAL_SOURCE,) if request is not None else ())
     source = st.radio("Points from", sources, key=state.SOURCE, label_visibility="collapsed",
                       index=len(sources) - 1 if request is not None else 0)
     dataset: Dataset | None = None
-    data_key = ""
+    data_digest = ""
     try:
-        dataset, data_key = _render_source(source, request)
+        dataset, data_digest = _render_source(source, request)
         if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
             st.info("Type the path of a data file, a projector_config.json / .pbtxt, or a TensorBoard log folder.")
     except InputError as error:
@@ -127,8 +127,8 @@ def render_data_panel() -> DataChoice | None:
     data_ref, tensor = _data_ref(source, dataset)
     if dataset.vectors is not None:
         st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
-                   + (f", {len(dataset.views)} projector bookmark(s)" if dataset.views else ""))
-        return DataChoice(dataset, data_key, model="", level="text", data_ref=data_ref, tensor=tensor)
+                   + (f", {len(dataset.bookmarks)} projector bookmark(s)" if dataset.bookmarks else ""))
+        return DataChoice(dataset, data_digest, model="", level="text", data_ref=data_ref, tensor=tensor)
 
     st.caption(f"{len(dataset):,} texts from {dataset.source}")
     st.header("Model")
@@ -162,7 +162,7 @@ def render_data_panel() -> DataChoice | None:
     elif level == "vocab":
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
-    return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
+    return DataChoice(dataset, data_digest, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
                       trust_remote_code=trust, data_ref=data_ref, tensor=tensor)
 
 
@@ -177,20 +177,20 @@ def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
     return f"upload:{dataset.source}", None
 
 
-def _level_index(request: ViewRequest | None) -> int:
+def _level_index(request: ServeRequest | None) -> int:
     """The level `embeddings view --level` asked for (texts otherwise)."""
     levels = list(LEVEL_LABELS)
     return levels.index(request.level) if request is not None and request.level in levels else 0
 
 
-def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dataset | None, str]:
+def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Dataset | None, str]:
     if source == LOCAL_SOURCE and request is not None:
         path, metadata = render_local_file(request)
-        dataset, key = read_local_file(path, metadata, request.text_column)
+        dataset, digest = read_local_file(path, metadata, request.text_column)
         column = _text_column_picker(dataset)
         if column != dataset.text_column:
-            dataset, key = read_local_file(path, metadata, column)
-        return dataset, key
+            dataset, digest = read_local_file(path, metadata, column)
+        return dataset, digest
     if source == "Sample":
         name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
         dataset = _read_sample(name, None)
@@ -210,11 +210,11 @@ def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dat
             return None, ""
         check_upload_size(upload.name, upload.size)
         content = upload.getvalue()
-        dataset, key = read_uploaded(content, upload.name)
+        dataset, digest = read_uploaded(content, upload.name)
         column = _text_column_picker(dataset)
         if column != dataset.text_column:
-            dataset, key = read_uploaded(content, upload.name, column)
-        return dataset, key
+            dataset, digest = read_uploaded(content, upload.name, column)
+        return dataset, digest
     if source == state.PATH_SOURCE:
         return _render_path()
     if source == "Paste texts":
@@ -240,8 +240,8 @@ def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dat
     v_bytes = vectors.getvalue()
     m_bytes = metadata.getvalue() if metadata is not None else None
     dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
-    key = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
-    return dataset, key
+    digest = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
+    return dataset, digest
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -308,59 +308,59 @@ def _layer_slider(model: str, trust_remote_code: bool = False) -> int:
 
 @st.cache_resource(show_spinner=False)
 def _encoded() -> tuple[OrderedDict, threading.Lock]:
-    """Points already encoded, by job key, shared by every session of this server (LRU)."""
+    """Points already encoded, by job digest, shared by every session of this server (LRU)."""
     return OrderedDict(), threading.Lock()
 
 
-def _remember(key: str, points: Points) -> None:
+def _remember(job: str, points: Points) -> None:
     store, lock = _encoded()
     with lock:
-        store[key] = points
-        store.move_to_end(key)
+        store[job] = points
+        store.move_to_end(job)
         while len(store) > KEEP_ENCODED:
             store.popitem(last=False)
 
 
-def _recall(key: str) -> Points | None:
+def _recall(job: str) -> Points | None:
     store, lock = _encoded()
     with lock:
-        points = store.get(key)
+        points = store.get(job)
         if points is not None:
-            store.move_to_end(key)
+            store.move_to_end(job)
         return points
 
 
 def load_points(choice: DataChoice) -> Points | None:
     """The choice's points: from memory, or encoded now with a progress bar and a Stop button."""
-    key = choice.job_key
-    points = _recall(key)
+    job = choice.job_digest
+    points = _recall(job)
     if points is None and choice.precomputed:
         from embeddings.pipeline import embed_points
 
         points = embed_points(choice.dataset, None)
-        _remember(key, points)
+        _remember(job, points)
     if points is None:
         points = _encode_now(choice)
     if points is not None:
-        st.session_state[state.LAST_JOB] = key
-        st.session_state[state.POINTS_KEY] = points.key
+        st.session_state[state.LAST_JOB] = job
+        st.session_state[state.POINTS_DIGEST] = points.digest
     return points
 
 
 def last_points() -> Points | None:
     """The points that loaded last in this session (kept on screen while a new input fails)."""
-    key = st.session_state.get(state.LAST_JOB)
-    points = _recall(key) if key else None
+    job = st.session_state.get(state.LAST_JOB)
+    points = _recall(job) if job else None
     if points is not None:
-        st.session_state[state.POINTS_KEY] = points.key
+        st.session_state[state.POINTS_DIGEST] = points.digest
         st.caption(f"Still showing the last data that loaded: {points.source}"
                    + (f", {points.model}" if points.model else "") + ".")
     return points
 
 
 def _encode_now(choice: DataChoice) -> Points | None:
-    key = choice.job_key
-    if st.session_state.get(state.STOPPED) == key:
+    job = choice.job_digest
+    if st.session_state.get(state.STOPPED) == job:
         st.info("Encoding was stopped. Vectors finished so far are cached, so resuming continues from there.")
         if not st.button("Resume encoding", key=state.RESUME_ENCODING):
             return None
@@ -370,7 +370,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
     failure: Exception | None = None
     with panel.container():
         if st.button("Stop encoding", key=state.STOP_ENCODING):
-            st.session_state[state.STOPPED] = key
+            st.session_state[state.STOPPED] = job
             st.rerun()
         what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
         total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
@@ -384,7 +384,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
     if failure is not None:
         show_error(failure, f"Encoding with {choice.model}")
         return None
-    _remember(key, points)
+    _remember(job, points)
     return points
 
 

@@ -24,14 +24,14 @@ LABEL_CHARS = 80
 
 @dataclass(frozen=True)
 class Inspection:
-    point: int | None  # the source row inspected, or None for a typed query
+    point: int | None  # the row id inspected, or None for a typed query
     query: str | None
     neighbors: Neighbors
 
     @property
     def rows(self) -> list[int]:
-        """The point (if any) and its neighbours, as source rows."""
-        rows = [int(i) for i in self.neighbors.indices]
+        """The point (if any) and its neighbours, as row ids."""
+        rows = [int(i) for i in self.neighbors.rows]
         return rows if self.point is None else [self.point, *rows]
 
 
@@ -93,13 +93,13 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
         return None
 
     what = f"“{query}”" if query else f"point {point}"
-    st.caption(f"{counted(len(neighbors.indices), 'nearest point')} to {what} by {metric} distance")
+    st.caption(f"{counted(len(neighbors.rows), 'nearest point')} to {what} by {metric} distance")
     # distance before the long text, so a narrow column never hides it
     table = pd.DataFrame(
         {
-            "row": neighbors.indices.astype(int),
+            "row": neighbors.rows.astype(int),
             "distance": np.round(neighbors.distances.astype(float), 4),
-            "point": [_label(points, int(i)) for i in neighbors.indices],
+            "point": [_label(points, int(i)) for i in neighbors.rows],
         }
     )
     st.dataframe(

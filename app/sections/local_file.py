@@ -1,7 +1,7 @@
 """The data panel's "File on this machine": a path read through the library's `load_input`.
 
 Offered when the server was started by `embeddings view DATA`, which names the file (and its
-metadata, model, text column and level) in a `ViewRequest`; the fields come filled in with it.
+metadata, model, text column and level) in a `ServeRequest`; the fields come filled in with it.
 Large files open here without an upload (a 1M x 384 vectors TSV is 5 GB; uploads stop at 1 GB).
 Only a server started that way offers it: a page on 127.0.0.1 can still be opened by other
 users of this machine, who should not get to read this user's files through it.
@@ -17,14 +17,14 @@ import streamlit as st
 from app import state
 from embeddings.data import Dataset
 from embeddings.errors import InputError
-from embeddings.view import ViewRequest
+from embeddings.serve import ServeRequest
 
 LOCAL_SOURCE = "File on this machine"
 
 
-def view_request() -> ViewRequest | None:
+def serve_request() -> ServeRequest | None:
     """What `embeddings view` asked this server to open, or None when it was started otherwise."""
-    return ViewRequest.from_env()
+    return ServeRequest.from_env()
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
@@ -44,7 +44,7 @@ def _read_local(path: str, metadata: str | None, text_column: str | None, stamps
 
 
 def read_local_file(path: str, metadata: str | None, text_column: str | None) -> tuple[Dataset, str]:
-    """The file as a Dataset and its data key (the path, what it holds now, and the options)."""
+    """The file as a Dataset and its data digest (the path, what it holds now, and the options)."""
     if not path:
         raise InputError("name a file: its full path on this machine")
     full = str(Path(path).expanduser())
@@ -54,7 +54,7 @@ def read_local_file(path: str, metadata: str | None, text_column: str | None) ->
     return dataset, f"local:{full}:{extra}:{stamps}:{text_column}"
 
 
-def render_local_file(request: ViewRequest) -> tuple[str, str | None]:
+def render_local_file(request: ServeRequest) -> tuple[str, str | None]:
     """The path fields, filled in from the request: (path, metadata path or None)."""
     path = st.text_input("Path of a file on this machine", value=request.data, key=state.LOCAL_PATH,
                          help="Texts (CSV, TSV, JSONL, Parquet, TXT) or vectors (.npy, projector vectors TSV), "

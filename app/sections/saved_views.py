@@ -4,7 +4,7 @@
 A view is ``embeddings.views.View`` (small JSON). Reopening one sets the widgets' session state
 before they are drawn, so the page then computes the same projection (cached) and shows the same
 look. The look (colour, label, search, selection, camera) is taken as a plain dict, so it can come
-from the widgets or from the URL keys the map component writes (``LOOK_KEYS``).
+from the widgets or from the URL parameters the map component writes (``LOOK_KEYS``).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ NONE = "(none)"  # the explore section's "no column" option
 LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
 PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
 MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long
-OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL keys this module writes; the look keys are the map's
+OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL parameters this module writes; the look's are the map's
 
 
 def look_from_url() -> dict[str, Any]:
-    """The look keys the map component mirrors into the page URL."""
+    """The look's URL parameters, as the map component mirrors them into the page URL."""
     return {key: st.query_params[key] for key in LOOK_KEYS if key in st.query_params}
 
 
@@ -138,7 +138,7 @@ def reopen_from_url() -> None:
 
 
 def write_url(view: View, *, with_look: bool) -> None:
-    """Keep the page URL on `view`: this module's keys always, the look keys when the widgets own them."""
+    """Keep the page URL on `view`: this module's URL parameters always, the look's when the widgets own them."""
     query = view.to_query()
     if len(view.selection) > MAX_URL_SELECTION:
         query.pop("sel", None)  # a link stays a link; a saved view keeps the whole selection
@@ -159,11 +159,11 @@ def forget_unknown_columns(columns: list[str]) -> None:
             del st.session_state[key]
 
 
-def take_pending_selection(points_key: str) -> None:
+def take_pending_selection(points_digest: str) -> None:
     """A reopened view's selection, for the points it now shows."""
     pending = st.session_state.pop(state.PENDING_SELECTION, None)
     if pending is not None:
-        state.set_selection(points_key, pending)
+        state.set_selection(points_digest, pending)
 
 
 # ------------------------------------------------------------------ bookmarks as layouts

@@ -1,5 +1,5 @@
 """The Tokens tab: how a model's tokenizer splits text, its tokens' contextual vectors per layer,
-and the model's input embedding table (the vocabulary view, like the projector's word2vec demo).
+and the model's input embedding table (the vocabulary map, like the projector's word2vec demo).
 
 Only widgets and layout live here; tokenizing, encoding and projecting are library calls
 (`embeddings.encode`, `embeddings.reduce`), cached on plain values.
@@ -111,7 +111,7 @@ def nearest_tokens(vectors: np.ndarray, tokens: list[str], row: int, k: int = NE
     from embeddings.neighbors import nearest
 
     found = nearest(vectors, row, min(k, len(tokens) - 1) or 1, "cosine")
-    near = [int(i) for i in found.indices]
+    near = [int(i) for i in found.rows]
     table = pd.DataFrame({"token": [tokens[i] for i in near],
                           "cosine distance": [round(float(d), 4) for d in found.distances]})
     return table, near
@@ -256,7 +256,7 @@ def _chart_selection(tokens: list[str]) -> list[int]:
     event = peek_event(state.VOCAB_CHART)
     if event is None:
         return []
-    if event.new and event.kind == "click" and event.clicked is not None and 0 <= event.clicked < len(tokens):
+    if event.new and event.type == "click" and event.clicked is not None and 0 <= event.clicked < len(tokens):
         st.session_state[state.VOCAB_FOCUS] = tokens[event.clicked]
     return [r for r in event.selection if 0 <= r < len(tokens)]
 
@@ -285,7 +285,7 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     )
     words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
     if not words:
-        st.error("Type at least one word for the vocabulary view.")
+        st.error("Type at least one word for the vocabulary map.")
         return None
     return words, VOCAB_TAB_SIZE, method_label, int(dims)
 
@@ -329,7 +329,7 @@ def _render_vocabulary(model: str) -> None:
 def _render_vocabulary_map(coords: np.ndarray, kept, rows: pd.DataFrame, data_id: str, highlight: list[int],
                            chosen: list[int], focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
     tokens = rows["token"].astype(str).tolist()
-    shown = rows.iloc[np.asarray(kept)]  # index = source row, so highlights and rings use source rows
+    shown = rows.iloc[np.asarray(kept)]  # index = row id, so highlights and rings use row ids
     plot_col, list_col = st.columns([3, 1])  # the same layout with or without neighbours: the map stays put
     with plot_col:
         point_map(

@@ -57,7 +57,7 @@ function decodePayload(bytes) {
   const columns = new Map();
   for (const c of header.columns) {
     const col = Object.assign({}, c);
-    if (c.kind === "number") col.numbers = sections[c.name + "/numbers"];
+    if (c.type === "number") col.numbers = sections[c.name + "/numbers"];
     else {
       col.codes = sections[c.name + "/codes"];
       col.slots = sections[c.name + "/slots"];
@@ -79,7 +79,7 @@ function columnValues(col) {  // the distinct strings of a category column, deco
 }
 
 function cellText(col, i) {
-  if (col.kind === "number") {
+  if (col.type === "number") {
     const v = col.numbers[i];
     return Number.isNaN(v) ? "(missing)" : String(Math.round(v * 1e6) / 1e6);
   }
@@ -473,7 +473,7 @@ class Panel {
     S.selected[i] = add ? 1 - S.selected[i] : 1;
     S.focus = i;
     refreshColors(); requestDraw(); scheduleMirror();
-    emit({ kind: "click", clicked: rowOf(i) });
+    emit({ type: "click", clicked: rowOf(i) });
   }
 }
 
@@ -496,7 +496,7 @@ function baseColors(col, n) {  // one RGBA word per point for the colour column,
   if (S.baseFor === (col ? col.name : null) && S.base && S.base.length === n) return S.base;
   const out = new Uint32Array(n);
   if (!col) out.fill(PLAIN32);
-  else if (col.kind === "number") {
+  else if (col.type === "number") {
     const v = col.numbers, lo = col.min, scale = col.max > col.min ? 255 / (col.max - col.min) : 0;
     for (let i = 0; i < n; i++) { const x = v[i]; out[i] = x === x ? VIRIDIS_LUT[((x - lo) * scale) | 0] : MISSING32; }
   } else {
@@ -520,7 +520,7 @@ function computeSearch() {
     else { const q = S.search.toLowerCase(); test = (s) => s.includes(q); }
   } catch (err) { S.searchError = `invalid regular expression: ${err.message.replace(/^Invalid regular expression: /, "")}`; return; }
   const n = data.n, m = new Uint8Array(n);
-  if (col.kind === "number") {
+  if (col.type === "number") {
     const lower = !S.regex && !S.caseSensitive;
     for (let i = 0; i < n; i++) m[i] = test(lower ? cellText(col, i).toLowerCase() : cellText(col, i)) ? 1 : 0;
   }
@@ -585,7 +585,7 @@ function selectInPolygon(panel, poly, add) {
   }
   S.focus = -1;
   refreshColors();
-  emit({ kind: "select" });
+  emit({ type: "select" });
 }
 
 function selectedRows() {
@@ -602,7 +602,7 @@ function nextSeq() { S.seq = Math.max(S.seq + 1, Date.now()); return S.seq; }
 
 function emit(event) {
   nextSeq();
-  Streamlit.value(Object.assign({ seq: S.seq, data_id: S.dataId, clicked: null, selection: selectedRows(), action: null, view: viewState() }, event));
+  Streamlit.value(Object.assign({ seq: S.seq, data_id: S.dataId, clicked: null, selection: selectedRows(), action: null, look: viewState() }, event));
 }
 
 // ------------------------------------------------------------------ labels and contours (overlay)
@@ -752,7 +752,7 @@ function renderLegend() {
   if (!col) { el.hidden = true; return; }
   el.hidden = false;
   const head = document.createElement("div"); head.style.fontWeight = "600"; head.textContent = S.colorBy; el.append(head);
-  if (col.kind === "number") {
+  if (col.type === "number") {
     const bar = document.createElement("div"); bar.className = "bar";
     bar.style.background = `linear-gradient(to right, ${VIRIDIS.join(",")})`;
     const ends = document.createElement("div"); ends.className = "ends";
@@ -906,13 +906,13 @@ function bindControls() {
   $("isolate").addEventListener("click", () => {
     S.hidden = new Uint8Array(S.data.n); for (let i = 0; i < S.data.n; i++) S.hidden[i] = S.selected[i] ? 0 : 1;
     for (const p of S.panels) p.contourCache = null;
-    refreshColors(); requestDraw(); emit({ kind: "action", action: "isolate" });
+    refreshColors(); requestDraw(); emit({ type: "action", action: "isolate" });
   });
   $("show-all").addEventListener("click", () => {
     S.hidden = null; for (const p of S.panels) p.contourCache = null;
-    refreshColors(); requestDraw(); emit({ kind: "action", action: "show_all" });
+    refreshColors(); requestDraw(); emit({ type: "action", action: "show_all" });
   });
-  $("clear").addEventListener("click", () => { S.selected.fill(0); S.focus = -1; refreshColors(); requestDraw(); scheduleMirror(); emit({ kind: "select" }); });
+  $("clear").addEventListener("click", () => { S.selected.fill(0); S.focus = -1; refreshColors(); requestDraw(); scheduleMirror(); emit({ type: "select" }); });
   $("reset").addEventListener("click", () => { for (const p of S.panels) p.resetCamera(); requestDraw(); scheduleMirror(); });
   new ResizeObserver(() => requestDraw()).observe($("panels"));
 }
@@ -933,8 +933,8 @@ function setData(id, data, args) {
   S.labelBy = args.label_by && data.columns.has(args.label_by) ? args.label_by : null;
   S.textColumn = args.text_column || null;
   S.searchIn = S.textColumn && data.columns.has(S.textColumn) ? S.textColumn : data.columns.keys().next().value;
-  applyView(args.view);
-  S.lastArgs.view = JSON.stringify(args.view || null);
+  applyView(args.look);
+  S.lastArgs.view = JSON.stringify(args.look || null);
   S.lastArgs.color_by = JSON.stringify(args.color_by ?? null); S.lastArgs.label_by = JSON.stringify(args.label_by ?? null);
   S.stats.dataAt = performance.now(); S.stats.firstDrawAt = null;
 }
@@ -958,7 +958,7 @@ function onRender(args) {
       while (S.cache.size > 3) S.cache.delete(S.cache.keys().next().value);
     }
     if (!data) {  // this iframe lacks the data (it was re-created): ask Python to send it again
-      if (S.needed !== id) { S.needed = id; Streamlit.value({ seq: nextSeq(), kind: "need", need: id, data_id: S.dataId, clicked: null, selection: [], action: "need", view: {} }); }
+      if (S.needed !== id) { S.needed = id; Streamlit.value({ seq: nextSeq(), type: "need", need: id, data_id: S.dataId, clicked: null, selection: [], action: "need", look: {} }); }
       return;
     }
     setData(id, data, args);
@@ -969,9 +969,9 @@ function onRender(args) {
   // Python's values win only when they change: the browser's own state is kept between reruns
   if (changed("color_by", args.color_by) && args.color_by !== undefined) { S.colorBy = S.data.columns.has(args.color_by) ? args.color_by : null; syncControls(); }
   if (changed("label_by", args.label_by) && args.label_by !== undefined) { S.labelBy = S.data.columns.has(args.label_by) ? args.label_by : null; syncControls(); }
-  // The page's URL holds what this map mirrored there; a rerun hands it back as the view: no change.
-  const echo = args.view && S.mirrored === JSON.stringify(Object.fromEntries(Object.entries(args.view).map(([k, v]) => [k, String(v)])));
-  if (changed("view", args.view || null) && !echo) { applyView(args.view); syncControls(); }
+  // The page's URL holds what this map mirrored there; a rerun hands it back as the look: no change.
+  const echo = args.look && S.mirrored === JSON.stringify(Object.fromEntries(Object.entries(args.look).map(([k, v]) => [k, String(v)])));
+  if (changed("view", args.look || null) && !echo) { applyView(args.look); syncControls(); }
   if (changed("highlight", args.highlight || [])) {
     S.highlightList = (args.highlight || []).map(indexOf).filter((i) => i >= 0);
     S.highlight = S.highlightList.length ? new Uint8Array(S.data.n) : null;

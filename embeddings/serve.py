@@ -1,9 +1,9 @@
-"""`embeddings view DATA`: the explorer (the Streamlit app) on a file, in the browser.
+"""Serving the explorer (the Streamlit app) on a file, in the browser: the `embeddings view DATA` command.
 
 The CLI checks DATA first (the same `load_input` every command uses), then starts
 `streamlit run app/main.py` in a child process, headless, listening on 127.0.0.1 only, and
-tells the app what to open through one environment variable (`VIEW_ENV`, a small JSON
-`ViewRequest`). The app's data panel then offers "File on this machine" with that file filled
+tells the app what to open through one environment variable (`SERVE_ENV`, a small JSON
+`ServeRequest`). The app's data panel then offers "File on this machine" with that file filled
 in, and reads it through `load_input` again (no parsing of its own). Nothing here imports
 Streamlit: the app runs in its own process.
 """
@@ -24,7 +24,7 @@ from typing import Mapping
 
 from embeddings.errors import InputError
 
-VIEW_ENV = "EMBEDDINGS_VIEW"
+SERVE_ENV = "EMBEDDINGS_SERVE"
 HOST = "127.0.0.1"  # local and private: never 0.0.0.0 from here
 DEFAULT_PORT = 8501
 PORTS_TRIED = 20  # from the asked port upwards, when it is taken
@@ -43,7 +43,7 @@ STREAMLIT_OPTIONS = (
 
 
 @dataclass(frozen=True)
-class ViewRequest:
+class ServeRequest:
     """What `embeddings view` asks the app to open: DATA as the CLI names it, and how to read it."""
 
     data: str
@@ -56,9 +56,9 @@ class ViewRequest:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ViewRequest | None":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServeRequest | None":
         """The request the CLI left for the app, or None (the app was started some other way)."""
-        raw = (os.environ if environ is None else environ).get(VIEW_ENV)
+        raw = (os.environ if environ is None else environ).get(SERVE_ENV)
         if not raw:
             return None
         try:
@@ -96,10 +96,10 @@ def pick_port(wanted: int) -> int:
     raise InputError(f"ports {wanted}-{wanted + PORTS_TRIED - 1} are all in use on {HOST}; choose one with --port")
 
 
-def start_server(request: ViewRequest, port: int, log_path: Path) -> subprocess.Popen:
+def start_server(request: ServeRequest, port: int, log_path: Path) -> subprocess.Popen:
     """The Streamlit server on HOST:port, its output going to log_path."""
     env = dict(os.environ)
-    env[VIEW_ENV] = request.to_env()
+    env[SERVE_ENV] = request.to_env()
     root = str(app_script().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     command = [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.port", str(port),
