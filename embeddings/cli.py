@@ -90,28 +90,35 @@ def check_output_suffix(path: Path, suffix: str) -> None:
         raise InputError(f"--out {path}: must end in {suffix}")
 
 
+def model_spec(args: argparse.Namespace, model: str | None = None):  # -> ModelSpec
+    """--model (or `model`) as a ModelSpec that carries --trust-remote-code."""
+    from embeddings.models import ModelSpec
+
+    return ModelSpec.parse(model or args.model, trust_remote_code=getattr(args, "trust_remote_code", False))
+
+
+def encode_options(args: argparse.Namespace, model: str | None = None):  # -> EncodeOptions
+    """The encoding flags as one EncodeOptions: a flag whose dest is named like a field is that
+    field (so a new option needs only its field and its flag); --no-cache is cache=False and the
+    model spec carries --trust-remote-code."""
+    from dataclasses import fields
+
+    from embeddings.options import EncodeOptions
+
+    values = {f.name: getattr(args, f.name) for f in fields(EncodeOptions)
+              if f.name != "model" and getattr(args, f.name, None) is not None}
+    values["cache"] = not getattr(args, "no_cache", False)
+    return EncodeOptions(model=model_spec(args, model), **values)
+
+
 def points_for(args: argparse.Namespace, dataset):  # -> Points
     from embeddings.pipeline import embed_points
 
     check_engine(args)
-    progress = Progress(f"encoding ({args.level})", quiet=args.quiet)
+    options = encode_options(args)
+    progress = Progress(f"encoding ({options.level})", quiet=args.quiet)
     try:
-        return embed_points(
-            dataset,
-            args.model,
-            level=args.level,
-            layer=args.layer,
-            vocab_size=getattr(args, "vocab_size", DEFAULT_VOCAB_SIZE),
-            batch_size=args.batch_size,
-            normalize=getattr(args, "normalize", False),
-            cache=not args.no_cache,
-            progress=progress,
-            processes=args.processes,
-            trust_remote_code=args.trust_remote_code,
-            engine=getattr(args, "engine", "local"),
-            ray_address=getattr(args, "ray_address", None),
-            actors=getattr(args, "actors", None),
-        )
+        return embed_points(dataset, options, progress=progress)
     finally:
         progress.close()
 
@@ -255,7 +262,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_tokens(args: argparse.Namespace) -> int:
     from embeddings.encode import tokenize
 
-    tok = tokenize(args.text, args.model, trust_remote_code=args.trust_remote_code)
+    tok = tokenize(args.text, model_spec(args))
     if args.json:
         print(
             json.dumps(
@@ -362,9 +369,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for spec in args.models:
         progress = Progress(f"encoding with {spec}", quiet=args.quiet)
         try:
-            vectors[spec] = embed(dataset, spec, batch_size=args.batch_size, cache=not args.no_cache,
-                                  progress=progress, processes=args.processes,
-                                  trust_remote_code=args.trust_remote_code).vectors
+            vectors[spec] = embed(dataset, encode_options(args, spec), progress=progress).vectors
         finally:
             progress.close()
     comparison = compare_embeddings(vectors, k=args.k, metric=args.metric)
@@ -431,10 +436,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
                               "tuned": "encoding (tuned model)"}, args.quiet)
     try:
         result = finetune(
-            dataset.texts, labels, args.out, model=args.model, epochs=args.epochs, test_size=args.test_size,
+            dataset.texts, labels, args.out, model=model_spec(args), epochs=args.epochs, test_size=args.test_size,
             seed=args.seed, batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
             label_column=args.label_column, overwrite=args.overwrite, cache=not args.no_cache,
-            progress=progress, trust_remote_code=args.trust_remote_code,
+            progress=progress,
         )
     finally:
         progress.close()
@@ -462,8 +467,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     labels = label_values(dataset, args.label_column, args.data)
     progress = Progress(f"all layers ({args.level})", quiet=args.quiet)
     try:
-        walk = layer_vectors(dataset.texts, args.model, level=args.level, batch_size=args.batch_size,
-                             cache=not args.no_cache, progress=progress, trust_remote_code=args.trust_remote_code)
+        walk = layer_vectors(dataset.texts, model_spec(args), level=args.level, batch_size=args.batch_size,
+                             cache=not args.no_cache, progress=progress)
     finally:
         progress.close()
     if labels is not None and walk.rows is not None:
@@ -630,7 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
         p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
         p.add_argument("--tensor", help="which tensor of a projector config DATA (default: the first)")
-        p.add_argument("--batch-size", type=positive_int, default=32)
+        p.add_argument("--batch-size", type=positive_int)  # default: the encoder's (32 texts, 16 at token level)
         p.add_argument("--no-cache", action="store_true", help="encode again instead of reading the vector cache")
         p.add_argument("--trust-remote-code", action="store_true",
                        help="allow a model's own Python code to run when loading it (off by default)")
@@ -718,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("layers", help="walk through a model's layers: per-layer layouts and figures (JSON report)")
     common(p, level=False)
-    p.set_defaults(layer=-1, processes=1)
+    p.set_defaults(layer=-1, processes=1, batch_size=32)
     p.add_argument("--model", default=DEFAULT_MODEL, help="model spec (default: %(default)s)")
     p.add_argument("--level", choices=TEXT_LEVELS, default="text",
                    help="mean-pooled texts, or every token in context")

@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embeddings.checks import ProgressFn, StopFn, is_whole, report, whole_number
-from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE
+from embeddings.checks import ProgressFn, StopFn, report, whole_number
+from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import InputError, ModelError
 from embeddings.models import LoadedModel, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.options import EncodeOptions
 
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
@@ -37,6 +38,10 @@ POOL_MIN_TEXTS = 2000
 # (2,000 docstrings): one process with 2 torch threads 14 s, two 1-thread workers 26 s, so
 # small machines stay with one process; torch's own threads already use every core there.
 POOL_MIN_CORES = 8
+# Texts per model call when the options name none: whole texts, and tokens (longer inputs, every
+# hidden state kept).
+TEXT_BATCH_SIZE = 32
+TOKEN_BATCH_SIZE = 16
 TOKEN_ROW_COLUMNS = ("text_index", "position", "token", "token_id", "start", "end", "special")
 
 
@@ -200,35 +205,32 @@ def _window(lm: LoadedModel) -> int:
 
 def encode_texts(
     texts: Sequence[str],
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    batch_size: int = 32,
-    normalize: bool = False,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    device: str | None = None,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
-    processes: int | str = 1,
+    **option_overrides: Any,
 ) -> Embeddings:
     """One vector per text, in input order. Texts already in the cache are not encoded again.
 
-    ``processes``: worker processes on CPU (one torch thread each), or "auto": one per core on
-    machines with at least POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
+    `options`: EncodeOptions, or a model spec (default: the bundled model) with keyword options
+    (batch_size, normalize, cache, processes, device, trust_remote_code...). ``processes``: worker
+    processes on CPU (one torch thread each), or "auto": one per core on machines with at least
+    POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
     """
     texts = _check_texts(texts)
-    whole_number(batch_size, "batch size", minimum=1)
-    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
-    store = _cache(cache)
+    options = EncodeOptions.of(options, **option_overrides)
+    spec, batch_size = options.model, options.batch_size or TEXT_BATCH_SIZE
+    store = _cache(options.cache)
     fp, found = _cached(store, spec, "text", texts)
     total = len(texts)
     lm: LoadedModel | None = None
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     if len(found) < total:
-        lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+        lm = load_model(spec, device=options.device)
         fp = lm.fingerprint
         model_ = lm
-        workers = _worker_count(processes, lm, len({texts[i] for i in range(total) if i not in found}))
+        workers = _worker_count(options.processes, lm, len({texts[i] for i in range(total) if i not in found}))
         pool = _start_pool(lm, workers) if workers > 1 else None
 
         def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
@@ -244,20 +246,19 @@ def encode_texts(
     out = np.empty((total, dim), dtype=np.float32)
     for i in range(total):
         out[i] = found[i][0] if i in found else computed[texts[i]][0]
-    if normalize:
+    if options.normalize:
         out = _normalized(out)
     return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
 
 
 def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
-    """How many processes to encode with: more than one only for plain models on CPU."""
+    """How many processes to encode with (EncodeOptions checked the number): more than one only
+    for plain models on CPU."""
     if processes == "auto":
         cores = os.cpu_count() or 1
         wanted = cores if cores >= POOL_MIN_CORES and texts >= POOL_MIN_TEXTS else 1
-    elif not is_whole(processes) or processes < 1:
-        raise InputError(f"processes must be a whole number of at least 1 or 'auto', not {processes!r}")
     else:
-        wanted = processes
+        wanted = int(processes)
     if lm.device != "cpu" or lm.spec.variant is not None:
         return 1
     return max(1, min(wanted, texts // 64 or 1))
@@ -384,35 +385,34 @@ def _resolve_layer(lm: LoadedModel, layer: int) -> int:
 
 def token_embeddings(
     texts: Sequence[str],
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    layer: int = -1,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    include_special: bool = False,
-    batch_size: int = 16,
-    device: str | None = None,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
+    include_special: bool = False,
+    **option_overrides: Any,
 ) -> Embeddings:
-    """The contextual vector of every token of every text from `layer` (one row per token).
+    """The contextual vector of every token of every text from the options' `layer` (one row per
+    token).
 
-    ``rows`` has text_index, position (within its text), token, token_id, start and end
-    (character offsets in the text) and special. A ``@static`` spec gives input-table rows,
-    a ``@layerN`` spec fixes the layer.
+    `options`: EncodeOptions, or a model spec with keyword options (layer, cache, batch_size,
+    device, trust_remote_code...). ``rows`` has text_index, position (within its text), token,
+    token_id, start and end (character offsets in the text) and special. A ``@static`` spec gives
+    input-table rows, a ``@layerN`` spec fixes the layer.
     """
     texts = _check_texts(texts)
-    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
-    store = _cache(cache)
+    options = EncodeOptions.of(options, **option_overrides)
+    spec, batch_size = options.model, options.batch_size or TOKEN_BATCH_SIZE
+    store = _cache(options.cache)
     lm: LoadedModel | None = None
 
     def loaded() -> LoadedModel:
         nonlocal lm
         if lm is None:
-            lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+            lm = load_model(spec, device=options.device)
         return lm
 
-    used_layer = _token_layer(spec, layer, loaded)
+    used_layer = _token_layer(spec, options.layer, loaded)
     representation = "token:static" if used_layer is None else f"token:layer={used_layer}"
     fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
@@ -552,25 +552,26 @@ def token_vectors_by_layer(
 
 
 def vocabulary_embeddings(
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
     tokens: Sequence[str] | None = None,
-    top_n: int = DEFAULT_VOCAB_SIZE,
-    trust_remote_code: bool = False,
+    **option_overrides: Any,
 ) -> Embeddings:
-    """Rows of the model's input embedding table: for `tokens` (words), or the `top_n` most useful.
+    """Rows of the model's input embedding table: for `tokens` (words; default: the options'
+    vocab_tokens), or the options' `vocab_size` most useful.
 
     A word the tokenizer splits into several pieces gets the mean of their rows (token_id -1,
     pieces > 1). The "most useful" entries are whole alphabetic words in vocabulary order,
     which for WordPiece and BPE vocabularies follows frequency closely; special tokens,
     unused slots, word pieces and byte junk are left out.
     """
-    lm = load_model(model, trust_remote_code=trust_remote_code)
+    options = EncodeOptions.of(options, **option_overrides)
+    tokens = options.vocab_tokens if tokens is None else tokens
+    lm = load_model(options.model, device=options.device)
     tokenizer = lm.tokenizer
     table = lm.transformer.get_input_embeddings().weight.detach().float().cpu().numpy()
     if tokens is None:
-        whole_number(top_n, "top_n", minimum=1)
-        ids, words = _useful_vocabulary(tokenizer, min(int(top_n), table.shape[0]))
+        ids, words = _useful_vocabulary(tokenizer, min(options.vocab_size, table.shape[0]))
         vectors = table[ids]
         rows = pd.DataFrame({"token": words, "token_id": ids, "pieces": 1})
     else:

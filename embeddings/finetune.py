@@ -337,8 +337,8 @@ def finetune(
     base_fp = fingerprint(spec)
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss,
               "warmup_ratio": 0.1, "seed": seed, "test_size": test_size, "knn_k": KNN_K}
-    base = encode_texts(texts, spec, batch_size=32, cache=cache, progress=_stage(progress, "base"),
-                        stop=stop, trust_remote_code=trust_remote_code, device=device).vectors
+    base = encode_texts(texts, spec, batch_size=32, cache=cache, device=device, progress=_stage(progress, "base"),
+                        stop=stop).vectors
     before = separation(base, names, train_rows, test_rows)
 
     _seed_everything(seed)

@@ -117,7 +117,7 @@ def layer_vectors(
     missing = list(dict.fromkeys(texts[i] for i in range(total) if i not in done))
     computed: dict[str, list] = {}
     if missing:
-        lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+        lm = load_model(spec, device=device)
         base_fp, count = lm.fingerprint, lm.num_layers
         computed = _compute(lm, missing, level, batch_size, store, progress, stop, len(complete), total)
     by_layer = [

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,10 @@ class ModelSpec:
 
     @classmethod
     def parse(cls, spec: "str | ModelSpec", *, trust_remote_code: bool = False) -> "ModelSpec":
+        """A spec as typed, parsed; a ModelSpec as it is. ``trust_remote_code=True`` allows the model's
+        own code on the result (a ModelSpec comes back as a copy with it set); False leaves it as is."""
         if isinstance(spec, ModelSpec):
-            return spec
+            return replace(spec, trust_remote_code=True) if trust_remote_code and not spec.trust_remote_code else spec
         if not isinstance(spec, (str, os.PathLike)):
             raise ModelError(f"model spec must be text, not {type(spec).__name__}")
         raw = os.fspath(spec).strip()
@@ -244,10 +246,10 @@ _load_lock = threading.Lock()
 
 
 def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, device: str | None = None) -> LoadedModel:
-    """Load a spec (memoised per process: the second call with the same spec is free)."""
+    """Load a spec (memoised per process: the second call with the same spec is free).
+
+    A ModelSpec carries its own trust_remote_code; the keyword is for a spec typed as text."""
     parsed = ModelSpec.parse(spec, trust_remote_code=trust_remote_code)
-    if trust_remote_code and not parsed.trust_remote_code:
-        parsed = ModelSpec(parsed.raw, parsed.origin, parsed.location, parsed.variant, True)
     with _load_lock:
         return _load(parsed, pick_device(device))
 

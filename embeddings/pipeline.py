@@ -7,16 +7,18 @@ the two front ends do the same thing for the same input: ``embed_points`` is the
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, report
-from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, TEXT_LEVELS
+from embeddings.choices import TEXT_LEVELS
 from embeddings.data import Dataset, read_data, read_projector
 from embeddings.encode import Embeddings, encode_texts, token_embeddings
 from embeddings.errors import InputError
 from embeddings.models import ModelSpec
+from embeddings.options import EncodeOptions
 from embeddings.points import Points, token_table
 from embeddings.projector_config import is_projector_config, read_projector_config
 from embeddings.shards import is_sharded, read_shards
@@ -74,28 +76,20 @@ def load_input(
 
 def embed(
     dataset: Dataset,
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    level: str = "text",
-    layer: int = -1,
-    batch_size: int = 32,
-    normalize: bool = False,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    processes: int | str = 1,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
-    engine: str = "local",
-    ray_address: str | None = None,
-    actors: int | None = None,
+    **option_overrides: Any,
 ) -> Embeddings:
-    """Vectors for a dataset: its precomputed vectors, or its texts encoded at `level`.
+    """Vectors for a dataset: its precomputed vectors, or its texts encoded as `options` say.
 
+    `options`: EncodeOptions, or a model spec (default: the bundled model) with keyword options.
     ``engine="ray"`` encodes the texts on a Ray Data actor pool (``embeddings.distributed``):
     a private Ray on this machine, or the cluster at ``ray_address``; text level only.
     """
-    if engine not in ENGINES:
-        raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    options = EncodeOptions.of(options, **option_overrides)
+    level, engine = options.level, options.engine
     if level not in TEXT_LEVELS:
         raise InputError(f"level must be one of {', '.join(TEXT_LEVELS)}, not {level!r}")
     if dataset.vectors is not None:
@@ -112,50 +106,35 @@ def embed(
     if level == "token":
         if engine != "local":
             raise InputError(f"engine {engine!r} encodes one vector per text; token level runs on the local engine")
-        return token_embeddings(dataset.texts, model, layer=layer, cache=cache, progress=progress, stop=stop,
-                                trust_remote_code=trust_remote_code)
+        return token_embeddings(dataset.texts, options, progress=progress, stop=stop)
     if engine == "ray":
         from embeddings.distributed import encode_on_ray
 
-        return encode_on_ray(
-            dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
-            stop=stop, trust_remote_code=trust_remote_code, address=ray_address, actors=actors,
-        )
-    return encode_texts(
-        dataset.texts, model, batch_size=batch_size, normalize=normalize, cache=cache, progress=progress,
-        processes=processes, stop=stop, trust_remote_code=trust_remote_code,
-    )
+        return encode_on_ray(dataset.texts, options, progress=progress, stop=stop)
+    return encode_texts(dataset.texts, options, progress=progress, stop=stop)
 
 
 def embed_points(
     dataset: Dataset | None,
-    model: str | ModelSpec | None = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    level: str = "text",
-    layer: int = -1,
-    vocab_size: int = DEFAULT_VOCAB_SIZE,
-    vocab_tokens: list[str] | None = None,
-    batch_size: int = 32,
-    normalize: bool = False,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    processes: int | str = 1,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
-    engine: str = "local",
-    ray_address: str | None = None,
-    actors: int | None = None,
+    **option_overrides: Any,
 ) -> Points:
     """Points for a dataset (or, at level "vocab", for a model's vocabulary): vectors and table.
 
+    `options`: EncodeOptions (what the CLI and the app pass), or a model spec (default: the
+    bundled model) with keyword options, as a notebook writes it:
+    ``embed_points(data, "all-MiniLM-L6-v2", level="token")``.
     text: the dataset's precomputed vectors, or one vector per text; the table is its columns.
     token: one vector per token of every text (``token_table``). vocab: `vocab_size` rows of the
     model's input embedding table (or the rows of `vocab_tokens`); the dataset is not used.
     """
-    if level not in LEVELS:
-        raise InputError(f"level must be one of {', '.join(LEVELS)}, not {level!r}")
+    options = EncodeOptions.of(options, **option_overrides)
+    level = options.level
     if level == "vocab":
-        return _vocabulary_points(model or DEFAULT_MODEL, vocab_size, vocab_tokens, progress, trust_remote_code)
+        return _vocabulary_points(options, progress)
     if dataset is None:
         raise InputError(f"level {level!r} needs data: texts or vectors")
     if dataset.vectors is not None:
@@ -163,31 +142,23 @@ def embed_points(
             raise InputError(f"{dataset.source}: holds precomputed vectors, so only level 'text' applies")
         return Points(np.asarray(dataset.vectors, dtype=np.float32), dataset.metadata, source=dataset.source,
                       text_column=dataset.text_column, bookmarks=dataset.bookmarks)
-    embeddings = embed(
-        dataset, model or DEFAULT_MODEL, level=level, layer=layer, batch_size=batch_size, normalize=normalize,
-        cache=cache, progress=progress, processes=processes, stop=stop, trust_remote_code=trust_remote_code,
-        engine=engine, ray_address=ray_address, actors=actors,
-    )
+    embeddings = embed(dataset, options, progress=progress, stop=stop)
     if level == "token":
         table, label = token_table(embeddings.rows, dataset.metadata, dataset.text_column), "token"
     else:
         table, label = dataset.metadata, dataset.text_column
-    name = model.raw if isinstance(model, ModelSpec) else str(model or DEFAULT_MODEL)  # as given: loads again
-    return Points(embeddings.vectors, table, level=embeddings.level, model=name, fingerprint=embeddings.fingerprint,
-                  layer=embeddings.layer if level == "token" else None, source=dataset.source, text_column=label,
-                  cached=embeddings.cached)
+    return Points(embeddings.vectors, table, level=embeddings.level, model=options.model_name,
+                  fingerprint=embeddings.fingerprint, layer=embeddings.layer if level == "token" else None,
+                  source=dataset.source, text_column=label, cached=embeddings.cached)
 
 
-def _vocabulary_points(
-    model: str | ModelSpec, vocab_size: int, tokens: list[str] | None, progress: ProgressFn | None,
-    trust_remote_code: bool,
-) -> Points:
+def _vocabulary_points(options: EncodeOptions, progress: ProgressFn | None) -> Points:
     from embeddings.encode import vocabulary_embeddings
 
     report(progress, 0, 1)
-    embeddings = vocabulary_embeddings(model, tokens=tokens, top_n=vocab_size, trust_remote_code=trust_remote_code)
+    embeddings = vocabulary_embeddings(options)
     report(progress, 1, 1)
-    name = model.raw if isinstance(model, ModelSpec) else str(model)
+    name = options.model_name
     return Points(embeddings.vectors, embeddings.rows, level="vocab", model=name, fingerprint=embeddings.fingerprint,
                   source=f"vocabulary of {name}", text_column="token")
 

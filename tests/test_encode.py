@@ -221,7 +221,7 @@ def test_vocabulary_rows_are_the_input_table(tiny_bert_dir: Path, tiny_gpt2_dir:
     for folder in (tiny_bert_dir, tiny_gpt2_dir):
         model = load_model(str(folder))
         table = model.transformer.get_input_embeddings().weight.detach().numpy()
-        top = vocabulary_embeddings(str(folder), top_n=50)
+        top = vocabulary_embeddings(str(folder), vocab_size=50)
         assert 0 < len(top) <= 50 and top.level == "vocab"
         np.testing.assert_array_equal(top.vectors, table[top.rows.token_id.to_numpy()])
         assert all(word.isalpha() and len(word) > 1 for word in top.rows.token)

@@ -23,6 +23,7 @@ from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_
 from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
+from embeddings.options import EncodeOptions
 from embeddings.points import Points
 from embeddings.serve import ServeRequest
 
@@ -51,8 +52,14 @@ class DataChoice:
     def precomputed(self) -> bool:
         return self.dataset.vectors is not None
 
+    def encode_options(self) -> EncodeOptions:
+        """How the sidebar asks for the texts to be encoded (a bad choice is one InputError line)."""
+        return EncodeOptions.of(self.model or None, level=self.level, layer=self.layer, vocab_size=self.vocab_size,
+                                trust_remote_code=self.trust_remote_code)
+
     @property
     def job_digest(self) -> str:
+        """Names the encoding job: the input and every encoding option the sidebar sets."""
         if self.precomputed:
             return f"{self.data_digest}|vectors"
         if self.level == "vocab":
@@ -401,5 +408,4 @@ def encode_choice(choice: DataChoice, progress: Callable[[int, int], None]) -> P
     """The choice's points from the library (embed_points): what the page shows and exports."""
     from embeddings.pipeline import embed_points
 
-    return embed_points(choice.dataset, choice.model, level=choice.level, layer=choice.layer,
-                        vocab_size=choice.vocab_size, progress=progress, trust_remote_code=choice.trust_remote_code)
+    return embed_points(choice.dataset, choice.encode_options(), progress=progress)
