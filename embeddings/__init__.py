@@ -27,6 +27,7 @@ _EXPORTS = {
     "load_sample": "embeddings.data",
     "load_input": "embeddings.pipeline",
     "embed_points": "embeddings.pipeline",
+    "EncodeOptions": "embeddings.options",
     "Points": "embeddings.points",
     "Projection": "embeddings.reduce",
     "project": "embeddings.reduce",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from embeddings.choices import DEFAULT_MODEL
     from embeddings.models import ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
+    from embeddings.options import EncodeOptions
     from embeddings.pipeline import embed_points, load_input
     from embeddings.points import Points
     from embeddings.projector import write_projector

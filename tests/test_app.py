@@ -322,7 +322,7 @@ def test_selection_neighbours_isolate_and_export_the_selection(media):
     isolated = _chart(at)
     assert _points(isolated) == 40
     assert isolated["header"]["rows"] == list(range(0, 80, 2))  # source rows, for events
-    # every topic keeps its colour in the isolated view (ranked on all the points, not these 40)
+    # every topic keeps its colour in the isolated layout (ranked on all the points, not these 40)
     assert all(colours[topic] == slot for topic, slot in _slot_of(isolated, "topic").items())
     assert any("isolated" in i.value for i in at.info)
     at.button(key=state.SHOW_ALL).click().run()
