@@ -49,18 +49,18 @@ def texts_digest(dataset: Dataset, rows: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------- cached library calls
-# Vectors are passed with a leading underscore (not hashed); the texts' digest names them.
+# Vectors are passed with a leading underscore (not hashed); the run's id (its texts' digest and when) names them.
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def comparison_for(digest: str, specs: tuple[str, ...], k: int, metric: str, _vectors: dict):
+def comparison_for(run_id: str, specs: tuple[str, ...], k: int, metric: str, _vectors: dict):
     from embeddings.compare import compare_embeddings
 
     return compare_embeddings({s: _vectors[s] for s in specs}, k=k, metric=metric, most_changed=MOST_CHANGED)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def layouts_for(digest: str, specs: tuple[str, ...], method: str, dims: int, seed: int, _vectors: dict):
+def layouts_for(run_id: str, specs: tuple[str, ...], method: str, dims: int, seed: int, _vectors: dict):
     from embeddings.compare import aligned_projections
 
     projections = aligned_projections({s: _vectors[s] for s in specs}, method, dims, seed)
