@@ -20,6 +20,10 @@ TEXT_LEVELS = ("text", "token")
 # Where text vectors are computed: this process, or a Ray Data actor pool.
 ENGINES = ("local", "ray")
 DEFAULT_VOCAB_SIZE = 5_000  # level "vocab": how many whole-word tokens
+# What runs the model (embeddings.backends): torch, or the model converted once for ONNX Runtime
+# or OpenVINO; auto: the fastest that gives torch's vectors on this machine.
+BACKENDS = ("auto", "torch", "onnx", "openvino")
+QUANTIZE = ("none", "int8")  # int8: a quantised graph on ONNX Runtime, faster and not exact
 
 # ---------------------------------------------------------------- projections and neighbours
 

@@ -58,6 +58,11 @@ FAULT_FILE_ENV = "EMBEDDINGS_RAY_FAULT_FILE"
 _REPRESENTATION = "text"  # the vector cache's name for one vector per text
 
 
+def _representation(options: EncodeOptions) -> str:
+    """The cache's name for these vectors: int8 ones apart from exact ones (as encode_texts names them)."""
+    return _REPRESENTATION if options.quantize == "none" else f"{_REPRESENTATION}:{options.quantize}"
+
+
 # ---------------------------------------------------------------- the Ray session
 
 
@@ -234,7 +239,7 @@ class _TextEncoder:
         # The model is memoised per process, so this finds the one loaded in __init__.
         vectors = encode_texts(texts, self.options).vectors
         if self.store is not None:
-            self.store.put_many(self.lm.fingerprint, _REPRESENTATION,
+            self.store.put_many(self.lm.fingerprint, _representation(self.options),
                                 ((t, v, None) for t, v in zip(texts, vectors)))
         _maybe_fail_for_test()
         stored = np.full(len(texts), self.store is not None)
@@ -334,8 +339,15 @@ def encode_on_ray(
         from embeddings.cache import shared_cache
 
         store = shared_cache()
+    from dataclasses import replace
+
+    from embeddings.backends import choose_backend
+
+    # Resolved here, once (converting the model on first use): every actor runs the same backend.
+    chosen = choose_backend(spec, options.backend, options.quantize, device=options.device, progress=progress)
+    options = replace(options, backend=chosen.name, quantize="none" if chosen.exact else chosen.precision)
     fp = fingerprint(spec) if store is not None else None
-    found = store.get_many(fp, _REPRESENTATION, texts) if fp is not None else {}
+    found = store.get_many(fp, _representation(options), texts) if fp is not None else {}
     total = len(texts)
     counts: dict[str, int] = {}
     for i in range(total):
@@ -434,7 +446,7 @@ def _run_pipeline(
                 seen[keys] = True
                 unsaved = ~np.asarray(batch["stored"], dtype=bool)
                 if store is not None and fp is not None and unsaved.any():
-                    store.put_many(fp, _REPRESENTATION, ((unique[k], vectors[k], None) for k in keys[unsaved]))
+                    store.put_many(fp, _representation(options), ((unique[k], vectors[k], None) for k in keys[unsaved]))
                 done += sum(counts[unique[k]] for k in keys)
                 report(progress, done, total)
                 _check_stop(stop)

@@ -63,6 +63,7 @@ class Embeddings:
     layer: int | None = None
     rows: pd.DataFrame | None = None
     cached: int = field(default=0, compare=False)  # how many texts came from the cache
+    backend: str = field(default="", compare=False)  # what ran the model ("onnx", "onnx int8", "torch"); "": cache only
 
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
@@ -222,33 +223,72 @@ def encode_texts(
     options = EncodeOptions.of(options, **option_overrides)
     spec, batch_size = options.model, options.batch_size or TEXT_BATCH_SIZE
     store = _cache(options.cache)
-    fp, found = _cached(store, spec, "text", texts)
+    representation = "text" if options.quantize == "none" else f"text:{options.quantize}"
+    fp, found = _cached(store, spec, representation, texts)
     total = len(texts)
-    lm: LoadedModel | None = None
+    dim: int | None = None
+    used = ""
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     if len(found) < total:
-        lm = load_model(spec, device=options.device)
-        fp = lm.fingerprint
-        model_ = lm
-        workers = _worker_count(options.processes, lm, len({texts[i] for i in range(total) if i not in found}))
-        pool = _start_pool(lm, workers) if workers > 1 else None
+        chosen = _choose(options, progress)
+        used = chosen.label
+        if store is not None and f"text{chosen.cache_suffix}" != representation:  # int8 fell back to exact
+            representation = f"text{chosen.cache_suffix}"
+            fp, found = _cached(store, spec, representation, texts)
+        if chosen.model is not None:
+            fp = fingerprint(spec) or fp
+            dim = chosen.model.recipe.dim if spec.variant is None else chosen.model.recipe.hidden
+            layer = spec.layer
 
-        def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
-            return [(vector, None) for vector in _encode_chunk(model_, chunk, batch_size, pool)]
+            def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+                if layer is None:
+                    return [(vector, None) for vector in chosen.encode(chunk, batch_size)]
+                return [(vector, None) for vector in chosen.pooled_layers(chunk, batch_size, [layer])[0]]
 
-        try:
-            computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES * workers, compute, store, fp, "text",
-                                     progress, stop)
-        finally:
-            if pool is not None:
-                lm.st.stop_multi_process_pool(pool)
-    dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
+            computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES, compute, store, fp or "",
+                                     representation, progress, stop)
+        else:
+            computed, fp, dim = _encode_with_torch(texts, found, options, batch_size, store, representation,
+                                                   progress, stop)
+    if dim is None:
+        dim = next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
     for i in range(total):
         out[i] = found[i][0] if i in found else computed[texts[i]][0]
     if options.normalize:
         out = _normalized(out)
-    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=used)
+
+
+def _choose(options: EncodeOptions, progress: ProgressFn | None) -> Any:
+    """The backend for this encoding (``embeddings.backends.choose_backend``): converts the model
+    on first use; a fallback to torch is logged once as one line (the CLI prints it)."""
+    from embeddings.backends import choose_backend
+
+    return choose_backend(options.model, options.backend, options.quantize, device=options.device,
+                          progress=progress)
+
+
+def _encode_with_torch(
+    texts: list[str], found: dict[int, Any], options: EncodeOptions, batch_size: int, store: Any,
+    representation: str, progress: ProgressFn | None, stop: StopFn | None,
+) -> tuple[dict[str, tuple[np.ndarray, Any]], str, int]:
+    """The texts the cache did not hold, encoded by sentence-transformers (torch)."""
+    lm = load_model(options.model, device=options.device)
+    total = len(texts)
+    workers = _worker_count(options.processes, lm, len({texts[i] for i in range(total) if i not in found}))
+    pool = _start_pool(lm, workers) if workers > 1 else None
+
+    def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+        return [(vector, None) for vector in _encode_chunk(lm, chunk, batch_size, pool)]
+
+    try:
+        computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES * workers, compute, store, lm.fingerprint,
+                                 representation, progress, stop)
+    finally:
+        if pool is not None:
+            lm.st.stop_multi_process_pool(pool)
+    return computed, lm.fingerprint, lm.dim
 
 
 def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
@@ -413,10 +453,22 @@ def token_embeddings(
         return lm
 
     used_layer = _token_layer(spec, options.layer, loaded)
-    representation = "token:static" if used_layer is None else f"token:layer={used_layer}"
+    exact = "token:static" if used_layer is None else f"token:layer={used_layer}"
+    quantize = options.quantize if used_layer is not None else "none"  # @static reads the table: exact
+    representation = exact if quantize == "none" else f"{exact}:{quantize}"
     fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
+    used = ""
     if len(found) < len(texts):
+        # Tokens (offsets, windows) come from the model's own tokenizer; the hidden states from the
+        # chosen runtime, whose graph outputs every layer.
+        from dataclasses import replace
+
+        chosen = _choose(replace(options, quantize=quantize), progress)
+        used = chosen.label
+        if store is not None and f"{exact}{chosen.cache_suffix}" != representation:
+            representation = f"{exact}{chosen.cache_suffix}"
+            fp, found = _cached(store, spec, representation, texts)
         model_ = loaded()
         if used_layer is not None:
             used_layer = _resolve_layer(model_, used_layer)
@@ -424,13 +476,13 @@ def token_embeddings(
         layer_ = used_layer
 
         def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
-            return _token_vectors(model_, chunk, layer_, batch_size)
+            return _token_vectors(model_, chunk, layer_, batch_size, chosen)
 
         computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, representation, progress,
                                  stop)
     results = [found[index] if index in found else computed[text] for index, text in enumerate(texts)]
     vectors, rows = _token_rows(results, include_special, lm.dim if lm else 0)
-    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
+    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found), backend=used)
 
 
 def _token_layer(spec: ModelSpec, layer: int, loaded: Callable[[], LoadedModel]) -> int | None:
@@ -473,18 +525,20 @@ def _token_rows(
 
 
 def _token_vectors(
-    lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int
+    lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int, backend: Any = None
 ) -> list[tuple[np.ndarray, dict]]:
     """Per text: (tokens x dim vectors, {tokens, ids, offsets, special}), across all windows."""
-    return [(by_layer[layer], extra) for by_layer, extra in token_vectors_by_layer(lm, texts, [layer], batch_size)]
+    return [(by_layer[layer], extra)
+            for by_layer, extra in token_vectors_by_layer(lm, texts, [layer], batch_size, backend)]
 
 
 def token_vectors_by_layer(
-    lm: LoadedModel, texts: list[str], layers: Sequence[int | None], batch_size: int
+    lm: LoadedModel, texts: list[str], layers: Sequence[int | None], batch_size: int, backend: Any = None
 ) -> list[tuple[dict[int | None, np.ndarray], dict]]:
     """Per text: ({layer: tokens x dim vectors}, {tokens, ids, offsets, special}) from one model pass.
 
-    Layer None is the input embedding table's rows (no position); 0..L are hidden states.
+    Layer None is the input embedding table's rows (no position); 0..L are hidden states, from
+    torch or from `backend` (an ``embeddings.backends.Backend`` with a converted model).
     """
     import torch
 
@@ -522,7 +576,12 @@ def token_vectors_by_layer(
             outputs: dict[int | None, Any] = {}
             if None in layers:
                 outputs[None] = table(ids)
-            if hidden_layers:
+            if hidden_layers and backend is not None and backend.model is not None:
+                from embeddings.backends.converted import feed_of
+
+                states = backend.hidden_states(feed_of(backend.model.recipe, ids.cpu(), mask.cpu()), hidden_layers)
+                outputs.update({layer: torch.from_numpy(state) for layer, state in zip(hidden_layers, states)})
+            elif hidden_layers:
                 states = lm.transformer(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
                 outputs.update({layer: states[layer] for layer in hidden_layers})
         for layer, hidden in outputs.items():

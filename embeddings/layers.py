@@ -95,8 +95,12 @@ def layer_vectors(
     stop: StopFn | None = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    backend: str = "auto",
 ) -> LayerWalk:
-    """Every layer's representation of `texts` (level "text": mean-pooled; "token": per token)."""
+    """Every layer's representation of `texts` (level "text": mean-pooled; "token": per token).
+
+    `backend`: what runs the model (``embeddings.backends``). The walk is exact (no int8), so its
+    vectors share the cache with ``@layerN`` and token vectors from any exact backend."""
     texts = _check_texts(texts)
     if level not in TEXT_LEVELS:
         raise InputError(f"unknown level {level!r}; choose one of {', '.join(TEXT_LEVELS)}")
@@ -117,9 +121,12 @@ def layer_vectors(
     missing = list(dict.fromkeys(texts[i] for i in range(total) if i not in done))
     computed: dict[str, list] = {}
     if missing:
+        from embeddings.backends import choose_backend
+
+        chosen = choose_backend(spec, backend, "none", device=device, progress=progress)
         lm = load_model(spec, device=device)
         base_fp, count = lm.fingerprint, lm.num_layers
-        computed = _compute(lm, missing, level, batch_size, store, progress, stop, len(complete), total)
+        computed = _compute(lm, missing, level, batch_size, store, progress, stop, len(complete), total, chosen)
     by_layer = [
         [found[layer][i] if i in done else computed[text][layer] for i, text in enumerate(texts)]
         for layer in range(count + 1)
@@ -143,7 +150,7 @@ def _key(base_fp: str, level: str, layer: int) -> tuple[str, str]:
 
 
 def _compute(lm: Any, texts: list[str], level: str, batch_size: int, store: Any, progress: ProgressFn | None,
-             stop: StopFn | None, done: int, total: int) -> dict[str, list]:
+             stop: StopFn | None, done: int, total: int, backend: Any = None) -> dict[str, list]:
     """{text: [per layer (vector, extra)]} for texts not in the cache; stores each chunk as it goes."""
     layers = list(range(lm.num_layers + 1))
     # Longest first, as encode_texts does: similar lengths share a batch, so padding stays low.
@@ -154,10 +161,13 @@ def _compute(lm: Any, texts: list[str], level: str, batch_size: int, store: Any,
         _check_stop(stop)
         chunk = order[start : start + CHUNK_TEXTS]
         if level == "text":
-            pooled = pooled_layers(lm, chunk, batch_size)
+            if backend is not None and backend.model is not None:  # one pass of the converted graph
+                pooled = backend.pooled_layers(chunk, batch_size, layers)
+            else:
+                pooled = pooled_layers(lm, chunk, batch_size)
             values = [[(pooled[layer][j], None) for layer in layers] for j in range(len(chunk))]
         else:
-            results = token_vectors_by_layer(lm, chunk, layers, max(1, batch_size // 2))
+            results = token_vectors_by_layer(lm, chunk, layers, max(1, batch_size // 2), backend)
             values = [[(vectors[layer], extra) for layer in layers] for vectors, extra in results]
         for text, per_layer in zip(chunk, values):
             out[text] = per_layer

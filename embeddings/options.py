@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from embeddings.checks import is_whole, whole_number
-from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, QUANTIZE
 from embeddings.errors import InputError
 from embeddings.models import ModelSpec
 
@@ -42,6 +42,8 @@ class EncodeOptions:
     vocab_size: int = DEFAULT_VOCAB_SIZE  # level "vocab": how many whole-word tokens
     vocab_tokens: tuple[str, ...] | None = None  # level "vocab": these words' rows instead
     device: str | None = None  # "cpu", "cuda", "mps"...; None: CUDA, then MPS, then CPU
+    backend: str = "auto"  # one of BACKENDS: what runs the model (embeddings.backends)
+    quantize: str = "none"  # one of QUANTIZE: "int8" runs a quantised graph (faster, not exact)
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -58,6 +60,12 @@ class EncodeOptions:
             raise InputError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.actors is not None:
             whole_number(self.actors, "actors", minimum=1)
+        if self.backend not in BACKENDS:
+            raise InputError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.quantize not in QUANTIZE:
+            raise InputError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
+        if self.quantize != "none" and self.backend not in ("auto", "onnx"):
+            raise InputError(f"--quantize {self.quantize} runs on the onnx backend (or auto), not on {self.backend}")
         whole_number(self.vocab_size, "vocabulary size", minimum=1)
         if self.vocab_tokens is not None:
             if isinstance(self.vocab_tokens, str):

@@ -18,6 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def converted_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted models (embeddings.backends) for the whole session, never the user's folder: the
+    bundled model is converted once per test run, not once per test."""
+    folder = tmp_path_factory.mktemp("converted-models")
+    os.environ["EMBEDDINGS_MODELS"] = str(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own vector cache; nothing touches the hub."""

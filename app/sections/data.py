@@ -20,7 +20,7 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, serve_request
-from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.options import EncodeOptions
@@ -45,6 +45,8 @@ class DataChoice:
     layer: int = -1
     vocab_size: int = DEFAULT_VOCAB_SIZE
     trust_remote_code: bool = False  # run code shipped with the model (off unless the user ticks it)
+    backend: str = "auto"  # what runs the model (embeddings.backends)
+    quantize: str = "none"  # "int8": faster, not exact vectors
     data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
     tensor: str | None = None  # the tensor of a projector config
 
@@ -55,7 +57,8 @@ class DataChoice:
     def encode_options(self) -> EncodeOptions:
         """How the sidebar asks for the texts to be encoded (a bad choice is one InputError line)."""
         return EncodeOptions.of(self.model or None, level=self.level, layer=self.layer, vocab_size=self.vocab_size,
-                                trust_remote_code=self.trust_remote_code)
+                                trust_remote_code=self.trust_remote_code, backend=self.backend,
+                                quantize=self.quantize)
 
     @property
     def job_digest(self) -> str:
@@ -64,7 +67,8 @@ class DataChoice:
             return f"{self.data_digest}|vectors"
         if self.level == "vocab":
             return f"vocab|{self.model}|{self.vocab_size}|{self.trust_remote_code}"
-        return f"{self.data_digest}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
+        return (f"{self.data_digest}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
+                f"|{self.backend}|{self.quantize}")
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -146,13 +150,7 @@ def render_data_panel() -> DataChoice | None:
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
     ).strip() or DEFAULT_MODEL
-    trust = st.checkbox(
-        "Trust the model's own code",
-        value=False,
-        key=state.TRUST_REMOTE_CODE,
-        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
-        "It runs on this machine with your rights: tick only for models whose code you trust.",
-    )
+    trust, backend, quantize = _how_to_run()
     level_label = st.radio(
         "Level",
         list(LEVEL_LABELS.values()),
@@ -170,7 +168,29 @@ def render_data_panel() -> DataChoice | None:
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
     return DataChoice(dataset, data_digest, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
-                      trust_remote_code=trust, data_ref=data_ref, tensor=tensor)
+                      trust_remote_code=trust, backend=backend, quantize=quantize, data_ref=data_ref, tensor=tensor)
+
+
+def _how_to_run() -> tuple[bool, str, str]:
+    """(trust the model's code, backend, quantize): how the model runs."""
+    trust = st.checkbox(
+        "Trust the model's own code",
+        value=False,
+        key=state.TRUST_REMOTE_CODE,
+        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
+        "It runs on this machine with your rights: tick only for models whose code you trust.",
+    )
+    backend = st.selectbox(
+        "Backend", BACKENDS, key=state.BACKEND,
+        help="What runs the model. auto: the fastest runtime that gives torch's vectors on this machine "
+        "(the model is converted once for ONNX Runtime / OpenVINO and checked against torch).",
+    )
+    int8 = st.checkbox(
+        "int8 (faster, not exact)", value=False, key=state.QUANTIZE_INT8,
+        help="A quantised model on ONNX Runtime: faster again; vectors close to (not equal to) the exact "
+        "ones, cached apart from them.",
+    )
+    return trust, str(backend), "int8" if int8 and backend in ("auto", "onnx") else "none"
 
 
 def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 
 from embeddings.cli import compare, encode, export, finetune, layers, project, tokens, view
-from embeddings.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineErrorParser
+from embeddings.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, OneLineErrorParser, print_notes
 from embeddings.errors import InputError
 
 COMMANDS = (encode, tokens, project, export, compare, finetune, layers, view)  # in the order --help lists them
@@ -46,6 +46,7 @@ def build_parser() -> OneLineErrorParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    print_notes(quiet=bool(getattr(args, "quiet", False)))
     try:
         return int(args.func(args) or 0)
     except InputError as exc:

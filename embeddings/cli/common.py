@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from embeddings.choices import DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, QUANTIZE
 from embeddings.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -78,6 +78,13 @@ def add_common_arguments(p: argparse.ArgumentParser, *, level: bool = True, engi
     p.add_argument("--processes", type=processes_arg, default=1,
                    help="CPU worker processes for text encoding: a number, or 'auto' (one per core for "
                    "large inputs) (default: %(default)s)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="what runs the model: torch, or the model converted once for ONNX Runtime or OpenVINO "
+                   "(the same vectors, faster on a CPU); auto: the fastest that gives torch's vectors on this "
+                   "machine (default: %(default)s)")
+    p.add_argument("--quantize", choices=QUANTIZE, default="none",
+                   help="int8: a quantised graph on ONNX Runtime, faster but not exact (cosine ~0.996 with the "
+                   "exact vectors); cached apart from them (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary on stderr")
     if engine:
         p.add_argument("--engine", choices=ENGINES, default="local",
@@ -338,3 +345,19 @@ def clusters_for(args: argparse.Namespace, points, table, coords=None, rows=None
     if table is not None:  # the data's own `cluster` column is kept, renamed as colliding metadata is
         table = table.rename(columns={c: f"meta_{c}" for c in (CLUSTER_COLUMN, LABEL_COLUMN) if c in table.columns})
     return add_cluster_columns(table, found)
+
+
+def print_notes(quiet: bool) -> None:
+    """The library's notes (a backend falling back to torch, a model converted once) as plain
+    ``note: ...`` lines on stderr; none with -q."""
+    import logging
+
+    logger = logging.getLogger("embeddings")
+    for old in [h for h in logger.handlers if getattr(h, "_embeddings_cli", False)]:
+        logger.removeHandler(old)  # main() may run several times in one process (tests)
+    logger.propagate = False
+    handler: logging.Handler = logging.NullHandler() if quiet else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    handler._embeddings_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

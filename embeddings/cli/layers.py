@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(f"all layers ({args.level})", quiet=args.quiet)
     try:
         walk = layer_vectors(dataset.texts, model_spec(args), level=args.level, batch_size=args.batch_size,
-                             cache=not args.no_cache, progress=progress)
+                             cache=not args.no_cache, progress=progress, backend=args.backend)
     finally:
         progress.close()
     if labels is not None and walk.rows is not None:
