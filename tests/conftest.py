@@ -20,10 +20,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(scope="session", autouse=True)
 def converted_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Converted models (embeddings.backends) for the whole session, never the user's folder: the
-    bundled model is converted once per test run, not once per test."""
+    """Converted models (embeddings.backends) for the whole session, never the user's folder; and
+    backend "auto" pinned to torch, so only the backend tests (tests/test_backends.py, which unpin
+    it) pay for converting models: converting the bundled model takes a minute on 2 cores."""
     folder = tmp_path_factory.mktemp("converted-models")
     os.environ["EMBEDDINGS_MODELS"] = str(folder)
+    os.environ["EMBEDDINGS_BACKEND"] = "torch"
     return folder
 
 

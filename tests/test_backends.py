@@ -37,6 +37,7 @@ def own_models_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test converts into its own folder (conftest may share one across the session)."""
     folder = tmp_path / "models"
     monkeypatch.setenv("EMBEDDINGS_MODELS", str(folder))
+    monkeypatch.delenv("EMBEDDINGS_BACKEND", raising=False)  # conftest pins auto to torch elsewhere
     import embeddings.backends as backends
 
     monkeypatch.setattr(backends, "_memo", {})
@@ -162,6 +163,14 @@ def test_missing_runtime_static_and_gpu_fall_back_with_a_note(tiny_bert_dir: Pat
     assert "no transformer pass" in choose_backend(ModelSpec.parse(f"{tiny_bert_dir}@static"), "onnx").note
     assert choose_backend(spec, "onnx", device="cuda").note.startswith("onnx: the converted model runs on the CPU")
     assert not list(models_root().glob("*"))  # none of these converted anything
+
+
+def test_auto_can_be_pinned(tiny_bert_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = ModelSpec.parse(str(tiny_bert_dir))
+    monkeypatch.setenv("EMBEDDINGS_BACKEND", "torch")
+    assert choose_backend(spec, "auto").name == "torch"
+    assert not list(models_root().glob("*"))  # pinned to torch: nothing converted
+    assert choose_backend(spec, "auto", "int8").name == "onnx"  # int8 exists only on onnx
 
 
 def test_bad_choices_are_one_line_errors(tiny_bert_dir: Path) -> None:

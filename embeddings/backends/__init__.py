@@ -6,7 +6,7 @@ OpenVINO, which encode the same vectors two to three times faster on a CPU.
 - ``torch``: the model as sentence-transformers runs it (the reference);
 - ``onnx`` / ``openvino``: the converted model (``embeddings.backends.convert``), built once per
   model fingerprint in the user's cache folder and checked against torch on a check batch;
-- ``auto`` (the default): the fastest of those that gave the torch vectors on the check batch
+- ``auto`` (the default; ``$EMBEDDINGS_BACKEND`` pins it): the fastest of those that gave the torch vectors on the check batch
   (cosine >= 0.9999), timed on this machine at conversion; torch on a GPU, for ``@static``
   (no transformer pass to speed up), and whenever a runtime is missing or the model does not
   convert: ``Backend.note`` then says why in one line.
@@ -19,6 +19,7 @@ A converted model whose files are all on disk opens without importing torch.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ from embeddings.choices import BACKENDS, QUANTIZE
 from embeddings.errors import InputError
 
 log = logging.getLogger("embeddings")
+# Pins what "auto" resolves to (torch, onnx or openvino): e.g. torch on a machine where converting
+# is not wanted; the test suite pins torch so only the backend tests convert models.
+AUTO_ENV_VAR = "EMBEDDINGS_BACKEND"
 
 __all__ = ["BACKENDS", "QUANTIZE", "RUNTIMES", "Backend", "choose_backend"]
 
@@ -101,6 +105,9 @@ def choose_backend(
     if quantize not in QUANTIZE:
         raise InputError(f"quantize must be one of {', '.join(QUANTIZE)}, not {quantize!r}")
     precision = "int8" if quantize == "int8" else "fp32"
+    pinned = os.environ.get(AUTO_ENV_VAR, "")
+    if backend == "auto" and pinned in BACKENDS[1:] and not (pinned != "onnx" and precision == "int8"):
+        backend = pinned  # what auto means on this machine, when the user (or a test run) pinned it
     if backend == "torch":
         if precision != "fp32":
             raise InputError("--quantize int8 runs on the onnx backend (or auto), not on torch")
