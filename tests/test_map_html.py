@@ -136,14 +136,16 @@ JS_STATUS = "() => ({...document.getElementById('status').dataset, text: documen
 @pytest.mark.slow
 def test_map_html_opens_from_disk_with_the_network_cut(tmp_path: Path) -> None:
     points = sentence_points()
-    path = tmp_path / "map.html"
+    path, path3d = tmp_path / "map.html", tmp_path / "map3d.html"
     path.write_text(map_html(map_layout(points, points.project("pca", 2)), title="Sentences", color="topic"),
                     encoding="utf-8")
+    path3d.write_text(map_html(map_layout(points, points.project("pca", 3)), title="Sentences"), encoding="utf-8")
+    files = (path.as_uri(), path3d.as_uri())
     with chromium_page(1300, 850) as page:
         attempted: list[str] = []
         page.on("request", lambda request: attempted.append(request.url))
         # every request refused but the file itself (a route sees file:// too)
-        page.context.route("**/*", lambda route: route.continue_() if route.request.url == path.as_uri() else route.abort())
+        page.context.route("**/*", lambda route: route.continue_() if route.request.url in files else route.abort())
         page.on("pageerror", lambda error: attempted.append(f"page error: {error}"))
         # the page's own policy blocks requests before they reach the network: count those attempts too
         page.add_init_script("window.__blocked = []; document.addEventListener('securitypolicyviolation', "
@@ -200,4 +202,12 @@ def test_map_html_opens_from_disk_with_the_network_cut(tmp_path: Path) -> None:
         page.get_by_role("button", name="Isolate").click()
         poll(page, lambda: page.evaluate(JS_STATUS)["points"], lambda p: p == "300", 10, "isolated")
         assert page.evaluate("() => window.__blocked") == []
-    assert attempted == [path.as_uri()], attempted  # the file itself, and nothing else was even tried
+
+        # in 3D the drag rotates, and the density contours (2D only) are not offered
+        page.goto(path3d.as_uri())
+        poll(page, lambda: page.evaluate("() => !!(window.__map && window.__map.stats.firstDrawAt !== null)"),
+             bool, 30, "the 3D map's first draw")
+        assert page.evaluate("() => window.__map.panels[0].dims") == 3 and page.evaluate(JS_PIXELS)["ink"] > 300
+        assert page.locator("#pan-label").inner_text() == "Rotate" and page.locator("#contours-wrap").is_hidden()
+        assert page.evaluate("() => window.__blocked") == []
+    assert attempted == list(files), attempted  # the files themselves, and nothing else was even tried
