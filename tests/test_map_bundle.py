@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from embeddings.map.bundle import BundleError, bundle
+from embeddings.map.bundle import BundleError, bundle, modules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +80,14 @@ def test_every_file_of_the_map_ships_in_the_package() -> None:
             assert any(fnmatch.fnmatch(name, g) and name.count("/") == g.count("/") for g in globs), name
 
 
+
+
+def test_the_streamlit_page_preloads_every_module_it_imports() -> None:
+    """index.html names every module hosts/streamlit.js imports, directly or not, as a
+    modulepreload: the browser fetches them at once instead of one import level after another."""
+    from embeddings.map import STATIC
+
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)
+    assert sorted(preloaded) == sorted(m for m in modules("hosts/streamlit.js") if m != "hosts/streamlit.js")
+    assert '<script type="module" src="hosts/streamlit.js"></script>' in page

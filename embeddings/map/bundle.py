@@ -107,9 +107,26 @@ def _line(text: str, start: int) -> str:
     return text[start : end if end >= 0 else len(text)].strip()
 
 
+def modules(entry: str, root: Path = STATIC) -> list[str]:
+    """The paths (under `root`) of `entry` and every module it imports, dependencies first."""
+    return [str(m.path) for m in _ordered(entry, root)]
+
+
 def bundle(entry: str, root: Path = STATIC) -> str:
     """The module `entry` (a path under `root`, e.g. "hosts/widget.js") with everything it imports,
     as the text of one ES module."""
+    order = _ordered(entry, root)
+    parts = [f"// The map core and its host {entry}, joined by embeddings.map.bundle from the ES modules in "
+             "embeddings/map/static (one function scope per module, dependencies first)."]
+    for module in order[:-1]:
+        returned = ", ".join(local if local == name else f"{name}: {local}" for local, name in module.exports)
+        parts.append(f"const {_variable(module.path)} = (() => {{\n// ---- {module.path}\n{module.text.rstrip()}\n"
+                     f"return {{ {returned} }};\n}})();")
+    parts.append(f"// ---- {order[-1].path}\n{order[-1].text.rstrip()}")
+    return "\n".join(parts) + "\n"
+
+
+def _ordered(entry: str, root: Path) -> list[_Module]:
     order: list[_Module] = []
     state: dict[PurePosixPath, int] = {}  # 1: being visited, 2: written
 
@@ -132,14 +149,7 @@ def bundle(entry: str, root: Path = STATIC) -> str:
         order.append(module)
 
     visit(_normalised(PurePosixPath(entry)), True, ())
-    parts = [f"// The map core and its host {entry}, joined by embeddings.map.bundle from the ES modules in "
-             "embeddings/map/static (one function scope per module, dependencies first)."]
-    for module in order[:-1]:
-        returned = ", ".join(local if local == name else f"{name}: {local}" for local, name in module.exports)
-        parts.append(f"const {_variable(module.path)} = (() => {{\n// ---- {module.path}\n{module.text.rstrip()}\n"
-                     f"return {{ {returned} }};\n}})();")
-    parts.append(f"// ---- {order[-1].path}\n{order[-1].text.rstrip()}")
-    return "\n".join(parts) + "\n"
+    return order
 
 
 def _exports_of(order: list[_Module], path: PurePosixPath) -> list[tuple[str, str]]:
