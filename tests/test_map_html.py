@@ -8,6 +8,7 @@ and no request other than the file itself was ever attempted.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 import subprocess
@@ -40,9 +41,10 @@ def sentence_points(seed: int = 0) -> Points:
 
 def page_parts(text: str) -> tuple[dict, dict]:
     """(payload header, setup JSON) read back from a map.html."""
-    payload = re.search(r'<script type="application/octet-stream" id="emap-payload">([^<]*)</script>', text).group(1)
+    payload = re.search(r'<script type="application/octet-stream" id="emap-payload" data-encoding="gzip">([^<]*)</script>',
+                        text).group(1)
     setup = re.search(r'<script type="application/json" id="emap-setup">([^<]*)</script>', text).group(1)
-    header, arrays = unpack_map_data(base64.b64decode(payload))
+    header, arrays = unpack_map_data(gzip.decompress(base64.b64decode(payload)))
     return {"header": header, "arrays": arrays}, json.loads(setup)
 
 
