@@ -1,7 +1,7 @@
 """The map in a notebook: the anywidget (embeddings/map/widget.py) from Python, and in a real
-JupyterLab driven by Chromium.
+JupyterLab (and Jupyter Notebook 7) driven by Chromium.
 
-The JupyterLab test starts `jupyter lab` headless on 127.0.0.1 (a free port, a token, its own
+The browser test starts `jupyter lab` (or `jupyter notebook`) headless on 127.0.0.1 (a free port, a token, its own
 config, data, runtime and settings folders, no browser, no news or update checks, the extension
 manager read-only), writes a notebook, and runs it cell by cell as a person does (Shift+Enter):
 the map is drawn (pixels), a lasso drawn in the browser comes back to Python (a later cell prints
@@ -133,7 +133,7 @@ def test_without_anywidget_the_error_says_what_to_install() -> None:
                                   "pip install 'embedding-explorer[notebook]'"), run.stderr
 
 
-# ---------------------------------------------------------------- in JupyterLab
+# ---------------------------------------------------------------- in JupyterLab and Jupyter Notebook
 
 NOTEBOOK_CELLS = [
     POINTS_CODE + "widget = points.show(coords, color='group', label='text')\nwidget",
@@ -154,9 +154,18 @@ def notebook(cells: list[str]) -> dict:
     }
 
 
+# How each front end is started, and where it opens a notebook: JupyterLab, and Jupyter Notebook 7
+# (the same notebook components in a one-document page).
+FRONT_ENDS = {
+    "jupyterlab": ("jupyterlab", "LabApp", "/lab/tree/"),
+    "notebook": ("notebook", "JupyterNotebookApp", "/notebooks/"),
+}
+
+
 @contextlib.contextmanager
-def jupyter_lab(folder: Path) -> Iterator[tuple[str, str]]:
-    """`jupyter lab` serving `folder`, alone: (base URL, token)."""
+def jupyter_server(folder: Path, front_end: str = "jupyterlab") -> Iterator[tuple[str, str]]:
+    """`jupyter lab` (or `jupyter notebook`) serving `folder`, alone: (URL of the folder's notebooks, token)."""
+    module, app, path = FRONT_ENDS[front_end]
     port, token = free_port(), secrets.token_hex(16)
     home = folder / ".jupyter-home"
     settings = home / "settings"
@@ -164,25 +173,27 @@ def jupyter_lab(folder: Path) -> Iterator[tuple[str, str]]:
         "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     }.items():
-        path = settings / f"{name}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
+        file = settings / f"{name}.jupyterlab-settings"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(values))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTER_DATA_DIR=str(home / "data"), IPYTHONDIR=str(home / "ipython"), JUPYTER_PLATFORM_DIRS="1",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    log = folder / "jupyter.log"
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+    log = folder / f"{front_end}.log"
+    cmd = [sys.executable, "-m", module, "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={folder}",
-           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly", f"--LabApp.user_settings_dir={settings}",
-           f"--LabApp.workspaces_dir={home / 'workspaces'}", "--ServerApp.terminals_enabled=False"]
+           "--ServerApp.terminals_enabled=False", f"--{app}.user_settings_dir={settings}",
+           f"--{app}.workspaces_dir={home / 'workspaces'}"]
+    if front_end == "jupyterlab":  # no news, no update checks, no extension manager asking PyPI
+        cmd += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--LabApp.extension_manager=readonly"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI containers run as root
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
     try:
-        wait_for_port(proc, port, log, "jupyter lab", seconds=120)
-        yield f"http://127.0.0.1:{port}", token
+        wait_for_port(proc, port, log, f"jupyter {front_end}", seconds=120)
+        yield f"http://127.0.0.1:{port}{path}", token
     finally:
         stop(proc)
 
@@ -225,17 +236,19 @@ def cell_output(page, index: int) -> str:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_a_notebook_in_jupyterlab_draws_the_map_and_hears_a_lasso(tmp_path: Path) -> None:
-    require(subprocess.run([sys.executable, "-c", "import jupyterlab, ipykernel"], capture_output=True).returncode == 0,
-            "JupyterLab is not installed", hint="pip install -e '.[notebook]'")
+@pytest.mark.parametrize("front_end", list(FRONT_ENDS))
+def test_a_notebook_draws_the_map_and_hears_a_lasso(front_end: str, tmp_path: Path) -> None:
+    module = FRONT_ENDS[front_end][0]
+    require(subprocess.run([sys.executable, "-c", f"import {module}, ipykernel"], capture_output=True).returncode == 0,
+            f"{module} is not installed", hint="pip install -e '.[test]'")
     (tmp_path / "map.ipynb").write_text(json.dumps(notebook(NOTEBOOK_CELLS)))
-    with jupyter_lab(tmp_path) as (url, token), chromium_page(1400, 1000) as page:
+    with jupyter_server(tmp_path, front_end) as (url, token), chromium_page(1400, 1000) as page:
+        server = url.split("/", 3)[:3]
         outside: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url))
-        page.goto(f"{url}/lab/tree/map.ipynb?token={token}")
+        page.on("request", lambda r: None if r.url.startswith(("/".join(server) + "/", "data:", "blob:"))
+                else outside.append(r.url))
+        page.goto(f"{url}map.ipynb?token={token}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-        poll(page, lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count(),
-             lambda c: c > 0, 120, "the kernel to start")
 
         run_cell(page, 0)
         drawn = poll(page, lambda: page.evaluate(JS_MAP), lambda m: m["ink"] > 300, 120, "the map drawn in the notebook")
