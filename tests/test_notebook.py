@@ -85,6 +85,15 @@ def test_traits_travel_alone_and_the_payload_once() -> None:
     assert widget.selected_points.table["text"].tolist() == ["apple number 3", "apple number 6", "apple number 9"]
 
 
+def test_a_3d_projection_is_sent_as_3d_with_its_axis_titles() -> None:
+    from embeddings.mapdata import unpack_map_data
+
+    points, _ = cluster_points()
+    header, arrays = unpack_map_data(points.show(points.project("pca", 3)).payload)
+    assert header["panels"][0]["dims"] == 3 and header["axis_titles"] == ["PC1", "PC2", "PC3"]
+    assert arrays["coords/0"].shape == (N * 3,)
+
+
 def test_a_click_lights_its_neighbours_from_python() -> None:
     points, coords = cluster_points()
     widget = points.show(coords, neighbors=5)
