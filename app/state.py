@@ -96,6 +96,7 @@ NEIGHBORS_METRIC = "neighbors_metric"
 EXPORT_SCOPE = "export_scope"
 DOWNLOAD_PROJECTOR = "download_projector"
 DOWNLOAD_COORDS = "download_coords"
+DOWNLOAD_MAP_HTML = "download_map_html"
 
 # ---- tokens tab
 TOKENS_TEXT = "tokens.text"

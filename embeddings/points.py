@@ -131,6 +131,13 @@ class Points:
 
         return project(self.vectors, method, dims, seed=seed, **params)
 
+    def show(self, projection: Any = None, **options: Any) -> Any:
+        """The points on a map in a notebook (``embeddings.show_map``): a Projection of them, an
+        (n, 2|3) array, or None for a 2D PCA; options: color=, label=, search=, selected=, ..."""
+        from embeddings.map.notebook import show_map
+
+        return show_map(self, projection, **options)
+
     def write_projector(
         self, folder: str | Path, *, tensor_name: str | None = None, base_url: str | None = None,
         views: Sequence[Any] = (),

@@ -375,3 +375,23 @@ def test_custom_axes_between_two_typed_texts():
     means = {topic: float(x[topics == topic].mean()) for topic in set(topics)}
     assert means["cooking"] == min(means.values()) and means["football"] == max(means.values())
     assert any("Custom 2D" in c.value for c in at.caption)
+
+
+def test_the_map_downloads_as_one_html_file(media):
+    """The export's map.html holds the points on screen and their look (the browser test of the
+    file itself: tests/test_map_html.py)."""
+    import base64
+    import gzip
+    import re
+
+    from app.sections.export import MAP_HTML_LABEL
+    from embeddings.mapdata import unpack_map_data
+
+    page = _download(_start(), media, MAP_HTML_LABEL).decode("utf-8")
+    payload = re.search(r'id="emap-payload"[^>]*>([^<]*)<', page).group(1)
+    header, arrays = unpack_map_data(gzip.decompress(base64.b64decode(payload)))
+    assert header["n"] == 300 and [c["name"] for c in header["columns"]] == ["text", "topic"]
+    assert arrays["text/values"][arrays["text/codes"][0]] == "Brown the onions slowly so they turn sweet instead of bitter."
+    setup = json.loads(re.search(r'id="emap-setup">([^<]*)<', page).group(1))
+    assert setup["color"] == "topic"
+    assert "300 points · PCA 2D" in page

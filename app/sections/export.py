@@ -23,9 +23,11 @@ from embeddings.views import View
 
 PROJECTOR_LABEL = "Download for projector.tensorflow.org"
 COORDS_LABEL = "Coordinates (CSV)"
+MAP_HTML_LABEL = "The map as one HTML file"
 # Zips up to this many numbers are built with the page (and cached); bigger ones on click.
 EAGER_VALUES = 2_000_000
 EAGER_ROWS = 20_000  # coordinates CSV: the same, in rows
+EAGER_MAP_POINTS = 5_000  # map.html: built with the page up to this many points, else on click
 
 HOW_TO = """
 1. Open [projector.tensorflow.org](https://projector.tensorflow.org) and click **Load** (left panel).
@@ -134,8 +136,31 @@ def render_export(points: Points, layout: Layout, selection: list[int], look: di
             file_name=f"{stem}_{layout.projection.method}{layout.projection.dims}d.csv", mime="text/csv",
             key=state.DOWNLOAD_COORDS, on_click="ignore",
         )
+        _map_html_button(points, layout, look or {}, stem)
         st.caption(f"{len(rows):,} vectors of width {points.vectors.shape[1]}; metadata columns: "
                    f"{', '.join(map(str, points.table.columns)) or 'none'}")
     with right:
         with st.expander("How to open these files on projector.tensorflow.org"):
             st.markdown(HOW_TO)
+
+
+def map_page(points: Points, layout: Layout, look: dict) -> bytes:
+    """The map on screen (its points, colour, label, search and selection) as one HTML file that
+    opens from disk (embeddings.map.html_file)."""
+    from embeddings.map.html_file import map_html
+    from embeddings.map.layout import MapLayout
+
+    columns = {str(c) for c in points.table.columns}
+    drawn = MapLayout(points, layout.rows, layout.coords, tuple(layout.axis_titles()))  # the table's rows: positions
+    name = f"{METHOD_NAMES.get(layout.projection.method, layout.projection.method)} {layout.projection.dims}D"
+    return map_html(drawn, title=points.source or "Embeddings", subtitle=f"{len(layout.rows):,} points · {name}",
+                    color=look.get("color") if look.get("color") in columns else None,
+                    label=look.get("label") if look.get("label") in columns else None, look=look).encode("utf-8")
+
+
+def _map_html_button(points: Points, layout: Layout, look: dict, stem: str) -> None:
+    data = (map_page(points, layout, look) if len(layout.rows) <= EAGER_MAP_POINTS
+            else lambda: map_page(points, layout, look))
+    st.download_button(MAP_HTML_LABEL, data, file_name=f"{stem}_map.html", mime="text/html",
+                       key=state.DOWNLOAD_MAP_HTML, on_click="ignore",
+                       help="Colour, label, search, hover, zoom and selection, with no server and no network")

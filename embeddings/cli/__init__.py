@@ -4,7 +4,7 @@
     embeddings encode  DATA --engine ray [--ray-address ADDR] [--actors N] --out OUT
     embeddings tokens  TEXT
     embeddings project DATA --method pca|umap|tsne [--clusters] --out coords.csv
-    embeddings export  DATA --out DIR
+    embeddings export  DATA --out DIR [--html]        (--html: also DIR/map.html, the map in one file)
     embeddings compare DATA --model A --model B --out report.json
     embeddings finetune DATA --text-column COL --label-column LAB --out DIR
     embeddings layers  DATA [--level text|token] [--label-column LAB] --out report.json

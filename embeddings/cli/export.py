@@ -1,5 +1,6 @@
 """`embeddings export DATA --out DIR`: the projector's files (vectors.tsv, metadata.tsv,
-bookmarks.txt with one view per projection, projector_config.json)."""
+bookmarks.txt with one view per projection, projector_config.json); with --html also map.html,
+the map in one file that opens from disk (embeddings.map.html_file)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 
 from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.cli.common import (
-    add_common_arguments, clusters_for, clusters_options, data_stem, info, load_for, model_label, points_for,
-    project_for, projection_options,
+    add_common_arguments, atomic_path, clusters_for, clusters_options, data_stem, info, load_for, model_label,
+    points_for, project_for, projection_options,
 )
 from embeddings.errors import InputError
 
@@ -28,6 +29,9 @@ def add_parser(subparsers: Any) -> None:
                    "(default: pca)")
     p.add_argument("--color", help="metadata column the bookmarks colour by")
     p.add_argument("--label", help="metadata column the bookmarks label by")
+    p.add_argument("--html", action="store_true",
+                   help="also write map.html: the map of the first of --views as one file that opens from disk "
+                   "(no server, no network), coloured and labelled by --color and --label")
     projection_options(p, "lay out a sample of this many points (default: every point)")
     clusters_options(p, spaces=("original",))
     p.set_defaults(func=run)
@@ -55,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
         views.append(View.of_projection(projection, name=f"{METHOD_NAMES[method]} {args.dims}D (seed {args.seed})",
                                         seed=args.seed, color=args.color, label=args.label))
     tensor_name = args.tensor_name or f"{data_stem(args, points)} ({model_label(points)}, {points.level})"
+    page = map_page_for(args, points, views, tensor_name) if args.html else None  # before any file is written
     paths = points.write_projector(out_dir, tensor_name=tensor_name, base_url=args.base_url, views=views)
+    if page is not None:
+        with atomic_path(out_dir / "map.html") as tmp:
+            tmp.write_text(page, encoding="utf-8")
+        paths["html"] = out_dir / "map.html"
     n, d = points.vectors.shape
     info(f"wrote {n} x {d} vectors to {out_dir}: " + ", ".join(p.name for p in paths.values()), args)
     if views:
@@ -63,6 +72,17 @@ def run(args: argparse.Namespace) -> int:
     info("load them at https://projector.tensorflow.org (Load -> vectors.tsv, then metadata.tsv, then the "
          "bookmarks file under Bookmarks), or host the folder and open ?config=<URL of projector_config.json>", args)
     return 0
+
+
+def map_page_for(args: argparse.Namespace, points, views: list, title: str) -> str:
+    """map.html: the first of --views (a PCA when none), coloured and labelled by --color/--label."""
+    from embeddings.map.html_file import map_html
+    from embeddings.map.layout import map_layout
+
+    projection = views[0].projection if views else project_for(args, points.vectors, "pca", args.max_points or len(points))
+    layout = map_layout(points, projection)
+    subtitle = f"{len(layout.positions):,} points · {METHOD_NAMES[projection.method]} {projection.dims}D"
+    return map_html(layout, title=title, subtitle=subtitle, color=args.color, label=args.label)
 
 
 def views_arg(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The point map: a bidirectional Streamlit component that draws points with WebGL in the browser.
 
-Its files (``frontend/``: index.html, map.js, map.css) ship with the app and load nothing else.
+Its files are the map core's (``embeddings/map/static``: index.html, the ES modules of the core
+and of its Streamlit host), package data of ``embeddings``; they load nothing else.
 The projection goes to the browser once per ``data_id`` as one binary payload
 (``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON. Colour,
 labels, search, hover, zoom, rotate, selection and isolate then happen in the browser; Python
@@ -11,7 +12,6 @@ of an id, e.g. its iframe was re-created, so it is sent again).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,10 +20,10 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app import state
+from embeddings.map import STATIC
 from embeddings.mapdata import pack_map_data
 
-FRONTEND = Path(__file__).resolve().parent / "frontend"
-_component = components.declare_component("point_map", path=str(FRONTEND))
+_component = components.declare_component("point_map", path=str(STATIC))
 SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
 
 
