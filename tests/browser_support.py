@@ -1,40 +1,39 @@
-"""What the real-browser tests share: Chromium, the skip-or-fail rule, and servers they start.
+"""What the real-browser tests share: the skip-or-fail rule around harness/browser.py.
 
-In CI (``CI`` set) a browser test must run: a missing Chromium or package fails it. On a
-developer machine without them it skips and says why.
+The servers and Chromium themselves come from harness.browser, the same code the benchmark
+drives; here its errors become pytest's: in CI (``CI`` set) a browser test must run, so a
+missing Chromium or package fails it; on a developer machine without them it skips and says why.
+A server that does not start, a page that shows an exception or a wait that times out fails the test.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from harness import browser  # noqa: E402
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, free_port, stop  # noqa: E402
+
+# What the browser tests import from here (CHROMIUM, CHROMIUM_ARGS, free_port and stop as harness.browser has them).
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci", "require", "streamlit_server",
+           "chromium_page"]
 
 
 def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
     """read() until until(value) holds; fails on a Streamlit exception box or with the last value."""
-    deadline = time.time() + timeout_s
-    value = None
-    while time.time() < deadline:
-        value = read()
-        if value is not None and until(value):
-            return value
-        exceptions = page.locator('[data-testid="stException"]')
-        if exceptions.count():
-            pytest.fail(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
-        time.sleep(0.25)
-    pytest.fail(f"{what} not as expected within {timeout_s:.0f} s; last state {value}")
+    try:
+        return browser.poll(page, read, until, timeout_s, what)
+    except (browser.PageError, TimeoutError) as exc:
+        pytest.fail(str(exc))
 
 
 def in_ci() -> bool:
@@ -50,37 +49,9 @@ def require(condition: bool, why: str, hint: str = "install Chromium (apt-get in
     pytest.skip(f"{why}; {hint} to run it")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
-
-
-def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while True:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        if time.time() > deadline:
-            pytest.fail(f"{what} did not listen on port {port} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
     """`streamlit run script` on a free port with its own empty vector cache: (url, log path)."""
-    port = free_port()
     env = dict(os.environ)
     env.update(
         EMBEDDINGS_CACHE=str(tmp_path / "cache" / "vectors.sqlite"),
@@ -88,32 +59,18 @@ def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator
         TOKENIZERS_PARALLELISM="false",
         **env_extra,
     )
-    log = tmp_path / "streamlit.log"
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    try:
-        wait_for_port(proc, port, log, "streamlit")
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        stop(proc)
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(browser.streamlit_server(script, tmp_path, env))
+        except browser.ServerError as exc:
+            pytest.fail(str(exc))
+        yield server.url, server.log
 
 
 @contextlib.contextmanager
 def chromium_page(width: int, height: int, **context_options) -> Iterator:
     """A page in headless Chromium (Debian's, driven by Playwright); skips or fails when missing."""
-    require(Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require(False, "Playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_context(viewport={"width": width, "height": height}, **context_options).new_page()
-        finally:
-            browser.close()
+    why = browser.browser_missing()
+    require(why is None, why or "")
+    with browser.chromium_page(width, height, **context_options) as page:
+        yield page
