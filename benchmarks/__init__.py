@@ -1,0 +1,1 @@
+"""The benchmark (benchmarks/run.py): sections in benchmarks/sections/, README.md says what each measures."""
