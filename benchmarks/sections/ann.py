@@ -44,7 +44,7 @@ def bench_ann(cfg: Config, workdir: Path) -> None:
             rows = np.sort(np.random.default_rng(0).choice(n, 2_000, replace=False))
             exact = exact_sample_neighbors(x, rows, 10)
             bare = []
-        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph.indices[rows], exact)]))
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph.rows[rows], exact)]))
         row = add(Row("scale", "approximate kNN all points (neighbors.approximate_knn), k=10, cosine",
                       f"{size_label(n)} x 384", None, "s", "exact neighbors.knn" if bare else None, None,
                       runs=ours, baseline_runs=bare, target="recall@10 ≥ 0.95",
