@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,8 +25,8 @@ from harness import browser  # noqa: E402
 from harness.browser import CHROMIUM, CHROMIUM_ARGS, free_port, stop  # noqa: E402
 
 # What the browser tests import from here (CHROMIUM, CHROMIUM_ARGS, free_port and stop as harness.browser has them).
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci", "require", "streamlit_server",
-           "chromium_page"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci", "require", "wait_for_port",
+           "streamlit_server", "chromium_page"]
 
 
 def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
@@ -47,6 +48,14 @@ def require(condition: bool, why: str, hint: str = "install Chromium (apt-get in
     if in_ci():
         pytest.fail(f"{why} (CI is set, so this browser test may not skip; .ci/run installs what it needs)")
     pytest.skip(f"{why}; {hint} to run it")
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
+    """Until proc listens on 127.0.0.1:port; fails the test if it exits first or time runs out."""
+    try:
+        browser.wait_for_port(proc, port, log, what, seconds)
+    except browser.ServerError as exc:
+        pytest.fail(str(exc))
 
 
 @contextlib.contextmanager
