@@ -8,7 +8,8 @@
 Tensors are TSV (one row per point) or ``.bytes`` (little-endian float32, row-major, shape from
 ``tensorShape``), as the projector reads them (data-provider-demo.ts picks by the ``.bytes``
 suffix; TensorBoard falls back to bytes when a file is not text). Paths resolve against the
-config's folder. Nothing is ever fetched: a URL (the published demo configs use them) stands for
+config's folder, then the folders above it (the standalone projector resolves them against its
+site's root: its own demo config in oss_data/ names "oss_data/iris_tensors.bytes"). Nothing is ever fetched: a URL (the published demo configs use them) stands for
 the file of that name beside the config, or gets one line saying to download it. A tensor kept
 in a TensorFlow checkpoint (no ``tensor_path``) gets one line too: not supported. Bookmarks (the projector's saved
 ``State`` list) come back as ``View``s carrying their coordinates. This is the reading half: it
@@ -41,6 +42,7 @@ BYTES_SUFFIX = ".bytes"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NO_COLOR = "No color map"  # the projector's colour option for "no colouring"
 MAX_RUN_DEPTH = 3  # TensorBoard run folders searched below a log folder
+MAX_PARENT_LEVELS = 3  # folders above a config searched for the files it names (as the projector's site root)
 
 
 @dataclass(frozen=True)
@@ -321,8 +323,14 @@ def _unescape(body: str, name: str, line: int) -> bytes:
 
 
 def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
-    """A path from the config, against the config's folder. Nothing is ever fetched: a URL (as in
-    the projector's published demo configs) names the file of that name beside the config."""
+    """A path from the config, found as the projector finds it. Nothing is ever fetched: a URL (as
+    in the projector's published demo configs) names the file of that name beside the config.
+
+    A relative path is tried against the config's folder, then against the folders above it
+    (MAX_PARENT_LEVELS): the standalone projector resolves paths against the page, so its own
+    demo config in oss_data/ names "oss_data/iris_tensors.bytes", relative to the site's root.
+    When none exists, the one line says every path tried.
+    """
     where = f"{entry.config}: tensor '{entry.name}'"
     if _URL.match(value):
         local = entry.config.parent / unquote(urlsplit(value).path.rsplit("/", 1)[-1])
@@ -330,13 +338,28 @@ def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
             return local
         raise InputError(f"{where}: {what} is a URL ({value[:80]}); nothing is fetched from the network: "
                          f"download it next to the config as {local.name or 'a file'}, or give a local path")
+    tried = candidate_paths(entry.config, value)
+    for path in tried:
+        if path.is_file():
+            return path
+    reason = "is a folder" if tried[0].is_dir() else "no such file"
+    places = f"({tried[0]})" if len(tried) == 1 else f"(tried {', '.join(str(p) for p in tried)})"
+    raise InputError(f"{where}: {what} {value}: {reason} {places}")
+
+
+def candidate_paths(config: Path, value: str) -> list[Path]:
+    """Where a path named in `config` may be, in the order tried: as written when absolute; else
+    against the config's folder, then each folder above it, up to MAX_PARENT_LEVELS."""
     path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = entry.config.parent / path
-    if not path.is_file():
-        reason = "is a folder" if path.is_dir() else "no such file"
-        raise InputError(f"{where}: {what} {value}: {reason} ({path})")
-    return path
+    if path.is_absolute():
+        return [path]
+    folders = [config.parent, *config.parent.parents][: MAX_PARENT_LEVELS + 1]
+    found: list[Path] = []
+    for folder in folders:
+        candidate = folder / path
+        if candidate not in found:
+            found.append(candidate)
+    return found
 
 
 def read_tensor(entry: TensorEntry) -> np.ndarray:
