@@ -11,9 +11,7 @@ from typing import Any
 import streamlit as st
 
 # ---- data panel (sidebar) widgets
-SOURCE = "data_source"  # radio: sample / upload / paste / projector files / file on this machine
-LOCAL_PATH = "local_path"  # "File on this machine" (embeddings view): the file's path
-LOCAL_METADATA = "local_metadata"  # ... and its metadata TSV
+SOURCE = "data_source"  # radio: sample / upload / paste / projector files / a path on this machine
 SAMPLE = "sample_name"
 UPLOAD = "upload_file"
 PASTE = "paste_texts"
@@ -29,9 +27,11 @@ LAYER = "layer"
 VOCAB_SIZE = "vocab_size"
 STOP_ENCODING = "stop_encoding"
 RESUME_ENCODING = "resume_encoding"
-DATA_PATH = "data_path"  # text input: a file, projector config or log folder on this machine
+DATA_PATH = "data_path"  # text input: a file, folder of shards, projector config or log folder on this machine
 TENSOR = "data_tensor"  # which tensor of a projector config
+PATH_METADATA = "data_path_metadata"  # text input: the metadata TSV of a vectors file named by DATA_PATH
 PATH_SOURCE = "A path on this machine"  # the SOURCE option DATA_PATH belongs to
+SERVE_READ = "serve_read"  # True once this session took its starting values from `embeddings view`
 
 # ---- projection panel (sidebar) widgets
 METHOD = "method"

@@ -40,6 +40,12 @@ def looks_like_vectors_tsv(path: Path) -> bool:
     return bool(first)
 
 
+def is_vectors_file(path: str | Path) -> bool:
+    """A file of precomputed vectors (.npy, or a projector vectors TSV): one that takes a metadata TSV."""
+    path = Path(path)
+    return path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path)
+
+
 def load_input(
     path: str | Path,
     *,
@@ -67,7 +73,7 @@ def load_input(
         return read_shards(path_text, text_column=text_column)
     if tensor is not None:
         raise InputError(f"{path.name}: --tensor picks a tensor of a projector config (.json, .pbtxt or a log folder)")
-    if path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path):
+    if is_vectors_file(path):
         return read_projector(path, metadata)
     if metadata is not None:
         raise InputError(f"{path.name}: --metadata goes with a vectors file (.npy or projector vectors TSV)")

@@ -3,9 +3,10 @@
 The CLI checks DATA first (the same `load_input` every command uses), then starts
 `streamlit run app/main.py` in a child process, headless, listening on 127.0.0.1 only, and
 tells the app what to open through one environment variable (`SERVE_ENV`, a small JSON
-`ServeRequest`). The app's data panel then offers "File on this machine" with that file filled
-in, and reads it through `load_input` again (no parsing of its own). Nothing here imports
-Streamlit: the app runs in its own process.
+`ServeRequest`). The app's data panel then starts on its one path source, "A path on this
+machine", with the path, metadata, text column, model and level filled in, and reads it through
+`load_input` again (no parsing of its own). Nothing here imports Streamlit: the app runs in its
+own process.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Views: what a user looked at, as small JSON (saved views, the page URL, projector bookmarks).
 
-A ``View`` names where the points come from (data source, tensor, model, level, layer), how they
+A ``View`` names where the points come from (data source, tensor or metadata file, text column,
+model, level, layer), how they
 were projected (method, dims, seed and the method's parameters) and the look (colour, label,
 search, selection, camera). It holds no vectors, so it stays small and travels as JSON or as a
 URL query string; reopening it recomputes the same projection (same inputs and seed give the
@@ -39,7 +40,8 @@ PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "custom": {},
 }
 # URL parameters for the view's own fields (the look's are LOOK_KEYS).
-QUERY_KEYS = ("view", "data", "tensor", "model", "level", "layer", "method", "dims", "seed", "bm")
+QUERY_KEYS = ("view", "data", "tensor", "metadata", "text_column", "model", "level", "layer", "method", "dims", "seed",
+              "bm")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class View:
     name: str = ""
     data: str | None = None  # a file path, a folder, "sample:NAME", "upload:NAME", "paste:DIGEST"
     tensor: str | None = None  # which tensor of a projector config
+    metadata: str | None = None  # the metadata TSV of a vectors file named by path
+    text_column: str | None = None  # the column holding the texts, when not the one the reader picks itself
     model: str | None = None  # None for precomputed vectors
     level: str = "text"
     layer: int = -1
@@ -69,7 +73,7 @@ class View:
     def __post_init__(self) -> None:
         check = _Checker("view")
         object.__setattr__(self, "name", check.text(self.name, "name", limit=MAX_NAME))
-        for key in ("data", "tensor", "model", "color", "label", "camera"):
+        for key in ("data", "tensor", "metadata", "text_column", "model", "color", "label", "camera"):
             object.__setattr__(self, key, check.optional_text(getattr(self, key), key))
         object.__setattr__(self, "level", check.choice(self.level, "level", LEVELS))
         object.__setattr__(self, "layer", check.integer(self.layer, "layer", minimum=-1))
@@ -174,7 +178,8 @@ class View:
     def to_query(self) -> dict[str, str]:
         """The view as URL query parameters (defaults left out, so links stay short)."""
         query: dict[str, str] = {}
-        for key, value in (("view", self.name), ("data", self.data), ("tensor", self.tensor), ("model", self.model)):
+        for key, value in (("view", self.name), ("data", self.data), ("tensor", self.tensor), ("metadata", self.metadata),
+                           ("text_column", self.text_column), ("model", self.model)):
             if value:
                 query[key] = value
         if self.level != "text":
@@ -208,6 +213,8 @@ class View:
             "name": get.get("view", ""),
             "data": get.get("data") or None,
             "tensor": get.get("tensor") or None,
+            "metadata": get.get("metadata") or None,
+            "text_column": get.get("text_column") or None,
             "model": get.get("model") or None,
             "level": get.get("level", "text"),
             "method": method,

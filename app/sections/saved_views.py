@@ -35,11 +35,12 @@ def look_from_url() -> dict[str, Any]:
 
 def current_view(data: str | None, tensor: str | None, model: str | None, level: str, layer: int,
                  method: str, dims: int, seed: int, params: Mapping[str, Any], bookmark: int | None,
-                 look: Mapping[str, Any], selection: list[int]) -> View:
+                 look: Mapping[str, Any], selection: list[int], *, metadata: str | None = None,
+                 text_column: str | None = None) -> View:
     """The view on screen, from plain values (data reference, recipe, look)."""
     keep = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in PARAMS[method]}
-    view = View(data=data, tensor=tensor, model=model or None, level=level, layer=layer, method=method, dims=dims,
-                seed=seed, params=keep, bookmark=bookmark)
+    view = View(data=data, tensor=tensor, metadata=metadata, text_column=text_column, model=model or None,
+                level=level, layer=layer, method=method, dims=dims, seed=seed, params=keep, bookmark=bookmark)
     return view.with_look({**look, "sel": selection})
 
 
@@ -51,7 +52,7 @@ def view_on_screen(choice: Any, params: Any, selection: list[int], look: Mapping
     return current_view(
         choice.data_ref, choice.tensor, choice.model or None if not choice.precomputed else None,
         choice.level, choice.layer, params.method, params.dims, params.seed, params.params, params.bookmark,
-        look, selection,
+        look, selection, metadata=choice.metadata, text_column=choice.text_column,
     )
 
 
@@ -70,10 +71,12 @@ def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
     elif data.startswith(("upload:", "paste:")):
         notes.append(f"This view was made from {'an uploaded file' if data.startswith('upload:') else 'pasted texts'}"
                      f" ({data.split(':', 1)[1]}): give the same data again to see it.")
-    elif data:
+    elif data:  # a path on this machine, with the tensor or metadata file that goes with it
         values[state.SOURCE], values[state.DATA_PATH] = state.PATH_SOURCE, data
+        values[state.PATH_METADATA] = view.metadata or ""
         if view.tensor:
             values[state.TENSOR] = view.tensor
+    values[state.TEXT_COLUMN] = view.text_column  # None: the reader's own (the picker starts from it)
     if view.model:
         values[state.MODEL] = view.model
     values[state.LEVEL] = LEVEL_LABELS[view.level]
