@@ -18,7 +18,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app import state  # noqa: E402
-from app.sections import guarded  # noqa: E402
+from app.sections import guarded, texts_needed  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import last_points, load_points, render_data_panel  # noqa: E402
@@ -71,27 +71,25 @@ with st.sidebar, guarded("Saved views"):
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     render_tokens(choice.model if choice is not None and choice.model else DEFAULT_MODEL)
+dataset = choice.dataset if choice is not None else None
 with layers_tab, guarded("The Layers tab"):
-    if choice is not None and choice.dataset.texts is not None:
-        render_layers(choice.dataset, choice.model or DEFAULT_MODEL)
-    else:
-        st.info("Walking the layers needs texts: choose a sample, a file or pasted texts in the sidebar.")
+    if not texts_needed(dataset, "Walking the layers"):
+        render_layers(dataset, choice.model or DEFAULT_MODEL)
 # Fine-tune is drawn before Compare: a finished run hands its models over before Compare's widgets exist.
 with finetune_tab, guarded("Fine-tuning"):
-    if choice is not None and choice.dataset.texts is not None:
-        tuned = render_finetune(choice.dataset, choice.model or DEFAULT_MODEL)
+    if not texts_needed(dataset, "Fine-tuning"):
+        tuned = render_finetune(dataset, choice.model or DEFAULT_MODEL)
         if tuned is not None and tuned.pop("opened", False):
             st.session_state[state.OPEN_TAB] = "Compare models"
             st.rerun()
-    else:
-        st.info("Fine-tuning needs labelled texts: choose a sample or a file with a label column in the sidebar.")
 with compare_tab, guarded("Comparing models"):
-    if choice is not None and choice.dataset.texts is not None:
-        st.session_state[state.LAST_TEXTS] = (choice.dataset, choice.model or DEFAULT_MODEL)
-    compared = state.get(state.LAST_TEXTS) if choice is None or choice.dataset.texts is not None else None
-    if choice is None and compared is not None:  # new input failed: keep comparing what loaded last
+    if dataset is not None and dataset.has_texts:
+        st.session_state[state.LAST_TEXTS] = (dataset, choice.model or DEFAULT_MODEL)
+    # New input that failed keeps the last texts that loaded; new input without texts says so.
+    compared = state.get(state.LAST_TEXTS) if dataset is None or dataset.has_texts else None
+    if dataset is None and compared is not None:
         st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")
     if compared is not None:
         render_compare(*compared)
     else:
-        st.info("Comparing models needs texts: choose a sample, a file or pasted texts in the sidebar.")
+        texts_needed(dataset, "Comparing models")

@@ -64,6 +64,13 @@ class Dataset:
     # coordinates in .projection).
     bookmarks: tuple = ()
 
+    @property
+    def has_texts(self) -> bool:
+        """True when there are texts for a model to encode. Precomputed vectors have none: their
+        `texts` are the first metadata column, a label to show (the projector's Iris demo labels
+        its points with a measurement, "5.1"), not a text to encode or to learn from."""
+        return self.vectors is None and self.texts is not None
+
     def __len__(self) -> int:
         if self.texts is not None:
             return len(self.texts)

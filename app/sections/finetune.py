@@ -17,7 +17,7 @@ import streamlit as st
 from embeddings.data import Dataset
 
 from app import state
-from app.sections import show_error
+from app.sections import show_error, texts_needed
 
 STAGES = {"base": "Encoding with the base model", "train": "Training", "tuned": "Encoding with the tuned model"}
 # A stage's share of the bar: training dominates.
@@ -111,8 +111,7 @@ def render_finetune(dataset: Dataset, model: str) -> dict | None:
     """The Fine-tune tab; returns the last result ({"folder", "report", "base"}) when one is shown."""
     st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer, "
                "a triplet loss over batches grouped by label), then compare base and tuned on the same texts.")
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; fine-tuning needs texts and labels.")
+    if texts_needed(dataset, "Fine-tuning"):
         return None
     form = _form(dataset, model)
     if form is None:

@@ -18,7 +18,7 @@ from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.data import Dataset
 
 from app import state
-from app.sections import show_error
+from app.sections import show_error, texts_needed
 from app.sections.explore import default_color_column
 
 # A layer walk holds (layers x points x width) floats and lays out every layer: keep it interactive.
@@ -162,8 +162,7 @@ def render_layers(dataset: Dataset, model: str) -> None:
     """The Layers tab over `dataset`'s texts with `model`."""
     st.caption("The same points after every layer, from the input embeddings (layer 0) to the last. Each layer's "
                "layout is aligned to the next, so press Play or drag the slider and watch the points travel.")
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; walking the layers needs texts and a model.")
+    if texts_needed(dataset, "Walking the layers"):
         return
     level, label_column, method = _controls(dataset)
     if len(dataset) > MAX_TEXTS[level]:
