@@ -1,4 +1,5 @@
-"""The embedding explorer: `streamlit run app/main.py`.
+"""The embedding explorer's page. Served by app/server.py, behind its access token (`make run`,
+`embeddings view DATA`).
 
 Sidebar: where the points come from and how they are projected. Tabs: explore the points
 (plot, search, neighbours, export), look at tokens, walk through the layers, compare models,
@@ -7,6 +8,7 @@ fine-tune a model on labelled texts.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +20,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app import state  # noqa: E402
-from app.sections import guarded, texts_needed  # noqa: E402
+from app.sections import guarded, show_error, texts_needed  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import last_points, load_points, render_data_panel  # noqa: E402
@@ -31,10 +33,15 @@ from app.sections.saved_views import (  # noqa: E402
     render_saved_views, reopen_from_url, view_on_screen, write_url,
 )
 from app.sections.tokens import render_tokens  # noqa: E402
+from embeddings.access import UNGATED, started_without_gate  # noqa: E402
 from embeddings.choices import DEFAULT_MODEL  # noqa: E402
+from embeddings.errors import InputError  # noqa: E402
 
 st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
 st.title("Embedding explorer")
+if started_without_gate(os.environ, served_over_http=bool(st.context.headers)):
+    show_error(InputError(UNGATED))  # app/server.py is the way in: its token gate answers before any script runs
+    st.stop()
 reopen_from_url()  # a reload or a shared link: put its view into the widgets before they are drawn
 
 with st.sidebar:

@@ -24,6 +24,9 @@ def add_parser(subparsers: Any) -> None:
                    help="one point per text, or one per token (contextual)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help="port on 127.0.0.1; the next free one is used when it is taken (default: %(default)s)")
+    p.add_argument("--no-token", action="store_true",
+                   help="serve without an access token: anyone on this machine (every user can open 127.0.0.1) "
+                   "could then open the explorer and read files with your rights; off only on purpose")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the URL")
     p.set_defaults(func=run)
 
@@ -32,7 +35,10 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from embeddings import serve
+    from embeddings.access import token_link, token_setting
     from embeddings.pipeline import load_input
+
+    token = None if args.no_token else token_setting()  # a bad EMBEDDINGS_TOKEN is one line, before anything
 
     # Checked here first, so bad input is one line and exit 2 before any server starts.
     dataset = load_input(args.data, text_column=args.text_column, metadata=args.metadata)
@@ -51,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
         level=args.level,
     )
     log = serve.log_file()
-    server = serve.start_server(request, port, log)
+    server = serve.start_server(request, port, log, token)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         serve.wait_until_ready(server, port, log)
-        print(f"http://{serve.HOST}:{port}/", flush=True)
-        info(f"the explorer is open on {Path(args.data).name} ({points:,} points); Ctrl-C stops it", args)
+        print(token_link(serve.HOST, port, token), flush=True)
+        info(f"the explorer is open on {Path(args.data).name} ({points:,} points): open the link above"
+             + (" (it carries the access token)" if token else "; the access token is off, so anyone on this "
+                "machine can open it") + "; Ctrl-C stops it", args)
         code = server.wait()
         if code != 0:
             raise InputError(f"the app server stopped (exit {code}): {serve.last_line(log)}")
