@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-# `streamlit run app/main.py` puts app/ on sys.path, not the repository root.
+# Streamlit puts app/ on sys.path (the folder of the script it runs), not the repository root.
 ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)

@@ -32,6 +32,7 @@ import gc
 import json
 import os
 import platform
+import secrets
 import shutil
 import socket
 import statistics
@@ -953,8 +954,9 @@ def free_port() -> int:
 def streamlit_server(workdir: Path, cache: Path):
     port = free_port()
     log_path = workdir / f"streamlit-{port}.log"
-    env = child_env(EMBEDDINGS_CACHE=str(cache))
-    cmd = [PY, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.headless", "true",
+    token = secrets.token_urlsafe(24)  # the app as make run starts it: app/server.py, behind its access token
+    env = child_env(EMBEDDINGS_CACHE=str(cache), EMBEDDINGS_TOKEN=token)
+    cmd = [PY, "-m", "streamlit", "run", str(ROOT / "app" / "server.py"), "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none", "--server.maxUploadSize", "1000"]
     started = time.perf_counter()
@@ -968,7 +970,7 @@ def streamlit_server(workdir: Path, cache: Path):
             if proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", proc, started
+        yield f"http://127.0.0.1:{port}/?token={token}", proc, started
     finally:
         proc.terminate()
         try:

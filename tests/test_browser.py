@@ -1,8 +1,8 @@
 """The app in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-Starts `streamlit run app/main.py` on a free port with an empty vector cache, waits for the
-first map (the sample sentences, encoded by the bundled model), counts its points, runs a
-search, and downloads the projector export. What AppTest cannot see: the map as the browser
+Starts the app (`streamlit run app/server.py`, behind its access token) on a free port with an
+empty vector cache, waits for the first map (the sample sentences, encoded by the bundled model),
+counts its points, runs a search, and downloads the projector export. What AppTest cannot see: the map as the browser
 draws it (re-colour and search change its pixels with nothing sent to the server), and the
 download a user gets.
 
