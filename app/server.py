@@ -48,4 +48,5 @@ async def announce(_app: object) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("main.py", middleware=[Middleware(TokenGate, token=TOKEN)] if TOKEN else [], lifespan=announce)
+GATE = [Middleware(TokenGate, token=TOKEN, base_path=st.get_option("server.baseUrlPath") or "")] if TOKEN else []
+app = st.App("main.py", middleware=GATE, lifespan=announce)

@@ -85,15 +85,18 @@ def started_without_gate(environ: Mapping[str, str], served_over_http: bool) -> 
 class TokenGate:
     """ASGI middleware: let a request through only with the token, in the URL or the cookie."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]], token: str) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], token: str, base_path: str = "") -> None:
+        """`base_path`: Streamlit's server.baseUrlPath, under which its health check answers."""
         if not _TOKEN_CHARS.match(token or ""):
             raise ValueError("TokenGate needs a token of 8 to 256 URL-safe characters")
         self.app = app
         self._token = token.encode()
+        base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self._health = {base + HEALTH_PATH, base + HEALTH_PATH + "/"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind not in ("http", "websocket") or (kind == "http" and _is_health(scope)):
+        if kind not in ("http", "websocket") or (kind == "http" and scope.get("path") in self._health):
             await self.app(scope, receive, send)
             return
         name = cookie_name((scope.get("server") or (None, None))[1])
@@ -108,10 +111,6 @@ class TokenGate:
 
     def _matches(self, offered: str | None) -> bool:
         return offered is not None and hmac.compare_digest(offered.encode(), self._token)
-
-
-def _is_health(scope: Scope) -> bool:
-    return str(scope.get("path", "")).rstrip("/").endswith(HEALTH_PATH)
 
 
 def _query_token(scope: Scope) -> str | None:

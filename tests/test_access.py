@@ -89,6 +89,8 @@ def test_the_token_in_the_url_passes_and_is_kept_in_a_strict_http_only_cookie() 
     assert reached == ["websocket"]
     _, reached = _call(_scope(path="/_stcore/health"))  # says "ok", nothing else: start-up checks poll it
     assert reached == ["http"]
+    _, reached = _call(_scope(path="/component/x/_stcore/health"))  # only the health check itself
+    assert reached == []
     _, reached = _call({"type": "lifespan"})
     assert reached == ["lifespan"]
 
