@@ -32,6 +32,7 @@ from app.sections.saved_views import (  # noqa: E402
 )
 from app.sections.tokens import render_tokens  # noqa: E402
 from embeddings.choices import DEFAULT_MODEL  # noqa: E402
+from embeddings.pipeline import takes_queries  # noqa: E402
 
 st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
 st.title("Embedding explorer")
@@ -47,7 +48,7 @@ bookmarks = choice.dataset.bookmarks if choice is not None and choice.precompute
 if points is not None:
     with st.sidebar:
         params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks,
-                                         can_encode=points.model is not None and points.level in ("text", "vocab"))
+                                         can_encode=takes_queries(points))
 
 if state.OPEN_TAB in st.session_state:  # a tab asked to open another: set before the tabs exist
     st.session_state[state.TAB] = st.session_state.pop(state.OPEN_TAB)

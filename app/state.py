@@ -31,6 +31,7 @@ STOP_ENCODING = "stop_encoding"
 RESUME_ENCODING = "resume_encoding"
 DATA_PATH = "data_path"  # text input: a file, projector config or log folder on this machine
 TENSOR = "data_tensor"  # which tensor of a projector config
+IMAGE_COLUMN = "image_column"  # text input: a table's column of image paths (the points are images)
 PATH_SOURCE = "A path on this machine"  # the SOURCE option DATA_PATH belongs to
 
 # ---- projection panel (sidebar) widgets

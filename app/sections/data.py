@@ -20,7 +20,7 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, serve_request
-from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS, PIXELS_MODEL
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.options import EncodeOptions
@@ -122,8 +122,7 @@ def render_data_panel() -> DataChoice | None:
     sources = SOURCES + ((LOCAL_SOURCE,) if request is not None else ())
     source = st.radio("Points from", sources, key=state.SOURCE, label_visibility="collapsed",
                       index=len(sources) - 1 if request is not None else 0)
-    dataset: Dataset | None = None
-    data_digest = ""
+    dataset, data_digest = None, ""
     try:
         dataset, data_digest = _render_source(source, request)
         if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
@@ -136,6 +135,8 @@ def render_data_panel() -> DataChoice | None:
         return None
 
     data_ref, tensor = _data_ref(source, dataset)
+    if dataset.images is not None and dataset.vectors is None:  # images: their own model box, no level
+        return _image_choice(dataset, data_digest, request, data_ref)
     if dataset.vectors is not None:
         st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
                    + (f", {len(dataset.bookmarks)} projector bookmark(s)" if dataset.bookmarks else ""))
@@ -173,13 +174,7 @@ def render_data_panel() -> DataChoice | None:
 
 def _how_to_run() -> tuple[bool, str, str]:
     """(trust the model's code, backend, quantize): how the model runs."""
-    trust = st.checkbox(
-        "Trust the model's own code",
-        value=False,
-        key=state.TRUST_REMOTE_CODE,
-        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
-        "It runs on this machine with your rights: tick only for models whose code you trust.",
-    )
+    trust = _trust_box()
     backend = st.selectbox(
         "Backend", BACKENDS, key=state.BACKEND,
         help="What runs the model. auto: the fastest runtime that gives torch's vectors on this machine "
@@ -191,6 +186,33 @@ def _how_to_run() -> tuple[bool, str, str]:
         "ones, cached apart from them.",
     )
     return trust, str(backend), "int8" if int8 and backend in ("auto", "onnx") else "none"
+
+
+def _image_choice(dataset: Dataset, data_digest: str, request: ServeRequest | None,
+                  data_ref: str | None) -> DataChoice:
+    """Images: the model that reads them (a CLIP model, or pixels); they are one vector each."""
+    st.caption(f"{len(dataset):,} images from {dataset.source}")
+    for note in dataset.images.notes():
+        st.caption(f"Note: {note}.")
+    st.header("Model")
+    asked = request.model if request is not None and request.model not in (None, DEFAULT_MODEL) else PIXELS_MODEL
+    model = st.text_input(
+        "Image model", value=asked, key=state.MODEL,
+        help=f"`{PIXELS_MODEL}`: each image's raw pixels, as the projector's MNIST demo. Or a CLIP model "
+        "(a Hugging Face id or a local folder): its text tower then places typed queries among the images.",
+    ).strip() or PIXELS_MODEL
+    return DataChoice(dataset, data_digest, model=model, level="text", trust_remote_code=_trust_box(),
+                      data_ref=data_ref)
+
+
+def _trust_box() -> bool:
+    return st.checkbox(
+        "Trust the model's own code",
+        value=False,
+        key=state.TRUST_REMOTE_CODE,
+        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
+        "It runs on this machine with your rights: tick only for models whose code you trust.",
+    )
 
 
 def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
@@ -213,10 +235,10 @@ def _level_index(request: ServeRequest | None) -> int:
 def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Dataset | None, str]:
     if source == LOCAL_SOURCE and request is not None:
         path, metadata = render_local_file(request)
-        dataset, digest = read_local_file(path, metadata, request.text_column)
+        dataset, digest = read_local_file(path, metadata, request.text_column, request.image_column)
         column = _text_column_picker(dataset)
         if column != dataset.text_column:
-            dataset, digest = read_local_file(path, metadata, column)
+            dataset, digest = read_local_file(path, metadata, column, request.image_column)
         return dataset, digest
     if source == "Sample":
         name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
@@ -272,10 +294,10 @@ def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Da
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _read_path(path: str, tensor: str | None, stamp: float) -> Dataset:
+def _read_path(path: str, tensor: str | None, stamp: float, image_column: str | None = None) -> Dataset:
     from embeddings.pipeline import load_input
 
-    return load_input(path, tensor=tensor)
+    return load_input(path, tensor=tensor, image_column=image_column)
 
 
 def _render_path() -> tuple[Dataset | None, str]:
@@ -285,11 +307,17 @@ def _render_path() -> tuple[Dataset | None, str]:
     from embeddings.projector_config import is_projector_config, read_entries
 
     path = st.text_input("Path", key=state.DATA_PATH, placeholder="/data/logs or projector_config.json",
-                         help="A CSV/TSV/JSONL/Parquet/TXT or .npy file, a projector_config.json or .pbtxt, or a "
-                         "folder holding one (a TensorBoard log folder, an export of ours).").strip()
+                         help="A CSV/TSV/JSONL/Parquet/TXT or .npy file, a projector_config.json or .pbtxt, a "
+                         "folder holding one (a TensorBoard log folder, an export of ours), or a folder of images."
+                         ).strip()
     if not path:
         return None, ""
     target = Path(path).expanduser()
+    image_column = None
+    if target.suffix.lower() in (".csv", ".tsv", ".jsonl", ".parquet"):
+        image_column = st.text_input("Image column (optional)", key=state.IMAGE_COLUMN,
+                                     help="A column naming an image per row, as a path relative to the table: "
+                                     "the points are then those images.").strip() or None
     tensor = None
     if is_projector_config(target):
         names = [entry.name for entry in read_entries(target)]
@@ -297,11 +325,14 @@ def _render_path() -> tuple[Dataset | None, str]:
             st.session_state[state.TENSOR] = names[0]
         tensor = st.selectbox("Tensor", names, key=state.TENSOR) if len(names) > 1 else names[0]
     stamp = target.stat().st_mtime if target.exists() else 0.0  # an edited file is read again
-    return _read_path(str(target), tensor, stamp), f"path:{target}:{tensor}:{stamp}"
+    return _read_path(str(target), tensor, stamp, image_column), f"path:{target}:{tensor}:{stamp}:{image_column}"
 
 
 def _text_column_picker(dataset: Dataset) -> str | None:
-    """A select box of the columns that hold text (shown only when there is a choice)."""
+    """A select box of the columns that hold text (shown only when there is a choice; images are
+    named by their paths)."""
+    if dataset.images is not None:
+        return dataset.text_column
     columns = [
         str(c) for c in dataset.metadata.columns
         if not pd.api.types.is_numeric_dtype(dataset.metadata[c].dtype)
@@ -400,6 +431,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
             st.session_state[state.STOPPED] = job
             st.rerun()
         what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
+        what = "images" if choice.dataset.images is not None else what
         total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)

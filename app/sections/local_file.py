@@ -37,21 +37,23 @@ def _stamp(path: str) -> tuple[int, int] | None:
 
 
 @st.cache_resource(show_spinner="Reading the file...", max_entries=2)
-def _read_local(path: str, metadata: str | None, text_column: str | None, stamps: tuple) -> Dataset:
+def _read_local(path: str, metadata: str | None, text_column: str | None, stamps: tuple,
+                image_column: str | None = None) -> Dataset:
     from embeddings.pipeline import load_input
 
-    return load_input(path, text_column=text_column, metadata=metadata)
+    return load_input(path, text_column=text_column, metadata=metadata, image_column=image_column)
 
 
-def read_local_file(path: str, metadata: str | None, text_column: str | None) -> tuple[Dataset, str]:
+def read_local_file(path: str, metadata: str | None, text_column: str | None,
+                    image_column: str | None = None) -> tuple[Dataset, str]:
     """The file as a Dataset and its data digest (the path, what it holds now, and the options)."""
     if not path:
         raise InputError("name a file: its full path on this machine")
     full = str(Path(path).expanduser())
     extra = str(Path(metadata).expanduser()) if metadata else None
     stamps = (_stamp(full), _stamp(extra) if extra else None)
-    dataset = _read_local(full, extra, text_column, stamps)
-    return dataset, f"local:{full}:{extra}:{stamps}:{text_column}"
+    dataset = _read_local(full, extra, text_column, stamps, image_column)
+    return dataset, f"local:{full}:{extra}:{stamps}:{text_column}:{image_column}"
 
 
 def render_local_file(request: ServeRequest) -> tuple[str, str | None]:
