@@ -20,6 +20,7 @@ function buildGrid(panel) {  // 2D: the points bucketed on a GRID_CELLS^2 grid o
 }
 
 export function pick(panel, hidden, x, y) {  // nearest shown point within PICK_RADIUS pixels, or -1
+  if (panel.spriteSide) return pickPicture(panel, hidden, x, y);
   if (panel.dims === 2) return pick2d(panel, hidden, x, y);
   const s = panel.screenPositions();
   let best = -1, bestD = PICK_RADIUS * PICK_RADIUS;
@@ -44,6 +45,19 @@ function pick2d(panel, hidden, x, y) {  // through the grid: only the points nea
       const i = grid.order[k], ddx = c[2 * i] - dx, ddy = c[2 * i + 1] - dy, dd = ddx * ddx + ddy * ddy;
       if (dd < bestD && !(hidden && hidden[i])) { bestD = dd; best = i; }
     }
+  }
+  return best;
+}
+
+// Points drawn as pictures: the picture on top under the pointer (a lit one over the dimmed, then
+// the one drawn last), as a person sees them; or -1.
+function pickPicture(panel, hidden, x, y) {
+  const s = panel.screenPositions(), half = panel.spriteSide / 2, S = panel.S, lit = S.matches || S.highlight;
+  let best = -1, bestLit = false;
+  for (let i = 0; i < panel.n; i++) {
+    if (Math.abs(s[2 * i] - x) > half || Math.abs(s[2 * i + 1] - y) > half || (hidden && hidden[i])) continue;
+    const isLit = !!(lit && lit[i]);
+    if (isLit || !bestLit) { best = i; bestLit = isLit; }
   }
   return best;
 }
