@@ -71,7 +71,9 @@ with st.sidebar, guarded("Saved views"):
         write_url(current, with_look=False)  # the look's URL parameters are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
-    render_tokens(choice.model if choice is not None and choice.model else DEFAULT_MODEL)
+    # An image model (raw pixels, CLIP) is not what the Tokens tab reads: it shows the default model's.
+    text_model = choice is not None and choice.model and choice.dataset.images is None
+    render_tokens(choice.model if text_model else DEFAULT_MODEL)
 with layers_tab, guarded("The Layers tab"):
     if choice is not None and choice.dataset.texts is not None:
         render_layers(choice.dataset, choice.model or DEFAULT_MODEL)
