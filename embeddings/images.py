@@ -33,6 +33,8 @@ from embeddings.errors import InputError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 IMAGE_COLUMN = "image"  # a folder's table: each image's path, relative to the folder
 FOLDER_COLUMN = "folder"  # a folder's table: the sub-folder an image sits in (a class, often)
+ORIENTATION_TAG = 0x0112  # EXIF: how a camera held the picture
+EXIF_FORMATS = ("JPEG", "MPO", "TIFF", "WEBP")
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,13 +115,15 @@ class Images:
         except OSError as error:
             raise InputError(f"{self.places[i]}: cannot be read ({error.strerror or error})") from None
 
-    def rgba(self, i: int) -> Any:
-        """Image i as a PIL RGBA image, decoded now (a damaged file is one InputError line)."""
+    def rgba(self, i: int, at_least: int | None = None) -> Any:
+        """Image i as a PIL RGBA image, decoded now (a damaged file is one InputError line).
+        `at_least`: the size wanted on each side; a JPEG may then be decoded smaller (still larger
+        than that), which is several times faster for photos."""
         from PIL import Image
 
         if self.tiles is not None:
             return Image.fromarray(self.tiles[i], "RGBA")
-        return open_rgba(self.paths[i], self.places[i])
+        return open_rgba(self.paths[i], self.places[i], at_least)
 
     def rgb(self, i: int, background: tuple[int, int, int] = (255, 255, 255)) -> Any:
         """Image i as a PIL RGB image, transparent parts over `background` (what CLIP models read)."""
@@ -161,12 +165,15 @@ class Images:
                 f"and sprite tiles fit them into it")
 
 
-def open_rgba(path: Path, place: str) -> Any:
-    """A file decoded to RGBA (orientation, first frame, 16-bit and float greyscale handled)."""
+def open_rgba(path: Path, place: str, at_least: int | None = None) -> Any:
+    """A file decoded to RGBA (orientation, first frame, 16-bit and float greyscale handled);
+    with `at_least`, a JPEG is decoded at the smallest of 1/2, 1/4, 1/8 that keeps that size."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            if at_least is not None and image.format == "JPEG":
+                image.draft(image.mode, (at_least, at_least))
             image.load()
             image = ImageOps.exif_transpose(image)
             return _as_rgba(image)
@@ -205,7 +212,7 @@ def _fit_all(images: Images, box: tuple[int, int], progress: Any) -> np.ndarray:
         return images.tiles.copy()
     out = np.zeros((len(images), h, w, 4), dtype=np.uint8)
     for i in range(len(images)):
-        image = images.rgba(i)
+        image = images.rgba(i, at_least=max(w, h))
         if image.size != (w, h):
             scale = min(w / image.size[0], h / image.size[1])
             size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
@@ -226,7 +233,11 @@ def _probe(path: Path, place: str) -> tuple[int, int]:
 
     try:
         with Image.open(path) as image:
-            return int(image.size[0]), int(image.size[1])
+            w, h = int(image.size[0]), int(image.size[1])
+            # EXIF orientations 5-8 turn the picture a quarter: it is shown (and read here) h x w.
+            # Only where EXIF sits in the header: a PNG's getexif() would decode the whole image.
+            turned = image.format in EXIF_FORMATS and image.getexif().get(ORIENTATION_TAG) in (5, 6, 7, 8)
+            return (h, w) if turned else (w, h)
     except FileNotFoundError:
         raise InputError(f"{place}: no such file") from None
     except UnidentifiedImageError:

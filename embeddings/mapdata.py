@@ -13,7 +13,7 @@ Colour slots keep their meaning: they are ranked on ``categories_from`` (the who
 The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
 value shares the last slot, "other", and the header lists what "other" holds.
 
-Images (points that are images): one more section, ``images/atlas``, the bytes of one PNG (or WebP
+Images (points that are images): one more section, ``images/atlas``, the bytes of one PNG (or JPEG
 for photos) holding every point's picture as a tile in point order (``embeddings.sprites.map_atlas``:
 at most 4096 px a side, tiles of at most 64 px), and the header's ``images`` says how to cut it
 (``tile`` [w, h], ``columns``, ``count``, ``format``). One picture per payload, not one request per

@@ -77,6 +77,47 @@ def test_colour_images_give_three_values_a_pixel_and_transparency_counts_as_blac
     np.testing.assert_allclose(points.vectors[0], expected.reshape(-1))
 
 
+def test_photos_are_read_as_a_viewer_shows_them_and_shrunk_fast(tmp_path: Path) -> None:
+    from sklearn.datasets import load_sample_images
+
+    photo = load_sample_images().images[1][:400, :600]  # a flower, 600 x 400
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was held on its side: viewers turn it a quarter clockwise
+    (tmp_path / "p").mkdir()
+    Image.fromarray(photo).save(tmp_path / "p" / "turned.jpg", quality=95, exif=exif)
+    images = load_input(tmp_path / "p").images
+    assert images.sizes.tolist() == [[400, 600]]  # as shown: 400 wide, 600 high
+    picture = np.asarray(images.rgba(0))[..., :3].astype(float)
+    turned = np.rot90(photo, k=-1).astype(float)  # a quarter clockwise
+    assert picture.shape == turned.shape and np.abs(picture - turned).mean() < 3
+    # thumbnails decode a JPEG at a fraction of its size (draft) and still show the same picture
+    thumb = images.thumbnails((40, 60))[0][..., :3].astype(float)
+    full = np.asarray(Image.fromarray(turned.astype(np.uint8)).resize((40, 60), Image.Resampling.LANCZOS), float)
+    assert np.abs(thumb - full).mean() < 6
+
+
+def test_a_big_atlas_of_photos_goes_as_jpeg_and_grey_ones_as_png() -> None:
+    from sklearn.datasets import load_sample_images
+
+    from embeddings.images import Images
+    from embeddings.sprites import map_atlas
+
+    photo = load_sample_images().images[0]
+    rng = np.random.default_rng(0)
+    tiles = np.full((1100, 64, 64, 4), 255, dtype=np.uint8)
+    for k in range(len(tiles)):
+        y, x = rng.integers(0, photo.shape[0] - 64), rng.integers(0, photo.shape[1] - 64)
+        tiles[k, ..., :3] = photo[y:y + 64, x:x + 64]
+    atlas = map_atlas(Images.from_tiles(tiles, "photos"))
+    assert atlas.format == "jpeg" and atlas.tile == (64, 64) and atlas.columns == 34  # 34 x 64 = 2176 px
+    decoded = np.asarray(Image.open(io.BytesIO(atlas.data)).convert("RGB"), dtype=float)
+    assert decoded.shape == (33 * 64, 34 * 64, 3)
+    assert np.abs(decoded[64:128, 128:192] - tiles[34 + 2, ..., :3]).mean() < 4  # tile 36: row 1, column 2
+    grey = tiles.copy()
+    grey[..., 1] = grey[..., 2] = grey[..., 0]
+    assert map_atlas(Images.from_tiles(grey, "scans")).format == "png"
+
+
 def test_a_table_names_its_images_relative_to_itself_and_keeps_every_column(few_digits, tmp_path: Path) -> None:
     folder, pixels, targets = few_digits
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png"))

@@ -1,4 +1,4 @@
-// Images: when the points are images, the payload carries one atlas (a PNG or WebP holding every
+// Images: when the points are images, the payload carries one atlas (a PNG or JPEG holding every
 // point's picture as a tile, in point order: embeddings/sprites.py map_atlas). This module decodes
 // it once per data set, in the browser's own image decoder, and hands out a point's tile: for the
 // tooltip (a small canvas) and for the sprites (sprites.js uploads the same bitmap as a texture).
@@ -15,7 +15,7 @@ export function loadImages(S, data, ready) {
   if (!spec || !spec.atlas) return;
   const images = { tile: spec.tile, columns: spec.columns, count: spec.count, bitmap: null, error: null, id: S.dataId };
   S.images = images;
-  const type = spec.format === "webp" ? "image/webp" : "image/png";
+  const type = spec.format === "jpeg" ? "image/jpeg" : "image/png";
   createImageBitmap(new Blob([spec.atlas], { type }), { premultiplyAlpha: "none", colorSpaceConversion: "none" })
     .then((bitmap) => {
       if (S.images !== images) { bitmap.close(); return; }  // newer data came meanwhile
