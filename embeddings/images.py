@@ -175,7 +175,8 @@ def open_rgba(path: Path, place: str, at_least: int | None = None) -> Any:
             if at_least is not None and image.format == "JPEG":
                 image.draft(image.mode, (at_least, at_least))
             image.load()
-            image = ImageOps.exif_transpose(image)
+            if image.format in EXIF_FORMATS:  # as _probe: orientation where EXIF sits in the header
+                image = ImageOps.exif_transpose(image)
             return _as_rgba(image)
     except FileNotFoundError:
         raise InputError(f"{place}: no such file") from None
