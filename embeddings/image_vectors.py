@@ -1,6 +1,6 @@
 """Images in, vectors out: an image model's vectors, or the raw pixels.
 
-- A CLIP-style model through sentence-transformers (a hub id or a local folder: its image tower
+- A CLIP-style model through sentence-transformers on torch (a hub id or a local folder: its image tower
   encodes PIL images; its text tower encodes typed texts into the same space, which is how a
   typed query or a custom axis lands among images: ``embeddings.pipeline.embed_query``). Vectors
   are cached per (model fingerprint, ``image``, sha256 of the image file's bytes), so a renamed
@@ -44,7 +44,8 @@ def encode_images(
     options = EncodeOptions.of(options if options is not None else PIXELS_MODEL, **option_overrides)
     if options.model.origin == "pixels":
         vectors, shape = pixel_vectors(images, progress=progress, stop=stop)
-        return Embeddings(vectors, PIXELS_MODEL, f"{PIXELS_MODEL}:{shape[0]}x{shape[1]}x{shape[2]}", "image")
+        return Embeddings(vectors, PIXELS_MODEL, f"{PIXELS_MODEL}:{shape[0]}x{shape[1]}x{shape[2]}", "image",
+                          backend=PIXELS_MODEL)
     if options.model.origin == "bundled":
         image_model(options)  # refused at once: the bundled model reads text only
     return _model_vectors(images, options, progress, stop)
@@ -154,12 +155,17 @@ def _model_vectors(images: Images, options: EncodeOptions, progress: ProgressFn 
     if options.normalize:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         out = (out / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-    return Embeddings(out, spec.name, fp or "", "image", None, None, cached=len(found))
+    return Embeddings(out, spec.name, fp or "", "image", None, None, cached=len(found),
+                      backend="torch" if model is not None else "")
 
 
 def check_image_options(options: EncodeOptions, source: str) -> None:
-    """Images have one vector each, computed here: level text (the default) or image, engine local."""
+    """Images have one vector each, computed here: level text (the default) or image, engine local,
+    on torch (the backends convert text models)."""
     if options.level not in ("text", "image"):
         raise InputError(f"{source}: holds images, one vector each; level {options.level!r} reads texts")
     if options.engine != "local":
         raise InputError(f"{source}: images are encoded by the local engine; engine {options.engine!r} encodes texts")
+    if options.backend not in ("auto", "torch") or options.quantize != "none":
+        raise InputError(f"{source}: images are encoded on torch; --backend {options.backend} and --quantize "
+                         f"{options.quantize} apply to text models")

@@ -227,7 +227,7 @@ def embed_query(points: Points, text: str, *, trust_remote_code: bool = False) -
             raise InputError(f"{PIXELS_MODEL}: raw pixels have no text to place a query with; pick a point instead, "
                              "or encode the images with a CLIP model")
         model = image_model(EncodeOptions.of(points.model, trust_remote_code=trust_remote_code))
-        return encode_texts([text], model.spec).vectors[0]
+        return encode_texts([text], model.spec, backend="torch").vectors[0]  # as the images were: on torch
     if points.level == "vocab":
         from embeddings.encode import vocabulary_embeddings
 
