@@ -121,3 +121,27 @@ def test_the_atlas_hover_and_sprites_show_each_points_own_digit(digits_map) -> N
         poll(page, lambda: page.evaluate(f"() => window.__map.selected[{target}]"), lambda v: v == 1, 10,
              "the picture's point selected")
         assert page.evaluate("() => window.__map.selected.reduce((a, b) => a + b, 0)") == 1
+
+
+def test_in_3d_the_pictures_are_drawn_and_the_one_under_the_pointer_is_its_own(digits_map, tmp_path) -> None:
+    _, points, pixels = digits_map
+    path = tmp_path / "digits3d.html"
+    path.write_text(map_html(map_layout(points, points.project("pca", 3)), title="Digits 3D"), encoding="utf-8")
+    with chromium_page(900, 700) as page:
+        _open(page, path)
+        page.evaluate("() => { const p = window.__map.panels[0]; p.cam.dist = 0.6; window.requestDraw(); }")
+        side = poll(page, lambda: page.evaluate("() => window.__map.panels[0].spriteSide"), lambda v: v > 0, 10,
+                    "pictures in 3D")
+        assert side >= 16
+        # the picture the pointer is on: the hovered point's digit is drawn right there, cell for cell
+        where = page.evaluate("""() => { const p = window.__map.panels[0], s = p.screenPositions(), r = p.canvas.getBoundingClientRect();
+          for (let i = 0; i < p.n; i++) if (s[2*i] > p.w * 0.4 && s[2*i] < p.w * 0.6 && s[2*i+1] > p.h * 0.4 && s[2*i+1] < p.h * 0.6)
+            return {x: r.left + s[2*i], y: r.top + s[2*i+1]}; return null; }""")
+        assert where is not None
+        page.mouse.move(where["x"], where["y"])
+        page.locator("#tooltip canvas.picture").wait_for(state="visible", timeout=10_000)
+        hovered = page.evaluate("() => window.__map.hover")
+        shown = page.evaluate("""() => { const c = document.querySelector('#tooltip canvas.picture');
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, g = [];
+          for (let k = 0; k < d.length; k += 4) g.push(d[k]); return g; }""")
+        np.testing.assert_array_equal(np.asarray(shown, dtype=np.uint8).reshape(64, 64)[4::8, 4::8], pixels[hovered])

@@ -49,15 +49,21 @@ function pick2d(panel, hidden, x, y) {  // through the grid: only the points nea
   return best;
 }
 
-// Points drawn as pictures: the picture on top under the pointer (a lit one over the dimmed, then
-// the one drawn last), as a person sees them; or -1.
+// Points drawn as pictures: the picture on top under the pointer, as a person sees it: a lit one
+// over the dimmed, then in 3D the nearest (pictures are drawn larger the nearer they are), in 2D
+// the one drawn last; or -1.
 function pickPicture(panel, hidden, x, y) {
-  const s = panel.screenPositions(), half = panel.spriteSide / 2, S = panel.S, lit = S.matches || S.highlight;
-  let best = -1, bestLit = false;
+  const s = panel.screenPositions(), S = panel.S, lit = S.matches || S.highlight, d = panel.dims, c = panel.coords;
+  const m = panel.matrix(), ref = d === 3 ? 0.5 * Math.hypot(...panel.extent) * panel.cam.dist : 0;
+  let best = -1, bestLit = false, bestDepth = Infinity;
   for (let i = 0; i < panel.n; i++) {
-    if (Math.abs(s[2 * i] - x) > half || Math.abs(s[2 * i + 1] - y) > half || (hidden && hidden[i])) continue;
+    if (hidden && hidden[i]) continue;
+    const depth = d === 3 ? m[3] * c[3 * i] + m[7] * c[3 * i + 1] + m[11] * c[3 * i + 2] + m[15] : 0;
+    const half = panel.spriteSide / 2 * (d === 3 ? ref / Math.max(depth, 1e-6) : 1);
+    if (Math.abs(s[2 * i] - x) > half || Math.abs(s[2 * i + 1] - y) > half) continue;
     const isLit = !!(lit && lit[i]);
-    if (isLit || !bestLit) { best = i; bestLit = isLit; }
+    if (bestLit && !isLit) continue;
+    if ((isLit && !bestLit) || depth <= bestDepth) { best = i; bestLit = isLit; bestDepth = depth; }
   }
   return best;
 }

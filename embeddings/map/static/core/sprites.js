@@ -121,8 +121,12 @@ export class Sprites {
       gl.uniform4fv(this.u.u_frame, frame || [0, 0, 0, 0]);
     };
     at(px, FRAME_PX * p.dpr);
+    if (p.dims === 3) {  // 3D: a nearer picture covers a farther one, whatever their order
+      gl.clear(gl.DEPTH_BUFFER_BIT); gl.enable(gl.DEPTH_TEST); gl.depthFunc(gl.LEQUAL);
+    }
     if (lod) { gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, p.lodBuf); gl.drawElements(gl.POINTS, p.lodCount, gl.UNSIGNED_INT, 0); }
     else gl.drawArrays(gl.POINTS, 0, p.n);
+    gl.disable(gl.DEPTH_TEST);  // the lit pictures and the frames go on top
     if (p.brightCount) {  // the lit pictures on top of the dimmed ones
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, p.brightBuf);
       gl.drawElements(gl.POINTS, p.brightCount, gl.UNSIGNED_INT, 0);
