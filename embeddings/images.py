@@ -7,8 +7,9 @@ out), and a file that is not an image each stop the reading with one line; nothi
 silently. The pixels are decoded only when they are needed (vectors, sprite tiles, the map's
 atlas), and a file that turns out to be damaged then stops the work with one line too.
 
-Every image is read the same way: EXIF orientation applied (as photo viewers show it), the
-first frame of an animation, 16-bit and float greyscale scaled to 8 bits, and kept as RGBA.
+Every image is read the same way: EXIF orientation applied where it sits in the file's header
+(JPEG, TIFF, WebP: as photo viewers show it), the first frame of an animation, 16-bit and float
+greyscale scaled to 8 bits, and kept as RGBA.
 Images of several sizes are fine: what needs one size (pixel vectors, sprite tiles) resizes
 them and the data's ``size_note`` says so.
 
@@ -160,9 +161,9 @@ class Images:
             return None
         first = int(other[0])
         fw, fh = (int(v) for v in self.sizes[first])
-        return (f"{len(self) - len(other):,} of {len(self):,} images are {w} x {h} px; {len(other):,} have other "
-                f"sizes (the first: {self.names[first]}, {fw} x {fh}); pixel vectors resize them to {w} x {h} "
-                f"and sprite tiles fit them into it")
+        return (f"{len(self) - len(other):,} of {len(self):,} images are {w} x {h} px; {len(other):,} "
+                f"{'has' if len(other) == 1 else 'have'} other sizes (the first: {self.names[first]}, {fw} x {fh}); "
+                f"pixel vectors resize them to {w} x {h} and sprite tiles fit them into it")
 
 
 def open_rgba(path: Path, place: str, at_least: int | None = None) -> Any:

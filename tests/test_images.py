@@ -327,7 +327,7 @@ def test_images_of_mixed_sizes_are_resized_and_said(few_digits) -> None:
     _png(folder / "0" / "big.png", odd)
     dataset = load_input(folder)
     assert dataset.images.notes() == [
-        "60 of 61 images are 8 x 8 px; 1 have other sizes (the first: 0/big.png, 16 x 16); pixel vectors resize "
+        "60 of 61 images are 8 x 8 px; 1 has other sizes (the first: 0/big.png, 16 x 16); pixel vectors resize "
         "them to 8 x 8 and sprite tiles fit them into it"]
     points = embed_points(dataset, "pixels")
     assert points.vectors.shape == (61, 64) and len(points) == len(dataset)  # nothing lost
@@ -358,7 +358,7 @@ def test_cli_image_column_and_its_notes(few_digits, tmp_path: Path) -> None:
     out = tmp_path / "v.npy"
     result = run_cli("encode", tmp_path / "t.csv", "--image-column", "path", "--model", "pixels", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert "note: 60 of 61 images are 8 x 8 px; 1 have other sizes (the first: few/9/wide.png, 16 x 8)" in result.stderr
+    assert "note: 60 of 61 images are 8 x 8 px; 1 has other sizes (the first: few/9/wide.png, 16 x 8)" in result.stderr
     assert np.load(out).shape == (61, 64)
     assert pd.read_csv(tmp_path / "v.images.csv")["path"].tolist() == names  # which row is which image
 
