@@ -36,6 +36,7 @@ from app.sections.tokens import render_tokens  # noqa: E402
 from embeddings.access import UNGATED, started_without_gate  # noqa: E402
 from embeddings.choices import DEFAULT_MODEL  # noqa: E402
 from embeddings.errors import InputError  # noqa: E402
+from embeddings.pipeline import takes_queries  # noqa: E402
 
 st.set_page_config(page_title="Embedding explorer", page_icon=":material/scatter_plot:", layout="wide")
 st.title("Embedding explorer")
@@ -54,7 +55,7 @@ bookmarks = choice.dataset.bookmarks if choice is not None and choice.precompute
 if points is not None:
     with st.sidebar:
         params = render_projection_panel(len(points), points.vectors.shape[1], bookmarks,
-                                         can_encode=points.model is not None and points.level in ("text", "vocab"))
+                                         can_encode=takes_queries(points))
 
 if state.OPEN_TAB in st.session_state:  # a tab asked to open another: set before the tabs exist
     st.session_state[state.TAB] = st.session_state.pop(state.OPEN_TAB)
@@ -77,7 +78,9 @@ with st.sidebar, guarded("Saved views"):
         write_url(current, with_look=False)  # the look's URL parameters are the map's: it writes them itself
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
-    render_tokens(choice.model if choice is not None and choice.model else DEFAULT_MODEL)
+    # An image model (raw pixels, CLIP) is not what the Tokens tab reads: it shows the default model's.
+    text_model = choice is not None and choice.model and choice.dataset.images is None
+    render_tokens(choice.model if text_model else DEFAULT_MODEL)
 dataset = choice.dataset if choice is not None else None
 with layers_tab, guarded("The Layers tab"):
     if not texts_needed(dataset, "Walking the layers"):

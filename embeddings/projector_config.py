@@ -12,8 +12,10 @@ config's folder, then the folders above it (the standalone projector resolves th
 site's root: its own demo config in oss_data/ names "oss_data/iris_tensors.bytes"). Nothing is ever fetched: a URL (the published demo configs use them) stands for
 the file of that name beside the config, or gets one line saying to download it. A tensor kept
 in a TensorFlow checkpoint (no ``tensor_path``) gets one line too: not supported. Bookmarks (the projector's saved
-``State`` list) come back as ``View``s carrying their coordinates. This is the reading half: it
-imports no writer.
+``State`` list) come back as ``View``s carrying their coordinates, and a sprite (``"sprite":
+{"imagePath", "singleImageDim"}``, or ``sprite { image_path single_image_dim }`` in a .pbtxt) as
+the points' images: one tile each (``embeddings.sprites.cut_sprite``). This is the reading half:
+it imports no writer.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from embeddings.choices import VIEW_METHODS
 from embeddings.data import Dataset, dataset_from_vectors, parse_vectors_file
 from embeddings.errors import InputError
+from embeddings.images import Images
 from embeddings.reduce import Projection
 from embeddings.views import View
 
@@ -55,6 +58,8 @@ class TensorEntry:
     metadata_path: str | None
     bookmarks_path: str | None
     config: Path  # the config file; relative paths resolve against its folder
+    sprite_path: str | None = None  # the sprite sheet: one tile per point
+    sprite_tile: tuple[int, int] | None = None  # singleImageDim: (width, height) of a tile
 
 
 def is_projector_config(path: str | Path) -> bool:
@@ -112,7 +117,7 @@ def read_entries(path: str | Path) -> list[TensorEntry]:
 
 
 def _renamed(entry: TensorEntry, name: str) -> TensorEntry:
-    return TensorEntry(name, entry.shape, entry.tensor_path, entry.metadata_path, entry.bookmarks_path, entry.config)
+    return replace(entry, name=name)
 
 
 def _read_text(file: Path) -> str:
@@ -145,8 +150,30 @@ def _read_json(file: Path) -> list[TensorEntry]:
             metadata_path=_string(item.get("metadataPath"), file, f"tensor '{name}' metadataPath"),
             bookmarks_path=_string(item.get("bookmarksPath"), file, f"tensor '{name}' bookmarksPath"),
             config=file,
+            **_json_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _json_sprite(sprite: Any, file: Path, name: str) -> dict[str, Any]:
+    """sprite_path and sprite_tile of a JSON entry's "sprite": {"imagePath", "singleImageDim"}."""
+    if sprite is None:
+        return {}
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be an object with imagePath and singleImageDim")
+    path = _string(sprite.get("imagePath"), file, f"tensor '{name}' sprite imagePath")
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(sprite.get("singleImageDim"), file, name)}
+
+
+def _tile(value: Any, file: Path, name: str) -> tuple[int, int]:
+    ok = isinstance(value, list) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    if not ok:
+        raise InputError(f"{file}: tensor '{name}': the sprite's singleImageDim must be [width, height] in pixels, "
+                         f"not {value!r}")
+    return int(value[0]), int(value[1])
 
 
 def _read_pbtxt(file: Path) -> list[TensorEntry]:
@@ -165,8 +192,22 @@ def _read_pbtxt(file: Path) -> list[TensorEntry]:
             metadata_path=_last_string(item, "metadata_path", file),
             bookmarks_path=_last_string(item, "bookmarks_path", file),
             config=file,
+            **_pbtxt_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _pbtxt_sprite(sprites: Any, file: Path, name: str) -> dict[str, Any]:
+    """TensorBoard's `sprite { image_path: "..." single_image_dim: 28 single_image_dim: 28 }`."""
+    if not sprites:
+        return {}
+    sprite = sprites[-1]
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be a message with image_path and single_image_dim")
+    path = _last_string(sprite, "image_path", file)
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(list(sprite.get("single_image_dim") or []), file, name)}
 
 
 def _string(value: Any, file: Path, what: str) -> str | None:
@@ -426,12 +467,27 @@ def read_projector_config(path: str | Path, tensor: str | None = None) -> Datase
     metadata = _resolve(entry, entry.metadata_path, "metadataPath") if entry.metadata_path else None
     source = f"{path.name} [{entry.name}]"
     dataset = dataset_from_vectors(array, source, metadata)
+    if entry.sprite_path:
+        dataset = replace(dataset, images=read_sprite(entry, len(array)))
     if not entry.bookmarks_path:
         return dataset
     bookmarks_file = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
     columns = [str(c) for c in dataset.metadata.columns]
     bookmarks = read_bookmarks(bookmarks_file, array.shape, columns, data=str(path), tensor=entry.name)
     return replace(dataset, bookmarks=bookmarks)
+
+
+def read_sprite(entry: TensorEntry, count: int) -> Images:
+    """The entry's sprite sheet cut into one tile per point (as the projector cuts it)."""
+    from embeddings.sprites import cut_sprite
+
+    path = _resolve(entry, entry.sprite_path, "the sprite's imagePath")
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+    tiles = cut_sprite(content, count, entry.sprite_tile, str(path))
+    return Images.from_tiles(tiles, path.name)
 
 
 # ------------------------------------------------------------------ bookmarks

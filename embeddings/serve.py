@@ -55,6 +55,7 @@ class ServeRequest:
     model: str | None = None
     text_column: str | None = None
     level: str = "text"
+    image_column: str | None = None  # a table's column of image paths: the points are those images
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -67,7 +68,7 @@ class ServeRequest:
             return None
         try:
             fields = json.loads(raw)
-            return cls(**{key: fields.get(key) for key in ("data", "metadata", "model", "text_column")},
+            return cls(**{key: fields.get(key) for key in ("data", "metadata", "model", "text_column", "image_column")},
                        level=fields.get("level") or "text")
         except (ValueError, TypeError):
             return None

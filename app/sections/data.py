@@ -20,7 +20,7 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.local_file import PathInput, read_path, render_path_fields, serve_request
-from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS, PIXELS_MODEL
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.options import EncodeOptions
@@ -135,6 +135,8 @@ def render_data_panel() -> DataChoice | None:
     dataset = read.dataset
     data_ref, tensor, metadata = _data_ref(source, dataset, read.named)
     named = dict(data_ref=data_ref, tensor=tensor, metadata=metadata, text_column=read.text_column)
+    if dataset.images is not None and dataset.vectors is None:  # images: their own model box, no level
+        return _image_choice(dataset, read.digest, named)
     if dataset.vectors is not None:
         st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
                    + (f", {len(dataset.bookmarks)} projector bookmark(s)" if dataset.bookmarks else ""))
@@ -142,6 +144,8 @@ def render_data_panel() -> DataChoice | None:
 
     st.caption(f"{len(dataset):,} texts from {dataset.source}")
     st.header("Model")
+    if state.get(state.MODEL) == PIXELS_MODEL:
+        st.session_state[state.MODEL] = DEFAULT_MODEL  # from images to texts: pixels do not read texts
     model = st.text_input(
         "Model",
         value=DEFAULT_MODEL,
@@ -171,13 +175,7 @@ def render_data_panel() -> DataChoice | None:
 
 def _how_to_run() -> tuple[bool, str, str]:
     """(trust the model's code, backend, quantize): how the model runs."""
-    trust = st.checkbox(
-        "Trust the model's own code",
-        value=False,
-        key=state.TRUST_REMOTE_CODE,
-        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
-        "It runs on this machine with your rights: tick only for models whose code you trust.",
-    )
+    trust = _trust_box()
     backend = st.selectbox(
         "Backend", BACKENDS, key=state.BACKEND,
         help="What runs the model. auto: the fastest runtime that gives torch's vectors on this machine "
@@ -189,6 +187,32 @@ def _how_to_run() -> tuple[bool, str, str]:
         "ones, cached apart from them.",
     )
     return trust, str(backend), "int8" if int8 and backend in ("auto", "onnx") else "none"
+
+
+def _image_choice(dataset: Dataset, data_digest: str, named: dict) -> DataChoice:
+    """Images: the model that reads them (a CLIP model, or pixels); they are one vector each."""
+    st.caption(f"{len(dataset):,} images from {dataset.source}")
+    for note in dataset.images.notes():
+        st.caption(f"Note: {note}.")
+    st.header("Model")
+    if state.get(state.MODEL) in (None, "", DEFAULT_MODEL):
+        st.session_state[state.MODEL] = PIXELS_MODEL  # a text model does not read images
+    model = st.text_input(
+        "Image model", key=state.MODEL,
+        help=f"`{PIXELS_MODEL}`: each image's raw pixels, as the projector's MNIST demo. Or a CLIP model "
+        "(a Hugging Face id or a local folder): its text tower then places typed queries among the images.",
+    ).strip() or PIXELS_MODEL
+    return DataChoice(dataset, data_digest, model=model, level="text", trust_remote_code=_trust_box(), **named)
+
+
+def _trust_box() -> bool:
+    return st.checkbox(
+        "Trust the model's own code",
+        value=False,
+        key=state.TRUST_REMOTE_CODE,
+        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
+        "It runs on this machine with your rights: tick only for models whose code you trust.",
+    )
 
 
 @dataclass(frozen=True)
@@ -211,7 +235,8 @@ def _start_from_request(request: ServeRequest | None) -> None:
     if state.get(state.SOURCE) is not None:
         return
     values = {state.SOURCE: state.PATH_SOURCE, state.DATA_PATH: request.data, state.PATH_METADATA: request.metadata,
-              state.TEXT_COLUMN: request.text_column, state.MODEL: request.model,
+              state.TEXT_COLUMN: request.text_column, state.IMAGE_COLUMN: request.image_column,
+              state.MODEL: request.model,
               state.LEVEL: LEVEL_LABELS.get(request.level)}
     for key, value in values.items():
         if value:
@@ -296,7 +321,10 @@ def _render_projector_files() -> _Read | None:
 
 
 def _text_column_picker(dataset: Dataset) -> str | None:
-    """A select box of the columns that hold text (shown only when there is a choice)."""
+    """A select box of the columns that hold text (shown only when there is a choice; images are
+    named by their paths)."""
+    if dataset.images is not None:
+        return dataset.text_column
     columns = [
         str(c) for c in dataset.metadata.columns
         if not pd.api.types.is_numeric_dtype(dataset.metadata[c].dtype)
@@ -395,6 +423,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
             st.session_state[state.STOPPED] = job
             st.rerun()
         what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
+        what = "images" if choice.dataset.images is not None else what
         total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)

@@ -177,6 +177,7 @@ def _render_map(points: Points, layout: Layout, selection: list[int], inspection
             selection=selection, focus=inspection.point if inspection else None, look=_initial_look(),
             categories_from=points.table, axis_titles=layout.axis_titles(), mirror_url=True,
             annotations=annotations,
+            images=points.images,
         )
     except Exception as error:
         show_error(error, "Drawing the map")

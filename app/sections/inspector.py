@@ -14,6 +14,7 @@ import streamlit as st
 
 from app import state
 from app.sections import counted, show_error
+from embeddings.pipeline import takes_queries
 from embeddings.points import Points
 from embeddings.choices import METRICS
 from embeddings.neighbors import Neighbors, nearest
@@ -53,7 +54,7 @@ def _query_vector(_points: Points, model: str, level: str, text: str) -> np.ndar
 def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     """Widgets for k, the metric and a typed query; the neighbours of the query or of a selected point."""
     st.subheader("Nearest neighbours")
-    can_query = points.model is not None and points.level in ("text", "vocab")
+    can_query = takes_queries(points)  # texts, the vocabulary, and images read by a CLIP model
     query = st.text_input(
         "Query",
         key=state.QUERY,
@@ -62,7 +63,7 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
         help=(
             f"Encoded on the fly with {points.model}; its neighbours are found among the points."
             if can_query
-            else "Typed queries need texts (or vocabulary) encoded by a model."
+            else "Typed queries need texts or vocabulary encoded by a model, or images read by CLIP (not pixels)."
         ),
     ).strip()
     point = None

@@ -29,7 +29,7 @@ from embeddings.serve import ServeRequest
 
 PATH_HELP = ("A CSV, TSV, JSONL, Parquet or TXT file of texts; a folder (or glob) of CSV/JSONL/Parquet shards; "
              "vectors as .npy or a projector vectors TSV; a projector_config.json or .pbtxt, or a folder holding "
-             "one (a TensorBoard log folder, an export of ours).")
+             "one (a TensorBoard log folder, an export of ours); a folder of images.")
 ASK_FOR_PATH = ("Type the path of a data file, a folder of shards, a vectors file, a projector config or a "
                 "TensorBoard log folder.")
 
@@ -41,6 +41,7 @@ class PathInput:
     path: str
     tensor: str | None = None  # which tensor of a projector config
     metadata: str | None = None  # the metadata TSV of a vectors file
+    image_column: str | None = None  # a table's column of image paths: the points are those images
 
 
 def serve_request() -> ServeRequest | None:
@@ -61,17 +62,17 @@ def _stamp(path: str | None) -> tuple[int, int] | None:
 
 @st.cache_resource(show_spinner="Reading the file...", max_entries=4)
 def _read_path(path: str, tensor: str | None, metadata: str | None, text_column: str | None,
-               stamps: tuple) -> Dataset:
+               stamps: tuple, image_column: str | None = None) -> Dataset:
     from embeddings.pipeline import load_input
 
-    return load_input(path, text_column=text_column, metadata=metadata, tensor=tensor)
+    return load_input(path, text_column=text_column, metadata=metadata, tensor=tensor, image_column=image_column)
 
 
 def read_path(named: PathInput, text_column: str | None = None) -> tuple[Dataset, str]:
     """The input as a Dataset and its data digest (the path, what it holds now, and how it is read)."""
     stamps = (_stamp(named.path), _stamp(named.metadata))
-    dataset = _read_path(named.path, named.tensor, named.metadata, text_column, stamps)
-    return dataset, f"path:{named.path}:{named.tensor}:{named.metadata}:{text_column}:{stamps}"
+    dataset = _read_path(named.path, named.tensor, named.metadata, text_column, stamps, named.image_column)
+    return dataset, f"path:{named.path}:{named.tensor}:{named.metadata}:{text_column}:{stamps}:{named.image_column}"
 
 
 def render_path_fields() -> PathInput | None:
@@ -82,7 +83,8 @@ def render_path_fields() -> PathInput | None:
         st.info(ASK_FOR_PATH)
         return None
     target = str(Path(path).expanduser())
-    return PathInput(target, tensor=_tensor_picker(target), metadata=_metadata_field(target))
+    return PathInput(target, tensor=_tensor_picker(target), metadata=_metadata_field(target),
+                     image_column=_image_column_field(target))
 
 
 def _tensor_picker(path: str) -> str | None:
@@ -94,6 +96,15 @@ def _tensor_picker(path: str) -> str | None:
     if state.get(state.TENSOR) not in names:
         st.session_state[state.TENSOR] = names[0]
     return st.selectbox("Tensor", names, key=state.TENSOR) if len(names) > 1 else names[0]
+
+
+def _image_column_field(path: str) -> str | None:
+    """A table's column of image paths (optional), asked for when the path is a table."""
+    if Path(path).suffix.lower() not in (".csv", ".tsv", ".jsonl", ".parquet"):
+        return None
+    return st.text_input("Image column (optional)", key=state.IMAGE_COLUMN,
+                         help="A column naming an image per row, as a path relative to the table: "
+                         "the points are then those images.").strip() or None
 
 
 def _metadata_field(path: str) -> str | None:

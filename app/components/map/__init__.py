@@ -91,6 +91,7 @@ def point_map(
     axis_titles: Sequence[str] = (),
     mirror_url: bool = False,
     height: int = 620,
+    images: Any = None,
 ) -> MapEvent | None:
     """Draw `coords` (n, 2|3) with one `table` row per point (table index = row id).
 
@@ -101,6 +102,9 @@ def point_map(
     panels: 2-4 (title, coords) drawn side by side with linked hover and selection (coords is
     then ignored). categories_from: the whole table when `table` is part of it, so category
     colours keep their meaning. mirror_url: write the look into the page's query string.
+    images: the points' images (embeddings.images.Images), numbered as `table`'s index numbers its
+    rows; the rows shown are sent once as an atlas with the data: hover shows a point's image, and
+    zoomed in the points are drawn as their images.
     """
     sent = st.session_state.setdefault(SENT, {})
     handled = st.session_state.setdefault(HANDLED, {})
@@ -118,7 +122,8 @@ def point_map(
         coords_arg = [c for _, c in panels] if panels else coords
         titles = [t for t, _ in panels] if panels else ()
         args["payload"] = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
-                                   panel_titles=titles, axis_titles=axis_titles)
+                                   panel_titles=titles, axis_titles=axis_titles,
+                                   images=None if images is None else images.subset(table.index.to_numpy()))
         sent[key] = data_id
     value = _component(key=key, default=None, **args)
     event = event_from_value(value, handled.get(key, 0))

@@ -51,6 +51,8 @@ export function renderStatus(map) {
     parts.push(`${plural(S.matchCount, "match", "matches")} for ${how}${S.caseSensitive ? " (case-sensitive)" : ""}`);
   }
   if (S.selectedCount) parts.push(`${S.selectedCount.toLocaleString("en-US")} selected`);
+  if (data.images) parts.push("images: hover for one, zoom in to see them all");
+  else if (data.imagesNote) parts.push(data.imagesNote);
   el.replaceChildren(parts.join(" · "));
   if (S.searchError) { const e = el.ownerDocument.createElement("span"); e.className = "error"; e.textContent = " · " + S.searchError; el.append(e); }
   el.dataset.points = String(shown);

@@ -15,6 +15,7 @@ import { computeSearch } from "./search.js";
 import { createState, indexOf, rowOf, selectedRows } from "./state.js";
 import { bindControls, syncControls, updateButtons } from "./toolbar.js";
 import { hideTooltip, showTooltip } from "./tooltip.js";
+import { loadImages } from "./images.js";
 
 const SETTLE_MS = 180;  // all points are drawn again this long after the camera's last move
 
@@ -75,6 +76,12 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
     applyLook(S, look);
     S.stats.dataAt = performance.now(); S.stats.firstDrawAt = null;
     syncControls(map);
+    loadImages(S, data, (images) => {  // points that are images: their atlas, decoded once
+      if (images.error) map.showError(images.error);
+      for (const p of S.panels) p.sprites.upload(images);
+      S.stats.imagesAt = performance.now();
+      map.requestDraw();
+    });
   };
 
   // The host's values; each takes effect at the next refresh().

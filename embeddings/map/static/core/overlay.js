@@ -16,13 +16,18 @@ export function drawOverlay(panel, S) {
   const m = panel.matrix();
   if (S.contours && panel.dims === 2) drawContours(panel, S, ctx, m);
   drawLabels(panel, S, ctx, m);
+  const half = panel.spriteSide ? panel.spriteSide / 2 + 4 : 0;  // points drawn as pictures: mark around the picture
   if (S.hover >= 0 && !(S.hidden && S.hidden[S.hover])) {
     const p = panel.project(S.hover, m);
-    if (p) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.beginPath(); ctx.arc(p[0], p[1], 7, 0, 2 * Math.PI); ctx.stroke(); }
+    if (p) {
+      ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.beginPath();
+      if (half) ctx.rect(p[0] - half, p[1] - half, 2 * half, 2 * half); else ctx.arc(p[0], p[1], 7, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
   }
   if (S.focus >= 0) {
-    const p = panel.project(S.focus, m);
-    if (p) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2.5; ctx.beginPath(); ctx.rect(p[0] - 9, p[1] - 9, 18, 18); ctx.stroke(); }
+    const p = panel.project(S.focus, m), f = half ? half + 3 : 9;
+    if (p) { ctx.strokeStyle = "#111"; ctx.lineWidth = 2.5; ctx.beginPath(); ctx.rect(p[0] - f, p[1] - f, 2 * f, 2 * f); ctx.stroke(); }
   }
   if (panel.drag && panel.drag.path) {
     ctx.strokeStyle = "#333"; ctx.fillStyle = "rgba(80,120,200,0.12)"; ctx.lineWidth = 1; ctx.setLineDash([4, 3]);

@@ -3,6 +3,7 @@
 // and zoom, 3D orbit) and the projection from data to screen; what to draw comes from the state.
 import { lookAt, mul, perspective } from "./matrix.js";
 import { drawOverlay } from "./overlay.js";
+import { Sprites } from "./sprites.js";
 
 // While the camera moves, more than LOD_POINTS points are drawn as a fixed random subset of
 // LOD_POINTS (all of them again once it settles: map.js).
@@ -50,6 +51,7 @@ export class Panel {
     this.vao = gl.createVertexArray();
     this.screen = null; this.screenKey = "";
     this.contourCache = null;
+    this.sprites = new Sprites(this); this.spriteSide = 0;  // zoomed in, images are drawn as themselves
   }
 
   makeProgram(vs, fs) {
@@ -91,6 +93,7 @@ export class Panel {
     }
     gl.bindVertexArray(null);
     this.bounds(); this.resetCamera(); this.contourCache = null; this.grid = null;
+    this.sprites.reset(); this.spriteSide = 0;
   }
 
   bounds() {  // centre and half-extent of the finite coordinates
@@ -177,12 +180,14 @@ export class Panel {
     gl.clearColor(1, 1, 1, 1); gl.clear(gl.COLOR_BUFFER_BIT);
     if (!this.n) return;
     gl.disable(gl.BLEND);  // every colour is opaque: no blending, the cheapest fill for software GL
-    gl.useProgram(this.program); gl.bindVertexArray(this.vao);
+    gl.bindVertexArray(this.vao);
+    this.lod = this.S.interacting && this.lodCount > 0;
+    if (this.sprites.draw(this.lod)) { gl.bindVertexArray(null); return; }
+    gl.useProgram(this.program);
     gl.uniformMatrix4fv(this.u.u_mvp, false, this.matrix());
     const size = this.pointSize();
     gl.uniform1f(this.u.u_size, size); gl.uniform4f(this.u.u_override, 0, 0, 0, 0); gl.uniform1f(this.u.u_ring, 0);
     gl.uniform1f(this.u.u_round, size >= 3 ? 1 : 0);
-    this.lod = this.S.interacting && this.lodCount > 0;
     if (this.lod) {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.lodBuf);
       gl.drawElements(gl.POINTS, this.lodCount, gl.UNSIGNED_INT, 0);

@@ -16,6 +16,7 @@ export function createState() {
     hover: -1, mode: "pan", contours: false, interacting: false,
     colors: null, brightIdx: null, selectedIdx: null, base: null, baseFor: null,
     annotations: [], panels: [],
+    images: null,                           // points that are images: their decoded atlas (images.js)
     stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null },
   };
 }

@@ -28,6 +28,7 @@ const CSS = `
 .emap .status .error { color: #c0392b; }
 .emap .tooltip { position: absolute; z-index: 10; max-width: 380px; background: rgba(255,255,255,.97); border: 1px solid #bbb; border-radius: 4px; padding: 4px 6px; font-size: 12px; pointer-events: none; white-space: pre-wrap; word-break: break-word; box-shadow: 0 1px 4px rgba(0,0,0,.15); }
 .emap .tooltip b { font-weight: 600; }
+.emap .tooltip .picture { display: block; image-rendering: pixelated; border: 1px solid #ddd; margin-bottom: 2px; }
 .emap [hidden] { display: none !important; }  /* a hidden control stays hidden whatever its display */
 `;
 
