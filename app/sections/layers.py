@@ -19,7 +19,7 @@ from embeddings.data import Dataset
 
 from app import state
 from app.sections import show_error
-from app.sections.explore import default_color_column
+from app.look import default_color_column
 
 # A layer walk holds (layers x points x width) floats and lays out every layer: keep it interactive.
 MAX_TEXTS = {"text": 3000, "token": 300}
