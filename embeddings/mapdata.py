@@ -34,6 +34,11 @@ VERSION = 1
 MAX_CATEGORIES = 20  # colour slots: the 19 largest values, then "other"
 OTHER_SLOT = MAX_CATEGORIES - 1
 MUTED_SLOT = MAX_CATEGORIES  # grey, under the others, last in the legend (core/colors.js: PALETTE[20])
+# The colour of each slot, as the map draws it (core/colors.js PALETTE, checked equal by a test): a
+# colour-blind-aware categorical palette, slot 19 "other" grey, slot 20 the muted light grey.
+PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+           "#9C755F", "#499894", "#A0CBE8", "#FFBE7D", "#FF9D9A", "#86BCB6", "#8CD17D", "#F1CE63", "#D4A6C8",
+           "#FABFD2", "#D7B5A6", "#9A9A9A", "#C8C8C8")
 OTHER_NAMES_LISTED = 200  # names of "other" values the legend can show (the largest first)
 MAX_VALUE_CHARS = 1_000  # a longer cell is cut (hover and labels show far less)
 MISSING = "(missing)"

@@ -121,6 +121,10 @@ def render_export(points: Points, layout: Layout, look: Look, shown: np.ndarray)
     scopes = export_scopes(points, shown, look)
     left, middle, right = st.columns([1.2, 1.4, 2])
     with left:
+        # The choice is kept by its value: a label that changes with its count (or moves to another
+        # choice, as "All 240 points" does once the map is narrowed) never picks another scope.
+        st.session_state[state.EXPORT_SCOPE] = st.session_state.get(state.EXPORT_SCOPE) if \
+            st.session_state.get(state.EXPORT_SCOPE) in scopes else "shown"
         scope = st.radio("Export", list(scopes), key=state.EXPORT_SCOPE, label_visibility="collapsed",
                          format_func=lambda s: scopes[s][0])
         if len(scopes["shown"][1]) < len(points):

@@ -4,7 +4,7 @@
 // id: it was re-created; asked again until the data comes), the component value (events, with a
 // sequence number) and the frame height.
 //
-// The look has one owner, Python (app/look.py): this host tells it every change made in the map
+// A map's look may have one owner, Python (app/look.py, given as look_rev): this host tells it every change made in the map
 // (only the keys that changed, in one event a moment after the last change, or at once with a
 // click or selection), and takes the owner's look when its revision (look_rev) grows, except
 // the keys changed here that the owner has not heard yet (look_seq: the last event it took).
@@ -33,6 +33,7 @@ function nextSeq() { H.seq = Math.max(H.seq + 1, Date.now()); return H.seq; }
 
 // ------------------------------------------------------------------ the look, to its owner
 function lookChanged(keys) {
+  if (H.args.look_rev == null) return;  // a map whose look has no owner keeps it in the browser: no rerun
   for (const k of keys || LOOK_KEYS) H.pending.add(k);
   clearTimeout(H.lookTimer);
   H.lookTimer = setTimeout(() => send({ type: "look" }), LOOK_DELAY_MS);
