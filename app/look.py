@@ -70,6 +70,7 @@ def reopen(look: Look) -> None:
     """A link's or a saved view's look: the page's from now on, for the first points that load."""
     st.session_state[state.LOOK] = look
     st.session_state[state.LOOK_FOR] = None
+    st.session_state[state.LOOK_FRAME] = None
     st.session_state[state.LOOK_REV] = revision() + 1
 
 
@@ -108,6 +109,15 @@ def for_points(digest: str, table: pd.DataFrame, text_column: str | None) -> Loo
     if said:
         st.session_state[state.LOOK_NOTES] = said
     return look
+
+
+def for_frame(frame: str) -> None:
+    """A new projection (another method, dimensions, parameters or isolation) starts with its own
+    camera: the map resets it, and the look forgets the old one. A reopened look keeps its camera
+    for the first frame it is drawn in (a link's camera is for the layout it names)."""
+    if st.session_state.get(state.LOOK_FRAME) not in (None, frame) and current().camera is not None:
+        st.session_state[state.LOOK] = replace(current(), camera=None)
+    st.session_state[state.LOOK_FRAME] = frame
 
 
 def take_map_event(event: Any, digest: str) -> None:

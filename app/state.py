@@ -82,6 +82,7 @@ LOOK = "look"
 LOOK_FOR = "look_for"  # Points.digest the look's row ids belong to (None: a reopened look, not bound yet)
 LOOK_REV = "look_rev"  # int: grows when the page changes the look itself (the map then takes it)
 LOOK_HEARD = "look_heard"  # int: the number of the last map event taken into the look
+LOOK_FRAME = "look_frame"  # the projection the look's camera belongs to (explore.frame_id)
 LOOK_NOTES = "look_notes"  # list[str]: what a change of points cleared, said once
 LAST_LAYOUT = "last_layout"  # (Points.digest, Layout): the last good layout, drawn while new parameters fail
 
@@ -147,7 +148,8 @@ FINETUNE_OVERWRITE = "finetune.overwrite"
 FINETUNE_START = "finetune.start"
 FINETUNE_STOP = "finetune.stop"
 FINETUNE_RESULT = "finetune.result"  # the last run: {"folder", "report", "base", "source"}
-FINETUNE_STOPPED = "finetune.stopped"  # True after Stop, until the message was shown
+FINETUNE_STOPPED = "finetune.stopped"  # after Stop, until said: what it stopped at (FINETUNE_REACHED) or True
+FINETUNE_REACHED = "finetune.reached"  # (stage, done, total): the last progress of the training under way
 
 # ---- what the point maps (app/components/map) keep between reruns
 MAP_SENT = "_point_map_sent"  # {map key: data id the browser was sent}

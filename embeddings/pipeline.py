@@ -57,20 +57,20 @@ def load_input(
     path = Path(path)
     if is_projector_config(path):
         if metadata is not None:
-            raise InputError(f"{path.name}: --metadata goes with a vectors file; a projector config names its own")
+            raise InputError(f"{path.name}: a metadata file goes with a vectors file; a projector config names its own")
         if text_column is not None:
-            raise InputError(f"{path.name}: --text-column goes with a text file; a projector config holds vectors")
+            raise InputError(f"{path.name}: a text column goes with a file of texts; a projector config holds vectors")
         return read_projector_config(path, tensor)
     if is_sharded(path_text):
         if metadata is not None:
-            raise InputError(f"{path}: --metadata goes with a vectors file, not a folder of shards")
+            raise InputError(f"{path}: a metadata file goes with a vectors file, not a folder of shards")
         return read_shards(path_text, text_column=text_column)
     if tensor is not None:
-        raise InputError(f"{path.name}: --tensor picks a tensor of a projector config (.json, .pbtxt or a log folder)")
+        raise InputError(f"{path.name}: a tensor is picked from a projector config (.json, .pbtxt or a log folder), not from this file")
     if path.suffix.lower() in VECTOR_SUFFIXES or looks_like_vectors_tsv(path):
         return read_projector(path, metadata)
     if metadata is not None:
-        raise InputError(f"{path.name}: --metadata goes with a vectors file (.npy or projector vectors TSV)")
+        raise InputError(f"{path.name}: a metadata file goes with a vectors file (.npy or projector vectors TSV)")
     return read_data(path, text_column=text_column)
 
 

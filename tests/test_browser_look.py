@@ -386,3 +386,35 @@ def test_cluster_noise_is_grey_last_and_under_and_names_never_overlap(page, serv
         for b in boxes[i + 1:]:
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     assert "Traceback" not in log.read_text()
+
+
+def test_stop_says_where_fine_tuning_stopped_and_nothing_is_left_running(page, server, tmp_path: Path) -> None:
+    url, log = server
+    texts = tmp_path / "labelled.csv"
+    topics = {"sea": "The ship sailed past the harbour wall", "bread": "The baker kneaded the dough at dawn",
+              "stars": "The telescope found a faint comet tonight"}
+    pd.DataFrame({"text": [f"{sentence}, note {i}." for i in range(60) for sentence in topics.values()],
+                  "topic": [topic for _ in range(60) for topic in topics]}).to_csv(texts, index=False)
+    out = tmp_path / "tuned"
+    page.goto(f"{url}/?{urlencode({'data': str(texts), 'method': 'pca'})}")
+    map_state(page, lambda m: m["n"] == 180, 300, "the texts' map")
+    wait_idle(page)
+    page.get_by_role("tab", name="Fine-tune").click()
+    panel = page.get_by_role("tabpanel", name="Fine-tune")
+    panel.get_by_label("Output folder (a new folder)").fill(str(out))
+    panel.get_by_label("Output folder (a new folder)").press("Enter")
+    epochs = panel.locator('[data-testid="stNumberInput"]').filter(has_text="Epochs").locator("input")
+    epochs.fill("5")
+    epochs.press("Enter")
+    wait_idle(page)
+    panel.get_by_role("button", name="Start fine-tuning").click()
+    poll(page, lambda: panel.inner_text(), lambda t: "Training: 2 of" in t, 300, "training under way")
+    panel.get_by_role("button", name="Stop", exact=True).click()
+    said = poll(page, lambda: panel.inner_text(), lambda t: "Fine-tuning stopped (training, at step" in t, 60,
+                "the line saying it stopped")
+    assert "nothing was written" in said and "Training:" not in said
+    assert panel.get_by_role("button", name="Stop", exact=True).count() == 0
+    wait_idle(page)
+    time.sleep(2)
+    assert "Training:" not in panel.inner_text() and not out.exists()
+    assert "Traceback" not in log.read_text()

@@ -105,6 +105,8 @@ def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = 
         layout = _layout(points, params, owner.current(), bookmarks)
     if layout is None:
         return None
+    frame = frame_id(points, layout)
+    owner.for_frame(frame)
     clusters = render_clusters(points, layout)
     if clusters is not None:
         points = with_table(points, with_cluster_columns(points.table, layout, clusters))
@@ -120,7 +122,7 @@ def render_explore(points: Points, params: ProjectionParams, bookmarks: tuple = 
     with side_col:
         inspection = render_inspector(points, list(look.selection))
     with chart_col:
-        _render_map(points, layout, look, inspection, names, clusters.labels if clusters is not None else None)
+        _render_map(points, layout, frame, look, inspection, names, clusters.labels if clusters is not None else None)
     st.subheader("Points")
     render_points_table(layout.table.loc[shown], list(look.selection))
     return Shown(points, layout, look, shown)
@@ -156,14 +158,14 @@ def frame_id(points: Points, layout: Layout) -> str:
     return f"{points.digest}|{projection.method}|{projection.dims}|{params}|{isolated}"
 
 
-def _render_map(points: Points, layout: Layout, look: Look, inspection: Inspection | None,
+def _render_map(points: Points, layout: Layout, frame: str, look: Look, inspection: Inspection | None,
                 annotations=(), clusters: np.ndarray | None = None) -> MapEvent | None:
     try:
         event = point_map(
             layout.coords, layout.table, key=state.CHART, data_id=map_data_id(points, layout, clusters),
             text_column=points.label_column, highlight=inspection.rows if inspection else (),
             focus=inspection.point if inspection else None, look=owner.for_map(look), look_rev=owner.revision(),
-            look_seq=owner.heard(), frame_id=frame_id(points, layout), can_reproject=True,
+            look_seq=owner.heard(), frame_id=frame, can_reproject=True,
             categories_from=points.table, axis_titles=layout.axis_titles(), annotations=annotations,
             muted={LABEL_COLUMN: [NOISE_NAME, NOT_DRAWN]} if clusters is not None else None,
         )

@@ -77,7 +77,8 @@ function showData(id, data, args) {
   const fresh = !S.data, sameFrame = !fresh && args.frame_id != null && args.frame_id === H.frame;
   let look;
   if (fresh) look = args.look || null;
-  else {  // the look on screen carries over to the new layout of the same points; the camera only within one frame
+  else {  // the look on screen carries over to the new layout of the same points; the camera only within one
+    // frame (a new layout's camera starts over, and its owner forgets the old one: app/look.py for_frame)
     look = lookOf(S);
     if (!sameFrame) delete look.cam;
     if ((args.look_rev ?? -1) > H.lookRev) Object.assign(look, ownersLook(args));
@@ -88,7 +89,6 @@ function showData(id, data, args) {
   H.lastArgs.color_by = JSON.stringify(args.color_by ?? null); H.lastArgs.label_by = JSON.stringify(args.label_by ?? null);
   changed("highlight", null); changed("selection", null);
   H.lookRev = args.look_rev ?? -1; H.frame = args.frame_id ?? null;
-  if (!fresh && !sameFrame && args.look_rev != null) lookChanged(["cam"]);  // a new layout: its camera starts over
 }
 
 // ------------------------------------------------------------------ render messages
