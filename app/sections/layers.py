@@ -50,7 +50,8 @@ def colour_groups(groups: list[str] | None) -> list[tuple[str, str, np.ndarray]]
 def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str] | None,
                     highlight: np.ndarray | None = None, title: str = "") -> go.Figure:
     """A scatter with one frame per layer and a slider; points keep their identity between frames."""
-    legend = colour_groups(groups)
+    # "other" is drawn first (under the named values, as the Explore map draws it) and listed last.
+    legend = sorted(colour_groups(groups), key=lambda entry: entry[0] != OTHER or groups is None)
     members = [rows if rows is not None else np.arange(len(hover)) for _, _, rows in legend]
     if highlight is not None and highlight.any():
         members.append(np.flatnonzero(highlight))
@@ -66,6 +67,7 @@ def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str
                 marked = number == len(legend)
                 trace.update(
                     mode="markers", name="the word" if marked else legend[number][0], text=hover[rows],
+                    legendrank=1000 + number if not marked and legend[number][0] == OTHER else 500 + number,
                     hovertemplate="%{text}<extra></extra>",
                     marker={"size": 13 if marked else 7, "symbol": "diamond" if marked else "circle",
                             "color": "#111111" if marked else legend[number][1],
