@@ -435,3 +435,35 @@ def test_the_map_downloads_as_one_html_file(media):
     setup = json.loads(re.search(r'id="emap-setup">([^<]*)<', page).group(1))
     assert setup["color"] == "topic"
     assert "300 points · PCA 2D" in page
+
+
+def test_a_link_reopens_the_whole_look():
+    """Filters, clusters, isolation and density in a link: the page shows them all, and writes them back."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"data": "sample:sentences", "method": "pca", "color": "topic", "density": "1",
+                            "filters": '{"topic":["football","cooking"]}', "iso": "0,1,2,3", "clusters": "auto"})
+    at.run()
+    _assert_clean(at)
+    chart = _chart(at)
+    assert _points(chart) == 60  # two topics of 30
+    look = chart["args"]["look"]
+    assert (look["color"], look["density"], look["iso"]) == ("topic", True, [0, 1, 2, 3])
+    assert "cluster_label" in chart["columns"] and at.session_state[state.LOOK].clusters is not None
+    assert at.multiselect(key=state.FILTER_PREFIX + "topic").value == ["football", "cooking"]
+    assert at.query_params["filters"] == '{"topic":["football","cooking"]}' and at.query_params["clusters"] == "auto"
+    # what the map shows: the two topics, less the rows the isolation hides in place
+    assert at.radio(key=state.EXPORT_SCOPE).options[0].startswith("What the map shows (4 points of 300)")
+
+
+def test_other_data_clear_the_selection_visibly_and_keep_the_colour():
+    at = _start()
+    _select(at, [1, 2, 3])
+    at.run()
+    assert at.session_state[state.LOOK].selection == (1, 2, 3)
+    at.radio(key=state.SOURCE).set_value("Paste texts").run()
+    at.text_area(key=state.PASTE).input("one text\nanother text\na third text\nand a fourth").run()
+    _assert_clean(at)
+    look = at.session_state[state.LOOK]
+    assert look.selection == () and _chart(at)["args"]["look"]["sel"] == []
+    assert any("the selection and the isolation were cleared" in i.value for i in at.info)
+    assert "sel" not in at.query_params
