@@ -232,6 +232,8 @@ def test_pca_components_per_axis_and_variance():
     at.selectbox(key=f"{state.PCA_AXES}_y").select(2).run()  # the same component twice
     assert any("different component" in e for e in _errors(at))
     _assert_clean(at)
+    last = _chart(at)  # the last good map stays drawn, whole, under the one error line
+    assert _points(last) == 300 and last["header"]["axis_titles"] == ["PC3", "PC2"]
 
 
 # ------------------------------------------------------------------ data sources
