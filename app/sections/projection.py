@@ -118,7 +118,8 @@ def _pca_axes(dims: int, n_points: int, width: int) -> tuple[int, ...]:
     available = max(1, min(MAX_PCA_CHOICES, width, n_points))
     options = list(range(available))
     st.caption("Principal component on each axis")
-    columns = st.columns(dims)
+    # Two to a row, so a select box is wide enough to show its "PC3" (three in a row showed "PC…").
+    columns = st.columns(2) + (st.columns(2)[:1] if dims == 3 else [])
     chosen = []
     for axis, column in zip("xyz"[:dims], columns):
         default = min("xyz".index(axis), available - 1)

@@ -3,8 +3,9 @@
 // (renderer, picking, overlay, toolbar, legend, tooltip) and schedules drawing. Hosts give it
 // data (setData with a decoded payload) and the look's values, and hear back through two
 // callbacks: onEvent({type: "click"|"select"|"action", clicked, action}) for what a person did
-// that the host may act on, and onLook() whenever the look changed in the map (read it with
-// look()). No host protocol, URL or network here.
+// that the host may act on, and onLook(keys) whenever the look changed in the map (keys: which
+// of LOOK_KEYS; read the values with look()). canReproject: the host can lay isolated points out
+// again (the toolbar then offers it). No host protocol, URL or network here.
 import { bindPointer } from "./interaction.js";
 import { buildDom } from "./dom.js";
 import { applyLook, lookOf } from "./look.js";
@@ -19,8 +20,9 @@ import { loadImages } from "./images.js";
 
 const SETTLE_MS = 180;  // all points are drawn again this long after the camera's last move
 
-export function createMap(root, { ids = false, onEvent = () => {}, onLook = () => {} } = {}) {
+export function createMap(root, { ids = false, onEvent = () => {}, onLook = () => {}, canReproject = false } = {}) {
   const S = createState();
+  S.canReproject = canReproject;
   const map = { state: S, els: buildDom(root, { ids }) };
   let drawQueued = false, settleTimer = null;
 
@@ -40,7 +42,7 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
     clearTimeout(settleTimer);
     settleTimer = setTimeout(() => { S.interacting = false; map.requestDraw(); }, SETTLE_MS);
   };
-  map.lookChanged = () => onLook();
+  map.lookChanged = (keys) => onLook(keys);
   map.emit = (event) => onEvent(Object.assign({ type: null, clicked: null, action: null }, event));
   map.showTooltip = (i, clientX, clientY) => showTooltip(map, i, clientX, clientY);
   map.hideTooltip = () => hideTooltip(map);
@@ -49,7 +51,7 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
   map.refreshColors = () => {
     if (!S.data) return;
     paintPoints(S);
-    for (const p of S.panels) p.uploadColors(S.colors, S.brightIdx, S.selectedIdx);
+    for (const p of S.panels) p.uploadColors(S.colors, S.brightIdx, S.selectedIdx, S.drawOrder);
     renderLegend(map); renderStatus(map); updateButtons(map);
   };
   // After any change of search, highlight or selection: match, colour, draw.
@@ -67,7 +69,8 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
     const across = data.panels.length <= 3 ? data.panels.length : 2;  // four go two by two
     host.style.gridTemplateColumns = `repeat(${across}, minmax(0, 1fr))`;
     S.panels.forEach((p, k) => { p.size(); p.setData(data.panels[k], data.n); });
-    S.selected = new Uint8Array(data.n); S.hidden = null; S.focus = -1; S.hover = -1; S.base = null;
+    S.selected = new Uint8Array(data.n); S.hidden = null; S.isolatedRows = []; S.reproject = false;
+    S.focus = -1; S.hover = -1; S.base = null;
     S.highlight = null; S.highlightList = [];
     S.colorBy = colorBy && data.columns.has(colorBy) ? colorBy : null;
     S.labelBy = labelBy && data.columns.has(labelBy) ? labelBy : null;
@@ -87,7 +90,7 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
   // The host's values; each takes effect at the next refresh().
   map.setColorBy = (name) => { S.colorBy = S.data.columns.has(name) ? name : null; syncControls(map); };
   map.setLabelBy = (name) => { S.labelBy = S.data.columns.has(name) ? name : null; syncControls(map); };
-  map.applyLook = (look) => { applyLook(S, look); syncControls(map); };
+  map.applyLook = (look, keys = null) => { applyLook(S, look, keys); syncControls(map); };
   map.setHighlight = (rows) => {  // row ids lit (a clicked point's neighbours)
     S.highlightList = rows.map((r) => indexOf(S, r)).filter((i) => i >= 0);
     S.highlight = S.highlightList.length ? new Uint8Array(S.data.n) : null;

@@ -48,6 +48,7 @@ export class Panel {
     for (const name of ["u_mvp", "u_size", "u_override", "u_ring", "u_round"]) this.u[name] = gl.getUniformLocation(this.program, name);
     this.posBuf = gl.createBuffer(); this.colBuf = gl.createBuffer();
     this.brightBuf = gl.createBuffer(); this.selBuf = gl.createBuffer(); this.lodBuf = gl.createBuffer();
+    this.orderBuf = gl.createBuffer(); this.orderCount = 0;
     this.vao = gl.createVertexArray();
     this.screen = null; this.screenKey = "";
     this.contourCache = null;
@@ -191,6 +192,9 @@ export class Panel {
     if (this.lod) {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.lodBuf);
       gl.drawElements(gl.POINTS, this.lodCount, gl.UNSIGNED_INT, 0);
+    } else if (this.orderCount) {  // muted points first, the others over them
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuf);
+      gl.drawElements(gl.POINTS, this.orderCount, gl.UNSIGNED_INT, 0);
     } else gl.drawArrays(gl.POINTS, 0, this.n);
     gl.uniform1f(this.u.u_round, 1);
     if (this.brightCount) {  // bright points on top of the dimmed ones
@@ -209,7 +213,7 @@ export class Panel {
 
   drawOverlay() { drawOverlay(this, this.S); }
 
-  uploadColors(colors, bright, selected) {
+  uploadColors(colors, bright, selected, order = null) {
     const gl = this.gl;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.colBuf); gl.bufferSubData(gl.ARRAY_BUFFER, 0, colors);
     gl.bindVertexArray(this.vao);
@@ -217,6 +221,11 @@ export class Panel {
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, bright || new Uint32Array(0), gl.DYNAMIC_DRAW);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.selBuf);
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, selected || new Uint32Array(0), gl.DYNAMIC_DRAW);
+    if (order !== this.order) {  // uploaded again only when the colour column's order changes
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuf);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, order || new Uint32Array(0), gl.STATIC_DRAW);
+      this.order = order; this.orderCount = order ? order.length : 0;
+    }
     gl.bindVertexArray(null);
     this.brightCount = bright ? bright.length : 0; this.selCount = selected ? selected.length : 0;
   }
@@ -230,7 +239,7 @@ export class Panel {
       const after = this.unproject2d(x, y);
       this.cam.x += before[0] - after[0]; this.cam.y += before[1] - after[1];
     } else this.cam.dist = Math.min(Math.max(this.cam.dist / factor, 0.05), 50);
-    this.map.requestDraw(); this.map.lookChanged();
+    this.map.requestDraw(); this.map.lookChanged(["cam"]);
   }
 
   unproject2d(x, y) {
@@ -251,7 +260,7 @@ export class Panel {
       this.cam.yaw -= dx * 0.008;
       this.cam.pitch = Math.min(Math.max(this.cam.pitch + dy * 0.008, -1.5), 1.5);
     }
-    this.map.lookChanged();
+    this.map.lookChanged(["cam"]);
   }
 
   release() {  // the GPU memory back now, not when the page goes (a notebook re-renders its outputs)

@@ -1,10 +1,15 @@
 // The Streamlit host: the map as a bidirectional Streamlit component (the v1 protocol over
 // postMessage; app/components/map/__init__.py is the Python side). Owns what is Streamlit's:
-// render arguments (applied only when Python sends a new value, so the browser's own state is
-// kept between reruns), the payload cache per data id and "need" (this iframe lacks the data of
-// an id: it was re-created), the component value (events, with a sequence number), the frame
-// height, and mirroring the look into the page's URL.
+// render arguments, the payload cache per data id and "need" (this iframe lacks the data of an
+// id: it was re-created; asked again until the data comes), the component value (events, with a
+// sequence number) and the frame height.
+//
+// A map's look may have one owner, Python (app/look.py, given as look_rev): this host tells it every change made in the map
+// (only the keys that changed, in one event a moment after the last change, or at once with a
+// click or selection), and takes the owner's look when its revision (look_rev) grows, except
+// the keys changed here that the owner has not heard yet (look_seq: the last event it took).
 import { createMap } from "../core/map.js";
+import { LOOK_KEYS, lookOf } from "../core/look.js";
 import { decodePayload } from "../core/payload.js";
 
 const Streamlit = {
@@ -14,8 +19,11 @@ const Streamlit = {
   value(v) { this.send("streamlit:setComponentValue", { value: v, dataType: "json" }); },
 };
 
-const H = { cache: new Map(), lastArgs: {}, seq: 0, height: 620, heightSent: false, mirrorUrl: false, needed: null, mirrored: null };
-const map = createMap(document.getElementById("root"), { ids: true, onEvent: emit, onLook: scheduleMirror });
+const LOOK_DELAY_MS = 300;  // changes made in the map reach the owner this long after the last one
+const NEED_AGAIN_MS = 2000;  // the data of an id asked for again after this long without it
+const H = { cache: new Map(), lastArgs: {}, seq: 0, height: 620, heightSent: false, needed: null, neededAt: 0,
+  needTimer: null, lookRev: -1, frame: null, pending: new Set(), reported: {}, lookTimer: null, args: {} };
+const map = createMap(document.getElementById("root"), { ids: true, onEvent: emit, onLook: lookChanged });
 const S = map.state;
 window.__map = S;  // tests and the benchmark read the state here ...
 window.requestDraw = map.requestDraw;  // ... and redraw after moving a camera themselves
@@ -23,28 +31,64 @@ window.requestDraw = map.requestDraw;  // ... and redraw after moving a camera t
 // Event numbers grow across iframes too (a re-created iframe must not reuse a handled number).
 function nextSeq() { H.seq = Math.max(H.seq + 1, Date.now()); return H.seq; }
 
-function emit(event) {
-  nextSeq();
-  Streamlit.value(Object.assign({ seq: H.seq, data_id: S.dataId, clicked: null, selection: map.selectedRows(), action: null, look: map.look() }, event));
+// ------------------------------------------------------------------ the look, to its owner
+function lookChanged(keys) {
+  if (H.args.look_rev == null) return;  // a map whose look has no owner keeps it in the browser: no rerun
+  for (const k of keys || LOOK_KEYS) H.pending.add(k);
+  clearTimeout(H.lookTimer);
+  H.lookTimer = setTimeout(() => send({ type: "look" }), LOOK_DELAY_MS);
 }
 
-// ------------------------------------------------------------------ the look <-> the page's URL
-let mirrorTimer = null;
-function scheduleMirror() {
-  if (!H.mirrorUrl) return;
-  clearTimeout(mirrorTimer);
-  mirrorTimer = setTimeout(mirrorUrl, 250);
+function send(event) {  // one event, with the look's keys changed since the last one
+  clearTimeout(H.lookTimer);
+  const changes = {};
+  if (S.data && H.pending.size) {
+    const look = lookOf(S);
+    for (const k of H.pending) changes[k] = look[k];
+  }
+  if (event.type === "look" && !Object.keys(changes).length) return;
+  const seq = nextSeq();
+  for (const k of Object.keys(changes)) H.reported[k] = seq;
+  H.pending.clear();
+  Streamlit.value(Object.assign({ seq, data_id: S.dataId, clicked: null, action: null, changes }, event));
 }
-function mirrorUrl() {  // the look into the page's query string, without a rerun
-  try {
-    const w = window.parent, url = new URL(w.location.href), v = map.look(), q = url.searchParams;
-    const mirrored = {};
-    const put = (k, val) => { if (val) { q.set(k, val); mirrored[k] = String(val); } else q.delete(k); };
-    put("color", v.color); put("label", v.label); put("search", v.search);
-    put("regex", v.regex ? "1" : ""); put("case", v.case ? "1" : ""); put("sel", v.sel.join(",")); put("cam", v.cam);
-    w.history.replaceState(w.history.state, "", url.pathname + url.search + url.hash);
-    H.mirrored = JSON.stringify(mirrored);
-  } catch (err) { /* another origin: the URL stays as it is */ }
+
+// What a person did that Python acts on: a click (neighbours), a selection, an action; the
+// selection travels whole with them (other maps read it from there).
+function emit(event) { send(Object.assign({ selection: map.selectedRows() }, event)); }
+
+// The owner's look, less the keys changed here that it has not taken yet.
+function ownersLook(args) {
+  const look = Object.assign({}, args.look || {}), heard = args.look_seq || 0;
+  for (const k of Object.keys(look)) if (H.pending.has(k) || (H.reported[k] || 0) > heard) delete look[k];
+  return look;
+}
+
+// ------------------------------------------------------------------ data
+function askFor(id) {  // this iframe lacks the data of `id`: ask Python to send it (again, if it does not come)
+  if (H.needed === id && Date.now() - H.neededAt < NEED_AGAIN_MS) return;
+  H.needed = id; H.neededAt = Date.now();
+  Streamlit.value({ seq: nextSeq(), type: "need", need: id, data_id: S.dataId, clicked: null, action: null, changes: {} });
+  clearTimeout(H.needTimer);
+  H.needTimer = setTimeout(() => { if (S.dataId !== id && H.args.data_id === id) askFor(id); }, NEED_AGAIN_MS + 100);
+}
+
+function showData(id, data, args) {
+  const fresh = !S.data, sameFrame = !fresh && args.frame_id != null && args.frame_id === H.frame;
+  let look;
+  if (fresh) look = args.look || null;
+  else {  // the look on screen carries over to the new layout of the same points; the camera only within one
+    // frame (a new layout's camera starts over, and its owner forgets the old one: app/look.py for_frame)
+    look = lookOf(S);
+    if (!sameFrame) delete look.cam;
+    if ((args.look_rev ?? -1) > H.lookRev) Object.assign(look, ownersLook(args));
+    for (const k of ["color", "label"]) if (look[k] && !data.columns.has(look[k])) delete look[k];  // the map's default then
+  }
+  H.lastArgs = {};
+  map.setData(id, data, { colorBy: args.color_by, labelBy: args.label_by, textColumn: args.text_column, look });
+  H.lastArgs.color_by = JSON.stringify(args.color_by ?? null); H.lastArgs.label_by = JSON.stringify(args.label_by ?? null);
+  changed("highlight", null); changed("selection", null);
+  H.lookRev = args.look_rev ?? -1; H.frame = args.frame_id ?? null;
 }
 
 // ------------------------------------------------------------------ render messages
@@ -55,9 +99,10 @@ function changed(name, value) {  // has Python sent a new value for this arg sin
 }
 
 function onRender(args) {
+  H.args = args;
   const height = args.height || 620;
   if (height !== H.height || !H.heightSent) { H.height = height; H.heightSent = true; document.body.style.height = height + "px"; Streamlit.height(height); }
-  H.mirrorUrl = !!args.mirror_url;
+  S.canReproject = !!args.can_reproject;
   const id = args.data_id;
   if (id !== S.dataId) {
     let data = H.cache.get(id);
@@ -66,23 +111,15 @@ function onRender(args) {
       H.cache.set(id, data);
       while (H.cache.size > 3) H.cache.delete(H.cache.keys().next().value);
     }
-    if (!data) {  // this iframe lacks the data (it was re-created): ask Python to send it again
-      if (H.needed !== id) { H.needed = id; Streamlit.value({ seq: nextSeq(), type: "need", need: id, data_id: S.dataId, clicked: null, selection: [], action: "need", look: {} }); }
-      return;
-    }
-    H.lastArgs = {};
-    map.setData(id, data, { colorBy: args.color_by, labelBy: args.label_by, textColumn: args.text_column, look: args.look });
-    H.lastArgs.look = JSON.stringify(args.look || null);
-    H.lastArgs.color_by = JSON.stringify(args.color_by ?? null); H.lastArgs.label_by = JSON.stringify(args.label_by ?? null);
-    changed("highlight", null); changed("selection", null);
-    scheduleMirror();  // the starting look goes into the URL too (a link then opens it)
+    if (!data) { askFor(id); return; }
+    showData(id, data, args);
+  } else if ((args.look_rev ?? -1) > H.lookRev) {  // the owner changed the look itself
+    map.applyLook(ownersLook(args));
+    H.lookRev = args.look_rev;
   }
-  // Python's values win only when they change: the browser's own state is kept between reruns
+  // The other maps' own values (no owned look): they win only when they change
   if (changed("color_by", args.color_by) && args.color_by !== undefined) map.setColorBy(args.color_by);
   if (changed("label_by", args.label_by) && args.label_by !== undefined) map.setLabelBy(args.label_by);
-  // The page's URL holds what this map mirrored there; a rerun hands it back as the look: no change.
-  const echo = args.look && H.mirrored === JSON.stringify(Object.fromEntries(Object.entries(args.look).map(([k, v]) => [k, String(v)])));
-  if (changed("look", args.look || null) && !echo) map.applyLook(args.look);
   if (changed("highlight", args.highlight || [])) map.setHighlight(args.highlight || []);
   if (args.selection == null) delete H.lastArgs.selection;  // the browser's own selection: keep it
   else if (changed("selection", args.selection)) map.setSelection(args.selection);
