@@ -131,7 +131,7 @@ def embed(
         return encode_images(dataset.images, options, progress=progress, stop=stop)
     if level == "image":
         raise InputError(f"{dataset.source}: level 'image' needs images: a folder of images, or a table with "
-                         "an image column (--image-column)")
+                         "an image column")
     if level not in TEXT_LEVELS:
         raise InputError(f"level must be one of {', '.join(TEXT_LEVELS)}, not {level!r}")
     if dataset.vectors is not None:

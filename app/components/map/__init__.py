@@ -110,17 +110,12 @@ def point_map(
     """Draw `coords` (n, 2|3) with one `table` row per point (table index = row id).
 
     data_id names this projection: the browser is sent the data only when it lacks that id.
-    highlight / selection / focus: row ids (lit, ringed: None leaves the map's own, inspected),
-    applied when they change here. look: the look (LOOK_KEYS' spelling), taken by a new map and,
-    when `look_rev` grows, by the map on screen (look_seq: the last event its owner took).
-    frame_id: a new data id in the same frame keeps the camera. can_reproject: offer "re-project"
-    beside Isolate. panels: 2-4 (title, coords) side by side, linked. categories_from: the whole
-    table when `table` is part of it (colours keep their meaning). muted: column -> values drawn
-    grey, under the others, last in the legend (a cluster column's noise).
-    images: the points' images (embeddings.images.Images), numbered as `table`'s index numbers its
-    rows; sent once as an atlas with the data: hover shows a point's image, zoomed in the points
-    are drawn as their images.
-    """
+    highlight / selection / focus: row ids (lit, ringed: None leaves the map's own, inspected).
+    look: the look (LOOK_KEYS), taken by a new map and, when `look_rev` grows, by the map on screen
+    (look_seq: the last event its owner took). frame_id: a new data id in the same frame keeps the
+    camera. can_reproject: "re-project" beside Isolate. panels: 2-4 (title, coords), linked.
+    categories_from: the whole table when `table` is part of it. muted: column -> values drawn grey,
+    under, last (noise). images: the points' images (by row id), sent once as an atlas."""
     sent = st.session_state.setdefault(SENT, {})
     handled = st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
