@@ -33,7 +33,10 @@ export function decodePayload(bytes) {
   const rows = header.rows;  // source row of each point, or null when point i is row i
   let rowIndex = null;
   if (rows) { rowIndex = new Map(); rows.forEach((r, i) => rowIndex.set(r, i)); }
-  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [] };
+  // coordsOnly: a new layout of points the map already holds (embeddings.mapdata.pack_coords);
+  // live: how far a layout still forming has got (its iteration, state), as the server wrote it.
+  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [],
+    coordsOnly: !!header.coords_only, live: header.live || null };
 }
 
 export function columnValues(col) {  // the distinct strings of a category column, decoded once

@@ -16,7 +16,8 @@ export function createState() {
     hover: -1, mode: "pan", contours: false, interacting: false,
     colors: null, brightIdx: null, selectedIdx: null, base: null, baseFor: null,
     annotations: [], panels: [],
-    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null },
+    live: null,                             // a layout forming: {method, iteration, total, state, wanted, seq}
+    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null, layouts: 0, layoutAt: null },
   };
 }
 

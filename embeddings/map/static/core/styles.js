@@ -12,6 +12,10 @@ const CSS = `
 .emap .toolbar button { font: inherit; padding: 2px 8px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
 .emap .toolbar button:disabled { opacity: .45; cursor: default; }
 .emap .toolbar .modes { display: inline-flex; gap: 6px; border-left: 1px solid #ddd; padding-left: 8px; }
+.emap .live { display: flex; align-items: center; gap: 8px; padding: 0 0 6px; font-variant-numeric: tabular-nums; }
+.emap .live button { font: inherit; padding: 2px 10px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
+.emap .live button:disabled { opacity: .45; cursor: default; }
+.emap .live[data-state=running] span::before, .emap .live[data-state=preparing] span::before { content: "● "; color: #2e7d32; }
 .emap .body { display: flex; flex: 1; min-height: 0; gap: 8px; }
 .emap .panels { flex: 1; display: grid; gap: 6px; min-width: 0; grid-auto-rows: minmax(0, 1fr); }
 .emap .panel { position: relative; min-width: 0; min-height: 0; border: 1px solid #e6e6ea; border-radius: 4px; overflow: hidden; background: #fff; }
