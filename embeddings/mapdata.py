@@ -194,30 +194,38 @@ def _panels(coords: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
 
 
-def pack_coords(coords: np.ndarray | Sequence[np.ndarray], *, live: dict | None = None) -> bytes:
-    """A payload of coordinates only (one array, or one per panel, each (n, 2|3)): a new layout of
-    points the browser already holds. `live`: small JSON about a layout still forming (its
-    iteration, state...), read by the map as it is."""
+def pack_coords(
+    coords: np.ndarray | Sequence[np.ndarray],
+    *,
+    panel_titles: Sequence[str] = (),
+    axis_titles: Sequence[str] = (),
+    live: dict | None = None,
+) -> bytes:
+    """A payload of coordinates only (one array, or one per panel, each (n, 2|3)) with their
+    titles: a new layout of points the browser already holds. `live`: small JSON about a layout
+    still forming (its iteration, state...), read by the map as it is."""
     panels = _panels(coords)
     n = len(panels[0]) if panels else 0
     for i, panel in enumerate(panels):
         if panel.ndim != 2 or panel.shape[1] not in (2, 3) or len(panel) != n:
             raise InputError(f"panel {i + 1}: coordinates must have shape ({n}, 2) or ({n}, 3), got {panel.shape}")
     sections = [Section(f"coords/{i}", "float32", np.ascontiguousarray(p).tobytes()) for i, p in enumerate(panels)]
-    header: dict = {"n": n, "panels": [{"dims": int(p.shape[1]), "title": ""} for p in panels], "axis_titles": [],
-                    "rows": None, "columns": [], "coords_only": True}
+    header: dict = {"n": n, "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
+                               for i, p in enumerate(panels)],
+                    "axis_titles": [str(t) for t in axis_titles], "rows": None, "columns": [], "coords_only": True}
     if live is not None:
         header["live"] = live
     return _assemble(header, sections)
 
 
 def table_digest(payload: bytes) -> str:
-    """A digest of everything in a payload but its coordinates: equal for two layouts of the same
-    points (same rows, columns, colours, titles), so the second can go as ``pack_coords``."""
+    """A digest of everything in a payload but its coordinates and their titles: equal for two
+    layouts of the same points (same rows, columns and colours), so the second can go as
+    ``pack_coords``."""
     header, _ = _read_header(payload)
     digest = hashlib.sha1()
-    kept = {k: v for k, v in header.items() if k != "sections"}
-    kept["panels"] = [{"dims": p["dims"], "title": p["title"]} for p in header["panels"]]
+    kept = {k: v for k, v in header.items() if k not in ("sections", "axis_titles")}
+    kept["panels"] = len(header["panels"])
     digest.update(json.dumps(kept, sort_keys=True).encode())
     base = 12 + struct.unpack_from("<I", payload, 8)[0]
     for section in header["sections"]:

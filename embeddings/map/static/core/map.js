@@ -84,11 +84,13 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
   // layout forming, or another projection of the same points). Everything else stays: colour,
   // labels, search, selection, isolation and the camera (relative to the layout's extent).
   // False when these coordinates are not of the points held (the host then sends the data).
-  map.setLayout = (id, panels) => {
+  // axisTitles: the new layout's, when it has its own.
+  map.setLayout = (id, panels, axisTitles = null) => {
     if (!S.data || panels.length !== S.panels.length || panels.some((p) => p.coords.length !== S.data.n * p.dims)) return false;
     const dimsChanged = panels.some((p, k) => p.dims !== S.panels[k].dims);
     S.dataId = id;
-    S.data = Object.assign({}, S.data, { panels: panels.map((p, k) => ({ dims: p.dims, coords: p.coords, title: p.title || S.data.panels[k].title })) });
+    S.data = Object.assign({}, S.data, { panels: panels.map((p, k) => ({ dims: p.dims, coords: p.coords, title: p.title || S.data.panels[k].title })) },
+      axisTitles && axisTitles.length ? { axisTitles } : {});
     S.panels.forEach((p, k) => p.setCoords(S.data.panels[k]));
     if (dimsChanged) { map.refreshColors(); syncControls(map); }
     S.stats.layouts += 1; S.stats.layoutAt = performance.now();
