@@ -189,6 +189,15 @@ class LiveProjection:
                     "wanted": self._wanted if self._state not in OVER else None, "progress": self._progress,
                     "error": None if self._error is None else (str(self._error).splitlines() or [type(self._error).__name__])[0]}
 
+    def status(self, snapshot: dict | None = None) -> dict:
+        """How far the run has got, as small JSON (what a map's live bar shows): seq, method,
+        iteration, total, state, wanted, error. `snapshot`: one ``snapshot()`` to read it from."""
+        snap = snapshot or self.snapshot()
+        frame = snap["frame"]
+        return {"seq": snap["seq"], "method": self.method, "iteration": frame.iteration if frame else 0,
+                "total": frame.total if frame else 0, "state": snap["state"], "wanted": snap["wanted"],
+                "error": snap["error"]}
+
     def wait(self, after: int = 0, timeout: float | None = None) -> tuple[int, Frame | None]:
         """(number, frame) of the newest frame once there is one newer than `after`, the run has
         ended, or `timeout` seconds passed (then the newest there is, maybe still number `after`)."""

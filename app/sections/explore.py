@@ -176,7 +176,7 @@ def _render_map(points: Points, layout: Layout, selection: list[int], inspection
             text_column=points.label_column, highlight=inspection.rows if inspection else (),
             selection=selection, focus=inspection.point if inspection else None, look=_initial_look(),
             categories_from=points.table, axis_titles=layout.axis_titles(), mirror_url=True,
-            annotations=annotations,
+            annotations=annotations, live=layout.live,
         )
     except Exception as error:
         show_error(error, "Drawing the map")

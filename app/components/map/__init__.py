@@ -3,7 +3,10 @@
 Its files are the map core's (``embeddings/map/static``: index.html, the ES modules of the core
 and of its Streamlit host), package data of ``embeddings``; they load nothing else.
 The projection goes to the browser once per ``data_id`` as one binary payload
-(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON. Colour,
+(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON, and a new
+layout of the same points (same rows, columns and colours) only its coordinates
+(``pack_coords``). A layout still forming (``live``) sends its frames another way (see
+``app.live``). Colour,
 labels, search, hover, zoom, rotate, selection and isolate then happen in the browser; Python
 hears a clicked point, a changed selection, an action, or ``need`` (the browser lacks the data
 of an id, e.g. its iframe was re-created, so it is sent again).
@@ -21,10 +24,11 @@ import streamlit.components.v1 as components
 
 from app import state
 from embeddings.map import STATIC
-from embeddings.mapdata import pack_map_data
+from embeddings.mapdata import pack_coords, pack_map_data, table_digest
 
 _component = components.declare_component("point_map", path=str(STATIC))
 SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
+HELD = state.MAP_HELD
 
 
 @dataclass(frozen=True)
@@ -33,9 +37,9 @@ class MapEvent:
 
     clicked: int | None = None  # row id clicked (its neighbours are wanted)
     selection: list[int] = field(default_factory=list)  # row ids selected (box, lasso, clicks)
-    action: str | None = None  # "isolate", "show_all", "need" or None
+    action: str | None = None  # "isolate", "show_all", "need"; a "layout" event's state; or None
     look: dict = field(default_factory=dict)  # color, label, search, regex, case, sel, cam
-    type: str | None = None  # "click", "select", "action", "need"
+    type: str | None = None  # "click", "select", "action", "need", "layout" (a layout forming is done or stopped)
     new: bool = False  # True on the first rerun that carries this event
 
 
@@ -90,6 +94,7 @@ def point_map(
     categories_from: pd.DataFrame | None = None,
     axis_titles: Sequence[str] = (),
     mirror_url: bool = False,
+    live: dict | None = None,
     height: int = 620,
 ) -> MapEvent | None:
     """Draw `coords` (n, 2|3) with one `table` row per point (table index = row id).
@@ -101,25 +106,34 @@ def point_map(
     panels: 2-4 (title, coords) drawn side by side with linked hover and selection (coords is
     then ignored). categories_from: the whole table when `table` is part of it, so category
     colours keep their meaning. mirror_url: write the look into the page's query string.
+    live: a layout still forming (``LiveProjection.status()`` and its frames' ``url``): the
+    map fetches its frames from there and shows Pause / Resume / Stop.
     """
     sent = st.session_state.setdefault(SENT, {})
     handled = st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
     event = event_from_value(previous, handled.get(key, 0))
     if event is not None and event.new and event.type == "need" and previous.get("need") == data_id:
-        sent.pop(key, None)  # the browser lost it (its iframe was re-created)
+        sent.pop(key, None)  # the browser lost it (its iframe was re-created): all of it goes again
     args: dict[str, Any] = dict(
         data_id=data_id, color_by=color_by, label_by=label_by, text_column=text_column,
         highlight=[int(r) for r in highlight], selection=_selection_arg(selection, event),
         focus=None if focus is None else int(focus), annotations=[_annotation(a) for a in annotations],
-        look=look, mirror_url=mirror_url, height=int(height),
+        look=look, mirror_url=mirror_url, live=live, height=int(height),
     )
     if sent.get(key) != data_id:
         coords_arg = [c for _, c in panels] if panels else coords
         titles = [t for t, _ in panels] if panels else ()
-        args["payload"] = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
-                                   panel_titles=titles, axis_titles=axis_titles)
-        sent[key] = data_id
+        payload = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
+                           panel_titles=titles, axis_titles=axis_titles)
+        points_digest = table_digest(payload)
+        held = st.session_state.setdefault(HELD, {})
+        if key in sent and held.get(key) == points_digest:  # the browser holds these points: coordinates only
+            args["coords"] = pack_coords(coords_arg, panel_titles=titles, axis_titles=axis_titles)
+            args["base_id"] = sent[key]
+        else:
+            args["payload"] = payload
+        sent[key], held[key] = data_id, points_digest
     value = _component(key=key, default=None, **args)
     event = event_from_value(value, handled.get(key, 0))
     if event is not None and event.new:

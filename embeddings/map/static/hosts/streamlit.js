@@ -3,7 +3,12 @@
 // render arguments (applied only when Python sends a new value, so the browser's own state is
 // kept between reruns), the payload cache per data id and "need" (this iframe lacks the data of
 // an id: it was re-created), the component value (events, with a sequence number), the frame
-// height, and mirroring the look into the page's URL.
+// height, mirroring the look into the page's URL, and a layout forming on the server: a new
+// layout of the points held comes as coordinates only (`coords` on `base_id`), and while a UMAP or
+// t-SNE layout forms (`live`: the address of its frames on the app's own server, behind the same
+// access token) the frames are fetched one after another, each asked for once the one before is
+// drawn, and Pause / Resume / Stop are sent there: no rerun of the page until the layout is done
+// or stopped.
 import { createMap } from "../core/map.js";
 import { decodePayload } from "../core/payload.js";
 
@@ -24,6 +29,7 @@ window.requestDraw = map.requestDraw;  // ... and redraw after moving a camera t
 function nextSeq() { H.seq = Math.max(H.seq + 1, Date.now()); return H.seq; }
 
 function emit(event) {
+  if (event.type === "live") { control(event.action); return; }  // the live route's business, not Python's script
   nextSeq();
   Streamlit.value(Object.assign({ seq: H.seq, data_id: S.dataId, clicked: null, selection: map.selectedRows(), action: null, look: map.look() }, event));
 }
@@ -54,11 +60,75 @@ function changed(name, value) {  // has Python sent a new value for this arg sin
   H.lastArgs[name] = key; return true;
 }
 
+// ------------------------------------------------------------------ a layout forming
+const OVER = ["done", "failed", "cancelled"];
+const L = { url: null, seq: 0, status: "", told: "", abort: null };
+// What the page shows depends on whether the layout is forming, stopped (the layout reached is
+// the page's layout) or over (the finished one): a change of that reruns the page, nothing else.
+const stage = (state) => (OVER.includes(state) ? "over" : state === "stopped" ? "stopped" : "forming");
+
+function follow(live) {  // args.live: {url, seq, method, total, state} while a layout forms, else null
+  const url = live ? live.url : null;
+  if (url === L.url) return;
+  if (L.abort) L.abort.abort();
+  Object.assign(L, { url, seq: live ? live.seq || 0 : 0, status: "", told: live ? stage(live.state) : "", abort: url ? new AbortController() : null });
+  map.setLive(live ? { method: live.method, iteration: live.iteration || 0, total: live.total || 0, state: live.state, wanted: null } : null);
+  if (url) poll(url, L.abort.signal);
+}
+
+async function poll(url, signal) {
+  let failures = 0;
+  while (L.url === url) {
+    let data;
+    try {
+      const response = await fetch(`${url}?after=${L.seq}&status=${encodeURIComponent(L.status)}`, { signal, cache: "no-store", credentials: "same-origin" });
+      if (response.status === 404) { map.setLive(Object.assign({}, S.live, { state: "lost" })); return; }
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      data = decodePayload(new Uint8Array(await response.arrayBuffer()));
+      failures = 0;
+    } catch (err) {
+      if (signal.aborted) return;
+      if (++failures > 20) { map.setLive(Object.assign({}, S.live, { state: "lost" })); return; }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    if (L.url !== url) return;
+    const live = data.live;
+    if (data.panels.length && live.seq > L.seq && map.setLayout(S.dataId, data.panels)) L.seq = live.seq;
+    L.status = `${live.state}|${live.wanted || ""}`;
+    map.setLive(live);
+    map.refresh();
+    await new Promise((resolve) => requestAnimationFrame(resolve));  // drawn before the next is asked for
+    // Done, stopped, or going on after a stop: the page reruns (Python reads the layout from the run).
+    if (stage(live.state) !== L.told) { L.told = stage(live.state); emit({ type: "layout", action: live.state }); }
+    if (OVER.includes(live.state)) return;
+  }
+}
+
+function control(action) {  // Pause / Resume / Stop: to the run; the next frame says what it did
+  if (!L.url) return;
+  fetch(`${L.url}/${action}`, { method: "POST", cache: "no-store", credentials: "same-origin" }).catch(() => {});
+}
+
 function onRender(args) {
   const height = args.height || 620;
   if (height !== H.height || !H.heightSent) { H.height = height; H.heightSent = true; document.body.style.height = height + "px"; Streamlit.height(height); }
   H.mirrorUrl = !!args.mirror_url;
   const id = args.data_id;
+  if (id !== S.dataId && !H.cache.has(id) && args.coords && (H.cache.has(args.base_id) || S.dataId === args.base_id)) {
+    // A new layout of the points held: only its coordinates came (the look stays as it is).
+    let layout;
+    try { layout = decodePayload(args.coords); } catch (err) { map.showError("The map could not read its data: " + err.message); return; }
+    const newer = args.live && args.live.url === L.url && (args.live.seq || 0) < L.seq;  // the browser has a later frame
+    if (S.dataId !== args.base_id) {
+      const base = H.cache.get(args.base_id);
+      map.setData(args.base_id, base, { colorBy: args.color_by, labelBy: args.label_by, textColumn: args.text_column, look: args.look });
+    }
+    if (newer) S.dataId = id;
+    else if (!map.setLayout(id, layout.panels, layout.axisTitles)) { H.cache.delete(args.base_id); return onRender(Object.assign({}, args, { coords: null })); }
+    H.cache.set(id, S.data);
+    while (H.cache.size > 3) H.cache.delete(H.cache.keys().next().value);
+  }
   if (id !== S.dataId) {
     let data = H.cache.get(id);
     if (!data && args.payload) {
@@ -88,6 +158,7 @@ function onRender(args) {
   else if (changed("selection", args.selection)) map.setSelection(args.selection);
   if (changed("focus", args.focus ?? null)) map.setFocus(args.focus);
   if (changed("annotations", args.annotations || [])) map.setAnnotations(args.annotations);
+  follow(args.live || null);
   map.refresh();
 }
 
