@@ -327,6 +327,28 @@ def _cache_umap_kernels() -> None:
         return
 
 
+def _release_the_gil_in_umap_epochs() -> None:
+    """umap-learn's epoch kernel holds Python's GIL for a whole epoch (tens of ms at 10k points), so
+    while UMAP computes in one thread no other thread of the process runs Python: in the app, the
+    page being drawn and the frames being served wait for it, and it for them. The same Python
+    function re-jitted with nogil=True (same fastmath, not parallel, as umap-learn's own; the
+    machine code is the same, so are the results) runs beside them, and with cache=True it is
+    compiled once per machine instead of once per process."""
+    try:
+        import numba
+        import umap.layouts as layouts
+
+        kernel = layouts._nb_optimize_layout_euclidean_single_epoch
+        if getattr(kernel, "_embeddings_nogil", False) or not hasattr(kernel, "py_func"):
+            return
+        options = {key: value for key, value in kernel.targetoptions.items() if key in ("parallel", "fastmath")}
+        released = numba.njit(nogil=True, cache="NUMBA_CACHE_DIR" in os.environ, **options)(kernel.py_func)
+        released._embeddings_nogil = True
+        layouts._nb_optimize_layout_euclidean_single_epoch = released  # looked up at call time
+    except Exception:  # a umap version without this kernel: keep umap's
+        return
+
+
 # The hook umap-learn offers for its epochs is its tqdm bar (`tqdm_kwds`); a bar's output is text,
 # throttled by time, and written under tqdm's process-wide lock (a paused layout would hold it).
 # So the epoch loop's own `tqdm(range(n_epochs), **tqdm_kwds)` is wrapped once: when tqdm_kwds
@@ -404,6 +426,7 @@ def _umap(
     import umap
 
     _cache_umap_kernels()
+    _release_the_gil_in_umap_epochs()
     _watch_umap_epochs()
 
     start: Any = "spectral" if init is None else init
