@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -69,6 +70,7 @@ class LiveProjection:
         self._paused_seconds = 0.0
         self._thread: threading.Thread | None = None
         self._park_limit = park_limit
+        self._listeners: list[Callable[[], None]] = []
 
     # ---------------------------------------------------------------- the optimiser's side
     def start(self) -> LiveProjection:
@@ -105,12 +107,14 @@ class LiveProjection:
             if self._state == "preparing":
                 self._state = "running"
             self._lock.notify_all()
+        self._tell()
         self._hold(frame)
 
     def _hold(self, frame: Frame) -> None:
         """Wait here, between two iterations, while a pause or a stop is wanted."""
         parked_at, parked = time.perf_counter(), False
         while True:
+            measure = tell = False
             with self._lock:
                 if self._cancelled:
                     raise LiveCancelled()
@@ -120,20 +124,26 @@ class LiveProjection:
                         self._paused_seconds += time.perf_counter() - parked_at
                         self._state = "running"
                         self._lock.notify_all()
-                    return
-                if wanted == "pause" or self._stopped is not None:
-                    parked = True
+                    break
+                if wanted == "stop" and self._stopped is None:
+                    measure = True
+                elif self._state != ("paused" if wanted == "pause" else "stopped"):
+                    parked, tell = True, True
                     self._state = "paused" if wanted == "pause" else "stopped"
                     self._lock.notify_all()
-                    if not self._lock.wait(timeout=max(0.0, parked_at + self._park_limit - time.perf_counter())):
-                        self._cancelled = True  # waited too long: nobody is coming back for it
-                    continue
-            # A stop wants the layout reached as a projection: measured outside the lock (readers
-            # go on reading), and valid for as long as the run waits at this frame.
-            stopped = frame.projection()
-            with self._lock:
-                if self._wanted == "stop" and self._stopped is None:
-                    self._stopped = replace(stopped, seconds=stopped.seconds - self._paused_seconds)
+                elif not self._lock.wait(timeout=max(0.0, parked_at + self._park_limit - time.perf_counter())):
+                    self._cancelled = True  # waited too long: nobody is coming back for it
+            if tell:
+                self._tell()  # listeners are called without the lock
+            if measure:
+                # A stop wants the layout reached as a projection: measured outside the lock
+                # (readers go on reading), valid for as long as the run waits at this frame.
+                stopped = frame.projection()
+                with self._lock:
+                    if self._wanted == "stop" and self._stopped is None:
+                        self._stopped = replace(stopped, seconds=stopped.seconds - self._paused_seconds)
+        if parked:
+            self._tell()  # going on again
 
     def _finished(self, result: Projection | None, error: BaseException | None) -> None:
         with self._lock:
@@ -146,6 +156,7 @@ class LiveProjection:
                 self._state = "done"
                 self._result = replace(result, seconds=result.seconds - self._paused_seconds)
             self._lock.notify_all()
+        self._tell()
 
     # ---------------------------------------------------------------- the watcher's side
     @property
@@ -165,6 +176,13 @@ class LiveProjection:
         """(done, total) of the whole run as project() reports it (neighbours, then iterations)."""
         with self._lock:
             return self._progress
+
+    @property
+    def reached(self) -> Projection | None:
+        """The layout a stop reached, as a projection, while it stands: until resume() (also after
+        the run ended, waiting there longer than its park limit); None otherwise."""
+        with self._lock:
+            return self._stopped
 
     @property
     def frame(self) -> Frame | None:
@@ -205,6 +223,24 @@ class LiveProjection:
             self._lock.wait_for(lambda: self._seq > after or self._state in OVER, timeout)
             return self._seq, self._frame
 
+    def notify(self, listener: Callable[[], None]) -> None:
+        """Call listener() once, at the run's next change (a frame, its state, a pause or stop asked
+        for), from whichever thread makes it (the optimiser's, mostly): keep it short. A reader
+        that waits this way wakes once per change it waits for, not on a timer (on 2 cores a
+        timer's wake-ups take the optimiser's threads off their core)."""
+        with self._lock:
+            over = self._state in OVER
+            if not over:
+                self._listeners.append(listener)
+        if over:
+            listener()
+
+    def _tell(self) -> None:
+        with self._lock:
+            listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            listener()
+
     def pause(self) -> None:
         """The optimiser waits at its next frame until resume()."""
         self._want("pause")
@@ -220,18 +256,21 @@ class LiveProjection:
             self._wanted = None
             self._stopped = None
             self._lock.notify_all()
+        self._tell()
 
     def cancel(self) -> None:
         """End the run for good (at its next frame or progress report); result() then raises."""
         with self._lock:
             self._cancelled = True
             self._lock.notify_all()
+        self._tell()
 
     def _want(self, what: str) -> None:
         with self._lock:
             if self._state not in OVER:
                 self._wanted = what
                 self._lock.notify_all()
+        self._tell()
 
     def settled(self, timeout: float | None = None) -> str:
         """Wait until the run is over, or waits where a pause or stop put it; returns the state."""

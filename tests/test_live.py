@@ -205,6 +205,20 @@ def test_a_run_left_waiting_too_long_ends_itself():
     assert run.state == "cancelled"
 
 
+def test_a_stop_left_too_long_ends_the_run_but_keeps_the_layout_reached():
+    x = clusters()
+    run = LiveProjection(x, "tsne", 2, seed=3, park_limit=0.5, **TSNE).start()
+    run.wait(after=0, timeout=TIMEOUT)
+    run.stop()
+    run._thread.join(TIMEOUT)
+    assert run.state == "cancelled"
+    reached = run.reached  # what the page keeps showing
+    np.testing.assert_array_equal(reached.coords, run.frame.coords)
+    assert "stopped at iteration" in reached.note
+    with pytest.raises(LiveCancelled):
+        run.result(1)
+
+
 def test_many_readers_see_the_same_newest_frames():
     run, _ = started()
     seen: list[list[int]] = [[], []]
