@@ -182,8 +182,8 @@ def _cancel_other_run(key: tuple | None) -> None:
 def _session_run(key: tuple, vectors: np.ndarray, params: ProjectionParams) -> tuple[LiveProjection, str]:
     """This session's run for `key`, started when there is none."""
     held = st.session_state.get(state.LIVE_RUN)
-    if held is not None and held[0] == key and held[1].state not in ("failed", "cancelled"):
-        return held[1], held[2]
+    if held is not None and held[0] == key and (held[1].state not in ("failed", "cancelled") or held[1].reached):
+        return held[1], held[2]  # (a stopped run that waited too long still stands for the layout it reached)
     _cancel_other_run(None)
     run = LiveProjection(vectors, params.method, params.dims, seed=params.seed, max_points=params.max_points,
                          **params.params).start()
@@ -226,13 +226,15 @@ def _forming(points: Points, rows: np.ndarray, forming: LayoutForming, params: P
     snap = run.snapshot()
     if snap["state"] in ("done", "failed"):
         st.rerun()  # finished while the first frame was awaited: the next run reads the result
-    if snap["state"] == "stopped":
-        projection = run.result()
+    stopped = run.reached if snap["state"] in ("stopped", "cancelled") else None
+    if stopped is not None:
+        projection = stopped
     else:
         projection = replace(snap["frame"].projection(measure=False),
                              note=f"{METHOD_NAMES[params.method]} is forming: the map follows it; Pause, "
                                   "Resume and Stop are above the map.")
-    live = {**run.status(snap), "url": forming.address}
+    # A stopped run that waited past its limit can no longer resume: its layout stays, the bar goes.
+    live = None if snap["state"] == "cancelled" else {**run.status(snap), "url": forming.address}
     drawn = rows[projection.rows]
     return Layout(projection.coords, points.table.iloc[drawn], projection, isolated, live=live)
 

@@ -32,7 +32,7 @@ from embeddings.map.bundle import bundle
 from embeddings.map.layout import MapLayout
 from embeddings.mapdata import pack_coords
 
-FRAME_SECONDS = 0.08  # a layout forming: at most this often a new frame to the notebook (comm messages)
+FRAME_SECONDS = 0.15  # a layout forming: at most this often a new frame to the notebook (as the app: about 6.7 a second)
 
 
 class RowIds(traitlets.List):

@@ -26,7 +26,8 @@ export function renderLive(map) {
   const L = map.state.live, els = map.els;
   els.live.hidden = !L;
   if (!L) return;
-  els.liveText.textContent = describe(L);
+  const text = describe(L);
+  if (els.liveText.textContent !== text) els.liveText.textContent = text;
   const moving = L.state === "running" || L.state === "preparing";
   els.livePause.disabled = !moving || !!L.wanted;
   els.liveResume.disabled = !(L.state === "paused" || L.state === "stopped");

@@ -12,7 +12,8 @@ const CSS = `
 .emap .toolbar button { font: inherit; padding: 2px 8px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
 .emap .toolbar button:disabled { opacity: .45; cursor: default; }
 .emap .toolbar .modes { display: inline-flex; gap: 6px; border-left: 1px solid #ddd; padding-left: 8px; }
-.emap .live { display: flex; align-items: center; gap: 8px; padding: 0 0 6px; font-variant-numeric: tabular-nums; }
+.emap .live { display: flex; align-items: center; gap: 8px; height: 28px; box-sizing: border-box; padding: 0 0 4px;
+  white-space: nowrap; overflow: hidden; font-variant-numeric: tabular-nums; }  /* a fixed height: a new text never moves the map */
 .emap .live button { font: inherit; padding: 2px 10px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
 .emap .live button:disabled { opacity: .45; cursor: default; }
 .emap .live[data-state=running] span::before, .emap .live[data-state=preparing] span::before { content: "● "; color: #2e7d32; }
