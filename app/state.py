@@ -156,6 +156,8 @@ FINETUNE_REACHED = "finetune.reached"  # (stage, done, total): the last progress
 MAP_SENT = "_point_map_sent"  # {map key: data id the browser was sent}
 MAP_HANDLED = "_point_map_seq"  # {map key: number of the last browser event acted on}
 MAP_PAYLOADS = "_point_map_payloads"  # {map key: (data id, packed bytes)}
+MAP_HELD = "_point_map_held"  # {map key: digest of the points the browser holds (a new layout of them: coordinates only)}
+LIVE_RUN = "_live_run"  # (projection key, LiveProjection, its frames' address): this session's layout forming
 
 # ---- values the page stores (not widgets)
 STOPPED = "stopped_job"  # digest of the encoding job the user stopped

@@ -8,6 +8,11 @@ little-endian typed arrays the browser reads without copying:
 - per other column: the distinct values as one UTF-8 blob joined by "\\0", a code per row
   (uint8/uint16/uint32 index into those values) and a colour slot per distinct value (uint8).
 
+A new layout of the same points (another projection, or a UMAP/t-SNE layout forming) travels as
+``pack_coords``: the same format with only the ``coords/<panel>`` sections (``coords_only`` in the
+header, and what a forming layout has reached under ``live``); the browser keeps the table it holds.
+``table_digest`` names a payload's points without its coordinates, so a sender knows when that is enough.
+
 Colour slots keep their meaning: they are ranked on ``categories_from`` (the whole table, when
 ``table`` is an isolated or filtered part of it), so a value has the same colour in every layout.
 The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
@@ -25,6 +30,7 @@ their tiles). Too many points for a 4 px tile: ``images`` is null and ``images_n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
@@ -180,7 +186,7 @@ def pack_map_data(
     values drawn grey under the others and listed last (e.g. {"cluster_label": ["noise"]}).
     images: one image per row of `table` (embeddings.images.Images), sent as one atlas.
     """
-    panels = [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
+    panels = _panels(coords)
     n = len(table)
     for i, panel in enumerate(panels):
         if panel.ndim != 2 or panel.shape[1] not in (2, 3):
@@ -229,6 +235,51 @@ def _atlas(images: Any, n: int, sections: list[Section]) -> dict:
                        "format": atlas.format}}
 
 
+def _panels(coords: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
+
+
+def pack_coords(
+    coords: np.ndarray | Sequence[np.ndarray],
+    *,
+    panel_titles: Sequence[str] = (),
+    axis_titles: Sequence[str] = (),
+    live: dict | None = None,
+) -> bytes:
+    """A payload of coordinates only (one array, or one per panel, each (n, 2|3)) with their
+    titles: a new layout of points the browser already holds. `live`: small JSON about a layout
+    still forming (its iteration, state...), read by the map as it is."""
+    panels = _panels(coords)
+    n = len(panels[0]) if panels else 0
+    for i, panel in enumerate(panels):
+        if panel.ndim != 2 or panel.shape[1] not in (2, 3) or len(panel) != n:
+            raise InputError(f"panel {i + 1}: coordinates must have shape ({n}, 2) or ({n}, 3), got {panel.shape}")
+    sections = [Section(f"coords/{i}", "float32", np.ascontiguousarray(p).tobytes()) for i, p in enumerate(panels)]
+    header: dict = {"n": n, "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
+                               for i, p in enumerate(panels)],
+                    "axis_titles": [str(t) for t in axis_titles], "rows": None, "columns": [], "coords_only": True}
+    if live is not None:
+        header["live"] = live
+    return _assemble(header, sections)
+
+
+def table_digest(payload: bytes) -> str:
+    """A digest of everything in a payload but its coordinates and their titles: equal for two
+    layouts of the same points (same rows, columns and colours), so the second can go as
+    ``pack_coords``."""
+    header, _ = _read_header(payload)
+    digest = hashlib.sha1()
+    kept = {k: v for k, v in header.items() if k not in ("sections", "axis_titles")}
+    kept["panels"] = len(header["panels"])
+    digest.update(json.dumps(kept, sort_keys=True).encode())
+    base = 12 + struct.unpack_from("<I", payload, 8)[0]
+    for section in header["sections"]:
+        if not section["name"].startswith("coords/"):
+            digest.update(section["name"].encode() + b"\0")
+            digest.update(payload[base + section["offset"] : base + section["offset"] + section["bytes"]])
+    return digest.hexdigest()
+
+
 def _is_range(index: pd.Index) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
@@ -252,15 +303,18 @@ def _padded(size: int) -> int:
     return (size + 3) // 4 * 4
 
 
-def unpack_map_data(payload: bytes) -> tuple[dict, dict[str, np.ndarray | list[str]]]:
-    """Read a payload back (what the browser does): (header, {section name: array or strings})."""
+def _read_header(payload: bytes) -> tuple[dict, int]:
     if payload[:4] != MAGIC:
         raise InputError("not a map payload (wrong magic bytes)")
     version, head_len = struct.unpack_from("<II", payload, 4)
     if version != VERSION:
         raise InputError(f"map payload version {version}, expected {VERSION}")
-    header = json.loads(payload[12 : 12 + head_len].decode("utf-8"))
-    base = 12 + head_len
+    return json.loads(payload[12 : 12 + head_len].decode("utf-8")), 12 + head_len
+
+
+def unpack_map_data(payload: bytes) -> tuple[dict, dict[str, np.ndarray | list[str]]]:
+    """Read a payload back (what the browser does): (header, {section name: array or strings})."""
+    header, base = _read_header(payload)
     arrays: dict[str, np.ndarray | list[str]] = {}
     for section in header["sections"]:
         raw = payload[base + section["offset"] : base + section["offset"] + section["bytes"]]

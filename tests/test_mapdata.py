@@ -102,3 +102,25 @@ def test_muted_values_share_a_grey_slot_come_last_and_take_no_colour() -> None:
     slots = dict(zip(arrays["cluster_label/values"], arrays["cluster_label/slots"].tolist()))
     assert slots["noise"] == MUTED_SLOT and sorted(set(slots.values()) - {MUTED_SLOT})[-1] == OTHER_SLOT
     assert sum(1 for s in slots.values() if s < OTHER_SLOT) == 19  # the 19 largest clusters keep their colours
+
+
+def test_a_new_layout_of_the_same_points_is_coordinates_only():
+    from embeddings.mapdata import pack_coords, table_digest
+
+    table = pd.DataFrame({"text": ["a", "b", "c"], "score": [1.0, 2.0, 3.0]})
+    first = pack_map_data(np.zeros((3, 2)), table, axis_titles=["PC1", "PC2"])
+    second = pack_map_data(np.ones((3, 2)), table, axis_titles=["UMAP 1", "UMAP 2"])
+    assert table_digest(first) == table_digest(second)  # same points: the coordinates may go alone
+    assert table_digest(first) != table_digest(pack_map_data(np.zeros((3, 2)), table.iloc[[0, 2, 1]]))  # rows
+    assert table_digest(first) != table_digest(pack_map_data(np.zeros((3, 2)), table.assign(text=["a", "b", "d"])))
+    assert table_digest(first) != table_digest(pack_map_data([np.zeros((3, 2))] * 2, table))  # panels
+
+    coords = np.arange(6, dtype=np.float32).reshape(3, 2)
+    header, arrays = unpack_map_data(pack_coords(coords, axis_titles=["t-SNE 1", "t-SNE 2"], live={"seq": 7}))
+    assert header["coords_only"] and header["n"] == 3 and header["columns"] == []
+    assert header["axis_titles"] == ["t-SNE 1", "t-SNE 2"] and header["live"] == {"seq": 7}
+    np.testing.assert_array_equal(arrays["coords/0"], coords.ravel())
+    header, arrays = unpack_map_data(pack_coords([], live={"state": "paused"}))  # how far it got, no frame
+    assert header["n"] == 0 and header["panels"] == [] and arrays == {}
+    with pytest.raises(InputError, match="coordinates must have shape"):
+        pack_coords([np.zeros((3, 2)), np.zeros((4, 2))])

@@ -168,7 +168,7 @@ def _render_map(points: Points, layout: Layout, frame: str, look: Look, inspecti
             look_seq=owner.heard(), frame_id=frame, can_reproject=True,
             categories_from=points.table, axis_titles=layout.axis_titles(), annotations=annotations,
             muted={LABEL_COLUMN: [NOISE_NAME, NOT_DRAWN]} if clusters is not None else None,
-            images=points.images,
+            images=points.images, live=layout.live,
         )
     except Exception as error:
         show_error(error, "Drawing the map")

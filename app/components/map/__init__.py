@@ -3,7 +3,9 @@
 Its files are the map core's (``embeddings/map/static``: index.html, the ES modules of the core
 and of its Streamlit host), package data of ``embeddings``; they load nothing else.
 The projection goes to the browser once per ``data_id`` as one binary payload
-(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON. Colour,
+(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON, and a new
+layout of the same points (same rows, columns and colours) only its coordinates
+(``pack_coords``). A layout still forming (``live``) sends its frames another way (``app.live``). Colour,
 labels, search, hover, zoom, rotate, selection and isolate then happen in the browser at once;
 Python hears what changed: the look's keys changed in the map (``MapEvent.changes``, a moment
 after the last change), a clicked point, a selection, an action, or ``need`` (the browser lacks
@@ -26,10 +28,11 @@ import streamlit.components.v1 as components
 
 from app import state
 from embeddings.map import STATIC
-from embeddings.mapdata import pack_map_data
+from embeddings.mapdata import pack_coords, pack_map_data, table_digest
 
 _component = components.declare_component("point_map", path=str(STATIC))
 SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
+HELD = state.MAP_HELD
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,9 @@ class MapEvent:
 
     clicked: int | None = None  # row id clicked (its neighbours are wanted)
     selection: list[int] = field(default_factory=list)  # row ids selected (with click, select, action)
-    action: str | None = None  # "isolate", "show_all", "reproject", "need" or None
+    action: str | None = None  # "isolate", "show_all", "reproject", "need"; a "layout" event's state; or None
     changes: dict = field(default_factory=dict)  # look keys changed in the map (LOOK_KEYS' spelling)
-    type: str | None = None  # "look", "click", "select", "action", "need"
+    type: str | None = None  # "look", "click", "select", "action", "need", "layout" (a layout forming is done or stopped)
     data_id: str | None = None  # the data the map showed when it reported
     seq: int = 0  # the event's number (grows)
     new: bool = False  # True on the first rerun that carries this event
@@ -82,6 +85,21 @@ def _payload(key: str, data_id: str, coords: Any, table: pd.DataFrame, **options
     return payload
 
 
+def _data_args(key: str, data_id: str, coords: Any, table: pd.DataFrame, **options: Any) -> dict:
+    """The data of `data_id` for the browser: the whole payload, or only the coordinates when the
+    browser holds these points already (another layout of them: PCA to UMAP, other parameters)."""
+    sent, held = st.session_state.setdefault(SENT, {}), st.session_state.setdefault(HELD, {})
+    payload = _payload(key, data_id, coords, table, **options)
+    points_digest = table_digest(payload)
+    if key in sent and held.get(key) == points_digest:
+        args = {"coords": pack_coords(coords, panel_titles=options.get("panel_titles", ()),
+                                      axis_titles=options.get("axis_titles", ())), "base_id": sent[key]}
+    else:
+        args = {"payload": payload}
+    sent[key], held[key] = data_id, points_digest
+    return args
+
+
 def point_map(
     coords: np.ndarray,
     table: pd.DataFrame,
@@ -104,6 +122,7 @@ def point_map(
     categories_from: pd.DataFrame | None = None,
     muted: dict[str, Sequence[str]] | None = None,
     axis_titles: Sequence[str] = (),
+    live: dict | None = None,
     height: int = 620,
     images: Any = None,
 ) -> MapEvent | None:
@@ -115,28 +134,28 @@ def point_map(
     (look_seq: the last event its owner took). frame_id: a new data id in the same frame keeps the
     camera. can_reproject: "re-project" beside Isolate. panels: 2-4 (title, coords), linked.
     categories_from: the whole table when `table` is part of it. muted: column -> values drawn grey,
-    under, last (noise). images: the points' images (by row id), sent once as an atlas."""
+    under, last (noise). images: the points' images (by row id), sent once as an atlas. live: a
+    layout forming (``LiveProjection.status()`` and its frames' ``url``): the map follows it."""
     sent = st.session_state.setdefault(SENT, {})
     handled = st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
     event = event_from_value(previous, handled.get(key, 0))
     if event is not None and event.new and event.type == "need" and previous.get("need") == data_id:
-        sent.pop(key, None)  # the browser lost it (its iframe was re-created)
+        sent.pop(key, None)  # the browser lost it (its iframe was re-created): all of it goes again
     args: dict[str, Any] = dict(
         data_id=data_id, color_by=color_by, label_by=label_by, text_column=text_column,
         highlight=[int(r) for r in highlight],
         selection=None if selection is None else _selection_arg(selection, event),
         focus=None if focus is None else int(focus), annotations=[_annotation(a) for a in annotations],
         look=look, look_rev=look_rev, look_seq=int(look_seq), frame_id=frame_id, can_reproject=can_reproject,
-        height=int(height),
+        live=live, height=int(height),
     )
     if sent.get(key) != data_id:
         coords_arg = [c for _, c in panels] if panels else coords
         titles = [t for t, _ in panels] if panels else ()
-        args["payload"] = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
-                                   panel_titles=titles, axis_titles=axis_titles, muted=muted,
-                                   images=None if images is None else images.subset(table.index.to_numpy()))
-        sent[key] = data_id
+        args.update(_data_args(key, data_id, coords_arg, table, categories_from=categories_from, panel_titles=titles,
+                               axis_titles=axis_titles, muted=muted,
+                               images=None if images is None else images.subset(table.index.to_numpy())))
     value = _component(key=key, default=None, **args)
     event = event_from_value(value, handled.get(key, 0))
     if event is not None and event.new:

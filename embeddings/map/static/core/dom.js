@@ -1,5 +1,5 @@
 // The map's elements: the toolbar (colour, label, search, drag mode, density, isolate...), the
-// panels' host, the legend, the status line and the tooltip, built inside the host's root
+// live bar (a layout forming), the panels' host, the legend, the status line and the tooltip, built inside the host's root
 // element. Owns their markup and how the other modules find them (els.<name>); no behaviour.
 import { addStyles } from "./styles.js";
 
@@ -27,6 +27,12 @@ const TEMPLATE = `
   <button data-part="clear" type="button">Clear selection</button>
   <button data-part="reset" type="button" title="Reset the view (or double-click the map)">Reset view</button>
  </div>
+</div>
+<div class="live" data-part="live" role="status" aria-live="polite" hidden>
+  <span data-part="live-text"></span>
+  <button data-part="live-pause" type="button">Pause</button>
+  <button data-part="live-resume" type="button">Resume</button>
+  <button data-part="live-stop" type="button" title="Keep the layout reached (Resume carries on from it)">Stop</button>
 </div>
 <div class="body">
   <div class="panels" data-part="panels"></div>

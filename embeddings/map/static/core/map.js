@@ -1,8 +1,10 @@
 // The map: createMap(root, options) builds one point map inside `root` and returns its
 // controller, the only object a host talks to. It owns the state (state.js), wires the modules
-// (renderer, picking, overlay, toolbar, legend, tooltip) and schedules drawing. Hosts give it
-// data (setData with a decoded payload) and the look's values, and hear back through two
-// callbacks: onEvent({type: "click"|"select"|"action", clicked, action}) for what a person did
+// (renderer, picking, overlay, toolbar, legend, tooltip, live) and schedules drawing. Hosts give it
+// data (setData with a decoded payload; setLayout with new coordinates of the same points, which
+// keeps the look: colour, selection, camera), the look's values and how far a layout forming has
+// got (setLive), and hear back through two callbacks:
+// onEvent({type: "click"|"select"|"action"|"live", clicked, action}) for what a person did
 // that the host may act on, and onLook(keys) whenever the look changed in the map (keys: which
 // of LOOK_KEYS; read the values with look()). canReproject: the host can lay isolated points out
 // again (the toolbar then offers it). No host protocol, URL or network here.
@@ -10,6 +12,7 @@ import { bindPointer } from "./interaction.js";
 import { buildDom } from "./dom.js";
 import { applyLook, lookOf } from "./look.js";
 import { renderLegend, renderStatus } from "./legend.js";
+import { bindLive, renderLive } from "./live.js";
 import { paintPoints } from "./paint.js";
 import { Panel } from "./renderer.js";
 import { computeSearch } from "./search.js";
@@ -87,6 +90,26 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
     });
   };
 
+  // A new layout of the points shown: their coordinates only, one {dims, coords} per panel (a
+  // layout forming, or another projection of the same points). Everything else stays: colour,
+  // labels, search, selection, isolation and the camera (relative to the layout's extent).
+  // False when these coordinates are not of the points held (the host then sends the data).
+  // axisTitles: the new layout's, when it has its own.
+  map.setLayout = (id, panels, axisTitles = null) => {
+    if (!S.data || panels.length !== S.panels.length || panels.some((p) => p.coords.length !== S.data.n * p.dims)) return false;
+    const dimsChanged = panels.some((p, k) => p.dims !== S.panels[k].dims);
+    S.dataId = id;
+    S.data = Object.assign({}, S.data, { panels: panels.map((p, k) => ({ dims: p.dims, coords: p.coords, title: p.title || S.data.panels[k].title })) },
+      axisTitles && axisTitles.length ? { axisTitles } : {});
+    S.panels.forEach((p, k) => p.setCoords(S.data.panels[k]));
+    if (dimsChanged) { map.refreshColors(); syncControls(map); }
+    S.stats.layouts += 1; S.stats.layoutAt = performance.now();
+    map.requestDraw();
+    return true;
+  };
+  // How far a layout forming has got ({method, iteration, total, state, wanted}), or null: none.
+  map.setLive = (live) => { S.live = live; renderLive(map); };
+
   // The host's values; each takes effect at the next refresh().
   map.setColorBy = (name) => { S.colorBy = S.data.columns.has(name) ? name : null; syncControls(map); };
   map.setLabelBy = (name) => { S.labelBy = S.data.columns.has(name) ? name : null; syncControls(map); };
@@ -111,6 +134,7 @@ export function createMap(root, { ids = false, onEvent = () => {}, onLook = () =
   const resize = new ResizeObserver(() => map.requestDraw());
   resize.observe(map.els.panels);
   bindControls(map);
+  bindLive(map);
   map.destroy = () => {  // the host removes the map: stop observing, free the GPU
     resize.disconnect(); clearTimeout(settleTimer);
     for (const p of S.panels) p.release();

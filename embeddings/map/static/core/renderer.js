@@ -97,6 +97,22 @@ export class Panel {
     this.sprites.reset(); this.spriteSide = 0;
   }
 
+  // New coordinates for the same points (another layout of them, or one still forming). The
+  // camera keeps its place relative to the layout's extent: a view fitted to the layout stays
+  // fitted while it grows, and one zoomed into a corner stays on that corner.
+  setCoords(panel) {
+    if (panel.dims !== this.dims || panel.coords.length !== this.n * this.dims) { this.setData(panel, this.n); return; }
+    const gl = this.gl, c = this.cam, k = this.dims === 2 ? [0, 1] : [0, 1, 2];
+    const at = k.map((i) => (c["xyz"[i]] - this.center[i]) / this.extent[i]);
+    this.coords = panel.coords;
+    if (panel.title !== undefined && panel.title !== "") { this.title.textContent = panel.title; this.title.hidden = false; }
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.posBuf);
+    gl.bufferSubData(gl.ARRAY_BUFFER, 0, panel.coords);
+    this.bounds();
+    k.forEach((i, j) => { c["xyz"[i]] = this.center[i] + at[j] * this.extent[i]; });
+    this.screen = null; this.contourCache = null; this.grid = null;
+  }
+
   bounds() {  // centre and half-extent of the finite coordinates
     const d = this.dims, c = this.coords, lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
     for (let i = 0; i < this.n; i++) for (let k = 0; k < d; k++) {

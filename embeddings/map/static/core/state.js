@@ -19,7 +19,8 @@ export function createState() {
     colors: null, brightIdx: null, selectedIdx: null, base: null, baseFor: null, drawOrder: null,
     annotations: [], panels: [],
     images: null,                           // points that are images: their decoded atlas (images.js)
-    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null },
+    live: null,                             // a layout forming: {method, iteration, total, state, wanted, seq}
+    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null, layouts: 0, layoutAt: null },
   };
 }
 

@@ -13,6 +13,11 @@ const CSS = `
 .emap .toolbar button { font: inherit; padding: 2px 8px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
 .emap .toolbar button:disabled { opacity: .45; cursor: default; }
 .emap .toolbar .modes { display: inline-flex; gap: 6px; }
+.emap .live { display: flex; align-items: center; gap: 8px; height: 28px; box-sizing: border-box; padding: 0 0 4px;
+  white-space: nowrap; overflow: hidden; font-variant-numeric: tabular-nums; }  /* a fixed height: a new text never moves the map */
+.emap .live button { font: inherit; padding: 2px 10px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
+.emap .live button:disabled { opacity: .45; cursor: default; }
+.emap .live[data-state=running] span::before, .emap .live[data-state=preparing] span::before { content: "● "; color: #2e7d32; }
 .emap .body { display: flex; flex: 1; min-height: 0; gap: 8px; }
 .emap .panels { flex: 1; display: grid; gap: 6px; min-width: 0; grid-auto-rows: minmax(0, 1fr); }
 .emap .panel { position: relative; min-width: 0; min-height: 0; border: 1px solid #e6e6ea; border-radius: 4px; overflow: hidden; background: #fff; }
