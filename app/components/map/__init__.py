@@ -136,8 +136,7 @@ def point_map(
     categories_from: the whole table when `table` is part of it. muted: column -> values drawn grey,
     under, last (noise). images: the points' images (by row id), sent once as an atlas. live: a
     layout forming (``LiveProjection.status()`` and its frames' ``url``): the map follows it."""
-    sent = st.session_state.setdefault(SENT, {})
-    handled = st.session_state.setdefault(HANDLED, {})
+    sent, handled = st.session_state.setdefault(SENT, {}), st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
     event = event_from_value(previous, handled.get(key, 0))
     if event is not None and event.new and event.type == "need" and previous.get("need") == data_id:
