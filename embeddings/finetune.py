@@ -97,9 +97,9 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     path = Path(out).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise InputError(f"--out {path}: exists and is a file, not a folder")
+            raise InputError(f"{path}: exists and is a file, not a folder")
         if not overwrite:
-            raise InputError(f"--out {path}: the folder exists; choose another or pass --overwrite")
+            raise InputError(f"{path}: the folder exists; choose another folder, or replace it (overwrite)")
     return path
 
 
@@ -115,7 +115,7 @@ def split(labels: Sequence[str], test_size: float, seed: int) -> tuple[np.ndarra
     if held_out < classes or n - held_out < classes:
         raise InputError(
             f"test size {test_size} holds out {held_out} of {n} texts, but a stratified split needs at least "
-            f"one text per class ({classes}) on each side; change --test-size"
+            f"one text per class ({classes}) on each side; hold out another share of the texts"
         )
     rows = np.arange(n)
     train, test = train_test_split(rows, test_size=test_size, random_state=seed, stratify=list(labels))
@@ -131,7 +131,7 @@ def _check_trainable_split(train_labels: list[str], loss: str, label_column: str
     if loss != "in-batch-negatives" and paired < 2:
         raise InputError(
             f"column '{label_column}': after holding texts out, {paired} class(es) keep 2 or more training texts; "
-            "a triplet loss needs at least 2 such classes (add texts or lower --test-size)"
+            "a triplet loss needs at least 2 such classes (add texts, or hold out fewer)"
         )
 
 
@@ -383,7 +383,7 @@ def finetune(
 def _move_into_place(tmp: Path, out_path: Path, overwrite: bool) -> None:
     if out_path.exists():
         if not overwrite:
-            raise InputError(f"--out {out_path}: the folder appeared while training; nothing was replaced")
+            raise InputError(f"{out_path}: the folder appeared while training; nothing was replaced")
         old = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".old", dir=out_path.parent))
         os.replace(out_path, old / out_path.name)
         os.replace(tmp, out_path)

@@ -8,6 +8,10 @@ hub id, optionally followed by a variant:
   the rows of a text's tokens): what the model knows before any attention layer.
 - ``SPEC@layerN``  the mean-pooled output of transformer layer N (0 = the embedding layer).
 
+Images: a CLIP-style model (a folder or hub id that sentence-transformers loads with an image
+tower) encodes images, and its text tower places typed texts among them; ``pixels`` is no model
+at all: an image's raw pixels, flattened (``embeddings.image_vectors``).
+
 This module imports no torch at module level: parsing a spec and fingerprinting its files is
 cheap, so a run whose vectors are all in the cache never loads a model.
 """
@@ -24,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from embeddings.choices import DEFAULT_MODEL
+from embeddings.choices import DEFAULT_MODEL, PIXELS_MODEL
 from embeddings.errors import ModelError
 
 BUNDLED_NAMES = {
@@ -59,7 +63,7 @@ class ModelSpec:
     """A parsed model spec: where the weights come from, and which variant of the model."""
 
     raw: str = field(compare=False)  # as typed; two spellings of one model are the same spec
-    origin: str  # "bundled" | "local" | "hub": where the weights come from
+    origin: str  # "bundled" | "local" | "hub": where the weights come from; "pixels": no weights
     location: str  # folder path (bundled, local) or hub id
     variant: str | None = None  # None | "static" | "layer:N"
     trust_remote_code: bool = False
@@ -76,12 +80,16 @@ class ModelSpec:
         if not raw:
             raise ModelError("model spec is empty; name a model, e.g. " + DEFAULT_MODEL)
         base, variant = raw, None
+        if raw.lower() == PIXELS_MODEL:
+            return cls(raw, "pixels", PIXELS_MODEL, None, trust_remote_code)
         if "@" in raw:
             head, _, tail = raw.rpartition("@")
             match = _VARIANT.match(tail.strip())
             if not match:
                 raise ModelError(f"model {raw!r}: unknown variant '@{tail}'; use @static or @layerN (e.g. @layer3)")
             base = head.strip()
+            if base.lower() == PIXELS_MODEL:
+                raise ModelError(f"model {raw!r}: {PIXELS_MODEL} reads an image's raw pixels; it has no variants")
             variant = "static" if match.group(2) is None else f"layer:{int(match.group(2))}"
         if base.lower() in BUNDLED_NAMES:
             return cls(raw, "bundled", str(bundled_path()), variant, trust_remote_code)
@@ -102,6 +110,8 @@ class ModelSpec:
         """A short readable name: the bundled alias, a folder's name, or the hub id, plus variant."""
         if self.origin == "bundled":
             base = DEFAULT_MODEL
+        elif self.origin == "pixels":
+            return PIXELS_MODEL
         elif self.origin == "local":
             base = Path(self.location).name
         else:
@@ -125,6 +135,8 @@ class ModelSpec:
         """The folder holding the weights, when they are on this machine (no download)."""
         if self.origin in ("bundled", "local"):
             return Path(self.location)
+        if self.origin == "pixels":
+            return None
         return _hub_snapshot(self.location)
 
 
@@ -250,6 +262,9 @@ def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, devi
 
     A ModelSpec carries its own trust_remote_code; the keyword is for a spec typed as text."""
     parsed = ModelSpec.parse(spec, trust_remote_code=trust_remote_code)
+    if parsed.origin == "pixels":
+        raise ModelError(f"model {PIXELS_MODEL}: reads images as their raw pixels, so it has no texts or tokens to "
+                         "encode; give a folder of images or an image column, or a text model")
     with _load_lock:
         return _load(parsed, pick_device(device))
 
@@ -332,7 +347,7 @@ def open_sentence_transformer(spec: ModelSpec, device: str) -> Any:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "trust_remote_code" in str(exc) or "custom code" in str(exc):
             reason = ("it needs its own Python code to load; allow that only if you trust it "
-                      "(--trust-remote-code, or 'Trust the model's own code' in the app)")
+                      "(trust the model's own code: trust_remote_code)")
         raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
     tokenizer = getattr(st, "tokenizer", None)
     specials = set(getattr(tokenizer, "all_special_ids", None) or []) if tokenizer is not None else set()

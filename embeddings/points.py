@@ -6,7 +6,10 @@ This is the one value the CLI, the app and every export use, so they agree by co
 - ``text``: one vector per text; the table is the data's own columns;
 - ``token``: one contextual vector per token; the table is ``token_table`` (token, position,
   token_id, text_index, then the text's own columns, its text as ``text``);
-- ``vocab``: rows of the model's input embedding table; the table is token, token_id, pieces.
+- ``vocab``: rows of the model's input embedding table; the table is token, token_id, pieces;
+- ``image``: one vector per image (an image model's, or the raw pixels); the table is the data's
+  own (a folder's: image, folder), and ``images`` holds the pictures (hover, sprites, the sprite
+  sheet of the projector files).
 
 Points are values, built with keywords after the vectors and the table: ``subset`` returns new
 Points (remembering each point's row id, its row in the data as loaded, in ``row_ids``, so colours
@@ -54,6 +57,8 @@ class Points:
     # The projector config's bookmarks that came with the data (embeddings.views.View, each with
     # its coordinates); they belong to these rows, so subset() leaves them behind.
     bookmarks: tuple = field(default=(), compare=False)
+    # One image per point (embeddings.images.Images) when the points are images; subset() keeps it.
+    images: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -68,6 +73,8 @@ class Points:
         row_ids = np.arange(len(vectors)) if self.row_ids is None else np.asarray(self.row_ids, dtype=np.int64)
         if row_ids.shape != (len(vectors),):
             raise InputError(f"{self.source or 'points'}: {len(row_ids)} row ids for {len(vectors)} vectors")
+        if self.images is not None and len(self.images) != len(vectors):
+            raise InputError(f"{self.source or 'points'}: {len(self.images)} images for {len(vectors)} vectors")
         object.__setattr__(self, "vectors", vectors)
         object.__setattr__(self, "table", self.table.reset_index(drop=True))
         object.__setattr__(self, "row_ids", row_ids)
@@ -122,7 +129,7 @@ class Points:
         return Points(
             self.vectors[idx], self.table.iloc[idx], level=self.level, model=self.model, fingerprint=self.fingerprint,
             layer=self.layer, source=self.source, text_column=self.text_column, row_ids=self.row_ids[idx],
-            cached=self.cached,
+            cached=self.cached, images=None if self.images is None else self.images.subset(idx),
         )
 
     def project(self, method: str = "pca", dims: int = 2, *, seed: int = 0, **params: Any) -> "Projection":
@@ -131,9 +138,18 @@ class Points:
 
         return project(self.vectors, method, dims, seed=seed, **params)
 
+    def project_live(self, method: str = "tsne", dims: int = 2, *, seed: int = 0, **params: Any) -> Any:
+        """A UMAP or t-SNE layout computed in the background and watched as it forms
+        (``embeddings.live.LiveProjection``, started): ``points.show(run)`` follows it on a map,
+        ``run.result()`` is the Projection, the same as ``project`` gives."""
+        from embeddings.live import LiveProjection
+
+        return LiveProjection(self.vectors, method, dims, seed=seed, **params).start()
+
     def show(self, projection: Any = None, **options: Any) -> Any:
         """The points on a map in a notebook (``embeddings.show_map``): a Projection of them, an
-        (n, 2|3) array, or None for a 2D PCA; options: color=, label=, search=, selected=, ..."""
+        (n, 2|3) array, None for a 2D PCA, or a layout forming (``project_live``); options:
+        color=, label=, search=, selected=, ..."""
         from embeddings.map.notebook import show_map
 
         return show_map(self, projection, **options)
@@ -143,18 +159,19 @@ class Points:
         views: Sequence[Any] = (),
     ) -> dict[str, Path]:
         """vectors.tsv, metadata.tsv (the table), bookmarks.txt (these points' own bookmarks, then
-        `views`: embeddings.views.View with coordinates) and projector_config.json in `folder`."""
+        `views`: embeddings.views.View with coordinates), sprite.png (images) and projector_config.json
+        in `folder`."""
         from embeddings.projector import write_projector
 
         return write_projector(folder, self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
-                               base_url=base_url, views=[*self.bookmarks, *views])
+                               base_url=base_url, views=[*self.bookmarks, *views], images=self.images)
 
     def projector_zip(self, *, tensor_name: str | None = None, views: Sequence[Any] = ()) -> bytes:
         """The same files as ``write_projector``, as the bytes of a zip."""
         from embeddings.projector import projector_zip
 
         return projector_zip(self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
-                             views=[*self.bookmarks, *views])
+                             views=[*self.bookmarks, *views], images=self.images)
 
 
 def token_table(rows: pd.DataFrame, metadata: pd.DataFrame | None, text_column: str | None) -> pd.DataFrame:

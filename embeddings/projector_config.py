@@ -8,11 +8,14 @@
 Tensors are TSV (one row per point) or ``.bytes`` (little-endian float32, row-major, shape from
 ``tensorShape``), as the projector reads them (data-provider-demo.ts picks by the ``.bytes``
 suffix; TensorBoard falls back to bytes when a file is not text). Paths resolve against the
-config's folder. Nothing is ever fetched: a URL (the published demo configs use them) stands for
+config's folder, then the folders above it (the standalone projector resolves them against its
+site's root: its own demo config in oss_data/ names "oss_data/iris_tensors.bytes"). Nothing is ever fetched: a URL (the published demo configs use them) stands for
 the file of that name beside the config, or gets one line saying to download it. A tensor kept
 in a TensorFlow checkpoint (no ``tensor_path``) gets one line too: not supported. Bookmarks (the projector's saved
-``State`` list) come back as ``View``s carrying their coordinates. This is the reading half: it
-imports no writer.
+``State`` list) come back as ``View``s carrying their coordinates, and a sprite (``"sprite":
+{"imagePath", "singleImageDim"}``, or ``sprite { image_path single_image_dim }`` in a .pbtxt) as
+the points' images: one tile each (``embeddings.sprites.cut_sprite``). This is the reading half:
+it imports no writer.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import numpy as np
 from embeddings.choices import VIEW_METHODS
 from embeddings.data import Dataset, dataset_from_vectors, parse_vectors_file
 from embeddings.errors import InputError
+from embeddings.images import Images
+from embeddings.look import Look
 from embeddings.reduce import Projection
 from embeddings.views import View
 
@@ -41,6 +46,7 @@ BYTES_SUFFIX = ".bytes"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NO_COLOR = "No color map"  # the projector's colour option for "no colouring"
 MAX_RUN_DEPTH = 3  # TensorBoard run folders searched below a log folder
+MAX_PARENT_LEVELS = 3  # folders above a config searched for the files it names (as the projector's site root)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class TensorEntry:
     metadata_path: str | None
     bookmarks_path: str | None
     config: Path  # the config file; relative paths resolve against its folder
+    sprite_path: str | None = None  # the sprite sheet: one tile per point
+    sprite_tile: tuple[int, int] | None = None  # singleImageDim: (width, height) of a tile
 
 
 def is_projector_config(path: str | Path) -> bool:
@@ -110,7 +118,7 @@ def read_entries(path: str | Path) -> list[TensorEntry]:
 
 
 def _renamed(entry: TensorEntry, name: str) -> TensorEntry:
-    return TensorEntry(name, entry.shape, entry.tensor_path, entry.metadata_path, entry.bookmarks_path, entry.config)
+    return replace(entry, name=name)
 
 
 def _read_text(file: Path) -> str:
@@ -143,8 +151,30 @@ def _read_json(file: Path) -> list[TensorEntry]:
             metadata_path=_string(item.get("metadataPath"), file, f"tensor '{name}' metadataPath"),
             bookmarks_path=_string(item.get("bookmarksPath"), file, f"tensor '{name}' bookmarksPath"),
             config=file,
+            **_json_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _json_sprite(sprite: Any, file: Path, name: str) -> dict[str, Any]:
+    """sprite_path and sprite_tile of a JSON entry's "sprite": {"imagePath", "singleImageDim"}."""
+    if sprite is None:
+        return {}
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be an object with imagePath and singleImageDim")
+    path = _string(sprite.get("imagePath"), file, f"tensor '{name}' sprite imagePath")
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(sprite.get("singleImageDim"), file, name)}
+
+
+def _tile(value: Any, file: Path, name: str) -> tuple[int, int]:
+    ok = isinstance(value, list) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    if not ok:
+        raise InputError(f"{file}: tensor '{name}': the sprite's singleImageDim must be [width, height] in pixels, "
+                         f"not {value!r}")
+    return int(value[0]), int(value[1])
 
 
 def _read_pbtxt(file: Path) -> list[TensorEntry]:
@@ -163,8 +193,22 @@ def _read_pbtxt(file: Path) -> list[TensorEntry]:
             metadata_path=_last_string(item, "metadata_path", file),
             bookmarks_path=_last_string(item, "bookmarks_path", file),
             config=file,
+            **_pbtxt_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _pbtxt_sprite(sprites: Any, file: Path, name: str) -> dict[str, Any]:
+    """TensorBoard's `sprite { image_path: "..." single_image_dim: 28 single_image_dim: 28 }`."""
+    if not sprites:
+        return {}
+    sprite = sprites[-1]
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be a message with image_path and single_image_dim")
+    path = _last_string(sprite, "image_path", file)
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(list(sprite.get("single_image_dim") or []), file, name)}
 
 
 def _string(value: Any, file: Path, what: str) -> str | None:
@@ -321,8 +365,14 @@ def _unescape(body: str, name: str, line: int) -> bytes:
 
 
 def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
-    """A path from the config, against the config's folder. Nothing is ever fetched: a URL (as in
-    the projector's published demo configs) names the file of that name beside the config."""
+    """A path from the config, found as the projector finds it. Nothing is ever fetched: a URL (as
+    in the projector's published demo configs) names the file of that name beside the config.
+
+    A relative path is tried against the config's folder, then against the folders above it
+    (MAX_PARENT_LEVELS): the standalone projector resolves paths against the page, so its own
+    demo config in oss_data/ names "oss_data/iris_tensors.bytes", relative to the site's root.
+    When none exists, the one line says every path tried.
+    """
     where = f"{entry.config}: tensor '{entry.name}'"
     if _URL.match(value):
         local = entry.config.parent / unquote(urlsplit(value).path.rsplit("/", 1)[-1])
@@ -330,13 +380,28 @@ def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
             return local
         raise InputError(f"{where}: {what} is a URL ({value[:80]}); nothing is fetched from the network: "
                          f"download it next to the config as {local.name or 'a file'}, or give a local path")
+    tried = candidate_paths(entry.config, value)
+    for path in tried:
+        if path.is_file():
+            return path
+    reason = "is a folder" if tried[0].is_dir() else "no such file"
+    places = f"({tried[0]})" if len(tried) == 1 else f"(tried {', '.join(str(p) for p in tried)})"
+    raise InputError(f"{where}: {what} {value}: {reason} {places}")
+
+
+def candidate_paths(config: Path, value: str) -> list[Path]:
+    """Where a path named in `config` may be, in the order tried: as written when absolute; else
+    against the config's folder, then each folder above it, up to MAX_PARENT_LEVELS."""
     path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = entry.config.parent / path
-    if not path.is_file():
-        reason = "is a folder" if path.is_dir() else "no such file"
-        raise InputError(f"{where}: {what} {value}: {reason} ({path})")
-    return path
+    if path.is_absolute():
+        return [path]
+    folders = [config.parent, *config.parent.parents][: MAX_PARENT_LEVELS + 1]
+    found: list[Path] = []
+    for folder in folders:
+        candidate = folder / path
+        if candidate not in found:
+            found.append(candidate)
+    return found
 
 
 def read_tensor(entry: TensorEntry) -> np.ndarray:
@@ -403,12 +468,27 @@ def read_projector_config(path: str | Path, tensor: str | None = None) -> Datase
     metadata = _resolve(entry, entry.metadata_path, "metadataPath") if entry.metadata_path else None
     source = f"{path.name} [{entry.name}]"
     dataset = dataset_from_vectors(array, source, metadata)
+    if entry.sprite_path:
+        dataset = replace(dataset, images=read_sprite(entry, len(array)))
     if not entry.bookmarks_path:
         return dataset
     bookmarks_file = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
     columns = [str(c) for c in dataset.metadata.columns]
     bookmarks = read_bookmarks(bookmarks_file, array.shape, columns, data=str(path), tensor=entry.name)
     return replace(dataset, bookmarks=bookmarks)
+
+
+def read_sprite(entry: TensorEntry, count: int) -> Images:
+    """The entry's sprite sheet cut into one tile per point (as the projector cuts it)."""
+    from embeddings.sprites import cut_sprite
+
+    path = _resolve(entry, entry.sprite_path, "the sprite's imagePath")
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+    tiles = cut_sprite(content, count, entry.sprite_tile, str(path))
+    return Images.from_tiles(tiles, path.name)
 
 
 # ------------------------------------------------------------------ bookmarks
@@ -513,8 +593,7 @@ def _bookmark_view(
         name=(label or f"bookmark {index + 1}")[:120],
         data=data, tensor=tensor, model=None, method=method, dims=len(keys),
         params=params if method != "custom" else {}, bookmark=index,
-        color=colour if colour in columns else None,
-        label=label_by if label_by in columns else None,
-        selection=tuple(int(rows[i]) for i in selected),
+        look=Look(color=colour if colour in columns else None, label=label_by if label_by in columns else None,
+                  selection=tuple(int(rows[i]) for i in selected)),
         projection=projection,
     )

@@ -1,9 +1,13 @@
 """A Streamlit server on a free port and a headless Chromium: one copy for the tests and the benchmark.
 
-Debian's Chromium driven by Playwright (never a browser Playwright downloads), servers on
-127.0.0.1 on a port the system hands out (others run servers on this machine too). Failures are
-ordinary exceptions: BrowserMissing (no Chromium or Playwright here), ServerError (a server that
-exited or never listened), PageError (the page shows an exception) and TimeoutError.
+The explorer (app/main.py) is started as users start it: through app/server.py, behind an access
+token of its own, and the server's URL carries it (``http://127.0.0.1:PORT/?token=...``); any
+other script (a test page, the benchmark's map page) is served as it is. Debian's Chromium is
+driven by Playwright (never a browser Playwright downloads); servers listen on 127.0.0.1 on a port
+the system hands out (others run servers on this machine too).
+
+Failures are ordinary exceptions: BrowserMissing (no Chromium or Playwright here), ServerError (a
+server that exited or never listened), PageError (the page shows an exception) and TimeoutError.
 tests/browser_support.py turns them into pytest's skip or fail; the benchmark reports them as a
 failed section.
 """
@@ -21,9 +25,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from embeddings.access import OFF, TOKEN_ENV, new_token, token_link
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
+APP_MAIN = ROOT / "app" / "main.py"
+APP_SERVER = ROOT / "app" / "server.py"  # app/main.py behind its access token, as make run starts it
 
 
 class BrowserMissing(RuntimeError):
@@ -68,34 +76,51 @@ def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, secon
 
 @dataclass(frozen=True)
 class Server:
-    url: str
+    url: str  # the page to open; the explorer's carries its token (http://127.0.0.1:PORT/?token=...)
     process: subprocess.Popen
     log: Path
     started: float  # time.perf_counter() just before the process was started
+    token: str | None = None  # the explorer's access token; None for a page served as it is
+
+
+def with_query(url: str, query: Mapping[str, str]) -> str:
+    """`url` (with or without its ?token=) with more URL parameters."""
+    from urllib.parse import urlencode
+
+    base, _, present = url.partition("?")
+    return f"{base.rstrip('/')}/?" + "&".join(part for part in (present, urlencode(query)) if part)
 
 
 @contextlib.contextmanager
 def streamlit_server(script: Path, log_dir: Path, env: Mapping[str, str] | None = None, *,
-                     args: Sequence[str] = (), seconds: float = 60) -> Iterator[Server]:
+                     args: Sequence[str] = (), seconds: float = 60, gate: bool = True) -> Iterator[Server]:
     """`streamlit run script` on a free port of 127.0.0.1 (cwd: the repository), stopped on exit.
 
-    env: the server's whole environment (default: this process's). args: more `streamlit run`
-    flags. Its output goes to log_dir/streamlit-<port>.log.
+    The explorer (APP_MAIN) runs through APP_SERVER with a new access token (EMBEDDINGS_TOKEN in
+    its environment, the token in Server.url); any other script runs as it is. gate=False serves
+    app/main.py bare, with the token deliberately off (no token, no live routes: how the app ran
+    before app/server.py, a baseline for the benchmark). env: the server's whole environment
+    (default: this process's). args: more `streamlit run` flags. Its output goes to
+    log_dir/streamlit-<port>.log.
     """
     port = free_port()
     log = Path(log_dir) / f"streamlit-{port}.log"
+    explorer = Path(script).resolve() == APP_MAIN
+    token = new_token() if explorer and gate else None
+    env = dict(os.environ if env is None else env)
+    if explorer:
+        env[TOKEN_ENV] = token or OFF
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, "-m", "streamlit", "run", str(APP_SERVER if token else script),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *args,
     ]
     started = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=None if env is None else dict(env),
-                                cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:
         wait_for_port(proc, port, log, "streamlit", seconds)
-        yield Server(f"http://127.0.0.1:{port}", proc, log, started)
+        yield Server(token_link("127.0.0.1", port, token).rstrip("/"), proc, log, started, token)
     finally:
         stop(proc)
 

@@ -22,11 +22,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from harness import browser  # noqa: E402
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, free_port, stop  # noqa: E402
+from harness.browser import APP_MAIN, APP_SERVER, CHROMIUM, CHROMIUM_ARGS, free_port, stop, with_query  # noqa: E402
 
-# What the browser tests import from here (CHROMIUM, CHROMIUM_ARGS, free_port and stop as harness.browser has them).
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci", "require", "wait_for_port",
-           "streamlit_server", "chromium_page"]
+# What the browser tests import from here (APP_MAIN, APP_SERVER, CHROMIUM, CHROMIUM_ARGS, free_port, stop
+# and with_query as harness.browser has them).
+__all__ = ["APP_MAIN", "APP_SERVER", "CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci",
+           "require", "wait_for_port", "streamlit_server", "with_query", "chromium_page"]
 
 
 def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
@@ -60,7 +61,12 @@ def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, secon
 
 @contextlib.contextmanager
 def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
-    """`streamlit run script` on a free port with its own empty vector cache: (url, log path)."""
+    """`streamlit run script` on a free port with its own empty vector cache: (url, log path).
+
+    The explorer (app/main.py) is started as users start it, through app/server.py with an access
+    token, and the url carries the token (``http://127.0.0.1:PORT/?token=...``; add parameters with
+    ``with_query``). Test pages of their own (tests/pages) are served as they are.
+    """
     env = dict(os.environ)
     env.update(
         EMBEDDINGS_CACHE=str(tmp_path / "cache" / "vectors.sqlite"),

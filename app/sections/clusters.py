@@ -1,7 +1,8 @@
 """Clusters: find them on the layout (or in the original space), name them, colour by them.
 
-``render_clusters`` draws the controls (minimum size, space, "Find clusters") and, while
-clusters are on, returns them for the points now drawn (cached per layout and options).
+``render_clusters`` draws the controls (minimum size, space, "Find clusters") and, while the
+look shows clusters (app/look.py holds their settings), returns them for the points now drawn
+(cached per layout and options).
 ``with_cluster_columns`` adds `cluster` and `cluster_label` to the points' table, so colour,
 search, the table and the exports all carry them.
 """
@@ -16,13 +17,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import look as owner
 from app import state
+from app.look import default_color_column
 from app.sections import show_error
 from app.sections.projection import Layout
 from embeddings.choices import CLUSTER_SPACES
 from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, Clusters, default_min_cluster_size, find_clusters
+from embeddings.look import ClusterLook
 
 SPACES = dict(zip(("Layout (what you see)", "Original space"), CLUSTER_SPACES))  # label -> space
+SPACE_LABELS = {space: label for label, space in SPACES.items()}
 NOT_DRAWN = "(not drawn)"
 
 
@@ -35,56 +40,75 @@ def clusters_cache_key(points_digest: str, layout: Layout) -> str:
     return "|".join(parts)
 
 
-def _turn_on(points_digest: str):
+def _widgets_follow_the_look(look_clusters: ClusterLook | None, n: int) -> None:
+    """The controls show the look's clusters (a reopened view's too); each starts at its default."""
+    if look_clusters is not None:
+        st.session_state[state.CLUSTER_MIN_SIZE] = min(look_clusters.min_size or 0, max(2, n))
+        st.session_state[state.CLUSTER_SPACE] = SPACE_LABELS[look_clusters.space]
+        st.session_state[state.CLUSTER_NAMES_ON_MAP] = look_clusters.names
+    st.session_state.setdefault(state.CLUSTER_MIN_SIZE, 0)
+    st.session_state.setdefault(state.CLUSTER_SPACE, next(iter(SPACES)))
+    st.session_state.setdefault(state.CLUSTER_NAMES_ON_MAP, True)
+
+
+def _chosen() -> ClusterLook:
+    size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
+    return ClusterLook(size if size >= 2 else None, SPACES[st.session_state[state.CLUSTER_SPACE]],
+                       bool(st.session_state[state.CLUSTER_NAMES_ON_MAP]))
+
+
+def _turn_on() -> None:
+    owner.change(clusters=_chosen(), color=LABEL_COLUMN)  # colour by cluster in the same click
+
+
+def _settings_changed() -> None:
+    if owner.current().clusters is not None:  # while shown, a new size, space or names apply at once
+        owner.change(clusters=_chosen())
+
+
+def _turn_off(default_color: str | None):
     def go() -> None:
-        size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
-        space = SPACES[st.session_state.get(state.CLUSTER_SPACE) or next(iter(SPACES))]
-        st.session_state[state.CLUSTERS_ON] = {"points": points_digest, "min_size": size or None, "space": space}
-        st.session_state[state.COLOR_BY] = LABEL_COLUMN  # colour by cluster in the same click
+        color = owner.current().color
+        owner.change(clusters=None, color=default_color if color in (LABEL_COLUMN, CLUSTER_COLUMN) else color)
 
     return go
 
 
-def _turn_off() -> None:
-    st.session_state[state.CLUSTERS_ON] = None
-    if st.session_state.get(state.COLOR_BY) in (LABEL_COLUMN, CLUSTER_COLUMN):
-        del st.session_state[state.COLOR_BY]  # the column goes away; the box falls back to its default
-
-
 def render_clusters(points, layout: Layout) -> Clusters | None:
-    """The controls; the clusters of the drawn points while clusters are on, else None."""
-    on = st.session_state.get(state.CLUSTERS_ON)
-    if on and on.get("points") != points.digest:
-        on = None  # other points loaded since
+    """The controls; the clusters of the drawn points while the look shows clusters, else None."""
+    on = owner.current().clusters
     n = len(layout.rows)
+    _widgets_follow_the_look(on, n)
     with st.expander("Clusters" + (" (on)" if on else ""), expanded=bool(on)):
         size_col, space_col, go_col, off_col = st.columns([1.2, 1.6, 1, 1])
         size_col.number_input(
-            "Minimum cluster size", min_value=0, max_value=max(2, n), value=0, step=1, key=state.CLUSTER_MIN_SIZE,
+            "Minimum cluster size", min_value=0, max_value=max(2, n), step=1, key=state.CLUSTER_MIN_SIZE,
+            on_change=_settings_changed,
             help=f"0 grows with the points ({default_min_cluster_size(n)} for {n:,}). Larger: fewer, bigger clusters.",
         )
-        space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True,
+        space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True, on_change=_settings_changed,
                         help="The layout you see, or the original vectors (reduced by UMAP to 5 dimensions first).")
-        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on(points.digest),
+        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on, disabled=bool(on),
                       help="HDBSCAN, named by each cluster's most distinctive words; colours the map by cluster.")
-        off_col.button("Remove", key=state.CLEAR_CLUSTERS, on_click=_turn_off, disabled=not on)
+        off_col.button("Remove", key=state.CLEAR_CLUSTERS, disabled=not on,
+                       on_click=_turn_off(default_color_column(points.table, points.text_column)))
         if not on:
             return None
         try:
             with st.spinner(f"Clustering {n:,} points..."):
                 clusters = _clusters_cached(points, layout, clusters_cache_key(points.digest, layout),
-                                            on["min_size"], on["space"], int(st.session_state.get(state.SEED) or 0))
+                                            on.min_size, on.space, int(st.session_state.get(state.SEED) or 0))
         except Exception as error:
             show_error(error, "Clustering")
             return None
-        st.checkbox("Names on the map", value=True, key=state.CLUSTER_NAMES_ON_MAP)
+        st.checkbox("Names on the map", key=state.CLUSTER_NAMES_ON_MAP, on_change=_settings_changed)
         st.caption(_summary(clusters))
     return clusters
 
 
 def _summary(clusters: Clusters) -> str:
     noise = clusters.sizes.get(-1, 0)
-    parts = [f"{clusters.count} clusters", f"{noise:,} noise points (grey, “noise”)",
+    parts = [f"{clusters.count} clusters", f"{noise:,} noise points (“noise”: grey, under the clusters, last in the legend)",
              f"min size {clusters.params['min_cluster_size']}", f"{clusters.space} space",
              f"{clusters.seconds:.2f} s"]
     if clusters.note:

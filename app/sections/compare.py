@@ -16,7 +16,7 @@ import streamlit as st
 
 from app import state
 from app.components.map import point_map
-from app.sections import error_line, show_error
+from app.sections import error_line, show_error, texts_needed
 from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.compare import compared_rows
 from embeddings.data import Dataset
@@ -130,8 +130,7 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
         f"Offline, compare **{default_model}** with its own static token table (`@static`) or an "
         "earlier layer (`@layer3`); type any local model folder or hub id too."
     )
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; comparing models needs texts to encode.")
+    if texts_needed(dataset, "Comparing models"):
         return
     if len(dataset) < 3:
         st.info("Comparing models needs at least 3 texts.")

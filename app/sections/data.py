@@ -19,8 +19,8 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, serve_request
-from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS
+from app.sections.local_file import PathInput, read_path, render_path_fields, serve_request
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS, PIXELS_MODEL
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
 from embeddings.options import EncodeOptions
@@ -49,6 +49,9 @@ class DataChoice:
     quantize: str = "none"  # "int8": faster, not exact vectors
     data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
     tensor: str | None = None  # the tensor of a projector config
+    metadata: str | None = None  # the metadata TSV of a vectors file named by path
+    image_column: str | None = None  # a table's column of image paths named by path
+    text_column: str | None = None  # the text column picked, when it is not the one the reader picks itself
 
     @property
     def precomputed(self) -> bool:
@@ -118,34 +121,36 @@ def read_uploaded(content: bytes, filename: str, text_column: str | None = None)
 def render_data_panel() -> DataChoice | None:
     """Sidebar widgets for the data, text column, model and level."""
     st.header("Data")
-    request = serve_request()  # set when `embeddings view DATA` started this server
-    sources = SOURCES + ((LOCAL_SOURCE,) if request is not None else ())
-    source = st.radio("Points from", sources, key=state.SOURCE, label_visibility="collapsed",
-                      index=len(sources) - 1 if request is not None else 0)
-    dataset: Dataset | None = None
-    data_digest = ""
+    _start_from_request(serve_request())
+    source = st.radio("Points from", SOURCES, key=state.SOURCE, label_visibility="collapsed")
+    read: _Read | None = None
     try:
-        dataset, data_digest = _render_source(source, request)
-        if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
-            st.info("Type the path of a data file, a projector_config.json / .pbtxt, or a TensorBoard log folder.")
+        read = _render_source(source)
     except InputError as error:
         show_error(error)
     except Exception as error:  # a reader bug must not take the page down
         show_error(error, "Reading the data")
-    if dataset is None:
+    if read is None:
         return None
 
-    data_ref, tensor = _data_ref(source, dataset)
+    dataset = read.dataset
+    data_ref, tensor, metadata = _data_ref(source, dataset, read.named)
+    named = dict(data_ref=data_ref, tensor=tensor, metadata=metadata, text_column=read.text_column,
+                 image_column=read.named.image_column if read.named is not None else None)
+    if dataset.images is not None and dataset.vectors is None:  # images: their own model box, no level
+        return _image_choice(dataset, read.digest, named)
     if dataset.vectors is not None:
         st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
                    + (f", {len(dataset.bookmarks)} projector bookmark(s)" if dataset.bookmarks else ""))
-        return DataChoice(dataset, data_digest, model="", level="text", data_ref=data_ref, tensor=tensor)
+        return DataChoice(dataset, read.digest, model="", level="text", **named)
 
     st.caption(f"{len(dataset):,} texts from {dataset.source}")
     st.header("Model")
+    if state.get(state.MODEL) == PIXELS_MODEL:
+        st.session_state[state.MODEL] = DEFAULT_MODEL  # from images to texts: pixels do not read texts
     model = st.text_input(
         "Model",
-        value=(request.model if request is not None and request.model else DEFAULT_MODEL),
+        value=DEFAULT_MODEL,
         key=state.MODEL,
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
@@ -154,7 +159,6 @@ def render_data_panel() -> DataChoice | None:
     level_label = st.radio(
         "Level",
         list(LEVEL_LABELS.values()),
-        index=_level_index(request),
         key=state.LEVEL,
         horizontal=True,
         help="texts: one vector per text. tokens: one contextual vector per token. "
@@ -167,19 +171,13 @@ def render_data_panel() -> DataChoice | None:
     elif level == "vocab":
         vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_SIZE)
         st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
-    return DataChoice(dataset, data_digest, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
-                      trust_remote_code=trust, backend=backend, quantize=quantize, data_ref=data_ref, tensor=tensor)
+    return DataChoice(dataset, read.digest, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
+                      trust_remote_code=trust, backend=backend, quantize=quantize, **named)
 
 
 def _how_to_run() -> tuple[bool, str, str]:
     """(trust the model's code, backend, quantize): how the model runs."""
-    trust = st.checkbox(
-        "Trust the model's own code",
-        value=False,
-        key=state.TRUST_REMOTE_CODE,
-        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
-        "It runs on this machine with your rights: tick only for models whose code you trust.",
-    )
+    trust = _trust_box()
     backend = st.selectbox(
         "Backend", BACKENDS, key=state.BACKEND,
         help="What runs the model. auto: the fastest runtime that gives torch's vectors on this machine "
@@ -193,38 +191,81 @@ def _how_to_run() -> tuple[bool, str, str]:
     return trust, str(backend), "int8" if int8 and backend in ("auto", "onnx") else "none"
 
 
-def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
-    """How a saved view or the page URL names this data (a path and tensor reopen it; uploads cannot)."""
+def _image_choice(dataset: Dataset, data_digest: str, named: dict) -> DataChoice:
+    """Images: the model that reads them (a CLIP model, or pixels); they are one vector each."""
+    st.caption(f"{len(dataset):,} images from {dataset.source}")
+    for note in dataset.images.notes():
+        st.caption(f"Note: {note}.")
+    st.header("Model")
+    if state.get(state.MODEL) in (None, "", DEFAULT_MODEL):
+        st.session_state[state.MODEL] = PIXELS_MODEL  # a text model does not read images
+    model = st.text_input(
+        "Image model", key=state.MODEL,
+        help=f"`{PIXELS_MODEL}`: each image's raw pixels, as the projector's MNIST demo. Or a CLIP model "
+        "(a Hugging Face id or a local folder): its text tower then places typed queries among the images.",
+    ).strip() or PIXELS_MODEL
+    return DataChoice(dataset, data_digest, model=model, level="text", trust_remote_code=_trust_box(), **named)
+
+
+def _trust_box() -> bool:
+    return st.checkbox(
+        "Trust the model's own code",
+        value=False,
+        key=state.TRUST_REMOTE_CODE,
+        help="Some hub models ship Python code that must run to load them (trust_remote_code). "
+        "It runs on this machine with your rights: tick only for models whose code you trust.",
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a source read: the dataset, its data digest, the text column picked (None: the reader's
+    own) and, for a path, what the path fields name."""
+
+    dataset: Dataset
+    digest: str
+    text_column: str | None = None
+    named: PathInput | None = None
+
+
+def _start_from_request(request: ServeRequest | None) -> None:
+    """Once per session: the path, metadata, text column, model and level `embeddings view` was
+    given become the panel's starting values (unless a link or saved view already named its data)."""
+    if request is None or state.get(state.SERVE_READ):
+        return
+    st.session_state[state.SERVE_READ] = True
+    if state.get(state.SOURCE) is not None:
+        return
+    values = {state.SOURCE: state.PATH_SOURCE, state.DATA_PATH: request.data, state.PATH_METADATA: request.metadata,
+              state.TEXT_COLUMN: request.text_column, state.IMAGE_COLUMN: request.image_column,
+              state.MODEL: request.model,
+              state.LEVEL: LEVEL_LABELS.get(request.level)}
+    for key, value in values.items():
+        if value:
+            st.session_state[key] = value
+
+
+def _data_ref(source: str, dataset: Dataset, named: PathInput | None) -> tuple[str | None, str | None, str | None]:
+    """How a saved view or the page URL names this data: (data, tensor, metadata). A path reopens;
+    an upload or pasted texts cannot (their name is kept to say what they were)."""
     if source == "Sample":
-        return f"sample:{state.get(state.SAMPLE)}", None
-    if source == state.PATH_SOURCE:
-        return str(state.get(state.DATA_PATH) or "").strip() or None, state.get(state.TENSOR)
+        return f"sample:{state.get(state.SAMPLE)}", None, None
+    if named is not None:
+        return named.path, named.tensor, named.metadata
     if source == "Paste texts":
-        return f"paste:{len(dataset)} texts", None
-    return f"upload:{dataset.source}", None
+        return f"paste:{len(dataset)} texts", None, None
+    return f"upload:{dataset.source}", None, None
 
 
-def _level_index(request: ServeRequest | None) -> int:
-    """The level `embeddings view --level` asked for (texts otherwise)."""
-    levels = list(LEVEL_LABELS)
-    return levels.index(request.level) if request is not None and request.level in levels else 0
-
-
-def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Dataset | None, str]:
-    if source == LOCAL_SOURCE and request is not None:
-        path, metadata = render_local_file(request)
-        dataset, digest = read_local_file(path, metadata, request.text_column)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset, digest = read_local_file(path, metadata, column)
-        return dataset, digest
+def _render_source(source: str) -> _Read | None:
+    if source == state.PATH_SOURCE:
+        named = render_path_fields()
+        if named is None:
+            return None
+        return _with_text_column(lambda column: read_path(named, column), named)
     if source == "Sample":
         name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
-        dataset = _read_sample(name, None)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset = _read_sample(name, column)
-        return dataset, f"sample:{name}:{column}"
+        return _with_text_column(lambda column: (_read_sample(name, column), f"sample:{name}:{column}"))
     if source == "Upload a file":
         upload = st.file_uploader(
             "CSV, TSV, JSONL, Parquet or TXT (one text per line)",
@@ -234,22 +275,32 @@ def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Da
         )
         if upload is None:
             st.info("Choose a file to upload.")
-            return None, ""
+            return None
         check_upload_size(upload.name, upload.size)
         content = upload.getvalue()
-        dataset, digest = read_uploaded(content, upload.name)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset, digest = read_uploaded(content, upload.name, column)
-        return dataset, digest
-    if source == state.PATH_SOURCE:
-        return _render_path()
+        return _with_text_column(lambda column: read_uploaded(content, upload.name, column))
     if source == "Paste texts":
         text = st.text_area("One text per line", key=state.PASTE, height=180)
         if not text.strip():
             st.info("Paste some texts, one per line.")
-            return None, ""
-        return _read_paste(text), f"paste:{_digest(text)}"
+            return None
+        return _Read(_read_paste(text), f"paste:{_digest(text)}")
+    return _render_projector_files()
+
+
+def _with_text_column(read: Callable[[str | None], tuple[Dataset, str]], named: PathInput | None = None) -> _Read:
+    """Read with the reader's own text column, then again with the one picked (when there is a choice)."""
+    dataset, digest = read(None)
+    if dataset.vectors is not None:  # precomputed vectors: their first metadata column labels them
+        return _Read(dataset, digest, None, named)
+    column = _text_column_picker(dataset)
+    if column == dataset.text_column:
+        return _Read(dataset, digest, None, named)
+    dataset, digest = read(column)
+    return _Read(dataset, digest, column, named)
+
+
+def _render_projector_files() -> _Read | None:
     vectors = st.file_uploader(
         "Vectors: a projector vectors TSV or a .npy", key=state.VECTORS_UPLOAD,
         help="One row per point, tab-separated numbers, no header (as projector.tensorflow.org loads).",
@@ -260,7 +311,7 @@ def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Da
     )
     if vectors is None:
         st.info("Choose a vectors file (and optionally its metadata).")
-        return None, ""
+        return None
     for upload in (vectors, metadata):
         if upload is not None:
             check_upload_size(upload.name, upload.size)
@@ -268,40 +319,14 @@ def _render_source(source: str, request: ServeRequest | None = None) -> tuple[Da
     m_bytes = metadata.getvalue() if metadata is not None else None
     dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
     digest = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
-    return dataset, digest
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _read_path(path: str, tensor: str | None, stamp: float) -> Dataset:
-    from embeddings.pipeline import load_input
-
-    return load_input(path, tensor=tensor)
-
-
-def _render_path() -> tuple[Dataset | None, str]:
-    """A path on this machine: a data file, a projector config, or a folder holding one."""
-    from pathlib import Path
-
-    from embeddings.projector_config import is_projector_config, read_entries
-
-    path = st.text_input("Path", key=state.DATA_PATH, placeholder="/data/logs or projector_config.json",
-                         help="A CSV/TSV/JSONL/Parquet/TXT or .npy file, a projector_config.json or .pbtxt, or a "
-                         "folder holding one (a TensorBoard log folder, an export of ours).").strip()
-    if not path:
-        return None, ""
-    target = Path(path).expanduser()
-    tensor = None
-    if is_projector_config(target):
-        names = [entry.name for entry in read_entries(target)]
-        if state.get(state.TENSOR) not in names:
-            st.session_state[state.TENSOR] = names[0]
-        tensor = st.selectbox("Tensor", names, key=state.TENSOR) if len(names) > 1 else names[0]
-    stamp = target.stat().st_mtime if target.exists() else 0.0  # an edited file is read again
-    return _read_path(str(target), tensor, stamp), f"path:{target}:{tensor}:{stamp}"
+    return _Read(dataset, digest)
 
 
 def _text_column_picker(dataset: Dataset) -> str | None:
-    """A select box of the columns that hold text (shown only when there is a choice)."""
+    """A select box of the columns that hold text (shown only when there is a choice; images are
+    named by their paths)."""
+    if dataset.images is not None:
+        return dataset.text_column
     columns = [
         str(c) for c in dataset.metadata.columns
         if not pd.api.types.is_numeric_dtype(dataset.metadata[c].dtype)
@@ -400,6 +425,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
             st.session_state[state.STOPPED] = job
             st.rerun()
         what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
+        what = "images" if choice.dataset.images is not None else what
         total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)

@@ -1,5 +1,6 @@
-"""app: a real Chromium driving the Streamlit app: first chart on a new server (cold and cached vector
-cache), re-colour, and 100k points uploaded as projector files (draw, re-colour, hover, zoom, server RSS).
+"""app: a real Chromium driving the Streamlit app, started as users start it (app/server.py, behind
+its access token): first chart on a new server (cold and cached vector cache), re-colour, and 100k
+points uploaded as projector files (draw, re-colour, hover, zoom, server RSS).
 
 The page-side JavaScript is in app_probes.js (the page) and map_probes.js (the map's iframe).
 """
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import write_big
-from benchmarks.measure import EXTRA, ROOT, Config, Row, add, child_env, log, median, server_peak_mib, size_label
+from benchmarks.measure import EXTRA, Config, Row, add, child_env, log, median, server_peak_mib, size_label
 from benchmarks.sections.probes import probe
-from harness.browser import chromium, streamlit_server
+from harness.browser import APP_MAIN, chromium, streamlit_server
 
 # The Explore tab's map is an iframe; what it shows is read inside it (window.__map, map.js).
 MAP_IFRAME = "iframe[title='app.components.map.point_map']"
@@ -28,8 +29,9 @@ JS_MAP_POINT_COUNT = probe("map_probes.js", "points")
 
 
 def app_server(workdir: Path, cache: Path):
-    """`streamlit run app/main.py` on a free port, with `cache` as its vector cache (harness.browser.Server)."""
-    return streamlit_server(ROOT / "app" / "main.py", workdir, child_env(EMBEDDINGS_CACHE=str(cache)),
+    """The app as `make run` starts it (app/server.py, behind a new access token) on a free port, with
+    `cache` as its vector cache: a harness.browser.Server whose url carries the token."""
+    return streamlit_server(APP_MAIN, workdir, child_env(EMBEDDINGS_CACHE=str(cache)),
                             args=("--server.maxUploadSize", "1000"), seconds=90)
 
 

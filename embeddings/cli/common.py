@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, QUANTIZE
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, ENGINES, LEVELS, PIXELS_MODEL, QUANTIZE
 from embeddings.errors import InputError
 
 EXIT_BAD_INPUT = 2
@@ -62,14 +62,17 @@ def add_common_arguments(p: argparse.ArgumentParser, *, level: bool = True, engi
     `level`, --model, --level, --layer and --vocab-size."""
     p.add_argument("data", metavar="DATA", nargs="?" if level else None,
                    help="CSV, TSV, JSONL, Parquet or TXT of texts, or a folder or glob of CSV/JSONL/Parquet "
-                   "shards; vectors: .npy / projector vectors TSV; or a projector config: "
+                   "shards; a folder of images; vectors: .npy / projector vectors TSV; or a projector config: "
                    "projector_config.json, .pbtxt, or a folder holding one (TensorBoard log)"
                    + (" (none with --level vocab)" if level else ""))
     if level:
         p.add_argument("--model", default=DEFAULT_MODEL,
                        help=f"model spec: {DEFAULT_MODEL} (bundled), a Hugging Face id or a local folder; "
-                       "SPEC@static or SPEC@layerN for variants (default: %(default)s)")
+                       "SPEC@static or SPEC@layerN for variants; for images a CLIP model, or "
+                       f"{PIXELS_MODEL} for the raw pixels (default: %(default)s)")
     p.add_argument("--text-column", help="column holding the texts (default: 'text', else the first text column)")
+    p.add_argument("--image-column", help="column of a table naming an image per row (paths relative to the table): "
+                   "the points are those images")
     p.add_argument("--metadata", help="metadata TSV for a vectors DATA file (projector format)")
     p.add_argument("--tensor", help="which tensor of a projector config DATA (default: the first)")
     p.add_argument("--batch-size", type=positive_int)  # default: the encoder's (32 texts, 16 at token level)
@@ -97,7 +100,8 @@ def add_common_arguments(p: argparse.ArgumentParser, *, level: bool = True, engi
     if level:
         p.add_argument("--level", choices=LEVELS, default="text",
                        help="one vector per text, one per token (contextual), or the model's vocabulary "
-                       "(rows of its input embedding table; no DATA)")
+                       "(rows of its input embedding table; no DATA); images are one vector each "
+                       "(text or image: the same)")
         p.add_argument("--layer", type=int, default=-1, help="layer for token vectors (-1 = last)")
         p.add_argument("--vocab-size", type=positive_int, default=DEFAULT_VOCAB_SIZE,
                        help="--level vocab: how many whole-word tokens (default: %(default)s)")
@@ -214,14 +218,19 @@ def load_for(args: argparse.Namespace):  # -> Dataset | None (None: the vocabula
         return None
     if args.data is None:
         raise InputError("DATA is missing: name a file of texts or vectors (only --level vocab needs none)")
-    return load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None),
-                      tensor=getattr(args, "tensor", None))
+    dataset = load_input(args.data, text_column=args.text_column, metadata=getattr(args, "metadata", None),
+                         tensor=getattr(args, "tensor", None), image_column=getattr(args, "image_column", None))
+    if dataset.images is not None:
+        for note in dataset.images.notes():
+            info(f"note: {note}", args)
+    return dataset
 
 
 def text_dataset(args: argparse.Namespace):  # -> Dataset
     dataset = load_for(args)
     if dataset.texts is None:
-        raise InputError(f"{args.data}: {args.command} reads texts with the model; give a text file, not vectors")
+        what = "images" if dataset.images is not None else "vectors"
+        raise InputError(f"{args.data}: {args.command} reads texts with the model; give a text file, not {what}")
     return dataset
 
 
@@ -275,7 +284,8 @@ def points_for(args: argparse.Namespace, dataset):  # -> Points
 
     check_engine(args)
     options = encode_options(args)
-    progress = Progress(f"encoding ({options.level})", quiet=args.quiet)
+    what = "images" if dataset is not None and dataset.images is not None else options.level
+    progress = Progress(f"encoding ({what})", quiet=args.quiet)
     try:
         return embed_points(dataset, options, progress=progress)
     finally:

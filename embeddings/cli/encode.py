@@ -1,5 +1,5 @@
-"""`embeddings encode DATA --out OUT`: vectors to a .npy matrix (with a CSV of rows at token and
-vocabulary level) or to a folder of Parquet shards of row_id, vector."""
+"""`embeddings encode DATA --out OUT`: vectors to a .npy matrix (with a CSV of rows at token,
+vocabulary and image level) or to a folder of Parquet shards of row_id, vector."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         with open(tmp, "wb") as handle:
             np.save(handle, points.vectors, allow_pickle=False)
     if points.level != "text":
-        rows_path = out.with_suffix({"token": ".tokens.csv", "vocab": ".vocab.csv"}[points.level])
+        rows_path = out.with_suffix({"token": ".tokens.csv", "vocab": ".vocab.csv", "image": ".images.csv"}[points.level])
         with atomic_path(rows_path) as tmp:
             points.table.to_csv(tmp, index=False)
         info(f"wrote {rows_path} (one row per vector)", args)

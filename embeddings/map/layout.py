@@ -47,7 +47,9 @@ class MapLayout:
         return table
 
     def payload(self) -> bytes:
-        return pack_map_data(self.coords, self.table, categories_from=self.points.table, axis_titles=self.axis_titles)
+        images = getattr(self.points, "images", None)  # points that are images: their pictures too
+        return pack_map_data(self.coords, self.table, categories_from=self.points.table, axis_titles=self.axis_titles,
+                             images=None if images is None else images.subset(self.positions))
 
     def positions_of(self, row_ids: Sequence[int], what: str = "row") -> np.ndarray:
         """The positions in the points of these row ids; an id the map does not draw is an error."""

@@ -33,7 +33,12 @@ export function decodePayload(bytes) {
   const rows = header.rows;  // source row of each point, or null when point i is row i
   let rowIndex = null;
   if (rows) { rowIndex = new Map(); rows.forEach((r, i) => rowIndex.set(r, i)); }
-  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [] };
+  // Points that are images: the atlas's bytes and how to cut it (images.js decodes it).
+  const images = header.images ? Object.assign({ atlas: sections["images/atlas"] }, header.images) : null;
+  // coordsOnly: a new layout of points the map already holds (embeddings.mapdata.pack_coords);
+  // live: how far a layout still forming has got (its iteration, state), as the server wrote it.
+  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [], images,
+    imagesNote: header.images_note || null, coordsOnly: !!header.coords_only, live: header.live || null };
 }
 
 export function columnValues(col) {  // the distinct strings of a category column, decoded once

@@ -20,6 +20,7 @@ function buildGrid(panel) {  // 2D: the points bucketed on a GRID_CELLS^2 grid o
 }
 
 export function pick(panel, hidden, x, y) {  // nearest shown point within PICK_RADIUS pixels, or -1
+  if (panel.spriteSide) return pickPicture(panel, hidden, x, y);
   if (panel.dims === 2) return pick2d(panel, hidden, x, y);
   const s = panel.screenPositions();
   let best = -1, bestD = PICK_RADIUS * PICK_RADIUS;
@@ -44,6 +45,25 @@ function pick2d(panel, hidden, x, y) {  // through the grid: only the points nea
       const i = grid.order[k], ddx = c[2 * i] - dx, ddy = c[2 * i + 1] - dy, dd = ddx * ddx + ddy * ddy;
       if (dd < bestD && !(hidden && hidden[i])) { bestD = dd; best = i; }
     }
+  }
+  return best;
+}
+
+// Points drawn as pictures: the picture on top under the pointer, as a person sees it: a lit one
+// over the dimmed, then in 3D the nearest (pictures are drawn larger the nearer they are), in 2D
+// the one drawn last; or -1.
+function pickPicture(panel, hidden, x, y) {
+  const s = panel.screenPositions(), S = panel.S, lit = S.matches || S.highlight, d = panel.dims, c = panel.coords;
+  const m = panel.matrix(), ref = d === 3 ? 0.5 * Math.hypot(...panel.extent) * panel.cam.dist : 0;
+  let best = -1, bestLit = false, bestDepth = Infinity;
+  for (let i = 0; i < panel.n; i++) {
+    if (hidden && hidden[i]) continue;
+    const depth = d === 3 ? m[3] * c[3 * i] + m[7] * c[3 * i + 1] + m[11] * c[3 * i + 2] + m[15] : 0;
+    const half = panel.spriteSide / 2 * (d === 3 ? ref / Math.max(depth, 1e-6) : 1);
+    if (Math.abs(s[2 * i] - x) > half || Math.abs(s[2 * i + 1] - y) > half) continue;
+    const isLit = !!(lit && lit[i]);
+    if (bestLit && !isLit) continue;
+    if ((isLit && !bestLit) || depth <= bestDepth) { best = i; bestLit = isLit; bestDepth = depth; }
   }
   return best;
 }

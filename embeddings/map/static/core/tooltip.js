@@ -1,5 +1,6 @@
 // The tooltip of a hovered point: its text in bold, then a few of its other columns and its row
 // id, placed beside the pointer inside the map's root element.
+import { imageOf } from "./images.js";
 import { cellText } from "./payload.js";
 import { rowOf } from "./state.js";
 
@@ -9,6 +10,8 @@ export function showTooltip(map, i, clientX, clientY) {
   const S = map.state, data = S.data, tip = map.els.tooltip, root = map.els.root;
   const first = S.textColumn && data.columns.has(S.textColumn) ? S.textColumn : data.columns.keys().next().value;
   tip.replaceChildren();
+  const picture = imageOf(S, i, tip.ownerDocument);  // points that are images: the picture first
+  if (picture) tip.append(picture, "\n");
   if (first !== undefined) {
     const b = tip.ownerDocument.createElement("b"); let t = cellText(data.columns.get(first), i);
     if (t.length > 300) t = t.slice(0, 299) + "\u2026";
