@@ -40,11 +40,12 @@ class Config:
     million: int = 1_000_000  # scale: vectors loaded and projected with PCA
     ann_sizes: tuple[int, ...] = (50_000, 100_000)  # scale: approximate vs exact neighbours
     umap_all: int = 100_000  # scale: UMAP on every point
+    live_points: int = 10_000  # live: a layout forming on the app's map
 
 
 FULL = Config(quick=False, repeats=3, texts=2000, sizes=(1_000, 10_000, 100_000), big=100_000, app_points=100_000)
 QUICK = Config(quick=True, repeats=2, texts=200, sizes=(500, 2_000), big=5_000, app_points=5_000,
-               million=30_000, ann_sizes=(25_000,), umap_all=25_000)
+               million=30_000, ann_sizes=(25_000,), umap_all=25_000, live_points=2_000)
 
 
 @dataclass

@@ -29,7 +29,9 @@ Sections (``--only`` takes their names), in the order a full run takes them:
 - map: the point map alone in Chromium at 100k and 1M points: first draw, re-colour, search,
   hover, pan/zoom frame rate, tab memory, timed in the page to the changed pixels;
 - images: scikit-learn's 1,797 digits as PNG files read, as pixel vectors, exported with their
-  sprite and read back; the map's atlas at 10k and 100k digits and 10k photo crops.
+  sprite and read back; the map's atlas at 10k and 100k digits and 10k photo crops;
+- live: a t-SNE and a UMAP layout forming on the app's map at 10k points: map updates per
+  second, and the layout's time watched against unwatched.
 
 Each section is a module in benchmarks/sections/ whose bench_<section>(cfg, workdir) is what runs;
 benchmarks/README.md says what each row measures. Prints a Markdown table and the machine; writes
@@ -62,6 +64,7 @@ from benchmarks.sections.clusters import bench_clusters  # noqa: E402
 from benchmarks.sections.encode import bench_encode  # noqa: E402
 from benchmarks.sections.images import bench_images  # noqa: E402
 from benchmarks.sections.knn import bench_knn  # noqa: E402
+from benchmarks.sections.live import bench_live  # noqa: E402
 from benchmarks.sections.map import bench_map  # noqa: E402
 from benchmarks.sections.memory import bench_memory  # noqa: E402
 from benchmarks.sections.projector import bench_projector  # noqa: E402
@@ -91,6 +94,7 @@ SECTIONS = {
     "clusters": bench_clusters,
     "map": bench_map,
     "images": bench_images,
+    "live": bench_live,
 }
 
 

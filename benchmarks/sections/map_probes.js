@@ -89,4 +89,19 @@
     const gl = window.__map.panels[0].gl, e = gl.getExtension('WEBGL_debug_renderer_info');
     return e ? gl.getParameter(e.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
   },
+
+  // A layout forming (the live section): layouts drawn so far, the points held and the live bar's
+  // state (null once the layout is done); null before the map has data.
+  liveState() {
+    const S = window.__map;
+    if (!S || !S.data) return null;
+    const L = S.live;
+    return {layouts: S.stats.layouts, n: S.data.n,
+            live: L ? {state: L.state, iteration: L.iteration, total: L.total, seq: L.seq} : null};
+  },
+
+  // The first panel's coordinates as drawn (x, y, x, y, ...).
+  coords() {
+    return Array.from(window.__map.panels[0].coords);
+  },
 })
