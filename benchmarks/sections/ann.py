@@ -29,7 +29,7 @@ def bench_ann(cfg: Config, workdir: Path) -> None:
     base = base_vectors(workdir, cfg)
     for n in cfg.ann_sizes:
         x = tiled(base, n, seed=n + 1)
-        log(f"scale: approximate vs exact neighbours, {size_label(n)} x 384, k=10, cosine")
+        log(f"ann: approximate vs exact neighbours, {size_label(n)} x 384, k=10, cosine")
         ours, graph = [], None
         for _ in range(cfg.repeats if n <= 50_000 else 1):
             cpu = time.process_time()
@@ -45,7 +45,7 @@ def bench_ann(cfg: Config, workdir: Path) -> None:
             exact = exact_sample_neighbors(x, rows, 10)
             bare = []
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(graph.rows[rows], exact)]))
-        row = add(Row("scale", "approximate kNN all points (neighbors.approximate_knn), k=10, cosine",
+        row = add(Row("ann", "approximate kNN all points (neighbors.approximate_knn), k=10, cosine",
                       f"{size_label(n)} x 384", None, "s", "exact neighbors.knn" if bare else None, None,
                       runs=ours, baseline_runs=bare, target="recall@10 ≥ 0.95",
                       note=f"recall@10 {recall:.4f} against exact search "

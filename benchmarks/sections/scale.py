@@ -43,11 +43,18 @@ def load_stages(mode: str, vectors: Path, meta: Path | None = None, project: boo
     return run_script("load_stages.py", mode, vectors, meta or "", int(project), env=child_env(), timeout=timeout)[1]
 
 
+def scale_vectors(cfg: Config, workdir: Path) -> Path:
+    """The 1M x 384 (--quick: 30k) tiled real vectors as .npy, written once per workdir (the view
+    section opens the same file)."""
+    npy = workdir / f"scale_{cfg.million}.npy"
+    if not npy.exists():
+        np.save(npy, tiled(base_vectors(workdir, cfg), cfg.million, seed=11))
+    return npy
+
+
 def bench_scale(cfg: Config, workdir: Path) -> None:
     n = cfg.million
-    npy, meta = workdir / f"scale_{n}.npy", workdir / f"scale_{n}_meta.tsv"
-    if not npy.exists():
-        np.save(npy, tiled(base_vectors(workdir, cfg), n, seed=11))
+    npy, meta = scale_vectors(cfg, workdir), workdir / f"scale_{n}_meta.tsv"
     write_big_meta(n, meta)
     log(f"scale: load {size_label(n)} x 384 (.npy and TSV) + metadata, PCA, map payload, in fresh processes")
     raw_mib = n * 384 * 4 / 2**20

@@ -7,14 +7,15 @@ import time
 from pathlib import Path
 
 from benchmarks.measure import PY, ROOT, Config, Row, add, child_env, log, size_label
+from benchmarks.sections.scale import scale_vectors
 from harness.browser import free_port
 
 
 def bench_view(cfg: Config, workdir: Path) -> None:
     """`embeddings view DATA`: process start to the URL line (the server answering its health check)."""
-    log("scale: embeddings view start-up to URL")
+    log("view: embeddings view start-up to URL")
     sentences = ROOT / "sample_data" / "sentences.csv"
-    million = workdir / f"scale_{cfg.million}.npy"
+    million = scale_vectors(cfg, workdir)  # the scale section's vectors; written here under --only view
     for label, data in (("300 texts", sentences), (f"{size_label(cfg.million)} x 384 .npy", million)):
         times = []
         for _ in range(cfg.repeats):
@@ -33,5 +34,5 @@ def bench_view(cfg: Config, workdir: Path) -> None:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        add(Row("scale", "`embeddings view DATA`: start to URL", label, None, "s", runs=times,
+        add(Row("view", "`embeddings view DATA`: start to URL", label, None, "s", runs=times,
                 note="checks DATA (load_input), starts Streamlit on 127.0.0.1, waits for its health check"))
