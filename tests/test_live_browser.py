@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server
+from browser_support import APP_MAIN, chromium_page, poll, streamlit_server, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,19 +49,9 @@ def folder(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def app(tmp_path: Path):
-    """app/server.py on a free port with a token of its own: (url with ?token=, log)."""
-    import secrets
-
-    token = secrets.token_urlsafe(24)
-    with streamlit_server(ROOT / "app" / "server.py", tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "numba"),
-                          EMBEDDINGS_TOKEN=token) as (url, log):
-        yield f"{url.split('?')[0].rstrip('/')}/?token={token}", log
-
-
-def with_query(url: str, query: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
-    return f"{url}&{urlencode(query)}"
+    """The app as users start it (app/server.py, a token of its own) on a free port: (url with ?token=, log)."""
+    with streamlit_server(APP_MAIN, tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "numba")) as served:
+        yield served
 
 
 def read(frame) -> dict | None:
