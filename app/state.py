@@ -63,6 +63,7 @@ AXIS_Y_END = "axis_y_end"
 CLUSTER_MIN_SIZE = "cluster_min_size"  # number input; 0 = grows with the points
 CLUSTER_SPACE = "cluster_space"
 CLUSTER_NAMES_ON_MAP = "cluster_names_on_map"
+CLUSTER_REFINE = "cluster_refine_names"  # checkbox: re-rank names' words with the points' model
 FIND_CLUSTERS = "find_clusters_button"
 CLEAR_CLUSTERS = "clear_clusters_button"
 
@@ -160,7 +161,7 @@ ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
 STOPPED = "stopped_job"  # encoding job key the user stopped
 LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
 POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
-CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=str) while clusters are shown
+CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=str, refine=bool) while shown
 URL_READ = "url_read"  # True once this session has reopened the view its page URL names
 PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
 VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)

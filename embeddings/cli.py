@@ -129,21 +129,23 @@ def check_engine(args: argparse.Namespace) -> None:
 
 def clusters_for(args: argparse.Namespace, points, table, coords=None, rows=None):  # -> DataFrame
     """The table with `cluster` and `cluster_label` columns (its rows: `rows` of the points)."""
-    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters
+    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters, word_encoder
 
     vectors = points.vectors if rows is None else points.vectors[rows]
     column = points.label_column
     texts = None if column is None else points.table[column].astype(str).tolist()
     if texts is not None and rows is not None:
         texts = [texts[i] for i in rows]
+    encode = None
+    if args.refine_names:
+        encode = word_encoder(points.model, batch_size=args.batch_size, cache=not args.no_cache,
+                              trust_remote_code=args.trust_remote_code)
     found = find_clusters(texts, coords, vectors=vectors, space=args.cluster_space,
                           min_cluster_size=args.min_cluster_size, seed=args.seed,
-                          tokens=points.level in ("token", "vocab"))
+                          tokens=points.level in ("token", "vocab"), encode=encode)
     if found.note:
         info(f"note: {found.note}", args)
-    noise = found.sizes.get(-1, 0)
-    info(f"{found.count} clusters ({args.cluster_space} space, min size {found.params['min_cluster_size']}), "
-         f"{noise} noise points, in {found.seconds:.1f} s", args)
+    info(found.summary(), args)
     for cluster in range(min(found.count, 10)):
         info(f"  {cluster}: {found.names[cluster]} ({found.sizes[cluster]} points)", args)
     if found.count > 10:
@@ -440,10 +442,13 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     for when in ("before", "after"):
         figures = report[when]
         silhouette = "n/a" if figures["silhouette"] is None else f"{figures['silhouette']:.3f}"
-        info(f"{when:>6}: held-out k-NN accuracy (k={report['parameters']['knn_k']}) "
-             f"{figures['knn_accuracy']:.3f}, silhouette {silhouette}", args)
-    info(f"wrote {result.folder} ({report['split']['train']} texts trained, {report['split']['test']} held out, "
-         f"{report['seconds']['train']:.1f} s training); load it with --model {result.folder}", args)
+        info(f"{when:>6}: held-out k-NN accuracy (k={k}) {figures['knn_accuracy']:.3f}, silhouette {silhouette}", args)
+    split = report["split"]
+    single = f", {split['train_only_classes']} single-text class(es) trained only" if split["train_only_classes"] else ""
+    what = "tuned model" if report["choice"]["kept"] == "tuned" else "base model (unchanged)"
+    info(f"wrote {result.folder}: the {what} ({split['fit']} texts trained, {split['validation']} validated, "
+         f"{split['test']} held out{single}; {report['seconds']['train']:.1f} s training); "
+         f"load it with --model {result.folder}", args)
     return 0
 
 
@@ -592,11 +597,14 @@ def projection_options(p: argparse.ArgumentParser, max_points_help: str) -> None
 
 def clusters_options(p: argparse.ArgumentParser, spaces: tuple[str, ...]) -> None:
     p.add_argument("--clusters", action="store_true",
-                   help="add `cluster` (-1 = noise) and `cluster_label` (its top keywords) columns (HDBSCAN)")
+                   help="add `cluster` (-1 = noise) and `cluster_label` (its keywords) columns (HDBSCAN)")
     p.add_argument("--min-cluster-size", type=minimum_two, help="smallest cluster (default: grows with the points)")
     p.add_argument("--cluster-space", choices=spaces, default=spaces[0],
-                   help="cluster the 2D/3D layout, or the original vectors (reduced by UMAP to 5 dims) "
-                   "(default: %(default)s)")
+                   help="cluster the original vectors (reduced by UMAP to 5 dims: the same clusters whatever "
+                   "the layout) or the 2D/3D layout drawn (default: %(default)s)")
+    p.add_argument("--refine-names", action="store_true",
+                   help="re-rank each cluster's candidate keywords by closeness to its centre with the same model "
+                   "(encodes a few hundred words)")
 
 
 def minimum_two(text: str) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -122,6 +123,10 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     at.button(key=state.FIND_CLUSTERS).click().run()
     clean(at)
     assert at.session_state[state.COLOR_BY] == "cluster_label"  # one click colours by cluster
+    # where the clusters were found and how much is noise, said in one line
+    (summary,) = [c.value for c in at.caption if "clusters, " in c.value and "noise" in c.value]
+    assert re.match(r"3 clusters, \d+% noise \(grey, “noise”: \d+ of 120 points\), original space", summary), summary
+    assert at.checkbox(key=state.CLUSTER_REFINE).disabled  # these vectors came without a model to refine names with
     spec = chart(at)
     assert spec["args"]["view"]["color"] == "cluster_label"
     names = set(column(spec, "cluster_label")) - {"noise"}

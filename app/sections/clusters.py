@@ -1,7 +1,8 @@
-"""Clusters: find them on the layout (or in the original space), name them, colour by them.
+"""Clusters: find them in the original space (or on the layout), name them, colour by them.
 
-``render_clusters`` draws the controls (minimum size, space, "Find clusters") and, while
-clusters are on, returns them for the points now drawn (cached per view and options).
+``render_clusters`` draws the controls (minimum size, space, refined names, "Find clusters") and,
+while clusters are on, returns them for the points now drawn (cached per view and options). The
+original space is the default: the clusters are then the same whatever layout is drawn.
 ``with_cluster_columns`` adds `cluster` and `cluster_label` to the points' table, so colour,
 search, the table and the exports all carry them.
 """
@@ -19,9 +20,16 @@ import streamlit as st
 from app import state
 from app.sections import show_error
 from app.sections.projection import View
-from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, Clusters, default_min_cluster_size, find_clusters
+from embeddings.clusters import (
+    CLUSTER_COLUMN,
+    LABEL_COLUMN,
+    Clusters,
+    default_min_cluster_size,
+    find_clusters,
+    word_encoder,
+)
 
-SPACES = {"Layout (what you see)": "layout", "Original space": "original"}
+SPACES = {"Original space": "original", "Layout (what you see)": "layout"}
 NOT_DRAWN = "(not drawn)"
 
 
@@ -38,7 +46,9 @@ def _turn_on(points_key: str):
     def go() -> None:
         size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
         space = SPACES[st.session_state.get(state.CLUSTER_SPACE) or next(iter(SPACES))]
-        st.session_state[state.CLUSTERS_ON] = {"points": points_key, "min_size": size or None, "space": space}
+        refine = bool(st.session_state.get(state.CLUSTER_REFINE))
+        st.session_state[state.CLUSTERS_ON] = {"points": points_key, "min_size": size or None, "space": space,
+                                               "refine": refine}
         st.session_state[state.COLOR_BY] = LABEL_COLUMN  # colour by cluster in the same click
 
     return go
@@ -63,16 +73,23 @@ def render_clusters(points, view: View) -> Clusters | None:
             help=f"0 grows with the points ({default_min_cluster_size(n)} for {n:,}). Larger: fewer, bigger clusters.",
         )
         space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True,
-                        help="The layout you see, or the original vectors (reduced by UMAP to 5 dimensions first).")
+                        help="The original vectors (reduced by UMAP to 5 dimensions first): the same clusters "
+                        "whatever the layout. Or the 2D/3D layout you see.")
         go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on(points.key),
                       help="HDBSCAN, named by each cluster's most distinctive words; colours the map by cluster.")
         off_col.button("Remove", key=state.CLEAR_CLUSTERS, on_click=_turn_off, disabled=not on)
+        can_refine = points.model is not None and points.level == "text" and points.label_column is not None
+        st.checkbox("Refine names with the model", key=state.CLUSTER_REFINE, disabled=not can_refine,
+                    help="Re-rank each cluster's candidate words by closeness to the cluster's centre with the "
+                    "same model (a few hundred words to encode, cached)." if can_refine else
+                    "Needs texts encoded by a model (these points came without one).")
         if not on:
             return None
         try:
             with st.spinner(f"Clustering {n:,} points..."):
                 clusters = _clusters_cached(points, view, view_key(points.key, view), on["min_size"], on["space"],
-                                            int(st.session_state.get(state.SEED) or 0))
+                                            int(st.session_state.get(state.SEED) or 0),
+                                            points.model if on.get("refine") and can_refine else None)
         except Exception as error:
             show_error(error, "Clustering")
             return None
@@ -82,24 +99,26 @@ def render_clusters(points, view: View) -> Clusters | None:
 
 
 def _summary(clusters: Clusters) -> str:
-    noise = clusters.sizes.get(-1, 0)
-    parts = [f"{clusters.count} clusters", f"{noise:,} noise points (grey, “noise”)",
-             f"min size {clusters.params['min_cluster_size']}", f"{clusters.space} space",
-             f"{clusters.seconds:.2f} s"]
+    parts = [clusters.summary().replace(" noise (", " noise (grey, “noise”: ", 1)]
     if clusters.note:
         parts.append(clusters.note)
     return " · ".join(parts)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _clusters_cached(_points, _view: View, key: str, min_size: int | None, space: str, seed: int) -> Clusters:
-    """find_clusters on the drawn points, keyed on plain values (key stands for points and view)."""
+def _clusters_cached(_points, _view: View, key: str, min_size: int | None, space: str, seed: int,
+                     refine_model: str | None = None) -> Clusters:
+    """find_clusters on the drawn points, keyed on plain values (key stands for points and view).
+
+    refine_model: the points' model spec when names are re-ranked with it, else None.
+    """
     rows = _view.rows
     column = _points.label_column
     texts = None if column is None else _points.table[column].iloc[rows].astype(str).tolist()
     return find_clusters(
         texts, _view.coords, vectors=_points.vectors[rows], space=space, min_cluster_size=min_size, seed=seed,
         tokens=_points.level in ("token", "vocab"),
+        encode=None if refine_model is None else word_encoder(refine_model),
     )
 
 
