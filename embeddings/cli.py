@@ -31,6 +31,11 @@ from typing import Any
 from embeddings.errors import InputError
 from embeddings.models import DEFAULT_MODEL
 
+# embeddings.finetune's LOSSES and DEFAULT_EPOCHS, spelled here so that `--help` does not import
+# pandas and the encoders (tests/test_finetune.py checks they agree).
+FINETUNE_LOSSES = ("batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs", "batch-all-triplet")
+DEFAULT_EPOCHS = 3
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -427,18 +432,26 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     check_output(args.out, args.overwrite)  # before reading anything: fail fast
     dataset = text_dataset(args)
     labels = label_values(dataset, args.label_column, args.data)
-    progress = StageProgress({"base": "encoding (base model)", "train": "training (steps)",
+    progress = StageProgress({"base": "encoding (base model)", "train": "training (steps, per loss)",
+                              "validate": "validating (encoding the training texts)",
                               "tuned": "encoding (tuned model)"}, args.quiet)
     try:
         result = finetune(
             dataset.texts, labels, args.out, model=args.model, epochs=args.epochs, test_size=args.test_size,
-            seed=args.seed, batch_size=args.batch_size, learning_rate=args.learning_rate, loss=args.loss,
+            validation_size=args.validation_size, seed=args.seed, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, loss=args.loss, keep_tuned=args.keep_tuned,
             label_column=args.label_column, overwrite=args.overwrite, cache=not args.no_cache,
             progress=progress, trust_remote_code=args.trust_remote_code,
         )
     finally:
         progress.close()
     report = result.report
+    k = report["parameters"]["knn_k"]
+    for run in report["candidates"]:
+        curve = ", ".join(f"{e['validation_accuracy']:.3f}" for e in run["evaluations"])
+        info(f"  {run['loss']}: " + (f"skipped ({run['skipped']})" if run["skipped"] else
+                                     f"validation {k}-NN accuracy by epoch {curve}"), args)
+    info(("" if result.improved else "NOTE: ") + report["verdict"], args)
     for when in ("before", "after"):
         figures = report[when]
         silhouette = "n/a" if figures["silhouette"] is None else f"{figures['silhouette']:.3f}"
@@ -678,7 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--method", choices=("pca", "umap", "tsne"), default="pca")
     projection_options(p, "sample above this many points (default: per method)")
-    clusters_options(p, spaces=("layout", "original"))
+    clusters_options(p, spaces=("original", "layout"))
     p.add_argument("--out", required=True, help="output .csv file")
     p.set_defaults(func=cmd_project)
 
@@ -713,14 +726,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder for the tuned model (must not exist)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists (only once training succeeded)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="model to start from (default: %(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=1)
+    p.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
+                   help="at most this many epochs per loss; validation picks the best (default: %(default)s)")
     p.add_argument("--test-size", type=float, default=0.2, help="share of texts held out, per class (default: 0.2)")
+    p.add_argument("--validation-size", type=float, default=0.2,
+                   help="share of the training texts that chooses the loss and the epoch (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the batches and the initialisation")
     p.add_argument("--learning-rate", type=float, default=5e-5)
-    p.add_argument("--loss", choices=("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives"),
-                   default="batch-hard-soft-margin",
-                   help="training loss: a triplet loss over batches grouped by label, or in-batch negatives "
-                   "over same-label pairs (default: %(default)s, which measured best)")
+    p.add_argument("--loss", choices=("auto",) + FINETUNE_LOSSES, default="auto",
+                   help="training loss; auto tries batch-hard-soft-margin, in-batch-negatives and cosine-pairs and "
+                   "keeps the one that validates best (default: %(default)s)")
+    p.add_argument("--keep-tuned", action="store_true",
+                   help="write the tuned model even when it does not beat the base model on validation "
+                   "(by default the base model is kept then, and the report says so)")
     p.set_defaults(func=cmd_finetune, batch_size=16)
 
     p = sub.add_parser("layers", help="walk through a model's layers: per-layer layouts and figures (JSON report)")
