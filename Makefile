@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# app/server.py: the app behind its access token; it prints the link to open (with the token).
+# EMBEDDINGS_TOKEN=off make run turns the token off (anyone on this machine could then open it).
 run: $(STAMP)
-	$(BIN)/streamlit run app/main.py --server.address 127.0.0.1
+	$(BIN)/streamlit run app/server.py --server.address 127.0.0.1 --server.headless true
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

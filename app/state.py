@@ -11,9 +11,7 @@ from typing import Any
 import streamlit as st
 
 # ---- data panel (sidebar) widgets
-SOURCE = "data_source"  # radio: sample / upload / paste / projector files / file on this machine
-LOCAL_PATH = "local_path"  # "File on this machine" (embeddings view): the file's path
-LOCAL_METADATA = "local_metadata"  # ... and its metadata TSV
+SOURCE = "data_source"  # radio: sample / upload / paste / projector files / a path on this machine
 SAMPLE = "sample_name"
 UPLOAD = "upload_file"
 PASTE = "paste_texts"
@@ -22,14 +20,19 @@ METADATA_UPLOAD = "projector_metadata"
 TEXT_COLUMN = "text_column"
 MODEL = "model"
 TRUST_REMOTE_CODE = "trust_remote_code"
+BACKEND = "backend"
+QUANTIZE_INT8 = "quantize_int8"
 LEVEL = "level"
 LAYER = "layer"
 VOCAB_SIZE = "vocab_size"
 STOP_ENCODING = "stop_encoding"
 RESUME_ENCODING = "resume_encoding"
-DATA_PATH = "data_path"  # text input: a file, projector config or log folder on this machine
+DATA_PATH = "data_path"  # text input: a file, folder of shards, projector config or log folder on this machine
 TENSOR = "data_tensor"  # which tensor of a projector config
+PATH_METADATA = "data_path_metadata"  # text input: the metadata TSV of a vectors file named by DATA_PATH
+IMAGE_COLUMN = "image_column"  # text input: a table's column of image paths (the points are images)
 PATH_SOURCE = "A path on this machine"  # the SOURCE option DATA_PATH belongs to
+SERVE_READ = "serve_read"  # True once this session took its starting values from `embeddings view`
 
 # ---- projection panel (sidebar) widgets
 METHOD = "method"
@@ -75,7 +78,7 @@ TABLE_ONLY_SELECTED = "table_only_selected"
 
 # ---- explore (colour, label and search live in the map, in the browser)
 CHART = "explore_chart"  # the Explore tab's point map (its value: the last event from the browser)
-# The look a reopened view asks for, handed to the map as its view (the map owns the look after).
+# The look a reopened saved view asks for, handed to the map as its look (the map owns it after).
 COLOR_BY = "color_by"
 LABEL_BY = "label_by"
 SEARCH = "search"
@@ -95,6 +98,7 @@ NEIGHBORS_METRIC = "neighbors_metric"
 EXPORT_SCOPE = "export_scope"
 DOWNLOAD_PROJECTOR = "download_projector"
 DOWNLOAD_COORDS = "download_coords"
+DOWNLOAD_MAP_HTML = "download_map_html"
 
 # ---- tokens tab
 TOKENS_TEXT = "tokens.text"
@@ -116,7 +120,7 @@ COMPARE_METRIC = "compare.metric"
 COMPARE_METHOD = "compare.method"
 COMPARE_DIMS = "compare.dims"
 COMPARE_SEED = "compare.seed"
-COMPARE_RUN = "compare.run"  # the last run: specs, data key, vectors and errors per model
+COMPARE_RUN = "compare.run"  # the last run: specs, texts digest, vectors and errors per model
 COMPARE_MAP = "compare.map"  # the point map with one panel per model
 COMPARE_PAIR = "compare.pair"
 COMPARE_CHANGED = "compare.most_changed.{pair}"
@@ -156,14 +160,14 @@ MAP_HANDLED = "_point_map_seq"  # {map key: number of the last browser event act
 MAP_PAYLOADS = "_point_map_payloads"  # {map key: (data id, packed bytes)}
 
 # ---- values the page stores (not widgets)
-SELECTION = "selection"  # list[int]: source rows selected in the plot
-SELECTION_FOR = "selection_for"  # Points.key the selection belongs to
+SELECTION = "selection"  # list[int]: row ids selected in the plot
+SELECTION_FOR = "selection_for"  # Points.digest the selection belongs to
 ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
-ISOLATED_FOR = "isolated_for"  # Points.key the isolation belongs to
-STOPPED = "stopped_job"  # encoding job key the user stopped
-LAST_JOB = "last_job"  # job key of the last points that loaded (shown while new input fails)
-POINTS_KEY = "points_key"  # Points.key of the points on the page (what selections belong to)
-CLUSTERS_ON = "clusters_on"  # dict(points=Points.key, min_size=int|None, space=str, refine=bool) while shown
+ISOLATED_FOR = "isolated_for"  # Points.digest the isolation belongs to
+STOPPED = "stopped_job"  # digest of the encoding job the user stopped
+LAST_JOB = "last_job"  # job digest of the last points that loaded (shown while new input fails)
+POINTS_DIGEST = "points_digest"  # Points.digest of the points on the page (what selections belong to)
+CLUSTERS_ON = "clusters_on"  # dict(points=Points.digest, min_size=int|None, space=str, refine=bool) while shown
 URL_READ = "url_read"  # True once this session has reopened the view its page URL names
 PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
 VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)
@@ -174,26 +178,26 @@ def get(key: str, default: Any = None) -> Any:
     return st.session_state.get(key, default)
 
 
-def selection(points_key: str) -> list[int]:
+def selection(points_digest: str) -> list[int]:
     """The rows selected in the plot, if they belong to the points now shown."""
-    if st.session_state.get(SELECTION_FOR) != points_key:
+    if st.session_state.get(SELECTION_FOR) != points_digest:
         return []
     return list(st.session_state.get(SELECTION) or [])
 
 
-def set_selection(points_key: str, rows: list[int]) -> None:
+def set_selection(points_digest: str, rows: list[int]) -> None:
     st.session_state[SELECTION] = list(rows)
-    st.session_state[SELECTION_FOR] = points_key
+    st.session_state[SELECTION_FOR] = points_digest
 
 
-def isolated(points_key: str) -> list[int] | None:
+def isolated(points_digest: str) -> list[int] | None:
     """Rows isolated by "Isolate selection", if they belong to the points now shown."""
-    if st.session_state.get(ISOLATED_FOR) != points_key:
+    if st.session_state.get(ISOLATED_FOR) != points_digest:
         return None
     rows = st.session_state.get(ISOLATED)
     return list(rows) if rows else None
 
 
-def set_isolated(points_key: str, rows: list[int] | None) -> None:
+def set_isolated(points_digest: str, rows: list[int] | None) -> None:
     st.session_state[ISOLATED] = list(rows) if rows else None
-    st.session_state[ISOLATED_FOR] = points_key
+    st.session_state[ISOLATED_FOR] = points_digest

@@ -10,6 +10,7 @@ A notebook needs only these names::
     points, clusters = em.cluster_points(points, projection)   # + cluster, cluster_label columns
     view = em.View.of_projection(projection, name="UMAP")   # a view: recipe, look, coordinates
     points.write_projector("out/", views=[view])            # vectors.tsv, metadata.tsv, bookmarks.txt, config
+    points.show(projection, color="topic")                  # the map in a notebook (the `notebook` extra)
 
 Names are loaded on first use, so ``import embeddings`` stays light (no torch, no umap).
 """
@@ -27,6 +28,7 @@ _EXPORTS = {
     "load_sample": "embeddings.data",
     "load_input": "embeddings.pipeline",
     "embed_points": "embeddings.pipeline",
+    "EncodeOptions": "embeddings.options",
     "Points": "embeddings.points",
     "Projection": "embeddings.reduce",
     "project": "embeddings.reduce",
@@ -38,11 +40,12 @@ _EXPORTS = {
     "nearest": "embeddings.neighbors",
     "Neighbors": "embeddings.neighbors",
     "write_projector": "embeddings.projector",
+    "show_map": "embeddings.map.notebook",
     "View": "embeddings.views",
     "save_view": "embeddings.views",
     "load_views": "embeddings.views",
     "read_projector_config": "embeddings.projector_config",
-    "DEFAULT_MODEL": "embeddings.models",
+    "DEFAULT_MODEL": "embeddings.choices",
     "ModelSpec": "embeddings.models",
     "load_model": "embeddings.models",
     "LayerWalk": "embeddings.layers",
@@ -59,9 +62,12 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from embeddings.data import Dataset, from_texts, load_sample, read_data
     from embeddings.errors import InputError, ModelError
     from embeddings.layers import LayerWalk, layer_vectors, walk_layers
+    from embeddings.map.notebook import show_map
     from embeddings.filters import filter_mask
-    from embeddings.models import DEFAULT_MODEL, ModelSpec, load_model
+    from embeddings.choices import DEFAULT_MODEL
+    from embeddings.models import ModelSpec, load_model
     from embeddings.neighbors import Neighbors, nearest
+    from embeddings.options import EncodeOptions
     from embeddings.pipeline import embed_points, load_input
     from embeddings.points import Points
     from embeddings.projector import write_projector

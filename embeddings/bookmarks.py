@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import InputError
-from embeddings.reduce import METHOD_NAMES
+from embeddings.choices import METHOD_NAMES
 from embeddings.views import View
 
 BOOKMARKS_FILE = "bookmarks.txt"
@@ -64,7 +64,7 @@ def bookmark_state(view: View, shape: tuple[int, int], columns: Mapping[str, str
     keys = coordinate_keys(view)
     if coords.ndim != 2 or coords.shape[1] != len(keys):
         raise InputError(f"{where}: coordinates of shape {coords.shape} do not match {view.dims}D {view.method}")
-    rows = None if projection.indices is None else np.asarray(projection.indices, dtype=np.int64)
+    rows = None if projection.subset_rows is None else np.asarray(projection.subset_rows, dtype=np.int64)
     if rows is None and len(coords) != n:
         raise InputError(f"{where}: {len(coords)} coordinates for {n} points")
     if rows is not None and (len(rows) != len(coords) or rows.min(initial=0) < 0 or rows.max(initial=0) >= n):

@@ -1,12 +1,15 @@
-"""A persistent vector cache: every vector is computed once per (model fingerprint, kind, text).
+"""A persistent vector cache: every vector is computed once per (model fingerprint, representation, text).
 
 One SQLite file (WAL journal, so readers never block the writer and two processes may write
 at once; a busy writer is waited for, not failed). Keys:
 
 - ``fingerprint``: the hash of the model's weight, config and tokenizer files plus its variant
   (see ``embeddings.models.fingerprint``), never only its name;
-- ``kind``: what was computed, e.g. ``text`` or ``text:normalized`` or ``token:layer=3``;
-- ``text_hash``: sha256 of the text's UTF-8 bytes.
+- ``representation``: what the vectors are: ``text`` (one per text), ``token:layer=3`` (each token's
+  vector after layer 3) or ``token:static`` (each token's input-table row). It is stored in the
+  column ``kind``: the file format of every cache written so far, kept so those files stay readable;
+- ``text_hash``: sha256 of the text's UTF-8 bytes; for an image (representation ``image``),
+  sha256 of the image file's bytes, so a renamed or moved file is still found and an edited one is not.
 
 Values are float32 arrays stored as raw bytes with their shape, plus optional JSON (the token
 rows of token-level vectors). The file lives in the user's cache folder; the environment
@@ -60,7 +63,7 @@ def text_hash(text: str) -> bytes:
 
 
 class VectorCache:
-    """get_many / put_many of float32 arrays keyed by (fingerprint, kind, text)."""
+    """get_many / put_many of float32 arrays keyed by (fingerprint, representation, text)."""
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
@@ -77,12 +80,17 @@ class VectorCache:
         return conn
 
     def get_many(
-        self, fingerprint: str, kind: str, texts: Sequence[str]
+        self, fingerprint: str, representation: str, texts: Sequence[str]
     ) -> dict[int, tuple[np.ndarray, Any]]:
         """{index in texts: (array, extra)} for the texts found; duplicates are all filled."""
-        if not texts:
+        return self.get_hashed(fingerprint, representation, [text_hash(t) for t in texts])
+
+    def get_hashed(
+        self, fingerprint: str, representation: str, hashes: Sequence[bytes]
+    ) -> dict[int, tuple[np.ndarray, Any]]:
+        """get_many for inputs named by their sha256 digests (an image's: of its file's bytes)."""
+        if not hashes:
             return {}
-        hashes = [text_hash(t) for t in texts]
         positions: dict[bytes, list[int]] = {}
         for i, h in enumerate(hashes):
             positions.setdefault(h, []).append(i)
@@ -95,7 +103,7 @@ class VectorCache:
             rows = conn.execute(
                 f"SELECT text_hash, shape, data, extra FROM vectors "
                 f"WHERE fingerprint = ? AND kind = ? AND text_hash IN ({marks})",
-                [fingerprint, kind, *chunk],
+                [fingerprint, representation, *chunk],
             ).fetchall()
             for h, shape, data, extra in rows:
                 array = np.frombuffer(data, dtype=np.float32).reshape(json.loads(shape))
@@ -107,18 +115,24 @@ class VectorCache:
     def put_many(
         self,
         fingerprint: str,
-        kind: str,
+        representation: str,
         items: Iterable[tuple[str, np.ndarray, Any]],
     ) -> int:
         """Store (text, array, extra) items in one transaction; returns how many were written."""
+        return self.put_hashed(fingerprint, representation, ((text_hash(t), a, e) for t, a, e in items))
+
+    def put_hashed(
+        self, fingerprint: str, representation: str, items: Iterable[tuple[bytes, np.ndarray, Any]],
+    ) -> int:
+        """put_many for inputs named by their sha256 digests: (digest, array, extra) items."""
         rows = []
-        for text, array, extra in items:
+        for digest, array, extra in items:
             array = np.ascontiguousarray(array, dtype=np.float32)
             rows.append(
                 (
                     fingerprint,
-                    kind,
-                    text_hash(text),
+                    representation,
+                    digest,
                     json.dumps(list(array.shape)),
                     array.tobytes(),
                     None if extra is None else json.dumps(extra, ensure_ascii=False),

@@ -2,7 +2,7 @@
 
 Every module that takes vectors, a whole-number option, a metric or a progress callback checks
 it here, so the message a user reads for the same mistake is the same everywhere. This module
-imports nothing from the package but ``errors``.
+imports nothing from the package but ``errors`` and ``choices``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.choices import METRICS
 from embeddings.errors import InputError
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 StopFn = Callable[[], bool]  # True asks the work to stop between batches
-
-# Metrics computed exactly (embeddings.neighbors); UMAP uses the same ones.
-METRICS = ("cosine", "euclidean")
 
 
 def is_whole(value: Any) -> bool:
@@ -34,15 +32,15 @@ def whole_number(value: Any, what: str, minimum: int | None = None) -> int:
     return int(value)
 
 
-def number(value: Any, what: str, kind: type, minimum: float) -> Any:
+def number(value: Any, what: str, numeric_type: type, minimum: float) -> Any:
     """A parameter as int/float, at least `minimum`, or one InputError line."""
     if isinstance(value, bool):
         raise InputError(f"{what} must be a number, not {value!r}")
     try:
-        number = kind(value)
+        number = numeric_type(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise InputError(f"{what} must be a number, not {value!r}") from None
-    if kind is int and number != value:
+    if numeric_type is int and number != value:
         raise InputError(f"{what} must be a whole number, not {value!r}")
     if not np.isfinite(number) or number < minimum:
         raise InputError(f"{what} must be at least {minimum:g}, not {value!r}")

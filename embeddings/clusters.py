@@ -32,14 +32,13 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import check_vectors, whole_number
+from embeddings.choices import CLUSTER_SELECTIONS, CLUSTER_SPACES
 from embeddings.errors import InputError
 
 if TYPE_CHECKING:  # annotations only: clusters work on plain arrays without either module
     from embeddings.points import Points
     from embeddings.reduce import Projection
 
-SPACES = ("layout", "original")
-SELECTIONS = ("leaf", "eom")
 NOISE = -1
 NOISE_NAME = "noise"
 CLUSTER_COLUMN = "cluster"
@@ -171,10 +170,10 @@ def find_clusters(
     keywords by closeness to the cluster's mean vector (see name_clusters).
     """
     started = time.perf_counter()
-    if space not in SPACES:
-        raise InputError(f"cluster space must be one of {', '.join(SPACES)}, not {space!r}")
-    if selection not in SELECTIONS:
-        raise InputError(f"cluster selection must be one of {', '.join(SELECTIONS)}, not {selection!r}")
+    if space not in CLUSTER_SPACES:
+        raise InputError(f"cluster space must be one of {', '.join(CLUSTER_SPACES)}, not {space!r}")
+    if selection not in CLUSTER_SELECTIONS:
+        raise InputError(f"cluster selection must be one of {', '.join(CLUSTER_SELECTIONS)}, not {selection!r}")
     layout = check_vectors(coords, "layout coordinates") if coords is not None else None
     if space == "layout" and layout is None:
         raise InputError("clustering on the layout needs its coordinates; project the points first")
@@ -250,7 +249,7 @@ def cluster_points(
     """
     coords = None
     if projection is not None:
-        if len(projection.rows) != len(points) or projection.indices is not None:
+        if len(projection.rows) != len(points) or projection.subset_rows is not None:
             raise InputError(f"the projection lays out {len(projection.rows):,} of {len(points):,} points; "
                              "cluster points.subset(projection.rows) instead")
         coords = projection.coords

@@ -26,7 +26,7 @@ import numpy as np
 from embeddings.checks import ProgressFn, check_metric, check_vectors, is_whole, whole_number
 from embeddings.errors import InputError
 from embeddings.neighbors import EXACT_UP_TO, neighbor_graph
-from embeddings.reduce import Projection, project, sample_indices
+from embeddings.reduce import Projection, project, sample_rows
 
 
 # Pairwise distances for the rank correlation: a sample of 2,000 points gives ~2M pairs,
@@ -47,7 +47,7 @@ def compared_rows(n: int, seed: int = 0, limit: int = MAX_COMPARED) -> np.ndarra
     """The rows a comparison of n texts uses: all of them, or a seeded sample of `limit` in source order."""
     if n <= limit:
         return np.arange(n)
-    return sample_indices(n, limit, seed)
+    return sample_rows(n, limit, seed)
 
 
 def _check_k(k: Any) -> int:
@@ -97,8 +97,8 @@ def knn_overlap(
     _same_rows(a, b, "a_vectors", "b_vectors")
     if len(a) < 2:
         raise InputError(f"neighbour overlap needs at least 2 points, got {len(a)}")
-    a_idx = neighbor_graph(a, k, metric, exact_up_to=exact_up_to).indices
-    b_idx = a_idx if b is a else neighbor_graph(b, k, metric, exact_up_to=exact_up_to).indices
+    a_idx = neighbor_graph(a, k, metric, exact_up_to=exact_up_to).rows
+    b_idx = a_idx if b is a else neighbor_graph(b, k, metric, exact_up_to=exact_up_to).rows
     return jaccard_rows(a_idx, b_idx)
 
 
@@ -205,7 +205,7 @@ def distance_spearman(
     if n < 3:
         raise InputError(f"distance rank correlation needs at least 3 points, got {n}")
     if n > sample:
-        keep = sample_indices(n, int(sample), seed)
+        keep = sample_rows(n, int(sample), seed)
         a, b = a[keep], (a[keep] if b is a else b[keep])
     da = _condensed_distances(a, metric)
     db = da if b is a else _condensed_distances(b, metric)
@@ -446,7 +446,7 @@ def compare_embeddings(
                 limit = EXACT_UP_TO if exact_up_to is None else exact_up_to
                 notes.append(f"neighbours above {limit:,} points come from an approximate index "
                              f"(recall@{k} {graph.recall:.3f} against exact search on a sample)")
-            neighbors[name] = graph.indices
+            neighbors[name] = graph.rows
             spaces[name] = _CkaSpace(arrays[name])
         else:
             neighbors[name] = neighbors[canonical[name]]

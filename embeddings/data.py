@@ -1,7 +1,9 @@
 """Reading user data into a `Dataset`: texts, their metadata columns, or precomputed vectors.
 
 Formats: CSV, TSV, JSONL, Parquet, TXT (one text per line), pasted text (one text per non-blank
-line), and vectors as `.npy` or a projector vectors TSV (with an optional metadata TSV).
+line), and vectors as `.npy` or a projector vectors TSV (with an optional metadata TSV). Images:
+a folder of image files (``read_image_folder``), or a table whose image column names them
+(``read_data(path, image_column=...)``; paths relative to the table), see ``embeddings.images``.
 
 Conventions every message follows (one line, naming the file and the place):
 - "row N" in a table (CSV/TSV/Parquet) is the 1-based data row: the first row after the header
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from embeddings.errors import InputError
+from embeddings.images import FOLDER_COLUMN, IMAGE_COLUMN, Images, image_column, image_files
 from embeddings.projector_format import parse_metadata, unique_names
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet", ".txt")
@@ -53,16 +56,29 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Points to explore: texts and/or precomputed vectors, plus one metadata row per point."""
+    """Points to explore: texts, images and/or precomputed vectors, plus one metadata row per point.
+
+    Images (a folder of them, a table's image column, a projector sprite) come with ``texts`` None:
+    they are not texts to encode; ``text_column`` names the column that names each (its path).
+    """
 
     texts: list[str] | None
     metadata: pd.DataFrame
     text_column: str | None
     source: str
     vectors: np.ndarray | None = None
-    # Views that came with the data: a projector config's bookmarks (embeddings.views.View, each
-    # with its coordinates in .projection).
-    views: tuple = ()
+    # A projector config's bookmarks, read as views (embeddings.views.View, each with its
+    # coordinates in .projection).
+    bookmarks: tuple = ()
+    images: Images | None = None  # one image per point, when the points are images
+
+    @property
+    def has_texts(self) -> bool:
+        """True when there are texts for a model to encode. Precomputed vectors have none: their
+        `texts` are the first metadata column, a label to show (the projector's Iris demo labels
+        its points with a measurement, "5.1"), not a text to encode or to learn from. Images have
+        none either: their `texts` are their paths."""
+        return self.vectors is None and self.texts is not None and self.images is None
 
     def __len__(self) -> int:
         if self.texts is not None:
@@ -71,14 +87,15 @@ class Dataset:
             return int(self.vectors.shape[0])
         return len(self.metadata)
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> "Dataset":
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Dataset":
         """A new Dataset holding the given rows, in the given order."""
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
         texts = None if self.texts is None else [self.texts[i] for i in idx]
         metadata = self.metadata.iloc[idx].reset_index(drop=True)
         vectors = None if self.vectors is None else self.vectors[idx]
+        images = None if self.images is None else self.images.subset(idx)
         # Bookmarked coordinates belong to the rows they were made for, not to a subset.
-        return Dataset(texts, metadata, self.text_column, self.source, vectors)
+        return Dataset(texts, metadata, self.text_column, self.source, vectors, images=images)
 
 
 # ------------------------------------------------------------------ raw input
@@ -131,12 +148,12 @@ def _check_not_empty(text: str, name: str) -> None:
 
 
 def _read_delimited(text: str, name: str, sep: str) -> pd.DataFrame:
-    kind = "CSV" if sep == "," else "TSV"
+    file_format = "CSV" if sep == "," else "TSV"
     try:
         # dtype=str + keep_default_na=False: every cell is read as the file spells it.
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
-        raise InputError(f"{name}: malformed {kind}: {_parser_detail(str(exc))}") from None
+        raise InputError(f"{name}: malformed {file_format}: {_parser_detail(str(exc))}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{name}: file is empty") from None
     return frame
@@ -225,10 +242,10 @@ def _missing(value: Any) -> bool:
     return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
-def _where(row: int, kind: str, lines: list[int] | None) -> str:
+def _where(row: int, file_format: str, lines: list[int] | None) -> str:
     if lines is not None:
         return f"line {lines[row]}"
-    if kind == "txt":
+    if file_format == "txt":
         return f"line {row + 1}"
     return f"row {row + 1}"
 
@@ -238,9 +255,10 @@ def _finish(
     name: str,
     text_column: str | None,
     *,
-    kind: str,
+    file_format: str,
     lines: list[int] | None = None,
     all_strings: bool = False,
+    image_column: str | None = None,
 ) -> Dataset:
     """Pick and check the text column, type the metadata, build the Dataset."""
     columns = [str(c) for c in frame.columns]
@@ -249,6 +267,8 @@ def _finish(
         listed = ", ".join(columns)
         raise InputError(f"{name}: has a header ({listed}) but no rows")
     numeric = {c for c in columns if all_strings and _numeric_like(frame[c])}
+    if image_column is not None:
+        return _with_images(frame, name, image_column, text_column, numeric, file_format, lines)
     if text_column is not None:
         if text_column not in columns:
             raise InputError(f"{name}: no column '{text_column}'; columns: {', '.join(columns)}")
@@ -265,11 +285,11 @@ def _finish(
     values = frame[chosen]
     for row, value in enumerate(values):
         if _missing(value):
-            raise InputError(f"{name}: {_where(row, kind, lines)}, column '{chosen}': missing text")
+            raise InputError(f"{name}: {_where(row, file_format, lines)}, column '{chosen}': missing text")
         if not isinstance(value, str):
             shown = repr(value)[:40]
             raise InputError(
-                f"{name}: {_where(row, kind, lines)}, column '{chosen}': expected text, got "
+                f"{name}: {_where(row, file_format, lines)}, column '{chosen}': expected text, got "
                 f"{type(value).__name__} {shown}"
             )
     for column in numeric - {chosen}:
@@ -278,11 +298,27 @@ def _finish(
     return Dataset(list(frame[chosen]), frame, chosen, Path(name).name)
 
 
+def _with_images(frame: pd.DataFrame, name: str, column: str, text_column: str | None, numeric: set[str],
+                 file_format: str, lines: list[int] | None) -> Dataset:
+    """A table whose `column` names an image per row (paths relative to the table): images as points."""
+    columns = list(frame.columns)
+    for wanted, what in ((column, "image"), (text_column, "text")):
+        if wanted is not None and wanted not in columns:
+            raise InputError(f"{name}: no column '{wanted}' for the {what}s; columns: {', '.join(columns)}")
+    where = [_where(row, file_format, lines) for row in range(len(frame))]
+    images = image_column(frame[column].tolist(), name, column, where)
+    for other in numeric - {column}:
+        frame[other] = pd.to_numeric(frame[other].str.strip())
+    frame = frame.reset_index(drop=True)
+    return Dataset(None, frame, text_column or column, Path(name).name, images=images)
+
+
 def read_data(
     source: str | Path | bytes,
     *,
     filename: str | None = None,
     text_column: str | None = None,
+    image_column: str | None = None,
 ) -> Dataset:
     """Read texts and metadata from a file path, or from uploaded bytes named by `filename`.
 
@@ -291,26 +327,49 @@ def read_data(
     skipped. TXT: one text per line (LF, CRLF or CR); an empty line inside the file is an empty
     text, the newline that ends the file is not. The text column is `text_column`, else
     `text`, else the first column of strings; metadata keeps every column in source order.
+
+    `image_column`: the points are images, one per row, named by that column as paths relative
+    to the table's folder (a file on this machine, not uploaded bytes); the text column (default:
+    the image column) only names them.
     """
     content, name, suffix = _raw(source, filename)
     if suffix not in SUPPORTED_SUFFIXES:
         shown = f"'{suffix}'" if suffix else "no suffix"
         raise InputError(f"{name}: unsupported file type ({shown}); supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    if image_column is not None and (isinstance(source, (bytes, bytearray, memoryview)) or suffix == ".txt"):
+        where = "a TXT file has no columns" if suffix == ".txt" else "image paths are relative to the table's folder"
+        raise InputError(f"{name}: an image column needs a table on this machine ({where})")
     if not content:
         raise InputError(f"{name}: file is empty")
+    images = {"image_column": image_column}
     if suffix == ".parquet":
-        return _finish(_read_parquet(content, name), name, text_column, kind="parquet")
+        return _finish(_read_parquet(content, name), name, text_column, file_format="parquet", **images)
     text = _decode(content, name)
     _check_not_empty(text, name)
     if suffix in (".csv", ".tsv"):
         frame = _read_delimited(text, name, "," if suffix == ".csv" else "\t")
-        return _finish(frame, name, text_column, kind="table", all_strings=True)
+        return _finish(frame, name, text_column, file_format="table", all_strings=True, **images)
     if suffix == ".jsonl":
         frame, lines = _read_jsonl(text, name)
         if len(frame) == 0:
             raise InputError(f"{name}: file is empty")
-        return _finish(frame, name, text_column, kind="jsonl", lines=lines)
-    return _finish(_read_txt(text, name), name, text_column, kind="txt")
+        return _finish(frame, name, text_column, file_format="jsonl", lines=lines, **images)
+    return _finish(_read_txt(text, name), name, text_column, file_format="txt")
+
+
+def read_image_folder(folder: str | Path) -> Dataset:
+    """A folder of images (and its sub-folders) as points: one per image file, in sorted path order.
+
+    The table has ``image`` (the path relative to the folder) and, when images sit in sub-folders,
+    ``folder`` (the sub-folder: a class, as in the usual one-folder-per-class layout) to colour by.
+    Other files (not images, or hidden) are left out and counted (``Images.notes`` says so).
+    """
+    images, relative = image_files(folder)
+    table = pd.DataFrame({IMAGE_COLUMN: pd.Series(relative, dtype=object)})
+    parents = [Path(r).parent.as_posix() for r in relative]
+    if any(p != "." for p in parents):
+        table[FOLDER_COLUMN] = pd.Series(parents, dtype=object)
+    return Dataset(None, table, IMAGE_COLUMN, Path(folder).name or str(folder), images=images)
 
 
 def from_texts(texts: Sequence[str], source: str = "pasted") -> Dataset:
@@ -497,15 +556,15 @@ _BLANK_TAIL = re.compile(rb"[ \t\r\n\x0b\x0c]*\Z")
 
 
 class _TsvProblems:
-    """The first problem of each kind met so far, in file order."""
+    """The first problem of each sort met so far, in file order."""
 
     ORDER = ("structure", "number", "finite")
 
     def __init__(self) -> None:
         self.first: dict[str, str] = {}
 
-    def add(self, kind: str, message: str) -> None:
-        self.first.setdefault(kind, message)
+    def add(self, problem: str, message: str) -> None:
+        self.first.setdefault(problem, message)
 
     def worst(self) -> str | None:
         return next((self.first[k] for k in self.ORDER if k in self.first), None)
@@ -708,12 +767,12 @@ def dataset_from_vectors(
     metadata: str | Path | bytes | None = None,
     *,
     metadata_name: str | None = None,
-    views: tuple = (),
+    bookmarks: tuple = (),
 ) -> Dataset:
     """A Dataset of checked (n, d) vectors plus an optional projector metadata TSV (path or bytes)."""
     if metadata is None:
         frame = pd.DataFrame(index=pd.RangeIndex(array.shape[0]))
-        return Dataset(None, frame, None, source, array, views)
+        return Dataset(None, frame, None, source, array, bookmarks)
     content, mname, _ = _raw(metadata, metadata_name, "metadata")
     if not content:
         raise InputError(f"{mname}: file is empty")
@@ -731,4 +790,4 @@ def dataset_from_vectors(
     for column in columns[1:]:
         if _numeric_like(frame[column]):
             frame[column] = pd.to_numeric(frame[column].str.strip())
-    return Dataset(list(frame[first]), frame, first, source, array, views)
+    return Dataset(list(frame[first]), frame, first, source, array, bookmarks)

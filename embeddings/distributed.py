@@ -11,7 +11,8 @@ What happens, in order:
 1. On the driver: the model's fingerprint (no model loaded), one cache lookup for every text,
    and the unique texts that are missing, longest first (similar lengths share a batch).
 2. Ray Data: the missing texts as blocks (``from_pandas``, order kept), ``map_batches`` with
-   ``_TextEncoder``: each actor loads the model once and calls ``encode_texts`` on its batch
+   ``_TextEncoder``: each actor loads the model once and calls ``encode_texts`` on its batch with
+   the driver's EncodeOptions
    (the local path's own function, no second implementation), writes what it computed into the
    vector cache when it runs on the driver's machine (SQLite in WAL mode takes several writers),
    and returns (key, vector).
@@ -38,10 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embeddings.checks import ProgressFn, StopFn, report, whole_number
-from embeddings.encode import CHUNK_BATCHES, Embeddings, _check_stop, _check_texts, _normalized, encode_texts
+from embeddings.checks import ProgressFn, StopFn, report
+from embeddings.encode import (
+    CHUNK_BATCHES, TEXT_BATCH_SIZE, Embeddings, _check_stop, _check_texts, _normalized, encode_texts,
+)
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, load_model
+from embeddings.models import ModelSpec, fingerprint, load_model
+from embeddings.options import EncodeOptions
 
 RAY_MISSING = "the Ray engine needs Ray: pip install 'embedding-explorer[ray]'"
 # Retries of a dead actor and of the batch it was running: enough to ride out a crashed or
@@ -51,7 +55,12 @@ MAX_TASK_RETRIES = 3
 # Fault injection for the tests: when this variable names an existing file, the first actor to
 # claim it (an atomic rename) exits hard after encoding and caching its batch, before returning.
 FAULT_FILE_ENV = "EMBEDDINGS_RAY_FAULT_FILE"
-_KIND = "text"
+_REPRESENTATION = "text"  # the vector cache's name for one vector per text
+
+
+def _representation(options: EncodeOptions) -> str:
+    """The cache's name for these vectors: int8 ones apart from exact ones (as encode_texts names them)."""
+    return _REPRESENTATION if options.quantize == "none" else f"{_REPRESENTATION}:{options.quantize}"
 
 
 # ---------------------------------------------------------------- the Ray session
@@ -202,15 +211,7 @@ def _first_line(exc: BaseException) -> str:
 class _TextEncoder:
     """One Ray Data actor: loads the model once, then encodes each batch it is handed."""
 
-    def __init__(
-        self,
-        model: str,
-        trust_remote_code: bool,
-        batch_size: int,
-        threads: int,
-        cache_path: str | None,
-        driver_node: str,
-    ) -> None:
+    def __init__(self, options: EncodeOptions, threads: int, cache_path: str | None, driver_node: str) -> None:
         import ray
 
         on_driver_node = ray.get_runtime_context().get_node_id() == driver_node
@@ -222,22 +223,24 @@ class _TextEncoder:
             from embeddings.cache import VectorCache
 
             self.store = VectorCache(cache_path)
-        self.lm = load_model(model, trust_remote_code=trust_remote_code)
+        # The spec again as typed: a bundled or local model's folder is this node's, not the driver's.
+        spec = ModelSpec.parse(options.model.raw, trust_remote_code=options.model.trust_remote_code)
+        self.lm = load_model(spec, device=options.device)
         if self.lm.device == "cpu" and threads > 0:
             import torch
 
             torch.set_num_threads(threads)
-        self.batch_size = batch_size
+        # The actor writes the cache itself (below), so encode_texts does not.
+        self.options = EncodeOptions.of(options, model=self.lm.spec, cache=False, device=self.lm.device,
+                                        normalize=False, engine="local", processes=1)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(text) for text in batch["text"]]
         # The model is memoised per process, so this finds the one loaded in __init__.
-        vectors = encode_texts(
-            texts, self.lm.spec, batch_size=self.batch_size, cache=False, device=self.lm.device,
-            trust_remote_code=self.lm.spec.trust_remote_code,
-        ).vectors
+        vectors = encode_texts(texts, self.options).vectors
         if self.store is not None:
-            self.store.put_many(self.lm.fingerprint, _KIND, ((t, v, None) for t, v in zip(texts, vectors)))
+            self.store.put_many(self.lm.fingerprint, _representation(self.options),
+                                ((t, v, None) for t, v in zip(texts, vectors)))
         _maybe_fail_for_test()
         stored = np.full(len(texts), self.store is not None)
         return {"key": np.asarray(batch["key"], dtype=np.int64), "vector": vectors, "stored": stored}
@@ -259,8 +262,6 @@ def _maybe_fail_for_test() -> None:
 
 def _plan(ray: Any, actors: int | None) -> tuple[int, int, int]:
     """(actors, CPUs per actor, GPUs per actor) for this cluster: one GPU each when it has GPUs."""
-    if actors is not None:
-        whole_number(actors, "actors", minimum=1)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
     cpus = int(resources.get("CPU", 0))
@@ -316,35 +317,37 @@ def _model_error(exc: BaseException) -> InputError | None:
 
 def encode_on_ray(
     texts: Sequence[str],
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    batch_size: int = 32,
-    normalize: bool = False,
-    cache: bool = True,
     progress: ProgressFn | None = None,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
-    address: str | None = None,
-    actors: int | None = None,
+    **option_overrides: Any,
 ) -> Embeddings:
     """One vector per text, in input order, encoded by a Ray Data actor pool.
 
-    Equal to ``encode_texts`` with the same arguments (to float rounding from batch padding).
-    ``address``: a Ray cluster to join (``ray start --head`` prints it); None starts a local Ray
-    unless this process already has one open. ``actors``: how many encoding actors (default: one
-    per GPU, else one per node, each with the node's CPUs).
+    Equal to ``encode_texts`` with the same options (to float rounding from batch padding).
+    ``ray_address``: a Ray cluster to join (``ray start --head`` prints it); None starts a local
+    Ray unless this process already has one open. ``actors``: how many encoding actors (default:
+    one per GPU, else one per node, each with the node's CPUs).
     """
     texts = _check_texts(texts)
-    whole_number(batch_size, "batch size", minimum=1)
-    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
+    options = EncodeOptions.of(options, **option_overrides)
+    spec, address = options.model, options.ray_address
     import_ray(local=address is None or is_loopback(address))  # fail before any work when Ray is missing
     store = None
-    if cache:
+    if options.cache:
         from embeddings.cache import shared_cache
 
         store = shared_cache()
+    from dataclasses import replace
+
+    from embeddings.backends import choose_backend
+
+    # Resolved here, once (converting the model on first use): every actor runs the same backend.
+    chosen = choose_backend(spec, options.backend, options.quantize, device=options.device, progress=progress)
+    options = replace(options, backend=chosen.name, quantize="none" if chosen.exact else chosen.precision)
     fp = fingerprint(spec) if store is not None else None
-    found = store.get_many(fp, _KIND, texts) if fp is not None else {}
+    found = store.get_many(fp, _representation(options), texts) if fp is not None else {}
     total = len(texts)
     counts: dict[str, int] = {}
     for i in range(total):
@@ -353,17 +356,15 @@ def encode_on_ray(
     unique = sorted(counts, key=len, reverse=True)  # longest first, as encode_texts does
     computed: np.ndarray | None = None
     if unique:
-        computed = _run_pipeline(
-            unique, counts, spec, batch_size=batch_size, store=store, fp=fp, done=len(found), total=total,
-            progress=progress, stop=stop, address=address, actors=actors,
-        )
+        computed = _run_pipeline(unique, counts, options, store=store, fp=fp, done=len(found), total=total,
+                                 progress=progress, stop=stop)
         fp = fp or fingerprint(spec) or ""
     dim = computed.shape[1] if computed is not None else next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
     position = {text: k for k, text in enumerate(unique)}
     for i in range(total):
         out[i] = found[i][0] if i in found else computed[position[texts[i]]]  # type: ignore[index]
-    if normalize:
+    if options.normalize:
         out = _normalized(out)
     return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
 
@@ -389,22 +390,19 @@ def _data_context(ray: Any) -> Iterator[None]:
 def _run_pipeline(
     unique: list[str],
     counts: dict[str, int],
-    spec: ModelSpec,
+    options: EncodeOptions,
     *,
-    batch_size: int,
     store: Any,
     fp: str | None,
     done: int,
     total: int,
     progress: ProgressFn | None,
     stop: StopFn | None,
-    address: str | None,
-    actors: int | None,
 ) -> np.ndarray:
     """Vectors for `unique` (row k = unique[k]), computed by the actor pool, cache filled."""
-    rows_per_batch = batch_size * CHUNK_BATCHES
-    with ray_session(address) as ray, _data_context(ray):
-        pool, cpus, gpus = _plan(ray, actors)
+    rows_per_batch = (options.batch_size or TEXT_BATCH_SIZE) * CHUNK_BATCHES
+    with ray_session(options.ray_address) as ray, _data_context(ray):
+        pool, cpus, gpus = _plan(ray, options.actors)
         frames = [
             pd.DataFrame({"key": np.arange(start, min(start + rows_per_batch, len(unique)), dtype=np.int64),
                           "text": pd.Series(unique[start : start + rows_per_batch], dtype=object)})
@@ -417,9 +415,7 @@ def _run_pipeline(
             encoded = ray.data.from_pandas(frames).map_batches(
                 _TextEncoder,
                 fn_constructor_kwargs={
-                    "model": spec.raw,
-                    "trust_remote_code": spec.trust_remote_code,
-                    "batch_size": batch_size,
+                    "options": options,
                     "threads": cpus,
                     "cache_path": str(store.path) if store is not None else None,
                     "driver_node": ray.get_runtime_context().get_node_id(),
@@ -450,7 +446,7 @@ def _run_pipeline(
                 seen[keys] = True
                 unsaved = ~np.asarray(batch["stored"], dtype=bool)
                 if store is not None and fp is not None and unsaved.any():
-                    store.put_many(fp, _KIND, ((unique[k], vectors[k], None) for k in keys[unsaved]))
+                    store.put_many(fp, _representation(options), ((unique[k], vectors[k], None) for k in keys[unsaved]))
                 done += sum(counts[unique[k]] for k in keys)
                 report(progress, done, total)
                 _check_stop(stop)

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from embeddings.checks import ProgressFn, StopFn, is_whole, report, whole_number
+from embeddings.checks import ProgressFn, StopFn, report, whole_number
+from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, LoadedModel, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.models import LoadedModel, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.options import EncodeOptions
 
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
 # prompt stop, large enough that the per-call overhead stays well under 1%.
@@ -36,6 +38,10 @@ POOL_MIN_TEXTS = 2000
 # (2,000 docstrings): one process with 2 torch threads 14 s, two 1-thread workers 26 s, so
 # small machines stay with one process; torch's own threads already use every core there.
 POOL_MIN_CORES = 8
+# Texts per model call when the options name none: whole texts, and tokens (longer inputs, every
+# hidden state kept).
+TEXT_BATCH_SIZE = 32
+TOKEN_BATCH_SIZE = 16
 TOKEN_ROW_COLUMNS = ("text_index", "position", "token", "token_id", "start", "end", "special")
 
 
@@ -57,6 +63,7 @@ class Embeddings:
     layer: int | None = None
     rows: pd.DataFrame | None = None
     cached: int = field(default=0, compare=False)  # how many texts came from the cache
+    backend: str = field(default="", compare=False)  # what ran the model ("onnx", "onnx int8", "torch"); "": cache only
 
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
@@ -65,8 +72,8 @@ class Embeddings:
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> "Embeddings":
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+    def subset(self, rows: Sequence[int] | np.ndarray) -> "Embeddings":
+        idx = np.asarray(rows, dtype=np.int64).reshape(-1)
         rows = None if self.rows is None else self.rows.iloc[idx].reset_index(drop=True)
         return Embeddings(self.vectors[idx], self.model, self.fingerprint, self.level, self.layer, rows)
 
@@ -123,7 +130,7 @@ def _cache(enabled: bool) -> Any:
     return shared_cache()
 
 
-def _cached(store: Any, spec: ModelSpec, kind: str, texts: list[str]) -> tuple[str | None, dict[int, tuple[np.ndarray, Any]]]:
+def _cached(store: Any, spec: ModelSpec, representation: str, texts: list[str]) -> tuple[str | None, dict[int, tuple[np.ndarray, Any]]]:
     """(the model's fingerprint or None without a cache, {index: (vectors, extra)} found in the cache).
 
     The fingerprint comes from the model's files, so a fully cached run loads no model.
@@ -131,7 +138,7 @@ def _cached(store: Any, spec: ModelSpec, kind: str, texts: list[str]) -> tuple[s
     if store is None:
         return None, {}
     fp = fingerprint(spec)
-    return fp, store.get_many(fp, kind, texts)
+    return fp, store.get_many(fp, representation, texts)
 
 
 def _fill_missing(
@@ -141,7 +148,7 @@ def _fill_missing(
     compute: Callable[[list[str]], list[tuple[np.ndarray, Any]]],
     store: Any,
     fp: str,
-    kind: str,
+    representation: str,
     progress: ProgressFn | None,
     stop: StopFn | None,
 ) -> dict[str, tuple[np.ndarray, Any]]:
@@ -166,7 +173,7 @@ def _fill_missing(
         results = compute(chunk)
         computed.update(zip(chunk, results))
         if store is not None:
-            store.put_many(fp, kind, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
+            store.put_many(fp, representation, ((t, v, extra) for t, (v, extra) in zip(chunk, results)))
         done += sum(counts[t] for t in chunk)
         report(progress, min(done, total), total)
     report(progress, total, total)
@@ -199,64 +206,99 @@ def _window(lm: LoadedModel) -> int:
 
 def encode_texts(
     texts: Sequence[str],
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    batch_size: int = 32,
-    normalize: bool = False,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    device: str | None = None,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
-    processes: int | str = 1,
+    **option_overrides: Any,
 ) -> Embeddings:
     """One vector per text, in input order. Texts already in the cache are not encoded again.
 
-    ``processes``: worker processes on CPU (one torch thread each), or "auto": one per core on
-    machines with at least POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
+    `options`: EncodeOptions, or a model spec (default: the bundled model) with keyword options
+    (batch_size, normalize, cache, processes, device, trust_remote_code...). ``processes``: worker
+    processes on CPU (one torch thread each), or "auto": one per core on machines with at least
+    POOL_MIN_CORES cores and POOL_MIN_TEXTS texts to encode, else one.
     """
     texts = _check_texts(texts)
-    whole_number(batch_size, "batch size", minimum=1)
-    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
-    store = _cache(cache)
-    fp, found = _cached(store, spec, "text", texts)
+    options = EncodeOptions.of(options, **option_overrides)
+    spec, batch_size = options.model, options.batch_size or TEXT_BATCH_SIZE
+    store = _cache(options.cache)
+    representation = "text" if options.quantize == "none" else f"text:{options.quantize}"
+    fp, found = _cached(store, spec, representation, texts)
     total = len(texts)
-    lm: LoadedModel | None = None
+    dim: int | None = None
+    used = ""
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     if len(found) < total:
-        lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
-        fp = lm.fingerprint
-        model_ = lm
-        workers = _worker_count(processes, lm, len({texts[i] for i in range(total) if i not in found}))
-        pool = _start_pool(lm, workers) if workers > 1 else None
+        chosen = _choose(options, progress)
+        used = chosen.label
+        if store is not None and f"text{chosen.cache_suffix}" != representation:  # int8 fell back to exact
+            representation = f"text{chosen.cache_suffix}"
+            fp, found = _cached(store, spec, representation, texts)
+        if chosen.model is not None:
+            fp = fingerprint(spec) or fp
+            dim = chosen.model.recipe.dim if spec.variant is None else chosen.model.recipe.hidden
+            layer = spec.layer
 
-        def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
-            return [(vector, None) for vector in _encode_chunk(model_, chunk, batch_size, pool)]
+            def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+                if layer is None:
+                    return [(vector, None) for vector in chosen.encode(chunk, batch_size)]
+                return [(vector, None) for vector in chosen.pooled_layers(chunk, batch_size, [layer])[0]]
 
-        try:
-            computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES * workers, compute, store, fp, "text",
-                                     progress, stop)
-        finally:
-            if pool is not None:
-                lm.st.stop_multi_process_pool(pool)
-    dim = lm.dim if lm is not None else next(iter(found.values()))[0].shape[-1]
+            computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES, compute, store, fp or "",
+                                     representation, progress, stop)
+        else:
+            computed, fp, dim = _encode_with_torch(texts, found, options, batch_size, store, representation,
+                                                   progress, stop)
+    if dim is None:
+        dim = next(iter(found.values()))[0].shape[-1]
     out = np.empty((total, dim), dtype=np.float32)
     for i in range(total):
         out[i] = found[i][0] if i in found else computed[texts[i]][0]
-    if normalize:
+    if options.normalize:
         out = _normalized(out)
-    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=used)
+
+
+def _choose(options: EncodeOptions, progress: ProgressFn | None) -> Any:
+    """The backend for this encoding (``embeddings.backends.choose_backend``): converts the model
+    on first use; a fallback to torch is logged once as one line (the CLI prints it)."""
+    from embeddings.backends import choose_backend
+
+    return choose_backend(options.model, options.backend, options.quantize, device=options.device,
+                          progress=progress)
+
+
+def _encode_with_torch(
+    texts: list[str], found: dict[int, Any], options: EncodeOptions, batch_size: int, store: Any,
+    representation: str, progress: ProgressFn | None, stop: StopFn | None,
+) -> tuple[dict[str, tuple[np.ndarray, Any]], str, int]:
+    """The texts the cache did not hold, encoded by sentence-transformers (torch)."""
+    lm = load_model(options.model, device=options.device)
+    total = len(texts)
+    workers = _worker_count(options.processes, lm, len({texts[i] for i in range(total) if i not in found}))
+    pool = _start_pool(lm, workers) if workers > 1 else None
+
+    def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
+        return [(vector, None) for vector in _encode_chunk(lm, chunk, batch_size, pool)]
+
+    try:
+        computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES * workers, compute, store, lm.fingerprint,
+                                 representation, progress, stop)
+    finally:
+        if pool is not None:
+            lm.st.stop_multi_process_pool(pool)
+    return computed, lm.fingerprint, lm.dim
 
 
 def _worker_count(processes: int | str, lm: LoadedModel, texts: int) -> int:
-    """How many processes to encode with: more than one only for plain models on CPU."""
+    """How many processes to encode with (EncodeOptions checked the number): more than one only
+    for plain models on CPU."""
     if processes == "auto":
         cores = os.cpu_count() or 1
         wanted = cores if cores >= POOL_MIN_CORES and texts >= POOL_MIN_TEXTS else 1
-    elif not is_whole(processes) or processes < 1:
-        raise InputError(f"processes must be a whole number of at least 1 or 'auto', not {processes!r}")
     else:
-        wanted = processes
+        wanted = int(processes)
     if lm.device != "cpu" or lm.spec.variant is not None:
         return 1
     return max(1, min(wanted, texts // 64 or 1))
@@ -274,7 +316,7 @@ def _start_pool(lm: LoadedModel, workers: int) -> Any:
 
         fresh = SentenceTransformer(
             lm.spec.location, device="cpu", trust_remote_code=lm.spec.trust_remote_code,
-            local_files_only=lm.spec.kind != "hub",
+            local_files_only=lm.spec.origin != "hub",
         )
         return fresh.start_multi_process_pool(["cpu"] * workers)
     finally:
@@ -383,39 +425,50 @@ def _resolve_layer(lm: LoadedModel, layer: int) -> int:
 
 def token_embeddings(
     texts: Sequence[str],
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
-    layer: int = -1,
-    cache: bool = True,
     progress: ProgressFn | None = None,
-    include_special: bool = False,
-    batch_size: int = 16,
-    device: str | None = None,
     stop: StopFn | None = None,
-    trust_remote_code: bool = False,
+    include_special: bool = False,
+    **option_overrides: Any,
 ) -> Embeddings:
-    """The contextual vector of every token of every text from `layer` (one row per token).
+    """The contextual vector of every token of every text from the options' `layer` (one row per
+    token).
 
-    ``rows`` has text_index, position (within its text), token, token_id, start and end
-    (character offsets in the text) and special. A ``@static`` spec gives input-table rows,
-    a ``@layerN`` spec fixes the layer.
+    `options`: EncodeOptions, or a model spec with keyword options (layer, cache, batch_size,
+    device, trust_remote_code...). ``rows`` has text_index, position (within its text), token,
+    token_id, start and end (character offsets in the text) and special. A ``@static`` spec gives
+    input-table rows, a ``@layerN`` spec fixes the layer.
     """
     texts = _check_texts(texts)
-    spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
-    store = _cache(cache)
+    options = EncodeOptions.of(options, **option_overrides)
+    spec, batch_size = options.model, options.batch_size or TOKEN_BATCH_SIZE
+    store = _cache(options.cache)
     lm: LoadedModel | None = None
 
     def loaded() -> LoadedModel:
         nonlocal lm
         if lm is None:
-            lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+            lm = load_model(spec, device=options.device)
         return lm
 
-    used_layer = _token_layer(spec, layer, loaded)
-    kind = "token:static" if used_layer is None else f"token:layer={used_layer}"
-    fp, found = _cached(store, spec, kind, texts)
+    used_layer = _token_layer(spec, options.layer, loaded)
+    exact = "token:static" if used_layer is None else f"token:layer={used_layer}"
+    quantize = options.quantize if used_layer is not None else "none"  # @static reads the table: exact
+    representation = exact if quantize == "none" else f"{exact}:{quantize}"
+    fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
+    used = ""
     if len(found) < len(texts):
+        # Tokens (offsets, windows) come from the model's own tokenizer; the hidden states from the
+        # chosen runtime, whose graph outputs every layer.
+        from dataclasses import replace
+
+        chosen = _choose(replace(options, quantize=quantize), progress)
+        used = chosen.label
+        if store is not None and f"{exact}{chosen.cache_suffix}" != representation:
+            representation = f"{exact}{chosen.cache_suffix}"
+            fp, found = _cached(store, spec, representation, texts)
         model_ = loaded()
         if used_layer is not None:
             used_layer = _resolve_layer(model_, used_layer)
@@ -423,12 +476,13 @@ def token_embeddings(
         layer_ = used_layer
 
         def compute(chunk: list[str]) -> list[tuple[np.ndarray, Any]]:
-            return _token_vectors(model_, chunk, layer_, batch_size)
+            return _token_vectors(model_, chunk, layer_, batch_size, chosen)
 
-        computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, kind, progress, stop)
+        computed = _fill_missing(texts, found, max(1, batch_size * 4), compute, store, fp, representation, progress,
+                                 stop)
     results = [found[index] if index in found else computed[text] for index, text in enumerate(texts)]
     vectors, rows = _token_rows(results, include_special, lm.dim if lm else 0)
-    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found))
+    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found), backend=used)
 
 
 def _token_layer(spec: ModelSpec, layer: int, loaded: Callable[[], LoadedModel]) -> int | None:
@@ -471,18 +525,20 @@ def _token_rows(
 
 
 def _token_vectors(
-    lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int
+    lm: LoadedModel, texts: list[str], layer: int | None, batch_size: int, backend: Any = None
 ) -> list[tuple[np.ndarray, dict]]:
     """Per text: (tokens x dim vectors, {tokens, ids, offsets, special}), across all windows."""
-    return [(by_layer[layer], extra) for by_layer, extra in token_vectors_by_layer(lm, texts, [layer], batch_size)]
+    return [(by_layer[layer], extra)
+            for by_layer, extra in token_vectors_by_layer(lm, texts, [layer], batch_size, backend)]
 
 
 def token_vectors_by_layer(
-    lm: LoadedModel, texts: list[str], layers: Sequence[int | None], batch_size: int
+    lm: LoadedModel, texts: list[str], layers: Sequence[int | None], batch_size: int, backend: Any = None
 ) -> list[tuple[dict[int | None, np.ndarray], dict]]:
     """Per text: ({layer: tokens x dim vectors}, {tokens, ids, offsets, special}) from one model pass.
 
-    Layer None is the input embedding table's rows (no position); 0..L are hidden states.
+    Layer None is the input embedding table's rows (no position); 0..L are hidden states, from
+    torch or from `backend` (an ``embeddings.backends.Backend`` with a converted model).
     """
     import torch
 
@@ -520,7 +576,12 @@ def token_vectors_by_layer(
             outputs: dict[int | None, Any] = {}
             if None in layers:
                 outputs[None] = table(ids)
-            if hidden_layers:
+            if hidden_layers and backend is not None and backend.model is not None:
+                from embeddings.backends.converted import feed_of
+
+                states = backend.hidden_states(feed_of(backend.model.recipe, ids.cpu(), mask.cpu()), hidden_layers)
+                outputs.update({layer: torch.from_numpy(state) for layer, state in zip(hidden_layers, states)})
+            elif hidden_layers:
                 states = lm.transformer(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
                 outputs.update({layer: states[layer] for layer in hidden_layers})
         for layer, hidden in outputs.items():
@@ -550,31 +611,32 @@ def token_vectors_by_layer(
 
 
 def vocabulary_embeddings(
-    model: str | ModelSpec = DEFAULT_MODEL,
+    options: EncodeOptions | ModelSpec | str | None = None,
     *,
     tokens: Sequence[str] | None = None,
-    top_n: int = 5000,
-    trust_remote_code: bool = False,
+    **option_overrides: Any,
 ) -> Embeddings:
-    """Rows of the model's input embedding table: for `tokens` (words), or the `top_n` most useful.
+    """Rows of the model's input embedding table: for `tokens` (words; default: the options'
+    vocab_tokens), or the options' `vocab_size` most useful.
 
     A word the tokenizer splits into several pieces gets the mean of their rows (token_id -1,
     pieces > 1). The "most useful" entries are whole alphabetic words in vocabulary order,
     which for WordPiece and BPE vocabularies follows frequency closely; special tokens,
     unused slots, word pieces and byte junk are left out.
     """
-    lm = load_model(model, trust_remote_code=trust_remote_code)
+    options = EncodeOptions.of(options, **option_overrides)
+    tokens = options.vocab_tokens if tokens is None else tokens
+    lm = load_model(options.model, device=options.device)
     tokenizer = lm.tokenizer
     table = lm.transformer.get_input_embeddings().weight.detach().float().cpu().numpy()
     if tokens is None:
-        whole_number(top_n, "top_n", minimum=1)
-        ids, words = _useful_vocabulary(tokenizer, min(int(top_n), table.shape[0]))
+        ids, words = _useful_vocabulary(tokenizer, min(options.vocab_size, table.shape[0]))
         vectors = table[ids]
         rows = pd.DataFrame({"token": words, "token_id": ids, "pieces": 1})
     else:
         words = list(dict.fromkeys(w.strip() for w in tokens if isinstance(w, str) and w.strip()))
         if not words:
-            raise InputError("no words given for the vocabulary view")
+            raise InputError("no words given for the vocabulary map")
         vectors = np.empty((len(words), table.shape[1]), dtype=np.float32)
         ids_out, pieces_out = [], []
         for i, word in enumerate(words):

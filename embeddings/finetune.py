@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from embeddings.checks import StopFn
+from embeddings.choices import AUTO_LOSS, DEFAULT_EPOCHS, DEFAULT_LOSS, DEFAULT_MODEL, LOSS_CANDIDATES, LOSSES
 from embeddings.encode import Stopped, encode_texts
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, fingerprint_folder, open_sentence_transformer
+from embeddings.models import ModelSpec, fingerprint, fingerprint_folder, open_sentence_transformer
 from embeddings.probes import knn_accuracy, silhouette
 
 REPORT_NAME = "finetune_report.json"
@@ -49,13 +50,10 @@ REPORT_NAME = "finetune_report.json"
 # (encoding with the chosen model).
 FinetuneProgress = Callable[[str, int, int], None]
 KNN_K = 5
-LOSSES = ("batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs", "batch-all-triplet")
-# Tried in turn by loss="auto" (the default); the one that validates best wins. See the module
-# docstring and benchmarks/README.md ("Fine-tuning that helps") for what each gave.
-LOSS_CANDIDATES = ("batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs")
-AUTO = "auto"
-DEFAULT_LOSS = AUTO
-DEFAULT_EPOCHS = 3  # at most; validation picks the epoch
+# The losses (embeddings.choices.LOSSES); loss="auto" (the default) trains each of
+# LOSS_CANDIDATES in turn and the one that validates best wins. See the module docstring and
+# README.md ("Fine-tuning that helps, or says it did not") for what each gave.
+AUTO = AUTO_LOSS
 VALIDATION_SIZE = 0.2  # of the training texts
 # Epochs without a better validation accuracy before a loss stops training.
 PATIENCE = 1
@@ -544,8 +542,8 @@ def finetune(
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss,
               "losses_tried": list(candidates), "warmup_ratio": 0.1, "seed": seed, "test_size": test_size,
               "validation_size": validation_size, "patience": PATIENCE, "knn_k": KNN_K, "keep_tuned": keep_tuned}
-    base = encode_texts(texts, spec, batch_size=32, cache=cache, progress=_stage(progress, "base"),
-                        stop=stop, trust_remote_code=trust_remote_code, device=device).vectors
+    base = encode_texts(texts, spec, batch_size=32, cache=cache, device=device, progress=_stage(progress, "base"),
+                        stop=stop).vectors
     before = separation(base, names, train_rows, test_rows)
     base_validation = knn_accuracy(base[val_rows], [names[i] for i in val_rows], reference_vectors=base[fit_rows],
                                    reference_labels=fit_names, k=KNN_K)

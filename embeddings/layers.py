@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 
 from embeddings.checks import ProgressFn, StopFn, report
+from embeddings.choices import DEFAULT_MODEL, TEXT_LEVELS
 from embeddings.encode import (
     Embeddings, _cache, _check_stop, _check_texts, _token_rows, pooled_layers, token_vectors_by_layer,
 )
 from embeddings.errors import InputError, ModelError
-from embeddings.models import DEFAULT_MODEL, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.models import ModelSpec, fingerprint, layer_count, load_model
 from embeddings.reduce import Projection, project
 
-LEVELS = ("text", "token")
 KNN_K = 10
 # Texts per model call: small enough for smooth progress and a prompt stop.
 CHUNK_TEXTS = 256
@@ -74,8 +74,8 @@ class LayerWalk:
             table, label = token_table(self.rows, dataset.metadata, dataset.text_column), "token"
         else:
             table, label = dataset.metadata.reset_index(drop=True), dataset.text_column
-        return Points(chosen.vectors, table, self.level, self.model, self.fingerprint, chosen.layer, dataset.source,
-                      label)
+        return Points(chosen.vectors, table, level=self.level, model=self.model, fingerprint=self.fingerprint,
+                      layer=chosen.layer, source=dataset.source, text_column=label)
 
 
 def _layer_fingerprint(base: str, layer: int) -> str:
@@ -95,11 +95,15 @@ def layer_vectors(
     stop: StopFn | None = None,
     device: str | None = None,
     trust_remote_code: bool = False,
+    backend: str = "auto",
 ) -> LayerWalk:
-    """Every layer's representation of `texts` (level "text": mean-pooled; "token": per token)."""
+    """Every layer's representation of `texts` (level "text": mean-pooled; "token": per token).
+
+    `backend`: what runs the model (``embeddings.backends``). The walk is exact (no int8), so its
+    vectors share the cache with ``@layerN`` and token vectors from any exact backend."""
     texts = _check_texts(texts)
-    if level not in LEVELS:
-        raise InputError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if level not in TEXT_LEVELS:
+        raise InputError(f"unknown level {level!r}; choose one of {', '.join(TEXT_LEVELS)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch size must be a whole number of at least 1, not {batch_size!r}")
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
@@ -117,9 +121,12 @@ def layer_vectors(
     missing = list(dict.fromkeys(texts[i] for i in range(total) if i not in done))
     computed: dict[str, list] = {}
     if missing:
-        lm = load_model(spec, trust_remote_code=trust_remote_code, device=device)
+        from embeddings.backends import choose_backend
+
+        chosen = choose_backend(spec, backend, "none", device=device, progress=progress)
+        lm = load_model(spec, device=device)
         base_fp, count = lm.fingerprint, lm.num_layers
-        computed = _compute(lm, missing, level, batch_size, store, progress, stop, len(complete), total)
+        computed = _compute(lm, missing, level, batch_size, store, progress, stop, len(complete), total, chosen)
     by_layer = [
         [found[layer][i] if i in done else computed[text][layer] for i, text in enumerate(texts)]
         for layer in range(count + 1)
@@ -136,14 +143,14 @@ def layer_vectors(
 
 
 def _key(base_fp: str, level: str, layer: int) -> tuple[str, str]:
-    """(fingerprint, kind) of one layer's vectors, as encode_texts (@layerN) and token_embeddings key them."""
+    """(fingerprint, representation) of one layer's vectors, as encode_texts (@layerN) and token_embeddings key them."""
     if level == "text":
         return _layer_fingerprint(base_fp, layer), "text"
     return base_fp, f"token:layer={layer}"
 
 
 def _compute(lm: Any, texts: list[str], level: str, batch_size: int, store: Any, progress: ProgressFn | None,
-             stop: StopFn | None, done: int, total: int) -> dict[str, list]:
+             stop: StopFn | None, done: int, total: int, backend: Any = None) -> dict[str, list]:
     """{text: [per layer (vector, extra)]} for texts not in the cache; stores each chunk as it goes."""
     layers = list(range(lm.num_layers + 1))
     # Longest first, as encode_texts does: similar lengths share a batch, so padding stays low.
@@ -154,17 +161,20 @@ def _compute(lm: Any, texts: list[str], level: str, batch_size: int, store: Any,
         _check_stop(stop)
         chunk = order[start : start + CHUNK_TEXTS]
         if level == "text":
-            pooled = pooled_layers(lm, chunk, batch_size)
+            if backend is not None and backend.model is not None:  # one pass of the converted graph
+                pooled = backend.pooled_layers(chunk, batch_size, layers)
+            else:
+                pooled = pooled_layers(lm, chunk, batch_size)
             values = [[(pooled[layer][j], None) for layer in layers] for j in range(len(chunk))]
         else:
-            results = token_vectors_by_layer(lm, chunk, layers, max(1, batch_size // 2))
+            results = token_vectors_by_layer(lm, chunk, layers, max(1, batch_size // 2), backend)
             values = [[(vectors[layer], extra) for layer in layers] for vectors, extra in results]
         for text, per_layer in zip(chunk, values):
             out[text] = per_layer
         if store is not None:
             for layer in layers:
-                fp, kind = _key(lm.fingerprint, level, layer)
-                store.put_many(fp, kind, ((t, v[layer][0], v[layer][1]) for t, v in zip(chunk, values)))
+                fp, representation = _key(lm.fingerprint, level, layer)
+                store.put_many(fp, representation, ((t, v[layer][0], v[layer][1]) for t, v in zip(chunk, values)))
         done = min(total, done + len(chunk))
         report(progress, done, total)
     return out
@@ -328,7 +338,7 @@ class LayerReport:
         """Long table: one row per (layer, point) with layer, row, x, y[, z]."""
         frames = []
         for index, projection in enumerate(self.projections):
-            rows = np.arange(len(self.walk)) if projection.indices is None else np.asarray(projection.indices)
+            rows = projection.rows
             frame = pd.DataFrame({"layer": index, "row": rows})
             for axis, name in enumerate("xyz"[: projection.dims]):
                 frame[name] = projection.coords[:, axis]

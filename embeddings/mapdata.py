@@ -1,17 +1,24 @@
 """The map's data as one compact binary payload for the browser (no streamlit, no plotly here).
 
 A projection goes to the browser once, as bytes: a JSON header, then 4-byte aligned sections of
-little-endian typed arrays the browser views without copying:
+little-endian typed arrays the browser reads without copying:
 
-- ``coords/<panel>``: float32, (n, dims) row-major, one section per panel (a compare view has 2-4).
+- ``coords/<panel>``: float32, (n, dims) row-major, one section per panel (a compare map has 2-4).
 - per numeric column: float32 values (NaN when missing).
 - per other column: the distinct values as one UTF-8 blob joined by "\\0", a code per row
   (uint8/uint16/uint32 index into those values) and a colour slot per distinct value (uint8).
 
 Colour slots keep their meaning: they are ranked on ``categories_from`` (the whole table, when
-``table`` is an isolated or filtered part of it), so a value has the same colour in every view.
+``table`` is an isolated or filtered part of it), so a value has the same colour in every layout.
 The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
 value shares the last slot, "other", and the header lists what "other" holds.
+
+Images (points that are images): one more section, ``images/atlas``, the bytes of one PNG (or JPEG
+for photos) holding every point's picture as a tile in point order (``embeddings.sprites.map_atlas``:
+at most 4096 px a side, tiles of at most 64 px), and the header's ``images`` says how to cut it
+(``tile`` [w, h], ``columns``, ``count``, ``format``). One picture per payload, not one request per
+image; the browser decodes it once (hover shows a point's tile, zoomed in the points are drawn as
+their tiles). Too many points for a 4 px tile: ``images`` is null and ``images_note`` says why.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -111,7 +118,7 @@ def _category_column(name: str, values: pd.Series, reference: pd.Series | None) 
     dtype = _codes_dtype(len(uniques))
     header = {
         "name": name,
-        "kind": "category",
+        "type": "category",
         "distinct": len(uniques),
         "codes": dtype,
         "legend": legend,
@@ -133,7 +140,7 @@ def _numeric_column(name: str, values: pd.Series) -> tuple[dict, list[Section]]:
     numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(numbers)
     low, high = (float(numbers[finite].min()), float(numbers[finite].max())) if finite.any() else (0.0, 1.0)
-    header = {"name": name, "kind": "number", "min": low, "max": high, "missing": int((~finite).sum())}
+    header = {"name": name, "type": "number", "min": low, "max": high, "missing": int((~finite).sum())}
     return header, [Section(f"{name}/numbers", "float32", numbers.astype(np.float32).tobytes())]
 
 
@@ -144,11 +151,13 @@ def pack_map_data(
     categories_from: pd.DataFrame | None = None,
     panel_titles: Sequence[str] = (),
     axis_titles: Sequence[str] = (),
+    images: Any = None,
 ) -> bytes:
     """The payload for `coords` (one array, or one per panel, each (n, 2|3)) and `table` (n rows).
 
     categories_from: the table whose value counts rank the colours (default `table`); pass the
-    whole table when `table` is part of it, so colours keep their meaning.
+    whole table when `table` is part of it, so colours keep their meaning. images: one image per
+    row of `table` (embeddings.images.Images), sent as one atlas.
     """
     panels = [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
     n = len(table)
@@ -171,17 +180,32 @@ def pack_map_data(
             header, parts = _category_column(name, values, reference)
         columns.append(header)
         sections.extend(parts)
-    return _assemble(
-        {
-            "n": n,
-            "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
-                       for i, p in enumerate(panels)],
-            "axis_titles": [str(t) for t in axis_titles],
-            "rows": [int(r) for r in table.index] if not _is_range(table.index) else None,
-            "columns": columns,
-        },
-        sections,
-    )
+    header = {
+        "n": n,
+        "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
+                   for i, p in enumerate(panels)],
+        "axis_titles": [str(t) for t in axis_titles],
+        "rows": [int(r) for r in table.index] if not _is_range(table.index) else None,
+        "columns": columns,
+    }
+    if images is not None:
+        header.update(_atlas(images, n, sections))
+    return _assemble(header, sections)
+
+
+def _atlas(images: Any, n: int, sections: list[Section]) -> dict:
+    """The header's `images` (and the atlas section), or `images_note` when tiles would be too small."""
+    from embeddings.sprites import MIN_MAP_TILE, map_atlas
+
+    if len(images) != n:
+        raise InputError(f"{len(images)} images for {n} points")
+    atlas = map_atlas(images)
+    if atlas is None:
+        return {"images": None,
+                "images_note": f"{n:,} images are too many to draw as pictures of at least {MIN_MAP_TILE} px"}
+    sections.append(Section("images/atlas", "uint8", atlas.data))
+    return {"images": {"tile": list(atlas.tile), "columns": atlas.columns, "count": atlas.count,
+                       "format": atlas.format}}
 
 
 def _is_range(index: pd.Index) -> bool:

@@ -8,6 +8,10 @@ hub id, optionally followed by a variant:
   the rows of a text's tokens): what the model knows before any attention layer.
 - ``SPEC@layerN``  the mean-pooled output of transformer layer N (0 = the embedding layer).
 
+Images: a CLIP-style model (a folder or hub id that sentence-transformers loads with an image
+tower) encodes images, and its text tower places typed texts among them; ``pixels`` is no model
+at all: an image's raw pixels, flattened (``embeddings.image_vectors``).
+
 This module imports no torch at module level: parsing a spec and fingerprinting its files is
 cheap, so a run whose vectors are all in the cache never loads a model.
 """
@@ -19,14 +23,14 @@ import json
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from embeddings.choices import DEFAULT_MODEL, PIXELS_MODEL
 from embeddings.errors import ModelError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_NAMES = {
     "all-minilm-l6-v2",
     "minilm",
@@ -59,27 +63,33 @@ class ModelSpec:
     """A parsed model spec: where the weights come from, and which variant of the model."""
 
     raw: str = field(compare=False)  # as typed; two spellings of one model are the same spec
-    kind: str  # "bundled" | "local" | "hub"
+    origin: str  # "bundled" | "local" | "hub": where the weights come from; "pixels": no weights
     location: str  # folder path (bundled, local) or hub id
     variant: str | None = None  # None | "static" | "layer:N"
     trust_remote_code: bool = False
 
     @classmethod
     def parse(cls, spec: "str | ModelSpec", *, trust_remote_code: bool = False) -> "ModelSpec":
+        """A spec as typed, parsed; a ModelSpec as it is. ``trust_remote_code=True`` allows the model's
+        own code on the result (a ModelSpec comes back as a copy with it set); False leaves it as is."""
         if isinstance(spec, ModelSpec):
-            return spec
+            return replace(spec, trust_remote_code=True) if trust_remote_code and not spec.trust_remote_code else spec
         if not isinstance(spec, (str, os.PathLike)):
             raise ModelError(f"model spec must be text, not {type(spec).__name__}")
         raw = os.fspath(spec).strip()
         if not raw:
             raise ModelError("model spec is empty; name a model, e.g. " + DEFAULT_MODEL)
         base, variant = raw, None
+        if raw.lower() == PIXELS_MODEL:
+            return cls(raw, "pixels", PIXELS_MODEL, None, trust_remote_code)
         if "@" in raw:
             head, _, tail = raw.rpartition("@")
             match = _VARIANT.match(tail.strip())
             if not match:
                 raise ModelError(f"model {raw!r}: unknown variant '@{tail}'; use @static or @layerN (e.g. @layer3)")
             base = head.strip()
+            if base.lower() == PIXELS_MODEL:
+                raise ModelError(f"model {raw!r}: {PIXELS_MODEL} reads an image's raw pixels; it has no variants")
             variant = "static" if match.group(2) is None else f"layer:{int(match.group(2))}"
         if base.lower() in BUNDLED_NAMES:
             return cls(raw, "bundled", str(bundled_path()), variant, trust_remote_code)
@@ -98,9 +108,11 @@ class ModelSpec:
     @property
     def name(self) -> str:
         """A short readable name: the bundled alias, a folder's name, or the hub id, plus variant."""
-        if self.kind == "bundled":
+        if self.origin == "bundled":
             base = DEFAULT_MODEL
-        elif self.kind == "local":
+        elif self.origin == "pixels":
+            return PIXELS_MODEL
+        elif self.origin == "local":
             base = Path(self.location).name
         else:
             base = self.location
@@ -116,13 +128,15 @@ class ModelSpec:
 
     def base(self) -> "ModelSpec":
         """The same weights without a variant."""
-        return ModelSpec(self.location if self.kind != "bundled" else DEFAULT_MODEL, self.kind, self.location,
+        return ModelSpec(self.location if self.origin != "bundled" else DEFAULT_MODEL, self.origin, self.location,
                          None, self.trust_remote_code)
 
     def folder(self) -> Path | None:
         """The folder holding the weights, when they are on this machine (no download)."""
-        if self.kind in ("bundled", "local"):
+        if self.origin in ("bundled", "local"):
             return Path(self.location)
+        if self.origin == "pixels":
+            return None
         return _hub_snapshot(self.location)
 
 
@@ -244,10 +258,13 @@ _load_lock = threading.Lock()
 
 
 def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, device: str | None = None) -> LoadedModel:
-    """Load a spec (memoised per process: the second call with the same spec is free)."""
+    """Load a spec (memoised per process: the second call with the same spec is free).
+
+    A ModelSpec carries its own trust_remote_code; the keyword is for a spec typed as text."""
     parsed = ModelSpec.parse(spec, trust_remote_code=trust_remote_code)
-    if trust_remote_code and not parsed.trust_remote_code:
-        parsed = ModelSpec(parsed.raw, parsed.kind, parsed.location, parsed.variant, True)
+    if parsed.origin == "pixels":
+        raise ModelError(f"model {PIXELS_MODEL}: reads images as their raw pixels, so it has no texts or tokens to "
+                         "encode; give a folder of images or an image column, or a text model")
     with _load_lock:
         return _load(parsed, pick_device(device))
 
@@ -284,7 +301,7 @@ def _load(spec: ModelSpec, device: str) -> LoadedModel:
 @lru_cache(maxsize=4)
 def _load_weights(spec: ModelSpec, device: str) -> LoadedModel:
     _quiet_libraries()
-    if spec.kind == "hub":
+    if spec.origin == "hub":
         _check_hub(spec.location)
     st = open_sentence_transformer(spec, device)
     st.eval()
@@ -322,7 +339,7 @@ def open_sentence_transformer(spec: ModelSpec, device: str) -> Any:
             spec.location,
             device=device,
             trust_remote_code=spec.trust_remote_code,
-            local_files_only=spec.kind != "hub",
+            local_files_only=spec.origin != "hub",
         )
     except ModelError:
         raise

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.checks import METRICS, ProgressFn, check_metric, check_vectors, whole_number  # noqa: F401 (METRICS: re-exported)
+from embeddings.checks import ProgressFn, check_metric, check_vectors, whole_number
 from embeddings.errors import InputError
 # Bytes of float32 distances held at once per block (rows x n).
 BLOCK_BYTES = 1 << 26
@@ -38,9 +38,9 @@ SEARCH_ROWS = 8192  # points searched per progress step
 
 @dataclass(frozen=True)
 class Neighbors:
-    """The k nearest points to one query: row indices and distances, nearest first."""
+    """The k nearest points to one query: their rows and distances, nearest first."""
 
-    indices: np.ndarray
+    rows: np.ndarray
     distances: np.ndarray
     metric: str
 
@@ -130,7 +130,7 @@ def _threshold(dist: np.ndarray, spare: int) -> np.ndarray:
 
 
 def knn(vectors: np.ndarray, k: int = 10, metric: str = "cosine") -> tuple[np.ndarray, np.ndarray]:
-    """(n, k) neighbour indices and float64 distances of every point, itself excluded.
+    """(n, k) neighbour rows and float64 distances of every point, itself excluded.
 
     k larger than n - 1 is lowered to n - 1.
     """
@@ -198,7 +198,7 @@ class NeighborGraph:
     exact search measured on a seeded sample of `RECALL_SAMPLE` points.
     """
 
-    indices: np.ndarray  # (n, k) int64
+    rows: np.ndarray  # (n, k) int64: each point's neighbours, as rows
     distances: np.ndarray  # (n, k) float64, exact distances of the points found
     metric: str
     exact: bool
@@ -222,16 +222,16 @@ def neighbor_graph(
     """
     array = _check(vectors, metric, k)
     if len(array) <= (EXACT_UP_TO if exact_up_to is None else exact_up_to):
-        indices, distances = knn(array, k, metric)
+        rows, distances = knn(array, k, metric)
         if progress is not None:
             progress(1, 1)
-        return NeighborGraph(indices, distances, metric, exact=True, recall=1.0)
+        return NeighborGraph(rows, distances, metric, exact=True, recall=1.0)
     return approximate_knn(array, k, metric, seed=seed, progress=progress)
 
 
 def knn_sets(vectors: np.ndarray, k: int = 10, metric: str = "cosine", *, exact_up_to: int | None = None) -> np.ndarray:
-    """(n, k) neighbour indices of every point (itself excluded), nearest first (see neighbor_graph)."""
-    return neighbor_graph(vectors, k, metric, exact_up_to=exact_up_to).indices
+    """(n, k) neighbour rows of every point (itself excluded), nearest first (see neighbor_graph)."""
+    return neighbor_graph(vectors, k, metric, exact_up_to=exact_up_to).rows
 
 
 def _top_k_exact(data: np.ndarray, rows: np.ndarray, k: int, inner_product: bool) -> list[set[int]]:
@@ -341,7 +341,7 @@ def _rerank(data: np.ndarray, rows: np.ndarray, found: np.ndarray, k: int, metri
     short = np.nonzero(~np.isfinite(out).all(axis=1))[0]
     for i in short:
         exact = nearest(data, int(rows[i]), k, metric)
-        idx[i], out[i] = exact.indices, exact.distances
+        idx[i], out[i] = exact.rows, exact.distances
     return idx, out
 
 
@@ -383,7 +383,7 @@ def nearest(vectors: np.ndarray, query: int | np.ndarray, k: int = 10, metric: s
         idx, dist = idx[keep], dist[keep]
     k = min(int(k), len(idx))
     if k < 1:  # a single point has no neighbours other than itself
-        return Neighbors(indices=idx[:0], distances=dist[:0], metric=metric)
+        return Neighbors(rows=idx[:0], distances=dist[:0], metric=metric)
     # Near the cut-off, re-measure each candidate through the first of its identical rows so
     # duplicates tie exactly (a matrix-vector product can round identical rows differently).
     kth = np.partition(dist, k - 1)[k - 1]
@@ -393,4 +393,4 @@ def nearest(vectors: np.ndarray, query: int | np.ndarray, k: int = 10, metric: s
         dist = dist.copy()
         dist[close] = dist[close[first]]
     order = np.lexsort((idx, dist))[:k]
-    return Neighbors(indices=idx[order], distances=dist[order], metric=metric)
+    return Neighbors(rows=idx[order], distances=dist[order], metric=metric)

@@ -6,11 +6,15 @@ This is the one value the CLI, the app and every export use, so they agree by co
 - ``text``: one vector per text; the table is the data's own columns;
 - ``token``: one contextual vector per token; the table is ``token_table`` (token, position,
   token_id, text_index, then the text's own columns, its text as ``text``);
-- ``vocab``: rows of the model's input embedding table; the table is token, token_id, pieces.
+- ``vocab``: rows of the model's input embedding table; the table is token, token_id, pieces;
+- ``image``: one vector per image (an image model's, or the raw pixels); the table is the data's
+  own (a folder's: image, folder), and ``images`` holds the pictures (hover, sprites, the sprite
+  sheet of the projector files).
 
-Points are values: ``subset`` returns new Points (remembering the original row of each point in
-``row_ids``, so colours and selections keep their meaning), ``project`` returns a
-``Projection``, and ``write_projector`` / ``projector_zip`` write the projector files.
+Points are values, built with keywords after the vectors and the table: ``subset`` returns new
+Points (remembering each point's row id, its row in the data as loaded, in ``row_ids``, so colours
+and selections keep their meaning), ``project`` returns a ``Projection``, and
+``write_projector`` / ``projector_zip`` write the projector files.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from embeddings.choices import LEVELS
 from embeddings.errors import InputError
 
 if TYPE_CHECKING:  # only for the annotations: importing them here would load the writers
     from embeddings.reduce import Projection
-
-LEVELS = ("text", "token", "vocab")
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,17 +43,22 @@ class Points:
 
     vectors: np.ndarray
     table: pd.DataFrame
-    level: str = "text"  # "text" | "token" | "vocab"
+    _: KW_ONLY
+    level: str = "text"  # one of LEVELS: "text" | "token" | "vocab"
     model: str | None = None  # the model that made the vectors; None for precomputed vectors
     fingerprint: str = ""  # the model's fingerprint (embeddings.models.fingerprint); "" if none
     layer: int | None = None  # token level: the layer the vectors come from
     source: str = ""  # where the data came from (a file name, "sample:...", "vocabulary of M")
     text_column: str | None = None  # the column that names a point (the text, or "token")
-    row_ids: np.ndarray | None = None  # original row of each point after subset(); None = 0..n-1
+    # Each point's row id (its row in the data as loaded); always an array, 0..n-1 unless these
+    # points are a subset (given as None: 0..n-1).
+    row_ids: np.ndarray = None  # type: ignore[assignment]
     cached: int = field(default=0, compare=False)  # how many inputs came from the vector cache
-    # Views that came with the data (a projector config's bookmarks: embeddings.views.View, each
-    # with its coordinates); they belong to these rows, so subset() leaves them behind.
-    views: tuple = field(default=(), compare=False)
+    # The projector config's bookmarks that came with the data (embeddings.views.View, each with
+    # its coordinates); they belong to these rows, so subset() leaves them behind.
+    bookmarks: tuple = field(default=(), compare=False)
+    # One image per point (embeddings.images.Images) when the points are images; subset() keeps it.
+    images: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         vectors = np.asarray(self.vectors, dtype=np.float32)
@@ -62,8 +70,14 @@ class Points:
             )
         if self.level not in LEVELS:
             raise InputError(f"level must be one of {', '.join(LEVELS)}, not {self.level!r}")
+        row_ids = np.arange(len(vectors)) if self.row_ids is None else np.asarray(self.row_ids, dtype=np.int64)
+        if row_ids.shape != (len(vectors),):
+            raise InputError(f"{self.source or 'points'}: {len(row_ids)} row ids for {len(vectors)} vectors")
+        if self.images is not None and len(self.images) != len(vectors):
+            raise InputError(f"{self.source or 'points'}: {len(self.images)} images for {len(vectors)} vectors")
         object.__setattr__(self, "vectors", vectors)
         object.__setattr__(self, "table", self.table.reset_index(drop=True))
+        object.__setattr__(self, "row_ids", row_ids)
 
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
@@ -71,11 +85,6 @@ class Points:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
-
-    @property
-    def ids(self) -> np.ndarray:
-        """The original row of each point (0..n-1 unless these points are a subset)."""
-        return np.arange(len(self)) if self.row_ids is None else np.asarray(self.row_ids)
 
     @property
     def label_column(self) -> str | None:
@@ -97,14 +106,14 @@ class Points:
         return re.sub(r"[\r\n\t]+", " ", name)
 
     @cached_property
-    def key(self) -> str:
-        """A digest that identifies these points: provenance, vectors, table and original rows."""
+    def digest(self) -> str:
+        """A content hash that names these points: provenance, vectors, table and row ids."""
         h = hashlib.blake2b(digest_size=10)
         for part in (self.level, self.model or "", self.fingerprint, str(self.layer), self.source,
                      str(self.text_column), str(self.vectors.shape)):
             h.update(part.encode("utf-8", "surrogatepass") + b"\0")
         h.update(np.ascontiguousarray(self.vectors).tobytes())
-        h.update(np.ascontiguousarray(self.ids, dtype=np.int64).tobytes())
+        h.update(np.ascontiguousarray(self.row_ids, dtype=np.int64).tobytes())
         h.update("\0".join(map(str, self.table.columns)).encode("utf-8", "surrogatepass"))
         try:
             h.update(pd.util.hash_pandas_object(self.table, index=False).to_numpy().tobytes())
@@ -118,8 +127,9 @@ class Points:
         if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise InputError(f"rows out of range: there are {len(self)} points")
         return Points(
-            self.vectors[idx], self.table.iloc[idx], self.level, self.model, self.fingerprint, self.layer,
-            self.source, self.text_column, self.ids[idx], self.cached,
+            self.vectors[idx], self.table.iloc[idx], level=self.level, model=self.model, fingerprint=self.fingerprint,
+            layer=self.layer, source=self.source, text_column=self.text_column, row_ids=self.row_ids[idx],
+            cached=self.cached, images=None if self.images is None else self.images.subset(idx),
         )
 
     def project(self, method: str = "pca", dims: int = 2, *, seed: int = 0, **params: Any) -> "Projection":
@@ -128,23 +138,31 @@ class Points:
 
         return project(self.vectors, method, dims, seed=seed, **params)
 
+    def show(self, projection: Any = None, **options: Any) -> Any:
+        """The points on a map in a notebook (``embeddings.show_map``): a Projection of them, an
+        (n, 2|3) array, or None for a 2D PCA; options: color=, label=, search=, selected=, ..."""
+        from embeddings.map.notebook import show_map
+
+        return show_map(self, projection, **options)
+
     def write_projector(
         self, folder: str | Path, *, tensor_name: str | None = None, base_url: str | None = None,
         views: Sequence[Any] = (),
     ) -> dict[str, Path]:
-        """vectors.tsv, metadata.tsv (the table), bookmarks.txt (these points' own views, then
-        `views`: embeddings.views.View with coordinates) and projector_config.json in `folder`."""
+        """vectors.tsv, metadata.tsv (the table), bookmarks.txt (these points' own bookmarks, then
+        `views`: embeddings.views.View with coordinates), sprite.png (images) and projector_config.json
+        in `folder`."""
         from embeddings.projector import write_projector
 
         return write_projector(folder, self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
-                               base_url=base_url, views=[*self.views, *views])
+                               base_url=base_url, views=[*self.bookmarks, *views], images=self.images)
 
     def projector_zip(self, *, tensor_name: str | None = None, views: Sequence[Any] = ()) -> bytes:
         """The same files as ``write_projector``, as the bytes of a zip."""
         from embeddings.projector import projector_zip
 
         return projector_zip(self.vectors, self.metadata, tensor_name=tensor_name or self.tensor_name,
-                             views=[*self.views, *views])
+                             views=[*self.bookmarks, *views], images=self.images)
 
 
 def token_table(rows: pd.DataFrame, metadata: pd.DataFrame | None, text_column: str | None) -> pd.DataFrame:

@@ -23,6 +23,9 @@ data-provider.ts, `streamParse`, `parseTensors`, `parseMetadata`), and what we d
   number becomes a label, so non-finite values are refused before writing. Floats are written
   with 9 significant digits, which read back to the same float32 exactly.
 - Every file ends with "\\n": its chunk reader never finishes on a last chunk with no "\\n".
+- Images: ``sprite.png``, one tile per point in point order (``embeddings.sprites``), named in the
+  config as ``"sprite": {"imagePath", "singleImageDim": [w, h]}``; the projector then draws each
+  point as its image and shows the images beside the neighbours.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from embeddings.projector_format import (  # noqa: F401 (the reading half, re-ex
     VECTORS_FILE,
     METADATA_FILE,
     CONFIG_FILE,
+    SPRITE_FILE,
     ROW_COLUMN,
     CHUNK_BYTES,
     _BOM,
@@ -156,8 +160,10 @@ def projector_config(
     has_metadata: bool,
     base_url: str | None = None,
     has_bookmarks: bool = False,
+    sprite_tile: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The projector_config.json content; paths relative, or base_url + file name."""
+    """The projector_config.json content; paths relative, or base_url + file name. `sprite_tile`:
+    (w, h) of the sprite's tiles when there is a sprite.png."""
     prefix = ""
     if base_url:
         prefix = base_url if base_url.endswith("/") else base_url + "/"
@@ -170,6 +176,8 @@ def projector_config(
         tensor["metadataPath"] = prefix + METADATA_FILE
     if has_bookmarks:
         tensor["bookmarksPath"] = prefix + BOOKMARKS_FILE
+    if sprite_tile is not None:
+        tensor["sprite"] = {"imagePath": prefix + SPRITE_FILE, "singleImageDim": [int(v) for v in sprite_tile]}
     return {"embeddings": [tensor]}
 
 
@@ -191,18 +199,28 @@ def _prepare(
     tensor_name: str,
     base_url: str | None,
     views: Sequence[View] = (),
+    images: Any = None,
 ) -> dict[str, Iterable[bytes]]:
-    """Every file's content, checked before anything touches the disk."""
+    """Every file's content, checked (and the sprite made) before anything touches the disk."""
     array = _check_vectors(vectors)
     lines = _metadata_lines(metadata, array.shape[0])
     bookmarks = bookmarks_bytes(views, array.shape, projector_columns(metadata, lines)) if views else None
+    sprite = None
+    if images is not None:
+        from embeddings.sprites import sprite_sheet
+
+        if len(images) != array.shape[0]:
+            raise InputError(f"{len(images)} images but there are {array.shape[0]} vectors")
+        sprite = sprite_sheet(images)
     config = projector_config(tensor_name, array.shape, has_metadata=lines is not None, base_url=base_url,
-                              has_bookmarks=bookmarks is not None)
+                              has_bookmarks=bookmarks is not None, sprite_tile=sprite.tile if sprite else None)
     files: dict[str, Iterable[bytes]] = {VECTORS_FILE: _vectors_bytes(array)}
     if lines is not None:
         files[METADATA_FILE] = _metadata_bytes(lines)
     if bookmarks is not None:
         files[BOOKMARKS_FILE] = [bookmarks]
+    if sprite is not None:
+        files[SPRITE_FILE] = [sprite.data]
     files[CONFIG_FILE] = [(json.dumps(config, indent=2, ensure_ascii=False) + "\n").encode("utf-8")]
     return files
 
@@ -215,14 +233,17 @@ def write_projector(
     tensor_name: str = "embeddings",
     base_url: str | None = None,
     views: Sequence[View] = (),
+    images: Any = None,
 ) -> dict[str, Path]:
     """Write vectors.tsv, metadata.tsv (when there is metadata), bookmarks.txt (one projector
-    bookmark per view, each with its coordinates; see embeddings.bookmarks) and projector_config.json.
+    bookmark per view, each with its coordinates; see embeddings.bookmarks), sprite.png (when there
+    are images: embeddings.images.Images, one per vector) and projector_config.json.
 
     All-or-nothing: files are written under temporary names in out_dir and renamed at the end;
-    on any error nothing new is left behind. Returns {"vectors", "metadata"?, "bookmarks"?, "config"} paths.
+    on any error nothing new is left behind. Returns {"vectors", "metadata"?, "bookmarks"?,
+    "sprite"?, "config"} paths.
     """
-    files = _prepare(vectors, metadata, tensor_name, base_url, views)
+    files = _prepare(vectors, metadata, tensor_name, base_url, views, images)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
@@ -242,11 +263,12 @@ def write_projector(
             if os.path.exists(temp):
                 os.unlink(temp)
         raise
-    for name in (METADATA_FILE, BOOKMARKS_FILE):
+    for name in (METADATA_FILE, BOOKMARKS_FILE, SPRITE_FILE):
         if name not in files and (out / name).exists():
             # A file left from an earlier export would not match these vectors.
             (out / name).unlink()
-    keys = {VECTORS_FILE: "vectors", METADATA_FILE: "metadata", BOOKMARKS_FILE: "bookmarks", CONFIG_FILE: "config"}
+    keys = {VECTORS_FILE: "vectors", METADATA_FILE: "metadata", BOOKMARKS_FILE: "bookmarks", SPRITE_FILE: "sprite",
+            CONFIG_FILE: "config"}
     return {keys[name]: out / name for name in files}
 
 
@@ -256,9 +278,10 @@ def projector_zip(
     *,
     tensor_name: str = "embeddings",
     views: Sequence[View] = (),
+    images: Any = None,
 ) -> bytes:
     """A zip of the same files write_projector writes (relative paths in the config)."""
-    files = _prepare(vectors, metadata, tensor_name, None, views)
+    files = _prepare(vectors, metadata, tensor_name, None, views, images)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, chunks in files.items():

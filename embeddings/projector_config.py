@@ -8,11 +8,14 @@
 Tensors are TSV (one row per point) or ``.bytes`` (little-endian float32, row-major, shape from
 ``tensorShape``), as the projector reads them (data-provider-demo.ts picks by the ``.bytes``
 suffix; TensorBoard falls back to bytes when a file is not text). Paths resolve against the
-config's folder. Nothing is ever fetched: a URL (the published demo configs use them) stands for
+config's folder, then the folders above it (the standalone projector resolves them against its
+site's root: its own demo config in oss_data/ names "oss_data/iris_tensors.bytes"). Nothing is ever fetched: a URL (the published demo configs use them) stands for
 the file of that name beside the config, or gets one line saying to download it. A tensor kept
 in a TensorFlow checkpoint (no ``tensor_path``) gets one line too: not supported. Bookmarks (the projector's saved
-``State`` list) come back as ``View``s carrying their coordinates. This is the reading half: it
-imports no writer.
+``State`` list) come back as ``View``s carrying their coordinates, and a sprite (``"sprite":
+{"imagePath", "singleImageDim"}``, or ``sprite { image_path single_image_dim }`` in a .pbtxt) as
+the points' images: one tile each (``embeddings.sprites.cut_sprite``). This is the reading half:
+it imports no writer.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
+from embeddings.choices import VIEW_METHODS
 from embeddings.data import Dataset, dataset_from_vectors, parse_vectors_file
 from embeddings.errors import InputError
+from embeddings.images import Images
 from embeddings.reduce import Projection
 from embeddings.views import View
 
@@ -40,6 +45,7 @@ BYTES_SUFFIX = ".bytes"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NO_COLOR = "No color map"  # the projector's colour option for "no colouring"
 MAX_RUN_DEPTH = 3  # TensorBoard run folders searched below a log folder
+MAX_PARENT_LEVELS = 3  # folders above a config searched for the files it names (as the projector's site root)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class TensorEntry:
     metadata_path: str | None
     bookmarks_path: str | None
     config: Path  # the config file; relative paths resolve against its folder
+    sprite_path: str | None = None  # the sprite sheet: one tile per point
+    sprite_tile: tuple[int, int] | None = None  # singleImageDim: (width, height) of a tile
 
 
 def is_projector_config(path: str | Path) -> bool:
@@ -109,7 +117,7 @@ def read_entries(path: str | Path) -> list[TensorEntry]:
 
 
 def _renamed(entry: TensorEntry, name: str) -> TensorEntry:
-    return TensorEntry(name, entry.shape, entry.tensor_path, entry.metadata_path, entry.bookmarks_path, entry.config)
+    return replace(entry, name=name)
 
 
 def _read_text(file: Path) -> str:
@@ -142,8 +150,30 @@ def _read_json(file: Path) -> list[TensorEntry]:
             metadata_path=_string(item.get("metadataPath"), file, f"tensor '{name}' metadataPath"),
             bookmarks_path=_string(item.get("bookmarksPath"), file, f"tensor '{name}' bookmarksPath"),
             config=file,
+            **_json_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _json_sprite(sprite: Any, file: Path, name: str) -> dict[str, Any]:
+    """sprite_path and sprite_tile of a JSON entry's "sprite": {"imagePath", "singleImageDim"}."""
+    if sprite is None:
+        return {}
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be an object with imagePath and singleImageDim")
+    path = _string(sprite.get("imagePath"), file, f"tensor '{name}' sprite imagePath")
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(sprite.get("singleImageDim"), file, name)}
+
+
+def _tile(value: Any, file: Path, name: str) -> tuple[int, int]:
+    ok = isinstance(value, list) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    if not ok:
+        raise InputError(f"{file}: tensor '{name}': the sprite's singleImageDim must be [width, height] in pixels, "
+                         f"not {value!r}")
+    return int(value[0]), int(value[1])
 
 
 def _read_pbtxt(file: Path) -> list[TensorEntry]:
@@ -162,8 +192,22 @@ def _read_pbtxt(file: Path) -> list[TensorEntry]:
             metadata_path=_last_string(item, "metadata_path", file),
             bookmarks_path=_last_string(item, "bookmarks_path", file),
             config=file,
+            **_pbtxt_sprite(item.get("sprite"), file, name),
         ))
     return entries
+
+
+def _pbtxt_sprite(sprites: Any, file: Path, name: str) -> dict[str, Any]:
+    """TensorBoard's `sprite { image_path: "..." single_image_dim: 28 single_image_dim: 28 }`."""
+    if not sprites:
+        return {}
+    sprite = sprites[-1]
+    if not isinstance(sprite, dict):
+        raise InputError(f"{file}: tensor '{name}': sprite must be a message with image_path and single_image_dim")
+    path = _last_string(sprite, "image_path", file)
+    if path is None:
+        return {}
+    return {"sprite_path": path, "sprite_tile": _tile(list(sprite.get("single_image_dim") or []), file, name)}
 
 
 def _string(value: Any, file: Path, what: str) -> str | None:
@@ -222,11 +266,11 @@ def _tokenize(text: str, name: str) -> list[tuple[str, str, int]]:
         match = _TOKEN.match(text, at)
         if match is None:
             raise InputError(f"{name}: line {line}: cannot read {text[at:at + 20]!r}")
-        kind = match.lastgroup or ""
-        if kind == "newline":
+        token_type = match.lastgroup or ""
+        if token_type == "newline":
             line += 1
-        elif kind != "space":
-            tokens.append((kind, match.group(), line))
+        elif token_type != "space":
+            tokens.append((token_type, match.group(), line))
         at = match.end()
     return tokens
 
@@ -234,10 +278,10 @@ def _tokenize(text: str, name: str) -> list[tuple[str, str, int]]:
 def _message(tokens: list, at: int, close: str | None, name: str) -> tuple[dict[str, list[Any]], int]:
     fields: dict[str, list[Any]] = {}
     while at < len(tokens):
-        kind, value, line = tokens[at]
-        if kind == "punct" and value == close:
+        token_type, value, line = tokens[at]
+        if token_type == "punct" and value == close:
             return fields, at + 1
-        if kind != "name":
+        if token_type != "name":
             raise InputError(f"{name}: line {line}: expected a field name, got {value!r}")
         at += 1
         colon = at < len(tokens) and tokens[at][1] == ":"
@@ -279,20 +323,20 @@ def _list(tokens: list, at: int, name: str, field: str) -> tuple[list[Any], int]
 
 
 def _scalar(tokens: list, at: int, name: str) -> tuple[Any, int]:
-    kind, value, line = tokens[at]
-    if kind == "string":
+    token_type, value, line = tokens[at]
+    if token_type == "string":
         parts = []
         while at < len(tokens) and tokens[at][0] == "string":
             parts.append(_unescape(tokens[at][1][1:-1], name, tokens[at][2]))
             at += 1
         return b"".join(parts).decode("utf-8", errors="replace"), at
-    if kind == "number":
+    if token_type == "number":
         try:
             number = float(value.rstrip("fF")) if re.search(r"[.eE]|^[-+]?(inf|nan)", value) else int(value, 0)
         except ValueError:
             raise InputError(f"{name}: line {line}: {value!r} is not a number") from None
         return number, at + 1
-    if kind == "name":
+    if token_type == "name":
         return {"true": True, "false": False}.get(value, value), at + 1
     raise InputError(f"{name}: line {line}: expected a value, got {value!r}")
 
@@ -320,8 +364,14 @@ def _unescape(body: str, name: str, line: int) -> bytes:
 
 
 def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
-    """A path from the config, against the config's folder. Nothing is ever fetched: a URL (as in
-    the projector's published demo configs) names the file of that name beside the config."""
+    """A path from the config, found as the projector finds it. Nothing is ever fetched: a URL (as
+    in the projector's published demo configs) names the file of that name beside the config.
+
+    A relative path is tried against the config's folder, then against the folders above it
+    (MAX_PARENT_LEVELS): the standalone projector resolves paths against the page, so its own
+    demo config in oss_data/ names "oss_data/iris_tensors.bytes", relative to the site's root.
+    When none exists, the one line says every path tried.
+    """
     where = f"{entry.config}: tensor '{entry.name}'"
     if _URL.match(value):
         local = entry.config.parent / unquote(urlsplit(value).path.rsplit("/", 1)[-1])
@@ -329,13 +379,28 @@ def _resolve(entry: TensorEntry, value: str, what: str) -> Path:
             return local
         raise InputError(f"{where}: {what} is a URL ({value[:80]}); nothing is fetched from the network: "
                          f"download it next to the config as {local.name or 'a file'}, or give a local path")
+    tried = candidate_paths(entry.config, value)
+    for path in tried:
+        if path.is_file():
+            return path
+    reason = "is a folder" if tried[0].is_dir() else "no such file"
+    places = f"({tried[0]})" if len(tried) == 1 else f"(tried {', '.join(str(p) for p in tried)})"
+    raise InputError(f"{where}: {what} {value}: {reason} {places}")
+
+
+def candidate_paths(config: Path, value: str) -> list[Path]:
+    """Where a path named in `config` may be, in the order tried: as written when absolute; else
+    against the config's folder, then each folder above it, up to MAX_PARENT_LEVELS."""
     path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = entry.config.parent / path
-    if not path.is_file():
-        reason = "is a folder" if path.is_dir() else "no such file"
-        raise InputError(f"{where}: {what} {value}: {reason} ({path})")
-    return path
+    if path.is_absolute():
+        return [path]
+    folders = [config.parent, *config.parent.parents][: MAX_PARENT_LEVELS + 1]
+    found: list[Path] = []
+    for folder in folders:
+        candidate = folder / path
+        if candidate not in found:
+            found.append(candidate)
+    return found
 
 
 def read_tensor(entry: TensorEntry) -> np.ndarray:
@@ -372,9 +437,9 @@ def read_bytes_tensor(content: bytes, path: Path | str, entry: TensorEntry) -> n
     want = n * d * 4
     if len(content) != want:
         whole = "" if len(content) % 4 == 0 else ", not a whole number of float32 values"
-        kind = "truncated" if len(content) < want else "too long"
+        problem = "truncated" if len(content) < want else "too long"
         raise InputError(f"{path}: {len(content):,} bytes{whole}; tensorShape {list(entry.shape)} needs "
-                         f"{n:,} x {d:,} float32 = {want:,} bytes ({kind})")
+                         f"{n:,} x {d:,} float32 = {want:,} bytes ({problem})")
     array = np.frombuffer(content, dtype="<f4").reshape(n, d).astype(np.float32)
     bad = ~np.isfinite(array)
     if bad.any():
@@ -395,19 +460,34 @@ def pick_entry(entries: list[TensorEntry], tensor: str | None, where: str | Path
 
 
 def read_projector_config(path: str | Path, tensor: str | None = None) -> Dataset:
-    """One tensor of a projector config or TensorBoard log folder as a Dataset (vectors, metadata, views)."""
+    """One tensor of a projector config or TensorBoard log folder as a Dataset (vectors, metadata, bookmarks)."""
     path = Path(path)
     entry = pick_entry(read_entries(path), tensor, path)
     array = read_tensor(entry)
     metadata = _resolve(entry, entry.metadata_path, "metadataPath") if entry.metadata_path else None
     source = f"{path.name} [{entry.name}]"
     dataset = dataset_from_vectors(array, source, metadata)
+    if entry.sprite_path:
+        dataset = replace(dataset, images=read_sprite(entry, len(array)))
     if not entry.bookmarks_path:
         return dataset
-    bookmarks = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
+    bookmarks_file = _resolve(entry, entry.bookmarks_path, "bookmarksPath")
     columns = [str(c) for c in dataset.metadata.columns]
-    views = read_bookmarks(bookmarks, array.shape, columns, data=str(path), tensor=entry.name)
-    return Dataset(dataset.texts, dataset.metadata, dataset.text_column, dataset.source, dataset.vectors, views)
+    bookmarks = read_bookmarks(bookmarks_file, array.shape, columns, data=str(path), tensor=entry.name)
+    return replace(dataset, bookmarks=bookmarks)
+
+
+def read_sprite(entry: TensorEntry, count: int) -> Images:
+    """The entry's sprite sheet cut into one tile per point (as the projector cuts it)."""
+    from embeddings.sprites import cut_sprite
+
+    path = _resolve(entry, entry.sprite_path, "the sprite's imagePath")
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error})") from None
+    tiles = cut_sprite(content, count, entry.sprite_tile, str(path))
+    return Images.from_tiles(tiles, path.name)
 
 
 # ------------------------------------------------------------------ bookmarks
@@ -456,7 +536,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _indices(value: Any, limit: int, where: str, what: str) -> list[int]:
+def _rows(value: Any, limit: int, where: str, what: str) -> list[int]:
     if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
         raise InputError(f"{where}: {what} must be a list of point numbers")
     bad = [i for i in value if not 0 <= i < limit]
@@ -478,11 +558,11 @@ def _bookmark_view(
     if dims is not None and list(dims) != [n, d]:
         raise InputError(f"{where} was made for a data set of shape {list(dims)}; this tensor is {[n, d]}")
     method = state.get("selectedProjection")
-    if method not in ("pca", "umap", "tsne", "custom"):
+    if method not in VIEW_METHODS:
         raise InputError(f"{where}: selectedProjection must be pca, umap, tsne or custom, not {method!r}")
     keys, params = _coordinate_keys(state, method, where)
     filtered = state.get("filteredPoints")
-    rows = np.arange(n) if filtered is None else np.asarray(_indices(filtered, n, where, "filteredPoints"), dtype=np.int64)
+    rows = np.arange(n) if filtered is None else np.asarray(_rows(filtered, n, where, "filteredPoints"), dtype=np.int64)
     if filtered is not None and len(filtered) == 0:
         rows = np.arange(n)  # the projector's getSubset([]) is every point
     projections = state.get("projections")
@@ -498,12 +578,12 @@ def _bookmark_view(
     placed = np.isfinite(coords).all(axis=1)
     if not placed.any():
         raise InputError(f"{where}: no point has {', '.join(keys)} coordinates")
-    selected = _indices(state.get("selectedPoints") or [], len(rows), where, "selectedPoints")
+    selected = _rows(state.get("selectedPoints") or [], len(rows), where, "selectedPoints")
     kept = rows[placed]
     projection = Projection(
         coords=np.ascontiguousarray(coords[placed], dtype=np.float32),
         method=method, dims=len(keys), params=params,
-        indices=None if len(kept) == n and filtered is None else kept,
+        subset_rows=None if len(kept) == n and filtered is None else kept,
         note=None if len(kept) == n else f"the bookmark places {len(kept):,} of {n:,} points",
     )
     colour = state.get("selectedColorOptionName")

@@ -18,6 +18,7 @@ from embeddings.errors import InputError
 VECTORS_FILE = "vectors.tsv"
 METADATA_FILE = "metadata.tsv"
 CONFIG_FILE = "projector_config.json"
+SPRITE_FILE = "sprite.png"  # the images, one tile per point (embeddings.sprites)
 ROW_COLUMN = "row"
 CHUNK_BYTES = 1_000_000  # streamParse's chunkSize
 _BOM = b"\xef\xbb\xbf"

@@ -16,17 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.checks import METRICS, ProgressFn, check_vectors, is_whole, number
+from embeddings.checks import ProgressFn, check_vectors, is_whole, number
+from embeddings.choices import METHOD_NAMES, METHODS, UMAP_METRICS
 from embeddings.errors import InputError
 
 
-METHODS = ("pca", "umap", "tsne")
 # UMAP runs on every point up to 100k (about 60 s there on 2 cores, its kNN graph from the
 # approximate index above 20k); t-SNE keeps a 10k sample (openTSNE at 100k: minutes).
 INTERACTIVE_LIMITS: dict[str, int | None] = {"pca": None, "umap": 100_000, "tsne": 10_000}
-# "custom" (axes between chosen ends, embeddings.axes.custom_projection) makes Projections too,
-# but not through project(): it needs the ends of its axes.
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "custom": "Custom"}
 # Fewest points each method can lay out meaningfully (UMAP's spectral init and t-SNE's
 # perplexity both need a handful of neighbours).
 MIN_POINTS = {"pca": 2, "umap": 5, "tsne": 5, "custom": 2}
@@ -52,18 +49,17 @@ UMAP_EPOCHS_LARGE = 200
 # 0.746 (PCA, 120).
 UMAP_HUGE_FROM = 50_000
 UMAP_EPOCHS_HUGE = 120
-UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): the metrics embeddings.neighbors computes exactly
 
 
 @dataclass(frozen=True)
 class Projection:
     """Coordinates of the points in 2D/3D and how they were made."""
 
-    coords: np.ndarray  # (m, dims) float32; m == len(indices) if sampled
+    coords: np.ndarray  # (m, dims) float32; m == len(subset_rows) when a subset is laid out
     method: str
     dims: int
     params: dict = field(default_factory=dict)
-    indices: np.ndarray | None = None  # source rows kept when sampled; None = all rows in order
+    subset_rows: np.ndarray | None = None  # the rows laid out when not all (sampled, filtered); None: all, in order
     variance_explained: list[float] | None = None  # PCA: per component shown
     trustworthiness: float | None = None
     note: str | None = None
@@ -71,13 +67,13 @@ class Projection:
 
     @property
     def rows(self) -> np.ndarray:
-        """Source row of each coordinate row (0..n-1 when nothing was sampled)."""
-        if self.indices is None:
+        """The row (in the projected vectors) of each coordinate row: 0..n-1 unless a subset was laid out."""
+        if self.subset_rows is None:
             return np.arange(len(self.coords))
-        return np.asarray(self.indices)
+        return np.asarray(self.subset_rows)
 
 
-def sample_indices(n: int, limit: int, seed: int) -> np.ndarray:
+def sample_rows(n: int, limit: int, seed: int) -> np.ndarray:
     """A seeded random sample of `limit` rows out of n, in source order."""
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n, size=limit, replace=False))
@@ -105,9 +101,9 @@ def project(
     method, dims, array = _check_request(vectors, method, dims, params)
     notes: list[str] = []
     n = array.shape[0]
-    array, indices = _sample(array, method, max_points, seed, notes)
+    array, sampled = _sample(array, method, max_points, seed, notes)
     if init is not None:
-        init = _check_init(init, method, dims, n, array.shape[0], indices)
+        init = _check_init(init, method, dims, n, array.shape[0], sampled)
 
     if progress is not None:
         progress(0, 1)
@@ -130,7 +126,7 @@ def project(
         method=method,
         dims=dims,
         params=used,
-        indices=indices,
+        subset_rows=sampled,
         variance_explained=variance,
         trustworthiness=trust,
         note="; ".join(notes) or None,
@@ -167,20 +163,20 @@ def _sample(
         raise InputError(f"max_points must be at least {MIN_POINTS[method]} for {METHOD_NAMES[method]}, not {limit!r}")
     if limit is None or n <= int(limit):
         return array, None
-    indices = sample_indices(n, int(limit), seed)
-    notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(indices):,} of {n:,} points")
-    return array[indices], indices
+    sampled = sample_rows(n, int(limit), seed)
+    notes.append(f"{METHOD_NAMES[method]} ran on a random sample of {len(sampled):,} of {n:,} points")
+    return array[sampled], sampled
 
 
 def _check_init(
-    init: Any, method: str, dims: int, n: int, rows: int, indices: np.ndarray | None
+    init: Any, method: str, dims: int, n: int, rows: int, sampled: np.ndarray | None
 ) -> np.ndarray:
     """A starting layout with one row per projected point (rows of a sample taken from a full one)."""
     if method == "pca":
         raise InputError("init (a starting layout) applies to UMAP and t-SNE, not PCA")
     init = check_vectors(init, "init")
-    if init.shape[0] == n and indices is not None:
-        init = init[indices]
+    if init.shape[0] == n and sampled is not None:
+        init = init[sampled]
     if init.shape != (rows, dims):
         raise InputError(f"init: must have shape ({rows}, {dims}), got {init.shape}")
     return init.astype(np.float64)
@@ -194,7 +190,7 @@ def trustworthiness_score(
 
     n = len(high)
     if n > sample:
-        keep = sample_indices(n, sample, seed)
+        keep = sample_rows(n, sample, seed)
         high, low = high[keep], low[keep]
         n = sample
     k = min(10, (n - 1) // 2)  # sklearn requires k < n / 2
@@ -365,7 +361,7 @@ def _umap(
                      f"{graph.recall:.3f} against exact search on a sample)")
     own = np.arange(n)[:, None]
     precomputed = (
-        np.hstack([own, graph.indices]).astype(np.int32),
+        np.hstack([own, graph.rows]).astype(np.int32),
         np.hstack([np.zeros((n, 1)), graph.distances]).astype(np.float32),
         None,
     )

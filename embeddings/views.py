@@ -1,6 +1,7 @@
 """Views: what a user looked at, as small JSON (saved views, the page URL, projector bookmarks).
 
-A ``View`` names where the points come from (data source, tensor, model, level, layer), how they
+A ``View`` names where the points come from (data source, tensor or metadata file, text column,
+model, level, layer), how they
 were projected (method, dims, seed and the method's parameters) and the look (colour, label,
 search, selection, camera). It holds no vectors, so it stays small and travels as JSON or as a
 URL query string; reopening it recomputes the same projection (same inputs and seed give the
@@ -25,24 +26,22 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from embeddings.choices import LEVELS, LOOK_KEYS, VIEW_METHODS
 from embeddings.errors import InputError
 
 FORMAT = 1  # the "format" number in a view's JSON
-METHODS = ("pca", "umap", "tsne", "custom")  # custom: a projector bookmark's custom axes
-LEVELS = ("text", "token", "vocab")
-# The look: keys of the page URL that the map component mirrors itself (no rerun).
-LOOK_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")
 VIEWS_DIR_ENV = "EMBEDDINGS_VIEWS_DIR"
 MAX_NAME = 120
-# Each method's parameters: name -> (kind, URL key). kind "int", "float", "str", "ints", "rate".
+# Each method's parameters: name -> (type, URL parameter). type "int", "float", "str", "ints", "rate".
 PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "pca": {"components": ("ints", "pc")},
     "umap": {"n_neighbors": ("int", "neighbors"), "min_dist": ("float", "min_dist"), "metric": ("str", "metric")},
     "tsne": {"perplexity": ("float", "perplexity"), "learning_rate": ("rate", "lr"), "n_iter": ("int", "iter")},
     "custom": {},
 }
-# URL keys for the view's own fields (the look keys are LOOK_KEYS).
-QUERY_KEYS = ("view", "data", "tensor", "model", "level", "layer", "method", "dims", "seed", "bm")
+# URL parameters for the view's own fields (the look's are LOOK_KEYS).
+QUERY_KEYS = ("view", "data", "tensor", "metadata", "text_column", "model", "level", "layer", "method", "dims", "seed",
+              "bm")
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ class View:
     name: str = ""
     data: str | None = None  # a file path, a folder, "sample:NAME", "upload:NAME", "paste:DIGEST"
     tensor: str | None = None  # which tensor of a projector config
+    metadata: str | None = None  # the metadata TSV of a vectors file named by path
+    text_column: str | None = None  # the column holding the texts, when not the one the reader picks itself
     model: str | None = None  # None for precomputed vectors
     level: str = "text"
     layer: int = -1
@@ -72,11 +73,11 @@ class View:
     def __post_init__(self) -> None:
         check = _Checker("view")
         object.__setattr__(self, "name", check.text(self.name, "name", limit=MAX_NAME))
-        for key in ("data", "tensor", "model", "color", "label", "camera"):
+        for key in ("data", "tensor", "metadata", "text_column", "model", "color", "label", "camera"):
             object.__setattr__(self, key, check.optional_text(getattr(self, key), key))
         object.__setattr__(self, "level", check.choice(self.level, "level", LEVELS))
         object.__setattr__(self, "layer", check.integer(self.layer, "layer", minimum=-1))
-        object.__setattr__(self, "method", check.choice(self.method, "method", METHODS))
+        object.__setattr__(self, "method", check.choice(self.method, "method", VIEW_METHODS))
         object.__setattr__(self, "dims", check.choice(self.dims, "dims", (2, 3)))
         object.__setattr__(self, "seed", check.integer(self.seed, "seed", minimum=0))
         object.__setattr__(self, "params", check.params(self.params, self.method, self.dims))
@@ -101,7 +102,7 @@ class View:
 
     @property
     def look(self) -> dict[str, str]:
-        """The look as the page URL spells it (keys LOOK_KEYS, empty ones left out)."""
+        """The look as the page URL spells it (parameters LOOK_KEYS, empty ones left out)."""
         look = {
             "color": self.color or "",
             "label": self.label or "",
@@ -177,7 +178,8 @@ class View:
     def to_query(self) -> dict[str, str]:
         """The view as URL query parameters (defaults left out, so links stay short)."""
         query: dict[str, str] = {}
-        for key, value in (("view", self.name), ("data", self.data), ("tensor", self.tensor), ("model", self.model)):
+        for key, value in (("view", self.name), ("data", self.data), ("tensor", self.tensor), ("metadata", self.metadata),
+                           ("text_column", self.text_column), ("model", self.model)):
             if value:
                 query[key] = value
         if self.level != "text":
@@ -188,10 +190,10 @@ class View:
         query["dims"] = str(self.dims)
         if self.seed:
             query["seed"] = str(self.seed)
-        for name, (kind, key) in PARAMS[self.method].items():
+        for name, (value_type, key) in PARAMS[self.method].items():
             if name in self.params:
                 value = self.params[name]
-                query[key] = ",".join(str(v) for v in value) if kind == "ints" else _plain(value)
+                query[key] = ",".join(str(v) for v in value) if value_type == "ints" else _plain(value)
         if self.bookmark is not None:
             query["bm"] = str(self.bookmark)
         query.update(self.look)
@@ -204,13 +206,15 @@ class View:
         check = _Checker("link")
         method = get.get("method", "pca")
         params: dict[str, Any] = {}
-        for name, (kind, key) in PARAMS.get(method, {}).items():
+        for name, (value_type, key) in PARAMS.get(method, {}).items():
             if key in get:
-                params[name] = check.parse(get[key], key, kind)
+                params[name] = check.parse(get[key], key, value_type)
         values: dict[str, Any] = {
             "name": get.get("view", ""),
             "data": get.get("data") or None,
             "tensor": get.get("tensor") or None,
+            "metadata": get.get("metadata") or None,
+            "text_column": get.get("text_column") or None,
             "model": get.get("model") or None,
             "level": get.get("level", "text"),
             "method": method,
@@ -314,19 +318,19 @@ class _Checker:
             raise self.fail(key, f"must be row numbers separated by commas, not {value[:40]!r}")
         return tuple(int(p) for p in parts)
 
-    def parse(self, text: str, key: str, kind: str) -> Any:
-        """A URL string as the field's kind."""
+    def parse(self, text: str, key: str, value_type: str) -> Any:
+        """A URL string as the field's type."""
         try:
-            if kind == "int":
+            if value_type == "int":
                 return int(text)
-            if kind == "float":
+            if value_type == "float":
                 return float(text)
-            if kind == "rate":
+            if value_type == "rate":
                 return text if text == "auto" else float(text)
-            if kind == "ints":
+            if value_type == "ints":
                 return [int(p) for p in text.split(",")]
         except ValueError:
-            raise self.fail(key, f"must be {'a whole number' if kind in ('int', 'ints') else 'a number'}, "
+            raise self.fail(key, f"must be {'a whole number' if value_type in ('int', 'ints') else 'a number'}, "
                             f"not {text[:40]!r}") from None
         return text
 
@@ -339,15 +343,15 @@ class _Checker:
             if name not in allowed:
                 takes = ", ".join(allowed) or "no parameters"
                 raise self.fail("params", f"{name!r} does not apply to {method} (it takes {takes})")
-            kind = allowed[name][0]
+            value_type = allowed[name][0]
             key = f"params.{name}"
-            if kind == "int":
+            if value_type == "int":
                 out[name] = self.integer(item, key, minimum=1)
-            elif kind == "float":
+            elif value_type == "float":
                 out[name] = self.number(item, key, minimum=0.0)
-            elif kind == "rate":
+            elif value_type == "rate":
                 out[name] = item if item == "auto" else self.number(item, key, minimum=0.0)
-            elif kind == "str":
+            elif value_type == "str":
                 out[name] = self.text(item, key)
             else:
                 items = self.rows(item, key)
@@ -419,4 +423,4 @@ def delete_view(name: str, folder: str | Path | None = None) -> bool:
     return True
 
 
-__all__ = ["View", "save_view", "load_views", "delete_view", "views_dir", "LOOK_KEYS"]
+__all__ = ["View", "save_view", "load_views", "delete_view", "views_dir"]

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.access import TOKEN_ENV, new_token, token_link
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking"]
@@ -77,20 +79,31 @@ def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, secon
         time.sleep(0.2)
 
 
+APP_MAIN = ROOT / "app" / "main.py"
+APP_SERVER = ROOT / "app" / "server.py"  # app/main.py behind its access token, as make run starts it
+
+
 @contextlib.contextmanager
 def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator[tuple[str, Path]]:
-    """`streamlit run script` on a free port with its own empty vector cache: (url, log path)."""
+    """`streamlit run script` on a free port with its own empty vector cache: (url, log path).
+
+    The explorer (app/main.py) is started as users start it, through app/server.py with an access
+    token, and the url carries the token (``http://127.0.0.1:PORT/?token=...``; add parameters with
+    ``with_query``). Test pages of their own (tests/pages) are served as they are.
+    """
     port = free_port()
     env = dict(os.environ)
+    token = new_token() if Path(script) == APP_MAIN else None
     env.update(
         EMBEDDINGS_CACHE=str(tmp_path / "cache" / "vectors.sqlite"),
         HF_HUB_OFFLINE="1",
         TOKENIZERS_PARALLELISM="false",
+        **({TOKEN_ENV: token} if token else {}),
         **env_extra,
     )
     log = tmp_path / "streamlit.log"
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(script),
+        sys.executable, "-m", "streamlit", "run", str(APP_SERVER if token else script),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
@@ -98,9 +111,17 @@ def streamlit_server(script: Path, tmp_path: Path, **env_extra: str) -> Iterator
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:
         wait_for_port(proc, port, log, "streamlit")
-        yield f"http://127.0.0.1:{port}", log
+        yield token_link("127.0.0.1", port, token).rstrip("/"), log
     finally:
         stop(proc)
+
+
+def with_query(url: str, query: dict[str, str]) -> str:
+    """`url` (with or without its ?token=) with more URL parameters."""
+    from urllib.parse import urlencode
+
+    base, _, present = url.partition("?")
+    return f"{base.rstrip('/')}/?" + "&".join(part for part in (present, urlencode(query)) if part)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def converted_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted models (embeddings.backends) for the whole session, never the user's folder; and
+    backend "auto" pinned to torch, so only the backend tests (tests/test_backends.py, which unpin
+    it) pay for converting models: converting the bundled model takes a minute on 2 cores."""
+    folder = tmp_path_factory.mktemp("converted-models")
+    os.environ["EMBEDDINGS_MODELS"] = str(folder)
+    os.environ["EMBEDDINGS_BACKEND"] = "torch"
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own vector cache; nothing touches the hub."""
@@ -125,3 +136,63 @@ def tiny_gpt2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     GPT2Model(config).eval().save_pretrained(folder)
     return folder
 
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer CLIP (text and vision towers of width 32, 16-wide shared space, 32 x 32 px input,
+    8 px patches) with a 300-entry byte-level BPE, its tokenizer and image processor saved beside
+    it: a plain transformers folder that sentence-transformers loads as an image-and-text model."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-clip")
+    specials = ["<|startoftext|>", "<|endoftext|>"]
+    tok = Tokenizer(models.BPE(unk_token=specials[1]))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(_training_texts(), trainers.BpeTrainer(
+        vocab_size=300, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{specials[0]} $A {specials[1]}", special_tokens=[(s, tok.token_to_id(s)) for s in specials])
+    tok.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=specials[0], eos_token=specials[1],
+                                        unk_token=specials[1], pad_token=specials[1], model_max_length=32)
+    image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    torch.manual_seed(2)
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, max_position_embeddings=32, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                           image_size=32, patch_size=8),
+        projection_dim=16,
+    )
+    CLIPModel(config).eval().save_pretrained(folder)
+    return folder
+
+
+def write_digits(folder: Path, count: int | None = None) -> tuple[Path, "np.ndarray", "np.ndarray"]:
+    """scikit-learn's bundled handwritten digits (8 x 8, values 0-16) as greyscale PNG files, one
+    sub-folder per digit (folder/3/0003.png): (folder, the 8-bit pixels in file order, the digits)."""
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = np.round(digits.images * 255 / 16).astype(np.uint8)[:count]
+    targets = digits.target[:count]
+    for i, (image, target) in enumerate(zip(pixels, targets)):
+        (folder / str(target)).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image, "L").save(folder / str(target) / f"{i:04d}.png")
+    # Files are read in sorted path order: by digit, then by number.
+    order = sorted(range(len(pixels)), key=lambda i: (str(targets[i]), f"{i:04d}"))
+    return folder, pixels[order], targets[order]
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, "np.ndarray", "np.ndarray"]:
+    """All 1,797 digits as PNG files (see write_digits)."""
+    return write_digits(tmp_path_factory.mktemp("digits") / "digits")

@@ -100,7 +100,7 @@ def _zip_files(data: bytes) -> dict[str, str]:
 def _select(at: AppTest, rows: list[int]) -> None:
     """What a box selection on the chart stores (the chart's own event needs a browser)."""
     at.session_state[state.SELECTION] = rows
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_DIGEST]
 
 
 # ------------------------------------------------------------------ first load and export
@@ -152,7 +152,7 @@ def test_the_map_sends_its_data_again_when_the_browser_lacks_it():
     at = _start()
     data_id = _chart(at)["args"]["data_id"]
     # what a re-created iframe reports: it has not got this id
-    at.session_state[state.CHART] = {"seq": 10**13, "kind": "need", "need": data_id, "selection": []}
+    at.session_state[state.CHART] = {"seq": 10**13, "type": "need", "need": data_id, "selection": []}
     at.run()
     _assert_clean(at)
     assert _chart(at)["sent"] == ["payload"]
@@ -167,7 +167,7 @@ def test_the_url_look_reaches_the_map():
     at.query_params["color"] = "text"
     at.run()
     _assert_clean(at)
-    assert _chart(at)["args"]["view"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
+    assert _chart(at)["args"]["look"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
 
 
 # ------------------------------------------------------------------ projection
@@ -285,7 +285,7 @@ def test_unknown_model_is_one_error_line_and_the_page_keeps_working():
 def test_a_click_on_the_map_inspects_that_point():
     at = _start()
     # what the browser reports when point 7 is clicked (AppTest runs no JavaScript)
-    at.session_state[state.CHART] = {"seq": 10**13, "kind": "click", "clicked": 7, "selection": [7]}
+    at.session_state[state.CHART] = {"seq": 10**13, "type": "click", "clicked": 7, "selection": [7]}
     at.run()
     _assert_clean(at)
     assert at.selectbox(key=state.INSPECT_POINT).value == 7
@@ -322,7 +322,7 @@ def test_selection_neighbours_isolate_and_export_the_selection(media):
     isolated = _chart(at)
     assert _points(isolated) == 40
     assert isolated["header"]["rows"] == list(range(0, 80, 2))  # source rows, for events
-    # every topic keeps its colour in the isolated view (ranked on all the points, not these 40)
+    # every topic keeps its colour in the isolated layout (ranked on all the points, not these 40)
     assert all(colours[topic] == slot for topic, slot in _slot_of(isolated, "topic").items())
     assert any("isolated" in i.value for i in at.info)
     at.button(key=state.SHOW_ALL).click().run()
@@ -343,11 +343,12 @@ def test_neighbours_of_a_typed_query():
 
 
 def test_a_stopped_encoding_waits_for_resume():
-    from app.sections.data import _digest, default_model
+    from app.sections.data import _digest
+    from embeddings.choices import DEFAULT_MODEL
 
     texts = "Stopped before it finished.\nA second text.\nAnd a third one."
     at = _start()
-    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{default_model()}|text|-1|False"
+    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{DEFAULT_MODEL}|text|-1|False"
     at.radio(key=state.SOURCE).set_value("Paste texts").run()
     at.text_area(key=state.PASTE).input(texts).run()
     _assert_clean(at)
@@ -374,3 +375,23 @@ def test_custom_axes_between_two_typed_texts():
     means = {topic: float(x[topics == topic].mean()) for topic in set(topics)}
     assert means["cooking"] == min(means.values()) and means["football"] == max(means.values())
     assert any("Custom 2D" in c.value for c in at.caption)
+
+
+def test_the_map_downloads_as_one_html_file(media):
+    """The export's map.html holds the points on screen and their look (the browser test of the
+    file itself: tests/test_map_html.py)."""
+    import base64
+    import gzip
+    import re
+
+    from app.sections.export import MAP_HTML_LABEL
+    from embeddings.mapdata import unpack_map_data
+
+    page = _download(_start(), media, MAP_HTML_LABEL).decode("utf-8")
+    payload = re.search(r'id="emap-payload"[^>]*>([^<]*)<', page).group(1)
+    header, arrays = unpack_map_data(gzip.decompress(base64.b64decode(payload)))
+    assert header["n"] == 300 and [c["name"] for c in header["columns"]] == ["text", "topic"]
+    assert arrays["text/values"][arrays["text/codes"][0]] == "Brown the onions slowly so they turn sweet instead of bitter."
+    setup = json.loads(re.search(r'id="emap-setup">([^<]*)<', page).group(1))
+    assert setup["color"] == "topic"
+    assert "300 points · PCA 2D" in page

@@ -49,12 +49,12 @@ def explore_page(root: str) -> None:
     texts = [f"the {' '.join(rng.choice(groups[k], 2, replace=False))} number {i}" for i, k in enumerate(kinds)]
     table = pd.DataFrame({"text": texts, "kind": kinds, "score": np.arange(120) % 10})
     points = Points(vectors.astype(np.float32), table, level="text", source="groups", text_column="text")
-    st.session_state[state.POINTS_KEY] = points.key
+    st.session_state[state.POINTS_DIGEST] = points.digest
     with st.sidebar:
         params = render_projection_panel(len(points), 16, can_encode=False)
     shown = render_explore(points, params)
     if shown is not None:
-        render_export(shown.points, shown.view, shown.selection, filtered=shown.filtered)
+        render_export(shown.points, shown.layout, shown.selection, filtered=shown.filtered)
 
 
 def start() -> AppTest:
@@ -128,7 +128,7 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     assert re.match(r"3 clusters, \d+% noise \(grey, “noise”: \d+ of 120 points\), original space", summary), summary
     assert at.checkbox(key=state.CLUSTER_REFINE).disabled  # these vectors came without a model to refine names with
     spec = chart(at)
-    assert spec["args"]["view"]["color"] == "cluster_label"
+    assert spec["args"]["look"]["color"] == "cluster_label"
     names = set(column(spec, "cluster_label")) - {"noise"}
     assert len(names) == 3
     for name in names:  # each name is made of one group's words
@@ -173,7 +173,7 @@ def test_filters_narrow_the_map_the_table_and_the_export(media) -> None:
 def test_map_selection_ticks_table_rows_and_only_selection_narrows_the_table() -> None:
     at = start()
     at.session_state[state.SELECTION] = [3, 50, 90]
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_KEY]
+    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_DIGEST]
     at.run()
     clean(at)
     table = points_table(at)

@@ -20,7 +20,7 @@ from app.components.map import PAYLOADS
 from app.sections import compare as compare_section
 from embeddings.mapdata import unpack_map_data
 from embeddings.encode import tokenize
-from embeddings.models import DEFAULT_MODEL
+from embeddings.choices import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 180  # seconds per script run: loading and encoding on a shared 2-core machine
@@ -175,7 +175,7 @@ def test_vocabulary_word_list_and_a_clicked_token(tiny_bert_dir: Path) -> None:
     vocab = maps(at)[-1]
     assert vocab["header"]["n"] == 4 and len(vocab["args"]["highlight"]) == 4  # cat and its 3 neighbours
     # a click on "horse" in the map (what the browser reports) picks it in "Nearest tokens to"
-    at.session_state[state.VOCAB_CHART] = {"seq": 10**13, "kind": "click", "clicked": 2, "selection": [2]}
+    at.session_state[state.VOCAB_CHART] = {"seq": 10**13, "type": "click", "clicked": 2, "selection": [2]}
     at.run()
     no_exception(at)
     assert at.selectbox(key=state.VOCAB_FOCUS).value == "horse"
@@ -198,7 +198,7 @@ def test_two_different_models_give_figures_between_0_and_1(
     assert 0.0 <= overlap < 1.0
     assert 0.0 < cka < 1.0
     assert -1.0 <= spearman < 1.0
-    assert chart_titles(at) == [bert, gpt2]  # one view per model, side by side
+    assert chart_titles(at) == [bert, gpt2]  # one panel per model, side by side
     changed = at.dataframe[0].value
     assert len(changed) == compare_section.MOST_CHANGED
     assert changed["overlap"].is_monotonic_increasing
@@ -255,7 +255,7 @@ def test_fewer_than_two_models_does_not_compare(tiny_bert_dir: Path, texts: list
 
 
 # ---------------------------------------------------------------- in a real browser
-# What AppTest cannot do: select points in one view and see them marked in the other.
+# What AppTest cannot do: select points in one panel and see them marked in the other.
 
 COMPARE_PAGE = """
 import sys
@@ -270,7 +270,7 @@ st.session_state.setdefault(state.COMPARE_MODELS, {specs!r})
 render_compare(from_texts({texts!r}), {specs[0]!r})
 """
 # Per panel of the compare map: points, ringed (selected) and bright (searched) points drawn.
-JS_VIEWS = """() => (window.__map && window.__map.data) ? window.__map.panels.map(p => ({
+JS_PANELS = """() => (window.__map && window.__map.data) ? window.__map.panels.map(p => ({
   points: p.n, rings: p.selCount, bright: p.brightCount})) : null"""
 
 
@@ -285,7 +285,7 @@ def _browser_or_skip() -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_selection_in_one_view_marks_the_same_points_in_the_other(
+def test_selection_in_one_panel_marks_the_same_points_in_the_other(
     tiny_bert_dir: Path, tiny_gpt2_dir: Path, texts: list[str], tmp_path: Path
 ) -> None:
     _browser_or_skip()
@@ -304,13 +304,13 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
                 button.click()
                 iframe = page.wait_for_selector("iframe[title='app.components.map.point_map']", timeout=120_000)
                 frame = iframe.content_frame()
-                views = poll(page, lambda: frame.evaluate(JS_VIEWS),
+                views = poll(page, lambda: frame.evaluate(JS_PANELS),
                              lambda v: len(v) == 2 and all(x["points"] == len(texts) for x in v), 120, "views")
                 assert [x["rings"] for x in views] == [0, 0]
                 titles = frame.locator(".panel .title").all_inner_texts()
                 assert titles == [str(tiny_bert_dir), str(tiny_gpt2_dir)]
 
-                # Box-select most of the first view: the same rows are ringed in both views.
+                # Box-select most of the first panel: the same rows are ringed in both panels.
                 frame.get_by_label("Box").check()
                 area = frame.locator(".panel canvas").first.bounding_box()
                 x0, y0 = area["x"] + area["width"] * 0.05, area["y"] + area["height"] * 0.05
@@ -319,13 +319,13 @@ def test_selection_in_one_view_marks_the_same_points_in_the_other(
                 page.mouse.move(x0 + area["width"] * 0.5, y0 + area["height"] * 0.5, steps=5)
                 page.mouse.move(x0 + area["width"] * 0.9, y0 + area["height"] * 0.9, steps=5)
                 page.mouse.up()
-                poll(page, lambda: frame.evaluate(JS_VIEWS),
+                poll(page, lambda: frame.evaluate(JS_PANELS),
                      lambda v: v[0]["rings"] > 0 and v[1]["rings"] == v[0]["rings"], 30, "rings in both views")
 
                 # A search lights up the same matches in both views.
                 frame.get_by_label("Search", exact=True).fill("the")
                 expected = sum("the" in t.lower() for t in texts)
-                poll(page, lambda: frame.evaluate(JS_VIEWS),
+                poll(page, lambda: frame.evaluate(JS_PANELS),
                      lambda v: v[0]["bright"] == v[1]["bright"] == expected, 30, "search in both views")
             finally:
                 browser.close()

@@ -95,10 +95,10 @@ def test_config_opens_by_path_and_its_bookmarks_draw_their_coordinates(config_fo
         views[1].projection.coords.astype(np.float64).tolist()
 
 
-def _map_view(at: AppTest) -> dict:
+def _map_look(at: AppTest) -> dict:
     """The look the Explore map is told to open with (AppTest runs no JavaScript)."""
     (explore_map, *_) = at.tabs[0].get("component_instance")
-    return json.loads(explore_map.proto.json_args)["view"] or {}
+    return json.loads(explore_map.proto.json_args)["look"] or {}
 
 
 def test_the_url_reopens_the_view_in_a_new_session(config_folder) -> None:
@@ -119,7 +119,7 @@ def test_the_url_reopens_the_view_in_a_new_session(config_folder) -> None:
     assert again.radio(key=state.SOURCE).value == state.PATH_SOURCE
     assert again.text_input(key=state.DATA_PATH).value == str(folder)
     assert again.selectbox(key=f"{state.PCA_AXES}_x").value == 2
-    look = _map_view(again)
+    look = _map_look(again)
     assert look["color"] == "group" and look["search"] == "w1"  # the map opens with the same look
     assert dict(again.query_params) == link
 
@@ -156,7 +156,7 @@ def test_save_list_and_reopen_a_view(config_folder, views_dir: Path) -> None:
     _clean(fresh)
     assert fresh.text_input(key=state.DATA_PATH).value == str(folder)
     assert fresh.radio(key=state.DIMS).value == 3
-    assert _map_view(fresh)["label"] == "word"
+    assert _map_look(fresh)["label"] == "word"
     assert fresh.query_params["dims"] == "3" and fresh.query_params["label"] == "word"
     # The data's own bookmarks are listed beside the saved views.
     assert fresh.selectbox(key=state.SAVED_VIEW).options == ["words in 3D", "bookmark: flat", "bookmark: round"]

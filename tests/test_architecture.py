@@ -80,7 +80,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_lower_modules_do_not_reach_up() -> None:
     graph = _graph()
-    assert graph["embeddings.checks"] <= {"embeddings.errors"}
+    assert graph["embeddings.choices"] == set() and graph["embeddings.errors"] == set()
+    assert graph["embeddings.checks"] <= {"embeddings.errors", "embeddings.choices"}
     assert graph["embeddings.digests"] == set()
     assert "embeddings.projector" not in graph["embeddings.data"]  # reading data imports no writer
     assert "embeddings.cache" not in graph["embeddings.models"]  # fingerprints skip the vector cache
@@ -200,3 +201,87 @@ def test_no_app_function_is_over_sixty_lines() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert not long, long
+
+
+# The vocabularies embeddings.choices defines; no other module of the library or the app may
+# define one of these names again (a copy drifts: five LEVELS once disagreed about "vocab").
+VOCABULARIES = {"LEVELS", "TEXT_LEVELS", "METHODS", "VIEW_METHODS", "METHOD_NAMES", "METRICS", "UMAP_METRICS",
+                "ENGINES", "DEFAULT_VOCAB_SIZE", "LOOK_KEYS", "VIEW_KEYS", "CLUSTER_SPACES", "LOSSES",
+                "DEFAULT_LOSS", "DEFAULT_MODEL"}
+
+
+def _assigned_names(path: Path) -> set[str]:
+    """Names a module binds at its top level by assignment (imports do not count)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AnnAssign) else []
+        for target in targets:
+            names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names
+
+
+def test_choices_is_the_bottom_and_imports_nothing_of_ours() -> None:
+    assert _graph()["embeddings.choices"] == set()
+    assert _imports(PACKAGE / "choices.py") <= {"__future__", "__future__.annotations"}
+
+
+def test_every_vocabulary_is_defined_once_in_choices() -> None:
+    import embeddings.choices as choices
+
+    assert VOCABULARIES <= set(vars(choices)) | {"VIEW_KEYS"}
+    copies = [f"{path.relative_to(REPO)}: {name}"
+              for path in [*PACKAGE.rglob("*.py"), *(REPO / "app").rglob("*.py")] if path.name != "choices.py"
+              for name in sorted(_assigned_names(path) & VOCABULARIES)]
+    assert not copies, copies
+
+
+def test_options_sit_on_the_model_spec_and_below_the_encoders() -> None:
+    graph = _graph()
+    assert graph["embeddings.options"] <= {"embeddings.checks", "embeddings.choices", "embeddings.errors",
+                                            "embeddings.models"}
+    for encoder in ("embeddings.encode", "embeddings.pipeline", "embeddings.distributed"):
+        assert "embeddings.options" in graph[encoder], encoder
+
+
+# EncodeOptions fields that are not a flag of `embeddings encode`, and why.
+NOT_FLAGS = {
+    "model": "--model, parsed with --trust-remote-code into the spec",
+    "cache": "--no-cache",
+    "vocab_tokens": "the app's word list; the CLI's vocabulary is the most useful --vocab-size tokens",
+    "device": "chosen automatically (CUDA, then MPS, then CPU)",
+}
+
+
+def test_every_encoding_option_is_a_flag_named_like_its_field() -> None:
+    """The CLI turns a flag into the EncodeOptions field of the same name (cli.common.encode_options),
+    so a new option is its field and its flag; this fails when the flag is forgotten."""
+    from dataclasses import fields
+
+    from embeddings.cli import build_parser
+    from embeddings.cli.common import encode_options
+    from embeddings.options import EncodeOptions
+
+    parser = build_parser()
+    encode = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" encode"))
+    dests = {action.dest for action in encode._actions}
+    missing = [f.name for f in fields(EncodeOptions) if f.name not in dests and f.name not in NOT_FLAGS]
+    assert not missing, missing
+    args = parser.parse_args(["encode", "d.csv", "--out", "o.npy", "--level", "token", "--layer", "2", "--batch-size",
+                              "8", "--normalize", "--no-cache", "--processes", "auto", "--vocab-size", "7",
+                              "--trust-remote-code"])
+    options = encode_options(args)
+    assert (options.level, options.layer, options.batch_size, options.normalize, options.cache, options.processes,
+            options.vocab_size, options.model.trust_remote_code) == ("token", 2, 8, True, False, "auto", 7, True)
+
+
+def test_the_cli_package_only_assembles_commands_that_carry_their_own_parser() -> None:
+    import embeddings.cli as cli
+
+    modules = sorted(p.stem for p in (PACKAGE / "cli").glob("*.py") if p.stem not in ("__init__", "common"))
+    assert sorted(m.__name__.rsplit(".", 1)[1] for m in cli.COMMANDS) == modules
+    for module in cli.COMMANDS:
+        assert callable(module.add_parser) and callable(module.run), module.__name__
+    defined = [node.name for node in ast.parse((PACKAGE / "cli" / "__init__.py").read_text(encoding="utf-8")).body
+               if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    assert defined == ["build_parser", "main"]

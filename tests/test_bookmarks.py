@@ -59,14 +59,14 @@ def test_views_round_trip_through_bookmarks(tmp_path: Path) -> None:
     assert second["selectedPoints"] == [0] and second["selectedColorOptionName"] == "No color map"
 
     back = load_input(tmp_path)
-    assert [v.name for v in back.views] == ["PCA 3D", "sample"]
-    for view, made in zip(back.views, (pca, sampled)):
+    assert [v.name for v in back.bookmarks] == ["PCA 3D", "sample"]
+    for view, made in zip(back.bookmarks, (pca, sampled)):
         assert np.array_equal(view.projection.coords, made.coords)  # float32 exact
         assert view.method == "pca" and view.dims == made.dims and view.data == str(tmp_path)
-    assert back.views[0].projection.indices is None and back.views[0].selection == (3, 5)
-    assert back.views[0].color == "topic" and back.views[0].params == {"components": [1, 0, 2]}
-    assert np.array_equal(back.views[1].projection.indices, sampled.rows)
-    assert back.views[1].selection == (int(sampled.rows[0]),)
+    assert back.bookmarks[0].projection.subset_rows is None and back.bookmarks[0].selection == (3, 5)
+    assert back.bookmarks[0].color == "topic" and back.bookmarks[0].params == {"components": [1, 0, 2]}
+    assert np.array_equal(back.bookmarks[1].projection.subset_rows, sampled.rows)
+    assert back.bookmarks[1].selection == (int(sampled.rows[0]),)
 
 
 def test_one_column_metadata_is_label_and_zip_holds_bookmarks(tmp_path: Path) -> None:
@@ -148,10 +148,10 @@ def test_projector_bookmark_with_sampled_tsne_keeps_placed_points(tmp_path: Path
     config = json.loads((tmp_path / "projector_config.json").read_text())
     config["embeddings"][0]["bookmarksPath"] = BOOKMARKS_FILE
     (tmp_path / "projector_config.json").write_text(json.dumps(config))
-    view = load_input(tmp_path).views[0]
+    view = load_input(tmp_path).bookmarks[0]
     placed = np.array([i for i in range(40) if i % 4])
     assert view.method == "tsne" and view.dims == 3 and view.name == "theirs"
-    assert np.array_equal(view.projection.indices, placed)
+    assert np.array_equal(view.projection.subset_rows, placed)
     assert np.array_equal(view.projection.coords, coords[placed].astype(np.float32))
     assert view.params == {"perplexity": 12, "learning_rate": 10.0, "n_iter": 300}
     assert view.selection == (2,) and view.color == "topic" and "30 of 40" in view.projection.note
@@ -165,7 +165,7 @@ def test_cli_export_views_equal_cli_project(tmp_path: Path) -> None:
     common = [str(tmp_path / "v.npy"), "--metadata", str(tmp_path / "m.tsv"), "--seed", "3", "-q"]
     assert main(["export", *common, "--out", str(tmp_path / "out"), "--views", "pca,umap,tsne",
                  "--color", "topic", "--dims", "3"]) == 0
-    views = load_input(tmp_path / "out").views
+    views = load_input(tmp_path / "out").bookmarks
     assert [(v.method, v.dims, v.color) for v in views] == [("pca", 3, "topic"), ("umap", 3, "topic"),
                                                             ("tsne", 3, "topic")]
     for view in views:
@@ -183,7 +183,7 @@ def test_cli_export_of_a_config_keeps_its_bookmarks(tmp_path: Path) -> None:
                                 name="theirs", color="topic")
     write_projector(tmp_path / "in", vectors, metadata, views=[theirs])
     assert main(["export", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--views", "pca", "-q"]) == 0
-    views = load_input(tmp_path / "out").views
+    views = load_input(tmp_path / "out").bookmarks
     assert [v.name for v in views] == ["theirs", "PCA 2D (seed 0)"]
     assert np.array_equal(views[0].projection.coords, theirs.projection.coords) and views[0].color == "topic"
 

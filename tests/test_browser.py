@@ -1,8 +1,8 @@
 """The app in a real browser: Debian's Chromium, headless, driven by Playwright.
 
-Starts `streamlit run app/main.py` on a free port with an empty vector cache, waits for the
-first map (the sample sentences, encoded by the bundled model), counts its points, runs a
-search, and downloads the projector export. What AppTest cannot see: the map as the browser
+Starts the app (`streamlit run app/server.py`, behind its access token) on a free port with an
+empty vector cache, waits for the first map (the sample sentences, encoded by the bundled model),
+counts its points, runs a search, and downloads the projector export. What AppTest cannot see: the map as the browser
 draws it (re-colour and search change its pixels with nothing sent to the server), and the
 download a user gets.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -136,11 +136,9 @@ def test_a_link_reopens_the_view_in_a_new_browser(page, app_url, tmp_path: Path)
     words = [f"w{i}" for i in range(n)]
     write_projector(tmp_path / "export", vectors, pd.DataFrame({"word": words, "group": [f"g{i % 3}" for i in range(n)]}))
     matches = sum("w1" in w for w in words)
-    from urllib.parse import urlencode
-
     query = {"data": str(tmp_path / "export"), "method": "pca", "dims": "2", "pc": "1,0", "color": "group",
              "search": "w1"}
-    page.goto(f"{url}/?{urlencode(query)}")
+    page.goto(with_query(url, query))
     _, shown = explore_map(page, 120, until=lambda m: m["points"] == n and m["color"] == "group")
     assert shown["matches"] == matches, shown
     wait_idle(page, 60)

@@ -225,7 +225,7 @@ def test_cluster_points_adds_the_columns_to_points() -> None:
     assert clustered.table["cluster"].tolist() == found.labels.tolist()
     assert adjusted_rand_score(truth, found.labels) == pytest.approx(1.0)
     assert np.array_equal(clustered.vectors, points.vectors) and points.table["cluster"].eq("theirs").all()
-    sampled = Projection(coords=coords[:50], method="umap", dims=2, indices=np.arange(50))
+    sampled = Projection(coords=coords[:50], method="umap", dims=2, subset_rows=np.arange(50))
     with pytest.raises(InputError, match="lays out 50 of 128 points"):
         cluster_points(points, sampled)
 
@@ -239,7 +239,7 @@ def test_clusters_without_texts_are_numbered() -> None:
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"space": "umap"}, "cluster space must be one of layout, original"),
+        ({"space": "umap"}, "cluster space must be one of original, layout"),
         ({"min_cluster_size": 1}, "min cluster size must be a whole number of at least 2"),
         ({"space": "original"}, "needs the vectors"),
         ({"selection": "best"}, "cluster selection must be one of leaf, eom"),

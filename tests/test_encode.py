@@ -221,7 +221,7 @@ def test_vocabulary_rows_are_the_input_table(tiny_bert_dir: Path, tiny_gpt2_dir:
     for folder in (tiny_bert_dir, tiny_gpt2_dir):
         model = load_model(str(folder))
         table = model.transformer.get_input_embeddings().weight.detach().numpy()
-        top = vocabulary_embeddings(str(folder), top_n=50)
+        top = vocabulary_embeddings(str(folder), vocab_size=50)
         assert 0 < len(top) <= 50 and top.level == "vocab"
         np.testing.assert_array_equal(top.vectors, table[top.rows.token_id.to_numpy()])
         assert all(word.isalpha() and len(word) > 1 for word in top.rows.token)
@@ -245,8 +245,8 @@ def test_embeddings_subset_keeps_rows_in_step(tiny_bert_dir: Path) -> None:
 def test_worker_processes_give_the_same_vectors(clean_main: None) -> None:
     texts = [f"sentence {i}: " + "word " * (i % 17) for i in range(160)]
     token_embeddings(texts[:2], cache=False)  # leaves transformers' (unpicklable) hooks on the model
-    single = encode_texts(texts, cache=False)
-    pooled = encode_texts(texts, cache=False, processes=2)
+    single = encode_texts(texts, cache=False, backend="torch")
+    pooled = encode_texts(texts, cache=False, processes=2, backend="torch")  # the pool is torch's
     np.testing.assert_allclose(pooled.vectors, single.vectors, atol=1e-5)
     with pytest.raises(InputError, match="processes"):
         encode_texts(texts[:2], cache=False, processes=0)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import embeddings.finetune as finetune_module
-from embeddings.cli import DEFAULT_EPOCHS, FINETUNE_LOSSES, main
+from embeddings.cli import main
 from embeddings.encode import Stopped, encode_texts
 from embeddings.errors import InputError, ModelError
 from embeddings.finetune import NO_GAIN, REPORT_NAME, check_labels, finetune, split, validation_split
@@ -228,10 +228,6 @@ def test_classes_of_two_texts_leave_no_pairs_to_train_on(tmp_path: Path) -> None
     with pytest.raises(InputError, match="0 class\\(es\\) keep 2 or more training texts"):
         finetune(texts, ["a", "a", "b", "b", "c", "c"], tmp_path / "out", test_size=0.5, loss="batch-hard-soft-margin")
     assert not (tmp_path / "out").exists()
-
-
-def test_cli_choices_agree_with_the_library() -> None:
-    assert FINETUNE_LOSSES == finetune_module.LOSSES and DEFAULT_EPOCHS == finetune_module.DEFAULT_EPOCHS
 
 
 def test_models_that_cannot_be_trained(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:

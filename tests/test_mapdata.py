@@ -33,7 +33,7 @@ def test_round_trip_keeps_every_value_and_coordinate() -> None:
     assert _cells(arrays, "flag") == ["True", "False", "True", "True"]  # booleans are categories
     numbers = arrays["score/numbers"]
     assert numbers[0] == 1.5 and np.isnan(numbers[1]) and numbers[2] == -2.0
-    assert _columns(header)["score"] == {"name": "score", "kind": "number", "min": -2.0, "max": 1.5, "missing": 1}
+    assert _columns(header)["score"] == {"name": "score", "type": "number", "min": -2.0, "max": 1.5, "missing": 1}
 
 
 def test_a_nul_in_a_value_does_not_shift_the_others() -> None:
@@ -83,8 +83,8 @@ def test_panels_and_bad_shapes() -> None:
 def test_map_events_from_the_browser() -> None:
     from app.components.map import event_from_value
 
-    value = {"seq": 7, "kind": "click", "clicked": 4, "selection": [4, 9], "view": {"color": "topic"}}
+    value = {"seq": 7, "type": "click", "clicked": 4, "selection": [4, 9], "look": {"color": "topic"}}
     event = event_from_value(value, handled_seq=3)
-    assert (event.clicked, event.selection, event.kind, event.view, event.new) == (4, [4, 9], "click", {"color": "topic"}, True)
+    assert (event.clicked, event.selection, event.type, event.look, event.new) == (4, [4, 9], "click", {"color": "topic"}, True)
     assert event_from_value(value, handled_seq=7).new is False  # handled already: a rerun does not repeat it
     assert event_from_value(None, 0) is None

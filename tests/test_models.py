@@ -23,7 +23,7 @@ from embeddings.models import (
 @pytest.mark.parametrize("name", ["all-MiniLM-L6-v2", "minilm", "sentence-transformers/all-MiniLM-L6-v2", " MiniLM "])
 def test_bundled_names_resolve_to_the_wheel_copy(name: str) -> None:
     spec = ModelSpec.parse(name)
-    assert spec.kind == "bundled"
+    assert spec.origin == "bundled"
     assert Path(spec.location) == bundled_path()
     assert (Path(spec.location) / "model.safetensors").is_file()
     assert spec.name == DEFAULT_MODEL
@@ -31,12 +31,12 @@ def test_bundled_names_resolve_to_the_wheel_copy(name: str) -> None:
 
 def test_variants_parse_and_name() -> None:
     static = ModelSpec.parse("minilm@static")
-    assert (static.kind, static.variant, static.layer, static.name) == ("bundled", "static", None, "all-MiniLM-L6-v2@static")
+    assert (static.origin, static.variant, static.layer, static.name) == ("bundled", "static", None, "all-MiniLM-L6-v2@static")
     layer = ModelSpec.parse("all-MiniLM-L6-v2@layer3")
     assert (layer.variant, layer.layer, layer.name) == ("layer:3", 3, "all-MiniLM-L6-v2@layer3")
     assert layer.base().variant is None
     hub = ModelSpec.parse("BAAI/bge-small-en-v1.5@layer2")
-    assert (hub.kind, hub.location, hub.layer) == ("hub", "BAAI/bge-small-en-v1.5", 2)
+    assert (hub.origin, hub.location, hub.layer) == ("hub", "BAAI/bge-small-en-v1.5", 2)
 
 
 @pytest.mark.parametrize(

@@ -137,25 +137,25 @@ def test_nearest_row_and_query_vector(metric):
     want_idx, want_dist = brute_force(vectors, 5, metric)
     found = nearest(vectors, 7, k=5, metric=metric)
     assert found.metric == metric
-    np.testing.assert_array_equal(found.indices, want_idx[7])
+    np.testing.assert_array_equal(found.rows, want_idx[7])
     np.testing.assert_allclose(found.distances, want_dist[7], atol=1e-9)
     # a query row with copies: the copies first, lowest index first, itself excluded
-    assert list(nearest(vectors, 30, k=2, metric=metric).indices) == [2, 10]
+    assert list(nearest(vectors, 30, k=2, metric=metric).rows) == [2, 10]
     # a query vector equal to row 2: row 2 and its copies at distance 0, all candidates allowed
     by_vector = nearest(vectors, vectors[2].copy(), k=4, metric=metric)
-    assert list(by_vector.indices) == [2, 10, 30, 45]
+    assert list(by_vector.rows) == [2, 10, 30, 45]
     assert np.all(by_vector.distances <= 1e-9)
     # numpy integer rows work like ints; a 1-point set has no neighbours
-    assert list(nearest(vectors, np.int64(7), k=5, metric=metric).indices) == list(want_idx[7])
-    assert len(nearest(vectors[:1], 0, k=3, metric=metric).indices) == 0
+    assert list(nearest(vectors, np.int64(7), k=5, metric=metric).rows) == list(want_idx[7])
+    assert len(nearest(vectors[:1], 0, k=3, metric=metric).rows) == 0
 
 
 def test_nearest_query_vector_cosine_ignores_length():
     vectors = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     found = nearest(vectors, np.array([10.0, 9.0]), k=3, metric="cosine")
-    assert list(found.indices) == [2, 0, 1]
+    assert list(found.rows) == [2, 0, 1]
     found = nearest(vectors, np.array([10.0, 9.0]), k=3, metric="euclidean")
-    assert list(found.indices) == [2, 0, 1]
+    assert list(found.rows) == [2, 0, 1]
     np.testing.assert_allclose(found.distances[0], np.hypot(9.0, 8.0))
 
 
@@ -215,7 +215,7 @@ def test_neighbor_graph_is_exact_up_to_the_limit(metric):
     graph = neighbors.neighbor_graph(vectors, 5, metric, exact_up_to=400)
     idx, dist = knn(vectors, 5, metric)
     assert graph.exact and graph.recall == 1.0
-    np.testing.assert_array_equal(graph.indices, idx)
+    np.testing.assert_array_equal(graph.rows, idx)
     np.testing.assert_array_equal(graph.distances, dist)
 
 
@@ -228,20 +228,20 @@ def test_approximate_graph_recall_order_and_determinism(metric):
     graph = neighbors.neighbor_graph(vectors, 10, metric, exact_up_to=1000, seed=3,
                                      progress=lambda done, total: progress.append((done, total)))
     idx, dist = knn(vectors, 10, metric)
-    assert not graph.exact and graph.indices.shape == (3000, 10) and graph.distances.shape == (3000, 10)
-    assert _recall(graph.indices, idx) >= 0.95
+    assert not graph.exact and graph.rows.shape == (3000, 10) and graph.distances.shape == (3000, 10)
+    assert _recall(graph.rows, idx) >= 0.95
     assert graph.recall >= neighbors.TARGET_RECALL  # what it measured on its own sample
-    assert not (graph.indices == np.arange(3000)[:, None]).any()  # never itself
+    assert not (graph.rows == np.arange(3000)[:, None]).any()  # never itself
     assert (np.diff(graph.distances, axis=1) >= 0).all()  # nearest first
     # the distances are the exact distances of the neighbours it found
     mine = {(i, j): d for i in range(0, 3000, 97) for j, d in zip(idx[i], dist[i])}
     for i in range(0, 3000, 97):
-        for j, d in zip(graph.indices[i], graph.distances[i]):
+        for j, d in zip(graph.rows[i], graph.distances[i]):
             if (i, j) in mine:
                 assert d == pytest.approx(mine[i, j], abs=1e-6)
     assert progress[-1][0] == progress[-1][1] and [d for d, _ in progress] == sorted(d for d, _ in progress)
     again = neighbors.neighbor_graph(vectors, 10, metric, exact_up_to=1000, seed=3)
-    np.testing.assert_array_equal(again.indices, graph.indices)
+    np.testing.assert_array_equal(again.rows, graph.rows)
     np.testing.assert_array_equal(again.distances, graph.distances)
 
 
@@ -253,6 +253,6 @@ def test_approximate_graph_with_copies_and_tiny_cells():
     vectors[[1, 2, 4, 5, 7]] += 100.0  # (none of them a copy)
     graph = neighbors.neighbor_graph(vectors, 4, "euclidean", exact_up_to=100)
     idx, dist = knn(vectors, 4, "euclidean")
-    assert _recall(graph.indices, idx) >= 0.95
+    assert _recall(graph.rows, idx) >= 0.95
     np.testing.assert_allclose(np.sort(graph.distances[::3], axis=1), 0.0, atol=1e-6)
-    assert (graph.indices >= 0).all() and not (graph.indices == np.arange(900)[:, None]).any()
+    assert (graph.rows >= 0).all() and not (graph.rows == np.arange(900)[:, None]).any()

@@ -111,30 +111,34 @@ def test_precomputed_vectors_become_points_as_they_are() -> None:
 def _points(n: int = 8) -> Points:
     rng = np.random.default_rng(1)
     table = pd.DataFrame({"text": [f"t{i}" for i in range(n)], "group": list("ab" * (n // 2))})
-    return Points(rng.normal(size=(n, 4)), table, "text", "m", "fp", None, "src", "text")
+    return Points(rng.normal(size=(n, 4)), table, level="text", model="m", fingerprint="fp", source="src",
+                  text_column="text")
 
 
 def test_subset_keeps_provenance_and_the_original_rows(tmp_path: Path) -> None:
     points = _points()
+    assert points.row_ids.tolist() == list(range(8))  # always an array: the rows as loaded
     part = points.subset([5, 1, 6])
     assert (part.model, part.fingerprint, part.level, part.source) == ("m", "fp", "text", "src")
-    assert part.ids.tolist() == [5, 1, 6]
+    assert part.row_ids.tolist() == [5, 1, 6]
     assert part.table["text"].tolist() == ["t5", "t1", "t6"]
     np.testing.assert_array_equal(part.vectors, points.vectors[[5, 1, 6]])
-    assert part.subset([2, 0]).ids.tolist() == [6, 5]  # rows of a subset of a subset: still the originals
+    assert part.subset([2, 0]).row_ids.tolist() == [6, 5]  # rows of a subset of a subset: still the originals
     assert part.vectors.dtype == np.float32
     with pytest.raises(InputError, match="out of range"):
         points.subset([8])
 
 
-def test_key_names_the_points_and_changes_with_them() -> None:
+def test_digest_names_the_points_and_changes_with_them() -> None:
     a, b = _points(), _points()
-    assert a.key == b.key and len(a.key) == 20
-    assert a.subset([0, 1]).key != a.key
-    assert a.subset(range(8)).key == a.key  # the same rows in the same order are the same points
-    changed = Points(a.vectors, a.table.assign(group="c"), "text", "m", "fp", None, "src", "text")
-    assert changed.key != a.key
-    assert Points(a.vectors, a.table, "text", "other", "fp2", None, "src", "text").key != a.key
+    assert a.digest == b.digest and len(a.digest) == 20
+    assert a.subset([0, 1]).digest != a.digest
+    assert a.subset(range(8)).digest == a.digest  # the same rows in the same order are the same points
+    changed = Points(a.vectors, a.table.assign(group="c"), level="text", model="m", fingerprint="fp", source="src",
+                     text_column="text")
+    assert changed.digest != a.digest
+    assert Points(a.vectors, a.table, level="text", model="other", fingerprint="fp2", source="src",
+                  text_column="text").digest != a.digest
 
 
 def test_project_and_write_projector_use_the_points(tmp_path: Path) -> None:
@@ -150,6 +154,10 @@ def test_project_and_write_projector_use_the_points(tmp_path: Path) -> None:
 def test_points_refuse_a_table_that_does_not_match() -> None:
     with pytest.raises(InputError, match="3 vectors but 2 table rows"):
         Points(np.zeros((3, 2)), pd.DataFrame({"a": [1, 2]}), source="x")
+    with pytest.raises(InputError, match="x: 2 row ids for 3 vectors"):
+        Points(np.zeros((3, 2)), pd.DataFrame({"a": [1, 2, 3]}), source="x", row_ids=[0, 1])
+    with pytest.raises(TypeError):  # everything after the table is named
+        Points(np.zeros((3, 2)), pd.DataFrame({"a": [1, 2, 3]}), "text")
 
 
 def test_vocabulary_points_and_the_neighbour_count(tiny_bert_dir: Path) -> None:

@@ -52,7 +52,7 @@ def test_demo_layout_reads_bytes_and_labels(tmp_path: Path) -> None:
     assert np.array_equal(dataset.vectors, vectors)
     assert dataset.texts == [f"label {i}" for i in range(6)]
     assert list(dataset.metadata.columns) == ["label"]
-    assert dataset.views == ()
+    assert dataset.bookmarks == ()
     # The folder opens the same way.
     assert np.array_equal(load_input(tmp_path).vectors, vectors)
 
@@ -178,3 +178,39 @@ def test_cli_reads_a_config_and_names_unknown_tensors(tmp_path: Path) -> None:
 def test_read_projector_config_source_names_the_tensor(tmp_path: Path) -> None:
     demo_layout(tmp_path)
     assert read_projector_config(tmp_path / "projector_config.json").source == "projector_config.json [Iris]"
+
+
+def test_the_projectors_own_demo_config_opens(tmp_path: Path) -> None:
+    """oss_data/oss_demo_projector_config.json names oss_data/iris_tensors.bytes, relative to the site's root:
+    not found beside the config (oss_data/oss_data/...), it is found one folder up, as the projector finds it."""
+    from projector_demo import IRIS_COLUMNS, iris, projector_demo_site
+
+    config = projector_demo_site(tmp_path / "site")
+    vectors, classes = iris()
+    dataset = load_input(config, tensor="Iris")
+    assert np.array_equal(dataset.vectors, vectors)
+    assert list(dataset.metadata.columns) == IRIS_COLUMNS
+    assert dataset.metadata["class"].tolist() == classes  # the blank line at the end is no 151st row
+    assert dataset.metadata["sepal-width"].tolist()[:3] == [3.5, 3.0, 3.2]
+    assert dataset.source == "oss_demo_projector_config.json [Iris]"
+    # The first tensor's files were not downloaded: one line with every path tried, in order.
+    site = tmp_path / "site"
+    message = raises(["oss_demo_projector_config.json", "'Word2Vec 10K'",
+                      "tensorPath oss_data/word2vec_10000_200d_tensors.bytes: no such file"], load_input, config)
+    tried = message.split("(tried ", 1)[1].rstrip(")").split(", ")
+    assert tried[:2] == [str(site / "oss_data" / "oss_data" / "word2vec_10000_200d_tensors.bytes"),
+                         str(site / "oss_data" / "word2vec_10000_200d_tensors.bytes")]
+    assert len(tried) == 4  # the config's folder and the three folders above it
+
+
+def test_a_file_beside_the_config_wins_over_one_above(tmp_path: Path) -> None:
+    near = np.arange(4, dtype="<f4").reshape(2, 2)
+    far = near + 10
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "v.bytes").write_bytes(far.tobytes())  # site-root relative
+    (tmp_path / "data" / "data").mkdir()
+    (tmp_path / "data" / "data" / "v.bytes").write_bytes(near.tobytes())  # config-relative
+    path = write_config(tmp_path / "data", [{"tensorName": "T", "tensorShape": [2, 2], "tensorPath": "data/v.bytes"}])
+    assert np.array_equal(load_input(path).vectors, near)
+    (tmp_path / "data" / "data" / "v.bytes").unlink()
+    assert np.array_equal(load_input(path).vectors, far)

@@ -444,8 +444,8 @@ def open_standalone(page, published: Path, config_name: str) -> None:
         if ".." in relative or not file.is_file():
             route.fulfill(status=404, body="", headers={"Access-Control-Allow-Origin": "*"})
             return
-        route.fulfill(body=file.read_bytes(), content_type="text/plain; charset=utf-8",
-                      headers={"Access-Control-Allow-Origin": "*"})
+        content_type = "image/png" if file.suffix == ".png" else "text/plain; charset=utf-8"
+        route.fulfill(body=file.read_bytes(), content_type=content_type, headers={"Access-Control-Allow-Origin": "*"})
 
     page.route(APP_ORIGIN + "/**", serve_app)
     page.route(DATA_ORIGIN + "/**", serve_data)
@@ -624,4 +624,66 @@ def test_projector_demo_layout_opens_here_with_the_same_values(page, own_folder:
     assert np.array_equal(theirs, vectors) and np.array_equal(ours.vectors, theirs)
     assert info["columns"] == list(ours.metadata.columns) == ["label"]
     assert [m["label"] for m in info["metadata"]] == ours.texts
+    assert not page.errors, page.errors
+
+
+# ------------------------------------------------------------------ images: our sprite in the projector
+
+DIGITS = "digits"
+
+# The sprite as the projector holds it: the image it loaded (read back through a canvas), the tile
+# size it was told, and its scatter plot's sprite visualizer: the texture it made from that image,
+# tiles per row and column, and the tile index of every point.
+JS_SPRITE = r"""() => {
+  const find = (root, tag) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === tag) return el;
+      const found = el.shadowRoot ? find(el.shadowRoot, tag) : null;
+      if (found) return found;
+    }
+    return null;
+  };
+  const projector = find(document, 'VZ-PROJECTOR');
+  const ds = projector && projector.dataSet, info = ds && ds.spriteAndMetadataInfo;
+  if (!info || !info.spriteImage) return {state: 'no sprite yet'};
+  const visualizer = projector.projectorScatterPlotAdapter && projector.projectorScatterPlotAdapter.spriteVisualizer;
+  if (!visualizer || !visualizer.texture) return {state: 'no sprite texture yet'};
+  const image = info.spriteImage, canvas = document.createElement('canvas');
+  canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+  const ctx = canvas.getContext('2d'); ctx.drawImage(image, 0, 0);
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data, grey = [];
+  for (let k = 0; k < data.length; k += 4) grey.push(data[k]);
+  return {
+    state: 'ready', points: ds.points.length, size: [canvas.width, canvas.height], grey,
+    singleImageDim: info.spriteMetadata.singleImageDim,
+    textureIsTheImage: visualizer.texture.image === image,
+    perRow: visualizer.spritesPerRow, perColumn: visualizer.spritesPerColumn,
+    tileOf: Array.from(visualizer.spriteIndexBufferAttribute.array),
+  };
+}"""
+
+
+def test_projector_loads_our_sprite_tile_for_tile(page, own_folder: Path, digits_dir) -> None:
+    """The 1,797 digits exported with their sprite (pixels as vectors), published and opened with
+    ?config=: the projector loads sprite.png, cuts it as we laid it out, and makes its texture."""
+    from embeddings.pipeline import embed_points, load_input
+
+    folder, pixels, _ = digits_dir
+    points = embed_points(load_input(folder), "pixels")
+    points.write_projector(own_folder / DIGITS, tensor_name="digits", base_url=f"{DATA_ORIGIN}/{DIGITS}/")
+    open_standalone(page, own_folder, DIGITS)
+    loaded(page, None)
+    deadline, info = time.time() + LOAD_S, {}
+    while time.time() < deadline:
+        info = page.evaluate(JS_SPRITE)
+        if info.get("state") == "ready":
+            break
+        time.sleep(0.25)
+    assert info.get("state") == "ready", f"no sprite in the projector: {info}; page errors: {page.errors[-5:]}"
+    assert info["points"] == 1797 and info["singleImageDim"] == [8, 8]
+    assert info["size"] == [43 * 8, 43 * 8] and (info["perRow"], info["perColumn"]) == (43, 43)
+    assert info["textureIsTheImage"] and info["tileOf"] == list(range(1797))  # point i is drawn as tile i
+    sheet = np.asarray(info["grey"], dtype=np.uint8).reshape(43 * 8, 43 * 8)
+    tiles = sheet.reshape(43, 8, 43, 8).transpose(0, 2, 1, 3).reshape(43 * 43, 8, 8)[:1797]
+    np.testing.assert_array_equal(tiles, pixels)  # every tile is its point's digit
     assert not page.errors, page.errors

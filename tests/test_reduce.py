@@ -37,7 +37,7 @@ def test_pca_matches_sklearn():
     reference = PCA(n_components=8, svd_solver="full").fit(x)
     assert isinstance(result, Projection)
     assert result.coords.shape == (150, 2) and result.coords.dtype == np.float32
-    assert (result.method, result.dims, result.indices, result.note) == ("pca", 2, None, None)
+    assert (result.method, result.dims, result.subset_rows, result.note) == ("pca", 2, None, None)
     assert result.variance_explained == pytest.approx(reference.explained_variance_ratio_[:2], abs=1e-5)
     same_up_to_sign(result.coords, reference.transform(x)[:, :2], atol=1e-3)
     assert result.params == {"components": [0, 1], "svd_solver": "covariance_eigh"}
@@ -100,7 +100,7 @@ def test_umap_on_all_points_with_the_approximate_graph_and_progress(monkeypatch)
     seen: list[tuple[int, int]] = []
     first = project(x, "umap", 2, seed=1, n_neighbors=10, progress=lambda d, t: seen.append((d, t)))
     again = project(x, "umap", 2, seed=1, n_neighbors=10)
-    assert first.coords.shape == (400, 2) and first.indices is None
+    assert first.coords.shape == (400, 2) and first.subset_rows is None
     assert "approximate index" in first.note and "sample" not in first.note.split("(")[0]
     np.testing.assert_array_equal(first.coords, again.coords)
     assert first.trustworthiness > 0.9
@@ -167,13 +167,13 @@ def test_sampling_above_max_points():
     assert result.note == "PCA ran on a random sample of 120 of 300 points"
     rows = result.rows
     assert len(np.unique(rows)) == 120 and (np.diff(rows) > 0).all() and rows.max() < 300
-    np.testing.assert_array_equal(result.indices, project(x, "pca", 2, max_points=120, seed=2).indices)
-    assert not np.array_equal(rows, project(x, "pca", 2, max_points=120, seed=3).indices)
+    np.testing.assert_array_equal(result.subset_rows, project(x, "pca", 2, max_points=120, seed=2).subset_rows)
+    assert not np.array_equal(rows, project(x, "pca", 2, max_points=120, seed=3).subset_rows)
     # the coordinates are those of the sampled rows
     alone = project(x[rows], "pca", 2)
     same_up_to_sign(result.coords, alone.coords, atol=1e-4)
     # at or below the limit nothing is sampled
-    assert project(x, "pca", 2, max_points=300).indices is None
+    assert project(x, "pca", 2, max_points=300).subset_rows is None
 
 
 def test_sampling_uses_the_interactive_limit_and_subsets_init(monkeypatch):
@@ -181,10 +181,10 @@ def test_sampling_uses_the_interactive_limit_and_subsets_init(monkeypatch):
     x = clusters(n_per=20)  # 80 points
     start = np.random.default_rng(8).normal(size=(80, 2))
     result = project(x, "umap", 2, init=start, n_neighbors=5)
-    assert result.coords.shape == (40, 2) and len(result.indices) == 40
+    assert result.coords.shape == (40, 2) and len(result.subset_rows) == 40
     assert result.note.startswith("UMAP ran on a random sample of 40 of 80 points")
     # an init for the sampled rows only is accepted too
-    sampled = project(x, "umap", 2, init=start[result.indices], n_neighbors=5)
+    sampled = project(x, "umap", 2, init=start[result.subset_rows], n_neighbors=5)
     np.testing.assert_array_equal(sampled.coords, result.coords)
 
 

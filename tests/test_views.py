@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from embeddings.choices import LOOK_KEYS
 from embeddings.errors import InputError
-from embeddings.views import LOOK_KEYS, View, delete_view, load_views, save_view, views_dir
+from embeddings.views import View, delete_view, load_views, save_view, views_dir
 
 FULL = View(
     name="topics in UMAP", data="sample:sentences", model="all-MiniLM-L6-v2", level="token", layer=3,

@@ -1,6 +1,7 @@
 """Sections of the explorer page: each takes values, draws its widgets, and returns values.
 
-Shared here: how any section shows a failure (one ``st.error`` line, never a traceback box).
+Shared here: how any section shows a failure (one ``st.error`` line, never a traceback box), and
+how every tab that encodes texts says it has none to work on (one wording, ``texts_needed``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from typing import Iterator
 
 import streamlit as st
 
+from embeddings.data import Dataset
 from embeddings.errors import InputError
+
+CHOOSE_TEXTS = "Choose texts in the sidebar: a sample, a file or folder by path, an upload or pasted texts."
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -54,3 +58,22 @@ def guarded(doing: str) -> Iterator[None]:
         yield
     except Exception as error:
         show_error(error, doing)
+
+
+def missing_texts_line(dataset: Dataset | None, needs: str) -> str | None:
+    """The one line for "no texts to work on" (None when `dataset` has texts). `needs` says what
+    needs them, as a sentence starts: "Walking the layers", "Fine-tuning", "Comparing models"."""
+    if dataset is None:
+        return f"{needs} needs texts. {CHOOSE_TEXTS}"
+    if not dataset.has_texts:
+        return (f"{needs} needs texts, and {dataset.source} holds precomputed vectors (its columns label the "
+                f"points; no model encodes them). {CHOOSE_TEXTS}")
+    return None
+
+
+def texts_needed(dataset: Dataset | None, needs: str) -> bool:
+    """True, with the one line on screen, when `dataset` has no texts for what `needs` them."""
+    line = missing_texts_line(dataset, needs)
+    if line is not None:
+        st.info(line)
+    return line is not None

@@ -48,16 +48,16 @@ class AxesNeeded(InputError):
     """The Custom method is chosen but an axis end is still empty: a prompt, not a failure."""
 
 
-def custom_for(points, rows: np.ndarray, key: str, params: dict, seed: int) -> Projection:
+def custom_for(points, rows: np.ndarray, digest: str, params: dict, seed: int) -> Projection:
     """The custom projection of `rows`; the ends come from all points (searches) or the model (texts)."""
     for axis in ("x",) + (("y",) if params.get("y") else ()):
         if not all(params[axis]):
             raise AxesNeeded(f"Custom axes: type both ends of the {axis} axis in the sidebar")
-    return _custom_cached(points, rows, key, json.dumps(params, sort_keys=True), seed)
+    return _custom_cached(points, rows, digest, json.dumps(params, sort_keys=True), seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _custom_cached(_points, _rows: np.ndarray, key: str, params_json: str, seed: int) -> Projection:
+def _custom_cached(_points, _rows: np.ndarray, digest: str, params_json: str, seed: int) -> Projection:
     params = json.loads(params_json)
     ends = {axis: tuple(_end(_points, text, params["mode"], f"{axis} axis end {text!r}") for text in params[axis])
             for axis in ("x", "y") if params.get(axis)}

@@ -1,7 +1,7 @@
 """Clusters: find them in the original space (or on the layout), name them, colour by them.
 
 ``render_clusters`` draws the controls (minimum size, space, refined names, "Find clusters") and,
-while clusters are on, returns them for the points now drawn (cached per view and options). The
+while clusters are on, returns them for the points now drawn (cached per layout and options). The
 original space is the default: the clusters are then the same whatever layout is drawn.
 ``with_cluster_columns`` adds `cluster` and `cluster_label` to the points' table, so colour,
 search, the table and the exports all carry them.
@@ -19,7 +19,8 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.projection import View
+from app.sections.projection import Layout
+from embeddings.choices import CLUSTER_SPACES
 from embeddings.clusters import (
     CLUSTER_COLUMN,
     LABEL_COLUMN,
@@ -29,25 +30,26 @@ from embeddings.clusters import (
     word_encoder,
 )
 
-SPACES = {"Original space": "original", "Layout (what you see)": "layout"}
+# label -> space, the default (CLUSTER_SPACES[0], the original space) first
+SPACES = dict(zip(("Original space", "Layout (what you see)"), CLUSTER_SPACES))
 NOT_DRAWN = "(not drawn)"
 
 
-def view_key(points_key: str, view: View) -> str:
-    """Identifies what was clustered: the points, the projection and the rows drawn."""
-    projection = view.projection
-    parts = [points_key, projection.method, str(projection.dims), json.dumps(projection.params, sort_keys=True,
+def clusters_cache_key(points_digest: str, layout: Layout) -> str:
+    """The cache key of a layout's clusters: the points, the projection and the rows drawn."""
+    projection = layout.projection
+    parts = [points_digest, projection.method, str(projection.dims), json.dumps(projection.params, sort_keys=True,
                                                                              default=str)]
-    parts.append(hashlib.sha1(np.ascontiguousarray(view.rows).tobytes()).hexdigest()[:16])
+    parts.append(hashlib.sha1(np.ascontiguousarray(layout.rows).tobytes()).hexdigest()[:16])
     return "|".join(parts)
 
 
-def _turn_on(points_key: str):
+def _turn_on(points_digest: str):
     def go() -> None:
         size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
         space = SPACES[st.session_state.get(state.CLUSTER_SPACE) or next(iter(SPACES))]
         refine = bool(st.session_state.get(state.CLUSTER_REFINE))
-        st.session_state[state.CLUSTERS_ON] = {"points": points_key, "min_size": size or None, "space": space,
+        st.session_state[state.CLUSTERS_ON] = {"points": points_digest, "min_size": size or None, "space": space,
                                                "refine": refine}
         st.session_state[state.COLOR_BY] = LABEL_COLUMN  # colour by cluster in the same click
 
@@ -60,12 +62,12 @@ def _turn_off() -> None:
         del st.session_state[state.COLOR_BY]  # the column goes away; the box falls back to its default
 
 
-def render_clusters(points, view: View) -> Clusters | None:
+def render_clusters(points, layout: Layout) -> Clusters | None:
     """The controls; the clusters of the drawn points while clusters are on, else None."""
     on = st.session_state.get(state.CLUSTERS_ON)
-    if on and on.get("points") != points.key:
+    if on and on.get("points") != points.digest:
         on = None  # other points loaded since
-    n = len(view.rows)
+    n = len(layout.rows)
     with st.expander("Clusters" + (" (on)" if on else ""), expanded=bool(on)):
         size_col, space_col, go_col, off_col = st.columns([1.2, 1.6, 1, 1])
         size_col.number_input(
@@ -75,7 +77,7 @@ def render_clusters(points, view: View) -> Clusters | None:
         space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True,
                         help="The original vectors (reduced by UMAP to 5 dimensions first): the same clusters "
                         "whatever the layout. Or the 2D/3D layout you see.")
-        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on(points.key),
+        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on(points.digest),
                       help="HDBSCAN, named by each cluster's most distinctive words; colours the map by cluster.")
         off_col.button("Remove", key=state.CLEAR_CLUSTERS, on_click=_turn_off, disabled=not on)
         can_refine = points.model is not None and points.level == "text" and points.label_column is not None
@@ -87,8 +89,8 @@ def render_clusters(points, view: View) -> Clusters | None:
             return None
         try:
             with st.spinner(f"Clustering {n:,} points..."):
-                clusters = _clusters_cached(points, view, view_key(points.key, view), on["min_size"], on["space"],
-                                            int(st.session_state.get(state.SEED) or 0),
+                clusters = _clusters_cached(points, layout, clusters_cache_key(points.digest, layout),
+                                            on["min_size"], on["space"], int(st.session_state.get(state.SEED) or 0),
                                             points.model if on.get("refine") and can_refine else None)
         except Exception as error:
             show_error(error, "Clustering")
@@ -106,17 +108,17 @@ def _summary(clusters: Clusters) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _clusters_cached(_points, _view: View, key: str, min_size: int | None, space: str, seed: int,
+def _clusters_cached(_points, _layout: Layout, key: str, min_size: int | None, space: str, seed: int,
                      refine_model: str | None = None) -> Clusters:
-    """find_clusters on the drawn points, keyed on plain values (key stands for points and view).
+    """find_clusters on the drawn points, keyed on plain values (key stands for points and layout).
 
     refine_model: the points' model spec when names are re-ranked with it, else None.
     """
-    rows = _view.rows
+    rows = _layout.rows
     column = _points.label_column
     texts = None if column is None else _points.table[column].iloc[rows].astype(str).tolist()
     return find_clusters(
-        texts, _view.coords, vectors=_points.vectors[rows], space=space, min_cluster_size=min_size, seed=seed,
+        texts, _layout.coords, vectors=_points.vectors[rows], space=space, min_cluster_size=min_size, seed=seed,
         tokens=_points.level in ("token", "vocab"),
         encode=None if refine_model is None else word_encoder(refine_model),
     )
@@ -125,24 +127,24 @@ def _clusters_cached(_points, _view: View, key: str, min_size: int | None, space
 def with_table(points, table: pd.DataFrame):
     """The same points with the page's derived columns added to their table.
 
-    Points.key digests the table, but cluster columns do not make other points: selections,
-    isolation and the projection cache must keep their key (and hashing 100k vectors again on
-    every rerun would cost a second), so the key is carried over.
+    Points.digest covers the table, but cluster columns do not make other points: selections,
+    isolation and the projection cache must keep their digest (and hashing 100k vectors again on
+    every rerun would cost a second), so the digest is carried over.
     """
     shown = replace(points, table=table)
-    shown.__dict__["key"] = points.key  # Points.key is a cached_property: this is its cache
+    shown.__dict__["digest"] = points.digest  # Points.digest is a cached_property: this is its cache
     return shown
 
 
-def with_cluster_columns(table: pd.DataFrame, view: View, clusters: Clusters | None) -> pd.DataFrame:
+def with_cluster_columns(table: pd.DataFrame, layout: Layout, clusters: Clusters | None) -> pd.DataFrame:
     """The whole table with `cluster` and `cluster_label`; points not drawn get <NA> / "(not drawn)"."""
     if clusters is None:
         return table
     out = table.copy()
     cluster = pd.Series(pd.NA, index=table.index, dtype="Int64")
     names = pd.Series(NOT_DRAWN, index=table.index, dtype=object)
-    cluster.iloc[view.rows] = clusters.labels
-    names.iloc[view.rows] = clusters.point_names()
+    cluster.iloc[layout.rows] = clusters.labels
+    names.iloc[layout.rows] = clusters.point_names()
     # The data's own columns of these names are kept under another name, never overwritten.
     out = out.rename(columns={c: f"{c} (data)" for c in (CLUSTER_COLUMN, LABEL_COLUMN) if c in out.columns})
     out[CLUSTER_COLUMN] = cluster

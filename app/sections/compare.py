@@ -1,7 +1,7 @@
 """The Compare models tab: the same texts through 2-4 models, measured and seen side by side.
 
 Figures and layouts come from `embeddings.compare`; this module only lays out widgets, keeps the
-encoded vectors of the last run in the session, and links the views (a search or a selection in
+encoded vectors of the last run in the session, and links the panels (a search or a selection in
 one highlights the same rows in all).
 """
 
@@ -16,16 +16,17 @@ import streamlit as st
 
 from app import state
 from app.components.map import point_map
-from app.sections import error_line, show_error
+from app.sections import error_line, show_error, texts_needed
+from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.compare import compared_rows
 from embeddings.data import Dataset
 
 from app.sections.tokens import token_chips_html, tokenize_cached
 
 MIN_MODELS, MAX_MODELS = 2, 4
-METHODS = {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
+METHOD_LABELS = {METHOD_NAMES[m]: m for m in METHODS}  # "PCA" -> "pca"
 MOST_CHANGED = 20
-VIEW_HEIGHT = 520
+PANELS_HEIGHT = 520
 OVERLAP = "neighbour overlap"
 OVERLAP_COLUMN = OVERLAP
 ROW_COLUMN = "row"
@@ -37,8 +38,8 @@ def model_suggestions(default_model: str) -> list[str]:
     return [default_model, f"{default_model}@static", f"{default_model}@layer3"]
 
 
-def data_key(dataset: Dataset, rows: np.ndarray) -> str:
-    """A short fingerprint of the texts being compared (the cache key for their vectors)."""
+def texts_digest(dataset: Dataset, rows: np.ndarray) -> str:
+    """A short digest of the texts being compared (the cache key for their vectors)."""
     digest = hashlib.sha1()
     digest.update(str(dataset.source).encode("utf-8", "replace"))
     for i in rows:
@@ -48,18 +49,18 @@ def data_key(dataset: Dataset, rows: np.ndarray) -> str:
 
 
 # ---------------------------------------------------------------- cached library calls
-# Vectors are passed with a leading underscore (not hashed); the plain key names them.
+# Vectors are passed with a leading underscore (not hashed); the run's id (its texts' digest and when) names them.
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def comparison_for(key: str, specs: tuple[str, ...], k: int, metric: str, _vectors: dict):
+def comparison_for(run_id: str, specs: tuple[str, ...], k: int, metric: str, _vectors: dict):
     from embeddings.compare import compare_embeddings
 
     return compare_embeddings({s: _vectors[s] for s in specs}, k=k, metric=metric, most_changed=MOST_CHANGED)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def layouts_for(key: str, specs: tuple[str, ...], method: str, dims: int, seed: int, _vectors: dict):
+def layouts_for(run_id: str, specs: tuple[str, ...], method: str, dims: int, seed: int, _vectors: dict):
     from embeddings.compare import aligned_projections
 
     projections = aligned_projections({s: _vectors[s] for s in specs}, method, dims, seed)
@@ -108,11 +109,11 @@ def _apply_opened(dataset: Dataset) -> None:
         return
     rows = compared_rows(len(dataset))
     specs = tuple(opened["vectors"])
-    key = data_key(dataset, rows)
+    digest = texts_digest(dataset, rows)
     vectors = {spec: np.asarray(v, dtype=np.float32)[rows] for spec, v in opened["vectors"].items()}
     st.session_state[state.COMPARE_MODELS] = list(specs)
-    st.session_state[state.COMPARE_RUN] = {"wanted": (specs, key), "specs": specs, "key": key,
-                                           "id": f"{key}-{time.time_ns()}", "rows": rows, "vectors": vectors,
+    st.session_state[state.COMPARE_RUN] = {"wanted": (specs, digest), "specs": specs, "digest": digest,
+                                           "id": f"{digest}-{time.time_ns()}", "rows": rows, "vectors": vectors,
                                            "errors": {}}
 
 
@@ -129,8 +130,7 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
         f"Offline, compare **{default_model}** with its own static token table (`@static`) or an "
         "earlier layer (`@layer3`); type any local model folder or hub id too."
     )
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; comparing models needs texts to encode.")
+    if texts_needed(dataset, "Comparing models"):
         return
     if len(dataset) < 3:
         st.info("Comparing models needs at least 3 texts.")
@@ -140,7 +140,7 @@ def render_compare(dataset: Dataset, default_model: str) -> None:
     run = _run_when_asked(dataset, specs)
     if len(specs) < MIN_MODELS:
         st.info("Choose at least two models to compare.")
-    if run is None or run["key"] != data_key(dataset, compared_rows(len(dataset))):
+    if run is None or run["digest"] != texts_digest(dataset, compared_rows(len(dataset))):
         return  # nothing run yet, or the data changed under a stored run: wait for the next Compare
 
     for message in run["errors"].values():
@@ -172,17 +172,17 @@ def _render_options(default_model: str) -> tuple[list[str], tuple[int, str, str,
     cols = st.columns([1, 1, 1, 1, 1])
     k = cols[0].number_input("Neighbours k", min_value=1, max_value=100, value=10, key=state.COMPARE_K)
     metric = cols[1].selectbox("Metric", ["cosine", "euclidean"], key=state.COMPARE_METRIC)
-    method_label = cols[2].selectbox("Layout", list(METHODS), key=state.COMPARE_METHOD)
+    method_label = cols[2].selectbox("Layout", list(METHOD_LABELS), key=state.COMPARE_METHOD)
     dims = cols[3].radio("Dimensions", [2, 3], horizontal=True, key=state.COMPARE_DIMS)
     seed = cols[4].number_input("Seed", min_value=0, value=0, step=1, key=state.COMPARE_SEED)
-    return specs, (int(k), metric, METHODS[method_label], int(dims), int(seed))
+    return specs, (int(k), metric, METHOD_LABELS[method_label], int(dims), int(seed))
 
 
 def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:
     """The stored run; a press of Compare encodes the data with every model and stores a new one."""
     rows = compared_rows(len(dataset))
-    key = data_key(dataset, rows)
-    wanted = (tuple(specs), key)
+    digest = texts_digest(dataset, rows)
+    wanted = (tuple(specs), digest)
     run = st.session_state.get(state.COMPARE_RUN)
     if run is not None and run["wanted"] != wanted:
         st.caption("The models or the data changed since the last comparison: press Compare to update.")
@@ -192,9 +192,9 @@ def _run_when_asked(dataset: Dataset, specs: list[str]) -> dict | None:
         run = {
             "wanted": wanted,
             "specs": tuple(specs),
-            "key": key,
+            "digest": digest,
             # Names these vectors in the figure caches: a new press may re-encode a changed folder.
-            "id": f"{key}-{time.time_ns()}",
+            "id": f"{digest}-{time.time_ns()}",
             "rows": rows,
             "vectors": vectors,
             "errors": errors,
@@ -214,9 +214,9 @@ def _render_results(
         show_error(exc)
         return
     _render_agreement(comparison, k)
-    metadata, text_column = view_table(dataset, comparison.overlap_per_point)
+    metadata, text_column = panel_table(dataset, comparison.overlap_per_point)
     try:
-        with st.spinner("Laying out the views..."):
+        with st.spinner("Laying out the panels..."):
             layouts = layouts_for(run["id"], tuple(specs), method, dims, seed, run["vectors"])
     except Exception as exc:
         show_error(exc)
@@ -225,15 +225,15 @@ def _render_results(
     choice = st.session_state.get(state.COMPARE_PAIR, 0) or 0
     choice = choice if choice < len(choices) else 0
     picked = _picked_point(comparison, choices[choice][1], choice)
-    _render_views(run, specs, layouts, metadata, text_column, picked, f"{method}|{dims}|{seed}")
+    _render_panels(run, specs, layouts, metadata, text_column, picked, f"{method}|{dims}|{seed}")
     _render_most_changed(choices, choice, picked, specs, metadata, text_column)
     _render_tokens_side_by_side(dataset, specs)
 
 
-def view_table(dataset: Dataset, overlap_per_point) -> tuple[pd.DataFrame, str | None]:
+def panel_table(dataset: Dataset, overlap_per_point) -> tuple[pd.DataFrame, str | None]:
     """The data's table with each point's neighbour overlap as one more column, and the text column."""
     metadata = dataset.metadata.reset_index(drop=True).copy()
-    # The index is the source row (the map's events speak in source rows); the overlap is one more column.
+    # The index is the row id (the map's events speak in row ids); the overlap is one more column.
     metadata = metadata.drop(columns=[OVERLAP_COLUMN], errors="ignore")
     metadata[OVERLAP_COLUMN] = np.round(np.asarray(overlap_per_point, dtype=np.float64), 3)
     text_column = dataset.text_column if dataset.text_column in metadata.columns else None
@@ -267,12 +267,12 @@ def _picked_point(comparison, ranked: list[dict], choice: int) -> dict | None:
     return {"row": row, "neighbors": comparison.neighbors_of(row)}
 
 
-def _render_views(run: dict, specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None,
+def _render_panels(run: dict, specs: list[str], layouts: dict, metadata: pd.DataFrame, text_column: str | None,
                   picked: dict | None, layout: str) -> None:
     """One map with a panel per model: hover, selection and search light up the same texts in all."""
-    st.markdown("#### The views")
-    st.caption("Colour, search, hover, click or drag a box (Box or Lasso) in any view: "
-               "the same texts light up in every view.")
+    st.markdown("#### The panels")
+    st.caption("Colour, search, hover, click or drag a box (Box or Lasso) in any panel: "
+               "the same texts light up in every panel.")
     kept = np.asarray(layouts[specs[0]][1])  # every model keeps the same (seeded) rows
     highlight: list[int] = []
     if picked is not None:
@@ -282,7 +282,7 @@ def _render_views(run: dict, specs: list[str], layouts: dict, metadata: pd.DataF
         None, metadata.iloc[kept], key=state.COMPARE_MAP, data_id=f"{run['id']}|{layout}",
         panels=[(spec, layouts[spec][0]) for spec in specs], color_by=OVERLAP_COLUMN, text_column=text_column,
         highlight=highlight, focus=None if picked is None else int(picked["row"]),
-        height=VIEW_HEIGHT if len(specs) <= 3 else 2 * VIEW_HEIGHT - 120,  # four go two by two
+        height=PANELS_HEIGHT if len(specs) <= 3 else 2 * PANELS_HEIGHT - 120,  # four go two by two
     )
     for spec in specs:
         if layouts[spec][2]:
@@ -306,7 +306,7 @@ def _render_most_changed(
         key=state.COMPARE_CHANGED.format(pair=choice),
     )
     if picked is None:
-        st.caption("Pick a row to see its neighbours in every model, highlighted in the views.")
+        st.caption("Pick a row to see its neighbours in every model, highlighted in the panels.")
     else:
         _render_neighbours(picked, specs, metadata, text_column)
 

@@ -19,26 +19,19 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
-from app.sections.local_file import LOCAL_SOURCE, read_local_file, render_local_file, view_request
+from app.sections.local_file import PathInput, read_path, render_path_fields, serve_request
+from embeddings.choices import BACKENDS, DEFAULT_MODEL, DEFAULT_VOCAB_SIZE, LEVELS, PIXELS_MODEL
 from embeddings.data import SAMPLES, Dataset, check_upload_size, load_sample, parse_pasted, read_data, read_projector
 from embeddings.errors import InputError
+from embeddings.options import EncodeOptions
 from embeddings.points import Points
-from embeddings.view import ViewRequest
+from embeddings.serve import ServeRequest
 
-FALLBACK_MODEL = "all-MiniLM-L6-v2"
 SOURCES = ("Sample", "Upload a file", "Paste texts", "Projector files", state.PATH_SOURCE)
-LEVELS = {"texts": "text", "tokens": "token", "vocabulary": "vocab"}
+LEVEL_LABELS = dict(zip(LEVELS, ("texts", "tokens", "vocabulary")))  # "text" -> "texts", as the page says it
 UPLOAD_TYPES = ("csv", "tsv", "jsonl", "parquet", "txt")
-VOCAB_SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 30_000)
+VOCAB_SIZES = (1_000, 2_000, DEFAULT_VOCAB_SIZE, 10_000, 20_000, 30_000)
 KEEP_ENCODED = 4  # encoded point sets kept in memory across reruns and sessions
-
-
-def default_model() -> str:
-    try:
-        from embeddings.models import DEFAULT_MODEL
-    except ImportError:  # the models module missing is shown when something is encoded
-        return FALLBACK_MODEL
-    return DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -46,26 +39,38 @@ class DataChoice:
     """What the sidebar asks for: a dataset and how to turn it into vectors."""
 
     dataset: Dataset
-    data_key: str  # fingerprint of the input (content hash + options)
+    data_digest: str  # names the input: its source and a content hash (+ how it is read)
     model: str
     level: str  # "text" | "token" | "vocab"
     layer: int = -1
-    vocab_size: int = 5_000
+    vocab_size: int = DEFAULT_VOCAB_SIZE
     trust_remote_code: bool = False  # run code shipped with the model (off unless the user ticks it)
+    backend: str = "auto"  # what runs the model (embeddings.backends)
+    quantize: str = "none"  # "int8": faster, not exact vectors
     data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
     tensor: str | None = None  # the tensor of a projector config
+    metadata: str | None = None  # the metadata TSV of a vectors file named by path
+    text_column: str | None = None  # the text column picked, when it is not the one the reader picks itself
 
     @property
     def precomputed(self) -> bool:
         return self.dataset.vectors is not None
 
+    def encode_options(self) -> EncodeOptions:
+        """How the sidebar asks for the texts to be encoded (a bad choice is one InputError line)."""
+        return EncodeOptions.of(self.model or None, level=self.level, layer=self.layer, vocab_size=self.vocab_size,
+                                trust_remote_code=self.trust_remote_code, backend=self.backend,
+                                quantize=self.quantize)
+
     @property
-    def job_key(self) -> str:
+    def job_digest(self) -> str:
+        """Names the encoding job: the input and every encoding option the sidebar sets."""
         if self.precomputed:
-            return f"{self.data_key}|vectors"
+            return f"{self.data_digest}|vectors"
         if self.level == "vocab":
             return f"vocab|{self.model}|{self.vocab_size}|{self.trust_remote_code}"
-        return f"{self.data_key}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
+        return (f"{self.data_digest}|{self.model}|{self.level}|{self.layer}|{self.trust_remote_code}"
+                f"|{self.backend}|{self.quantize}")
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -105,7 +110,7 @@ def _read_projector_files(
 
 
 def read_uploaded(content: bytes, filename: str, text_column: str | None = None) -> tuple[Dataset, str]:
-    """An uploaded file as a Dataset and its data key (also the entry point tests use)."""
+    """An uploaded file as a Dataset and its data digest (also the entry point tests use)."""
     return _read_upload(content, filename, text_column), f"upload:{_digest(content, filename)}:{text_column}"
 
 
@@ -115,97 +120,150 @@ def read_uploaded(content: bytes, filename: str, text_column: str | None = None)
 def render_data_panel() -> DataChoice | None:
     """Sidebar widgets for the data, text column, model and level."""
     st.header("Data")
-    request = view_request()  # set when `embeddings view DATA` started this server
-    sources = SOURCES + ((LOCAL_SOURCE,) if request is not None else ())
-    source = st.radio("Points from", sources, key=state.SOURCE, label_visibility="collapsed",
-                      index=len(sources) - 1 if request is not None else 0)
-    dataset: Dataset | None = None
-    data_key = ""
+    _start_from_request(serve_request())
+    source = st.radio("Points from", SOURCES, key=state.SOURCE, label_visibility="collapsed")
+    read: _Read | None = None
     try:
-        dataset, data_key = _render_source(source, request)
-        if source == state.PATH_SOURCE and dataset is None and not state.get(state.DATA_PATH):
-            st.info("Type the path of a data file, a projector_config.json / .pbtxt, or a TensorBoard log folder.")
+        read = _render_source(source)
     except InputError as error:
         show_error(error)
     except Exception as error:  # a reader bug must not take the page down
         show_error(error, "Reading the data")
-    if dataset is None:
+    if read is None:
         return None
 
-    data_ref, tensor = _data_ref(source, dataset)
+    dataset = read.dataset
+    data_ref, tensor, metadata = _data_ref(source, dataset, read.named)
+    named = dict(data_ref=data_ref, tensor=tensor, metadata=metadata, text_column=read.text_column)
+    if dataset.images is not None and dataset.vectors is None:  # images: their own model box, no level
+        return _image_choice(dataset, read.digest, named)
     if dataset.vectors is not None:
         st.caption(f"{len(dataset):,} precomputed vectors of width {dataset.vectors.shape[1]} from {dataset.source}"
-                   + (f", {len(dataset.views)} projector bookmark(s)" if dataset.views else ""))
-        return DataChoice(dataset, data_key, model="", level="text", data_ref=data_ref, tensor=tensor)
+                   + (f", {len(dataset.bookmarks)} projector bookmark(s)" if dataset.bookmarks else ""))
+        return DataChoice(dataset, read.digest, model="", level="text", **named)
 
     st.caption(f"{len(dataset):,} texts from {dataset.source}")
     st.header("Model")
+    if state.get(state.MODEL) == PIXELS_MODEL:
+        st.session_state[state.MODEL] = DEFAULT_MODEL  # from images to texts: pixels do not read texts
     model = st.text_input(
         "Model",
-        value=(request.model if request is not None and request.model else default_model()),
+        value=DEFAULT_MODEL,
         key=state.MODEL,
         help="The bundled all-MiniLM-L6-v2, a Hugging Face id, or a local folder. "
         "Variants: SPEC@static (input embedding table), SPEC@layerN (mean of layer N).",
-    ).strip() or default_model()
-    trust = st.checkbox(
+    ).strip() or DEFAULT_MODEL
+    trust, backend, quantize = _how_to_run()
+    level_label = st.radio(
+        "Level",
+        list(LEVEL_LABELS.values()),
+        key=state.LEVEL,
+        horizontal=True,
+        help="texts: one vector per text. tokens: one contextual vector per token. "
+        "vocabulary: rows of the model's input embedding table.",
+    )
+    level = {label: level for level, label in LEVEL_LABELS.items()}[level_label]
+    layer, vocab_size = -1, DEFAULT_VOCAB_SIZE
+    if level == "token":
+        layer = _layer_slider(model, trust)
+    elif level == "vocab":
+        vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_SIZE)
+        st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
+    return DataChoice(dataset, read.digest, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
+                      trust_remote_code=trust, backend=backend, quantize=quantize, **named)
+
+
+def _how_to_run() -> tuple[bool, str, str]:
+    """(trust the model's code, backend, quantize): how the model runs."""
+    trust = _trust_box()
+    backend = st.selectbox(
+        "Backend", BACKENDS, key=state.BACKEND,
+        help="What runs the model. auto: the fastest runtime that gives torch's vectors on this machine "
+        "(the model is converted once for ONNX Runtime / OpenVINO and checked against torch).",
+    )
+    int8 = st.checkbox(
+        "int8 (faster, not exact)", value=False, key=state.QUANTIZE_INT8,
+        help="A quantised model on ONNX Runtime: faster again; vectors close to (not equal to) the exact "
+        "ones, cached apart from them.",
+    )
+    return trust, str(backend), "int8" if int8 and backend in ("auto", "onnx") else "none"
+
+
+def _image_choice(dataset: Dataset, data_digest: str, named: dict) -> DataChoice:
+    """Images: the model that reads them (a CLIP model, or pixels); they are one vector each."""
+    st.caption(f"{len(dataset):,} images from {dataset.source}")
+    for note in dataset.images.notes():
+        st.caption(f"Note: {note}.")
+    st.header("Model")
+    if state.get(state.MODEL) in (None, "", DEFAULT_MODEL):
+        st.session_state[state.MODEL] = PIXELS_MODEL  # a text model does not read images
+    model = st.text_input(
+        "Image model", key=state.MODEL,
+        help=f"`{PIXELS_MODEL}`: each image's raw pixels, as the projector's MNIST demo. Or a CLIP model "
+        "(a Hugging Face id or a local folder): its text tower then places typed queries among the images.",
+    ).strip() or PIXELS_MODEL
+    return DataChoice(dataset, data_digest, model=model, level="text", trust_remote_code=_trust_box(), **named)
+
+
+def _trust_box() -> bool:
+    return st.checkbox(
         "Trust the model's own code",
         value=False,
         key=state.TRUST_REMOTE_CODE,
         help="Some hub models ship Python code that must run to load them (trust_remote_code). "
         "It runs on this machine with your rights: tick only for models whose code you trust.",
     )
-    level_label = st.radio(
-        "Level",
-        list(LEVELS),
-        index=_level_index(request),
-        key=state.LEVEL,
-        horizontal=True,
-        help="texts: one vector per text. tokens: one contextual vector per token. "
-        "vocabulary: rows of the model's input embedding table.",
-    )
-    level = LEVELS[level_label]
-    layer, vocab_size = -1, VOCAB_SIZES[2]
-    if level == "token":
-        layer = _layer_slider(model, trust)
-    elif level == "vocab":
-        vocab_size = st.select_slider("Vocabulary tokens", VOCAB_SIZES, value=VOCAB_SIZES[2], key=state.VOCAB_SIZE)
-        st.caption("Rows of the model's input embedding table, one per whole-word token; the data above is not used.")
-    return DataChoice(dataset, data_key, model=model, level=level, layer=layer, vocab_size=int(vocab_size),
-                      trust_remote_code=trust, data_ref=data_ref, tensor=tensor)
 
 
-def _data_ref(source: str, dataset: Dataset) -> tuple[str | None, str | None]:
-    """How a saved view or the page URL names this data (a path and tensor reopen it; uploads cannot)."""
+@dataclass(frozen=True)
+class _Read:
+    """What a source read: the dataset, its data digest, the text column picked (None: the reader's
+    own) and, for a path, what the path fields name."""
+
+    dataset: Dataset
+    digest: str
+    text_column: str | None = None
+    named: PathInput | None = None
+
+
+def _start_from_request(request: ServeRequest | None) -> None:
+    """Once per session: the path, metadata, text column, model and level `embeddings view` was
+    given become the panel's starting values (unless a link or saved view already named its data)."""
+    if request is None or state.get(state.SERVE_READ):
+        return
+    st.session_state[state.SERVE_READ] = True
+    if state.get(state.SOURCE) is not None:
+        return
+    values = {state.SOURCE: state.PATH_SOURCE, state.DATA_PATH: request.data, state.PATH_METADATA: request.metadata,
+              state.TEXT_COLUMN: request.text_column, state.IMAGE_COLUMN: request.image_column,
+              state.MODEL: request.model,
+              state.LEVEL: LEVEL_LABELS.get(request.level)}
+    for key, value in values.items():
+        if value:
+            st.session_state[key] = value
+
+
+def _data_ref(source: str, dataset: Dataset, named: PathInput | None) -> tuple[str | None, str | None, str | None]:
+    """How a saved view or the page URL names this data: (data, tensor, metadata). A path reopens;
+    an upload or pasted texts cannot (their name is kept to say what they were)."""
     if source == "Sample":
-        return f"sample:{state.get(state.SAMPLE)}", None
-    if source == state.PATH_SOURCE:
-        return str(state.get(state.DATA_PATH) or "").strip() or None, state.get(state.TENSOR)
+        return f"sample:{state.get(state.SAMPLE)}", None, None
+    if named is not None:
+        return named.path, named.tensor, named.metadata
     if source == "Paste texts":
-        return f"paste:{len(dataset)} texts", None
-    return f"upload:{dataset.source}", None
+        return f"paste:{len(dataset)} texts", None, None
+    return f"upload:{dataset.source}", None, None
 
 
-def _level_index(request: ViewRequest | None) -> int:
-    """The level `embeddings view --level` asked for (texts otherwise)."""
-    levels = list(LEVELS.values())
-    return levels.index(request.level) if request is not None and request.level in levels else 0
-
-
-def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dataset | None, str]:
-    if source == LOCAL_SOURCE and request is not None:
-        path, metadata = render_local_file(request)
-        dataset, key = read_local_file(path, metadata, request.text_column)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset, key = read_local_file(path, metadata, column)
-        return dataset, key
+def _render_source(source: str) -> _Read | None:
+    if source == state.PATH_SOURCE:
+        named = render_path_fields()
+        if named is None:
+            return None
+        return _with_text_column(lambda column: read_path(named, column), named)
     if source == "Sample":
         name = st.selectbox("Sample set", list(SAMPLES), key=state.SAMPLE)
-        dataset = _read_sample(name, None)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset = _read_sample(name, column)
-        return dataset, f"sample:{name}:{column}"
+        return _with_text_column(lambda column: (_read_sample(name, column), f"sample:{name}:{column}"))
     if source == "Upload a file":
         upload = st.file_uploader(
             "CSV, TSV, JSONL, Parquet or TXT (one text per line)",
@@ -215,22 +273,32 @@ def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dat
         )
         if upload is None:
             st.info("Choose a file to upload.")
-            return None, ""
+            return None
         check_upload_size(upload.name, upload.size)
         content = upload.getvalue()
-        dataset, key = read_uploaded(content, upload.name)
-        column = _text_column_picker(dataset)
-        if column != dataset.text_column:
-            dataset, key = read_uploaded(content, upload.name, column)
-        return dataset, key
-    if source == state.PATH_SOURCE:
-        return _render_path()
+        return _with_text_column(lambda column: read_uploaded(content, upload.name, column))
     if source == "Paste texts":
         text = st.text_area("One text per line", key=state.PASTE, height=180)
         if not text.strip():
             st.info("Paste some texts, one per line.")
-            return None, ""
-        return _read_paste(text), f"paste:{_digest(text)}"
+            return None
+        return _Read(_read_paste(text), f"paste:{_digest(text)}")
+    return _render_projector_files()
+
+
+def _with_text_column(read: Callable[[str | None], tuple[Dataset, str]], named: PathInput | None = None) -> _Read:
+    """Read with the reader's own text column, then again with the one picked (when there is a choice)."""
+    dataset, digest = read(None)
+    if dataset.vectors is not None:  # precomputed vectors: their first metadata column labels them
+        return _Read(dataset, digest, None, named)
+    column = _text_column_picker(dataset)
+    if column == dataset.text_column:
+        return _Read(dataset, digest, None, named)
+    dataset, digest = read(column)
+    return _Read(dataset, digest, column, named)
+
+
+def _render_projector_files() -> _Read | None:
     vectors = st.file_uploader(
         "Vectors: a projector vectors TSV or a .npy", key=state.VECTORS_UPLOAD,
         help="One row per point, tab-separated numbers, no header (as projector.tensorflow.org loads).",
@@ -241,48 +309,22 @@ def _render_source(source: str, request: ViewRequest | None = None) -> tuple[Dat
     )
     if vectors is None:
         st.info("Choose a vectors file (and optionally its metadata).")
-        return None, ""
+        return None
     for upload in (vectors, metadata):
         if upload is not None:
             check_upload_size(upload.name, upload.size)
     v_bytes = vectors.getvalue()
     m_bytes = metadata.getvalue() if metadata is not None else None
     dataset = _read_projector_files(v_bytes, vectors.name, m_bytes, metadata.name if metadata else None)
-    key = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
-    return dataset, key
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _read_path(path: str, tensor: str | None, stamp: float) -> Dataset:
-    from embeddings.pipeline import load_input
-
-    return load_input(path, tensor=tensor)
-
-
-def _render_path() -> tuple[Dataset | None, str]:
-    """A path on this machine: a data file, a projector config, or a folder holding one."""
-    from pathlib import Path
-
-    from embeddings.projector_config import is_projector_config, read_entries
-
-    path = st.text_input("Path", key=state.DATA_PATH, placeholder="/data/logs or projector_config.json",
-                         help="A CSV/TSV/JSONL/Parquet/TXT or .npy file, a projector_config.json or .pbtxt, or a "
-                         "folder holding one (a TensorBoard log folder, an export of ours).").strip()
-    if not path:
-        return None, ""
-    target = Path(path).expanduser()
-    tensor = None
-    if is_projector_config(target):
-        names = [entry.name for entry in read_entries(target)]
-        if state.get(state.TENSOR) not in names:
-            st.session_state[state.TENSOR] = names[0]
-        tensor = st.selectbox("Tensor", names, key=state.TENSOR) if len(names) > 1 else names[0]
-    stamp = target.stat().st_mtime if target.exists() else 0.0  # an edited file is read again
-    return _read_path(str(target), tensor, stamp), f"path:{target}:{tensor}:{stamp}"
+    digest = f"projector:{_digest(v_bytes, vectors.name, m_bytes or b'', metadata.name if metadata else '')}"
+    return _Read(dataset, digest)
 
 
 def _text_column_picker(dataset: Dataset) -> str | None:
-    """A select box of the columns that hold text (shown only when there is a choice)."""
+    """A select box of the columns that hold text (shown only when there is a choice; images are
+    named by their paths)."""
+    if dataset.images is not None:
+        return dataset.text_column
     columns = [
         str(c) for c in dataset.metadata.columns
         if not pd.api.types.is_numeric_dtype(dataset.metadata[c].dtype)
@@ -316,59 +358,59 @@ def _layer_slider(model: str, trust_remote_code: bool = False) -> int:
 
 @st.cache_resource(show_spinner=False)
 def _encoded() -> tuple[OrderedDict, threading.Lock]:
-    """Points already encoded, by job key, shared by every session of this server (LRU)."""
+    """Points already encoded, by job digest, shared by every session of this server (LRU)."""
     return OrderedDict(), threading.Lock()
 
 
-def _remember(key: str, points: Points) -> None:
+def _remember(job: str, points: Points) -> None:
     store, lock = _encoded()
     with lock:
-        store[key] = points
-        store.move_to_end(key)
+        store[job] = points
+        store.move_to_end(job)
         while len(store) > KEEP_ENCODED:
             store.popitem(last=False)
 
 
-def _recall(key: str) -> Points | None:
+def _recall(job: str) -> Points | None:
     store, lock = _encoded()
     with lock:
-        points = store.get(key)
+        points = store.get(job)
         if points is not None:
-            store.move_to_end(key)
+            store.move_to_end(job)
         return points
 
 
 def load_points(choice: DataChoice) -> Points | None:
     """The choice's points: from memory, or encoded now with a progress bar and a Stop button."""
-    key = choice.job_key
-    points = _recall(key)
+    job = choice.job_digest
+    points = _recall(job)
     if points is None and choice.precomputed:
         from embeddings.pipeline import embed_points
 
         points = embed_points(choice.dataset, None)
-        _remember(key, points)
+        _remember(job, points)
     if points is None:
         points = _encode_now(choice)
     if points is not None:
-        st.session_state[state.LAST_JOB] = key
-        st.session_state[state.POINTS_KEY] = points.key
+        st.session_state[state.LAST_JOB] = job
+        st.session_state[state.POINTS_DIGEST] = points.digest
     return points
 
 
 def last_points() -> Points | None:
     """The points that loaded last in this session (kept on screen while a new input fails)."""
-    key = st.session_state.get(state.LAST_JOB)
-    points = _recall(key) if key else None
+    job = st.session_state.get(state.LAST_JOB)
+    points = _recall(job) if job else None
     if points is not None:
-        st.session_state[state.POINTS_KEY] = points.key
+        st.session_state[state.POINTS_DIGEST] = points.digest
         st.caption(f"Still showing the last data that loaded: {points.source}"
                    + (f", {points.model}" if points.model else "") + ".")
     return points
 
 
 def _encode_now(choice: DataChoice) -> Points | None:
-    key = choice.job_key
-    if st.session_state.get(state.STOPPED) == key:
+    job = choice.job_digest
+    if st.session_state.get(state.STOPPED) == job:
         st.info("Encoding was stopped. Vectors finished so far are cached, so resuming continues from there.")
         if not st.button("Resume encoding", key=state.RESUME_ENCODING):
             return None
@@ -378,9 +420,10 @@ def _encode_now(choice: DataChoice) -> Points | None:
     failure: Exception | None = None
     with panel.container():
         if st.button("Stop encoding", key=state.STOP_ENCODING):
-            st.session_state[state.STOPPED] = key
+            st.session_state[state.STOPPED] = job
             st.rerun()
         what = {"text": "texts", "token": "texts (token vectors)", "vocab": "vocabulary entries"}[choice.level]
+        what = "images" if choice.dataset.images is not None else what
         total = choice.vocab_size if choice.level == "vocab" else len(choice.dataset)
         bar = st.progress(0.0, text=f"Encoding {total:,} {what} with {choice.model}...")
         progress = _progress_fn(bar, what, choice.model)
@@ -392,7 +435,7 @@ def _encode_now(choice: DataChoice) -> Points | None:
     if failure is not None:
         show_error(failure, f"Encoding with {choice.model}")
         return None
-    _remember(key, points)
+    _remember(job, points)
     return points
 
 
@@ -409,5 +452,4 @@ def encode_choice(choice: DataChoice, progress: Callable[[int, int], None]) -> P
     """The choice's points from the library (embed_points): what the page shows and exports."""
     from embeddings.pipeline import embed_points
 
-    return embed_points(choice.dataset, choice.model, level=choice.level, layer=choice.layer,
-                        vocab_size=choice.vocab_size, progress=progress, trust_remote_code=choice.trust_remote_code)
+    return embed_points(choice.dataset, choice.encode_options(), progress=progress)

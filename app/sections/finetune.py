@@ -16,10 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from embeddings.data import Dataset
-from embeddings.finetune import AUTO, DEFAULT_EPOCHS, LOSSES
+from embeddings.choices import AUTO_LOSS, DEFAULT_EPOCHS, LOSSES
 
 from app import state
-from app.sections import show_error
+from app.sections import show_error, texts_needed
 
 STAGES = {"base": "Encoding with the base model", "train": "Training", "validate": "Validating",
           "tuned": "Encoding with the tuned model"}
@@ -66,11 +66,12 @@ def _form(dataset: Dataset, model: str) -> dict | None:
     seed = right.number_input("Seed", min_value=0, value=0, step=1, key=state.FINETUNE_SEED)
     out = st.text_input("Output folder (a new folder)", value=default_folder(model, label, int(seed)),
                         key=state.FINETUNE_OUT)
-    loss = st.selectbox("Loss", (AUTO,) + LOSSES, key=state.FINETUNE_LOSS,
-                        format_func=lambda name: "auto: try three, keep the one that validates best" if name == AUTO
-                        else name)
+    loss = st.selectbox("Loss", (AUTO_LOSS, *LOSSES), key=state.FINETUNE_LOSS,
+                        format_func=lambda name: name if name != AUTO_LOSS
+                        else "auto: try three, keep the one that validates best")
     overwrite = st.checkbox("Replace the folder if it exists", key=state.FINETUNE_OVERWRITE)
-    keep_tuned = st.checkbox("Keep the tuned model even if it does not beat the base model", key=state.FINETUNE_KEEP_TUNED,
+    keep_tuned = st.checkbox("Keep the tuned model even if it does not beat the base model",
+                             key=state.FINETUNE_KEEP_TUNED,
                              help="By default the folder then holds the base model unchanged, and says so.")
     counts = dataset.metadata[label].astype(str).value_counts()
     single = int((counts == 1).sum())
@@ -126,8 +127,7 @@ def render_finetune(dataset: Dataset, model: str) -> dict | None:
     st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer; "
                "three losses tried, the one that validates best kept, and only if it beats the base model), "
                "then compare base and tuned on the same texts.")
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; fine-tuning needs texts and labels.")
+    if texts_needed(dataset, "Fine-tuning"):
         return None
     form = _form(dataset, model)
     if form is None:

@@ -14,8 +14,10 @@ import streamlit as st
 
 from app import state
 from app.sections import counted, show_error
+from embeddings.pipeline import takes_queries
 from embeddings.points import Points
-from embeddings.neighbors import METRICS, Neighbors, nearest
+from embeddings.choices import METRICS
+from embeddings.neighbors import Neighbors, nearest
 
 MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box
 LABEL_CHARS = 80
@@ -23,14 +25,14 @@ LABEL_CHARS = 80
 
 @dataclass(frozen=True)
 class Inspection:
-    point: int | None  # the source row inspected, or None for a typed query
+    point: int | None  # the row id inspected, or None for a typed query
     query: str | None
     neighbors: Neighbors
 
     @property
     def rows(self) -> list[int]:
-        """The point (if any) and its neighbours, as source rows."""
-        rows = [int(i) for i in self.neighbors.indices]
+        """The point (if any) and its neighbours, as row ids."""
+        rows = [int(i) for i in self.neighbors.rows]
         return rows if self.point is None else [self.point, *rows]
 
 
@@ -52,7 +54,7 @@ def _query_vector(_points: Points, model: str, level: str, text: str) -> np.ndar
 def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     """Widgets for k, the metric and a typed query; the neighbours of the query or of a selected point."""
     st.subheader("Nearest neighbours")
-    can_query = points.model is not None and points.level in ("text", "vocab")
+    can_query = takes_queries(points)  # texts, the vocabulary, and images read by a CLIP model
     query = st.text_input(
         "Query",
         key=state.QUERY,
@@ -61,7 +63,7 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
         help=(
             f"Encoded on the fly with {points.model}; its neighbours are found among the points."
             if can_query
-            else "Typed queries need texts (or vocabulary) encoded by a model."
+            else "Typed queries need texts or vocabulary encoded by a model, or images read by CLIP (not pixels)."
         ),
     ).strip()
     point = None
@@ -92,13 +94,13 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
         return None
 
     what = f"“{query}”" if query else f"point {point}"
-    st.caption(f"{counted(len(neighbors.indices), 'nearest point')} to {what} by {metric} distance")
+    st.caption(f"{counted(len(neighbors.rows), 'nearest point')} to {what} by {metric} distance")
     # distance before the long text, so a narrow column never hides it
     table = pd.DataFrame(
         {
-            "row": neighbors.indices.astype(int),
+            "row": neighbors.rows.astype(int),
             "distance": np.round(neighbors.distances.astype(float), 4),
-            "point": [_label(points, int(i)) for i in neighbors.indices],
+            "point": [_label(points, int(i)) for i in neighbors.rows],
         }
     )
     st.dataframe(

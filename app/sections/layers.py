@@ -14,17 +14,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.data import Dataset
 
 from app import state
-from app.sections import show_error
+from app.sections import show_error, texts_needed
 from app.sections.explore import default_color_column
 
 # A layer walk holds (layers x points x width) floats and lays out every layer: keep it interactive.
 MAX_TEXTS = {"text": 3000, "token": 300}
 MAX_LEGEND_CLASSES = 20
 HOVER_CHARS = 120
-METHODS = {"PCA": "pca", "UMAP": "umap"}
+METHOD_LABELS = {METHOD_NAMES[m]: m for m in METHODS if m != "tsne"}  # "PCA" -> "pca"; t-SNE: too slow per layer
 NO_LABELS = "(none)"
 
 
@@ -87,8 +88,8 @@ def _controls(dataset: Dataset) -> tuple[str, str | None, str]:
     default = default_color_column(dataset.metadata, dataset.text_column)  # the sample's "topic", say
     label = middle.selectbox("Label column (k-NN accuracy and probe per layer)", options,
                              index=options.index(default) if default in options else 0, key=state.LAYERS_LABEL)
-    method = right.selectbox("Layout", list(METHODS), key=state.LAYERS_METHOD)
-    return level, (None if label == NO_LABELS else label), METHODS[method]
+    method = right.selectbox("Layout", list(METHOD_LABELS), key=state.LAYERS_METHOD)
+    return level, (None if label == NO_LABELS else label), METHOD_LABELS[method]
 
 
 def _walk(dataset: Dataset, model: str, level: str, labels_column: str | None, method: str) -> dict | None:
@@ -161,8 +162,7 @@ def render_layers(dataset: Dataset, model: str) -> None:
     """The Layers tab over `dataset`'s texts with `model`."""
     st.caption("The same points after every layer, from the input embeddings (layer 0) to the last. Each layer's "
                "layout is aligned to the next, so press Play or drag the slider and watch the points travel.")
-    if dataset.texts is None:
-        st.info(f"{dataset.source} holds vectors only; walking the layers needs texts and a model.")
+    if texts_needed(dataset, "Walking the layers"):
         return
     level, label_column, method = _controls(dataset)
     if len(dataset) > MAX_TEXTS[level]:

@@ -1,9 +1,9 @@
 """The projection panel: method, dimensions, seed and each method's parameters; cached results.
 
 ``render_projection_panel`` draws the sidebar widgets and returns ``ProjectionParams``.
-``compute_view`` runs (or recalls) the projection of all points, or of the isolated ones, and
-returns a ``View``: what the plot draws. Projections are cached with st.cache_data on plain
-values (the points' key, the rows' digest and the parameters), so recolouring, labelling,
+``compute_layout`` runs (or recalls) the projection of all points, or of the isolated ones, and
+returns a ``Layout``: what the map draws. Projections are cached with st.cache_data on plain
+values (the points' digest, the rows' digest and the parameters), so recolouring, labelling,
 searching or selecting never recomputes one.
 """
 
@@ -21,7 +21,8 @@ import streamlit as st
 from app import state
 from embeddings.points import Points
 from app.sections.axes import axis_titles, custom_for, render_axes_inputs
-from embeddings.reduce import INTERACTIVE_LIMITS, METHOD_NAMES, MIN_POINTS, UMAP_METRICS, Projection, project
+from embeddings.choices import METHOD_NAMES, UMAP_METRICS
+from embeddings.reduce import INTERACTIVE_LIMITS, MIN_POINTS, Projection, project
 
 METHOD_LABELS = {name: method for method, name in METHOD_NAMES.items()}  # "PCA" -> "pca"
 MAX_PCA_CHOICES = 10  # components offered per axis
@@ -42,8 +43,9 @@ class ProjectionParams:
 
 
 @dataclass(frozen=True, eq=False)
-class View:
-    """Coordinates to draw and the table rows they belong to (table index = source row)."""
+class Layout:
+    """What the map draws: a projection's coordinates and the table rows they belong to (table
+    index = row id)."""
 
     coords: np.ndarray
     table: pd.DataFrame
@@ -74,9 +76,9 @@ def render_projection_panel(n_points: int, width: int, bookmarks: tuple = (), ca
     st.header("Projection")
     bookmark = chosen_bookmark(bookmarks)
     if bookmark is not None:
-        view = bookmarks[bookmark]
-        st.caption(f"{METHOD_NAMES.get(view.method, view.method)} {view.dims}D as the bookmark placed the points.")
-        return ProjectionParams(view.method, view.dims, view.seed, dict(view.params), bookmark=bookmark)
+        marked = bookmarks[bookmark]
+        st.caption(f"{METHOD_NAMES.get(marked.method, marked.method)} {marked.dims}D as the bookmark placed the points.")
+        return ProjectionParams(marked.method, marked.dims, marked.seed, dict(marked.params), bookmark=bookmark)
     label = st.selectbox("Method", list(METHOD_LABELS), key=state.METHOD,
                          help="Custom: axes between two texts (or two searches) of your choice.")
     method = METHOD_LABELS[label]
@@ -133,27 +135,27 @@ def _pca_axes(dims: int, n_points: int, width: int) -> tuple[int, ...]:
 
 @st.cache_data(show_spinner=False, max_entries=24)
 def _project_cached(
-    _vectors: np.ndarray, vectors_key: str, method: str, dims: int, seed: int, params_json: str,
+    _vectors: np.ndarray, vectors_digest: str, method: str, dims: int, seed: int, params_json: str,
     max_points: int | None,
 ) -> Projection:
-    """project() keyed on plain values; _vectors is not hashed (vectors_key stands for it)."""
+    """project() keyed on plain values; _vectors is not hashed (vectors_digest stands for it)."""
     params = json.loads(params_json)
     if "components" in params:
         params["components"] = tuple(params["components"])
     return project(_vectors, method, dims, seed=seed, max_points=max_points, **params)
 
 
-def compute_view(
+def compute_layout(
     points: Points, params: ProjectionParams, isolated: list[int] | None = None, bookmarks: tuple = ()
-) -> View:
+) -> Layout:
     """Project all points, or only the isolated rows; raises InputError on bad parameters. A
     bookmark's coordinates are drawn as they are (its own rows)."""
     if params.bookmark is not None and params.bookmark < len(bookmarks):
         projection = bookmarks[params.bookmark].projection
-        return View(projection.coords, points.table.iloc[projection.rows], projection, False)
+        return Layout(projection.coords, points.table.iloc[projection.rows], projection, False)
     rows = np.arange(len(points)) if not isolated else np.asarray(sorted(set(isolated)), dtype=np.int64)
     vectors = points.vectors if not isolated else points.vectors[rows]
-    key = points.key if not isolated else f"{points.key}|rows:{hashlib.sha1(rows.tobytes()).hexdigest()[:16]}"
+    digest = points.digest if not isolated else f"{points.digest}|rows:{hashlib.sha1(rows.tobytes()).hexdigest()[:16]}"
     if len(rows) < MIN_POINTS[params.method]:
         from embeddings.errors import InputError
 
@@ -163,11 +165,11 @@ def compute_view(
         )
     with st.spinner(f"Projecting {len(rows):,} points with {params.describe()}..."):
         if params.method == "custom":
-            projection = custom_for(points, rows, key, params.params, params.seed)
-            return View(projection.coords, points.table.iloc[rows], projection, bool(isolated))
+            projection = custom_for(points, rows, digest, params.params, params.seed)
+            return Layout(projection.coords, points.table.iloc[rows], projection, bool(isolated))
         projection = _project_cached(
-            vectors, key, params.method, params.dims, params.seed,
+            vectors, digest, params.method, params.dims, params.seed,
             json.dumps(params.params, sort_keys=True), params.max_points,
         )
     drawn = rows[projection.rows]
-    return View(projection.coords, points.table.iloc[drawn], projection, bool(isolated))
+    return Layout(projection.coords, points.table.iloc[drawn], projection, bool(isolated))

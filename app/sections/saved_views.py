@@ -4,7 +4,7 @@
 A view is ``embeddings.views.View`` (small JSON). Reopening one sets the widgets' session state
 before they are drawn, so the page then computes the same projection (cached) and shows the same
 look. The look (colour, label, search, selection, camera) is taken as a plain dict, so it can come
-from the widgets or from the URL keys the map component writes (``LOOK_KEYS``).
+from the widgets or from the URL parameters the map component writes (``LOOK_KEYS``).
 """
 
 from __future__ import annotations
@@ -15,31 +15,32 @@ import streamlit as st
 
 from app import state
 from app.sections import show_error
+from app.sections.data import LEVEL_LABELS
 from embeddings.data import SAMPLES
 from embeddings.errors import InputError
-from embeddings.reduce import METHOD_NAMES
-from embeddings.views import LOOK_KEYS, QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
+from embeddings.choices import LOOK_KEYS, METHOD_NAMES
+from embeddings.views import QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
 
 NONE = "(none)"  # the explore section's "no column" option
-LEVEL_LABELS = {"text": "texts", "token": "tokens", "vocab": "vocabulary"}
 LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
 PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
 MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long
-OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL keys this module writes; the look keys are the map's
+OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL parameters this module writes; the look's are the map's
 
 
 def look_from_url() -> dict[str, Any]:
-    """The look keys the map component mirrors into the page URL."""
+    """The look's URL parameters, as the map component mirrors them into the page URL."""
     return {key: st.query_params[key] for key in LOOK_KEYS if key in st.query_params}
 
 
 def current_view(data: str | None, tensor: str | None, model: str | None, level: str, layer: int,
                  method: str, dims: int, seed: int, params: Mapping[str, Any], bookmark: int | None,
-                 look: Mapping[str, Any], selection: list[int]) -> View:
+                 look: Mapping[str, Any], selection: list[int], *, metadata: str | None = None,
+                 text_column: str | None = None) -> View:
     """The view on screen, from plain values (data reference, recipe, look)."""
     keep = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in PARAMS[method]}
-    view = View(data=data, tensor=tensor, model=model or None, level=level, layer=layer, method=method, dims=dims,
-                seed=seed, params=keep, bookmark=bookmark)
+    view = View(data=data, tensor=tensor, metadata=metadata, text_column=text_column, model=model or None,
+                level=level, layer=layer, method=method, dims=dims, seed=seed, params=keep, bookmark=bookmark)
     return view.with_look({**look, "sel": selection})
 
 
@@ -51,7 +52,7 @@ def view_on_screen(choice: Any, params: Any, selection: list[int], look: Mapping
     return current_view(
         choice.data_ref, choice.tensor, choice.model or None if not choice.precomputed else None,
         choice.level, choice.layer, params.method, params.dims, params.seed, params.params, params.bookmark,
-        look, selection,
+        look, selection, metadata=choice.metadata, text_column=choice.text_column,
     )
 
 
@@ -70,10 +71,12 @@ def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
     elif data.startswith(("upload:", "paste:")):
         notes.append(f"This view was made from {'an uploaded file' if data.startswith('upload:') else 'pasted texts'}"
                      f" ({data.split(':', 1)[1]}): give the same data again to see it.")
-    elif data:
+    elif data:  # a path on this machine, with the tensor or metadata file that goes with it
         values[state.SOURCE], values[state.DATA_PATH] = state.PATH_SOURCE, data
+        values[state.PATH_METADATA] = view.metadata or ""
         if view.tensor:
             values[state.TENSOR] = view.tensor
+    values[state.TEXT_COLUMN] = view.text_column  # None: the reader's own (the picker starts from it)
     if view.model:
         values[state.MODEL] = view.model
     values[state.LEVEL] = LEVEL_LABELS[view.level]
@@ -138,7 +141,7 @@ def reopen_from_url() -> None:
 
 
 def write_url(view: View, *, with_look: bool) -> None:
-    """Keep the page URL on `view`: this module's keys always, the look keys when the widgets own them."""
+    """Keep the page URL on `view`: this module's URL parameters always, the look's when the widgets own them."""
     query = view.to_query()
     if len(view.selection) > MAX_URL_SELECTION:
         query.pop("sel", None)  # a link stays a link; a saved view keeps the whole selection
@@ -159,11 +162,11 @@ def forget_unknown_columns(columns: list[str]) -> None:
             del st.session_state[key]
 
 
-def take_pending_selection(points_key: str) -> None:
+def take_pending_selection(points_digest: str) -> None:
     """A reopened view's selection, for the points it now shows."""
     pending = st.session_state.pop(state.PENDING_SELECTION, None)
     if pending is not None:
-        state.set_selection(points_key, pending)
+        state.set_selection(points_digest, pending)
 
 
 # ------------------------------------------------------------------ bookmarks as layouts

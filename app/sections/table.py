@@ -70,19 +70,19 @@ def _range_slider(column: str, values: pd.Series) -> tuple[float, float]:
     return float(picked[0]), float(picked[1])
 
 
-def _store_table_selection(points_key: str, shown_rows: np.ndarray):
+def _store_table_selection(points_digest: str, shown_rows: np.ndarray):
     def store() -> None:
         event = st.session_state.get(state.TABLE)
         picked = list(getattr(getattr(event, "selection", None), "rows", None) or
                       ((event or {}).get("selection") or {}).get("rows", []))
         rows = [int(shown_rows[i]) for i in picked if 0 <= i < len(shown_rows)]
-        state.set_selection(points_key, rows)
+        state.set_selection(points_digest, rows)
 
     return store
 
 
-def render_points_table(points_key: str, table: pd.DataFrame, selection: list[int]) -> None:
-    """The drawn (and filtered) points; table index = source row. Picking rows selects them."""
+def render_points_table(points_digest: str, table: pd.DataFrame, selection: list[int]) -> None:
+    """The drawn (and filtered) points; table index = row id. Picking rows selects them."""
     chosen = set(selection)
     only = st.checkbox("Only the selection", key=state.TABLE_ONLY_SELECTED, disabled=not chosen)
     ticked = np.isin(np.asarray(table.index), list(chosen))
@@ -97,7 +97,7 @@ def render_points_table(points_key: str, table: pd.DataFrame, selection: list[in
     frame.insert(0, SELECTED, np.isin(np.asarray(frame.index), list(chosen)))
     frame.index.name = "row"
     st.dataframe(
-        frame, key=state.TABLE, on_select=_store_table_selection(points_key, np.asarray(frame.index)),
+        frame, key=state.TABLE, on_select=_store_table_selection(points_digest, np.asarray(frame.index)),
         selection_mode="multi-row", width="stretch", height=360,
     )
     st.caption(f"{len(frame):,} rows{note}. Click a column to sort; tick rows to select them on the map; "

@@ -1,5 +1,5 @@
 """The Tokens tab: how a model's tokenizer splits text, its tokens' contextual vectors per layer,
-and the model's input embedding table (the vocabulary view, like the projector's word2vec demo).
+and the model's input embedding table (the vocabulary map, like the projector's word2vec demo).
 
 Only widgets and layout live here; tokenizing, encoding and projecting are library calls
 (`embeddings.encode`, `embeddings.reduce`), cached on plain values.
@@ -18,6 +18,7 @@ import streamlit as st
 from app import state
 from app.components.map import peek_event, point_map
 from app.sections import counted, error_line, show_error
+from embeddings.choices import METHOD_NAMES, METHODS
 
 # Texts where context matters: "bank" with two meanings, rare words split into pieces, a
 # number, punctuation and a contraction.
@@ -27,9 +28,9 @@ DEFAULT_TEXT = (
     "Tokenizers split unbelievably rare words like hyperparameterization."
 )
 MIN_TOKENS_TO_PROJECT = 3
-VOCAB_METHODS = {"PCA": "pca", "UMAP": "umap"}
+VOCAB_METHODS = {METHOD_NAMES[m]: m for m in METHODS if m != "tsne"}  # "PCA" -> "pca"; t-SNE: too slow here
 VOCAB_SIZES = (500, 1000, 2000, 5000)
-DEFAULT_VOCAB_SIZE = 1000
+VOCAB_TAB_SIZE = 1000  # this tab's own default: a quick first picture
 NEIGHBOURS_SHOWN = 10
 MODEL_FACTS_TTL_S = 300  # a model folder created or fixed meanwhile is seen within minutes
 MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
@@ -110,7 +111,7 @@ def nearest_tokens(vectors: np.ndarray, tokens: list[str], row: int, k: int = NE
     from embeddings.neighbors import nearest
 
     found = nearest(vectors, row, min(k, len(tokens) - 1) or 1, "cosine")
-    near = [int(i) for i in found.indices]
+    near = [int(i) for i in found.rows]
     table = pd.DataFrame({"token": [tokens[i] for i in near],
                           "cosine distance": [round(float(d), 4) for d in found.distances]})
     return table, near
@@ -255,7 +256,7 @@ def _chart_selection(tokens: list[str]) -> list[int]:
     event = peek_event(state.VOCAB_CHART)
     if event is None:
         return []
-    if event.new and event.kind == "click" and event.clicked is not None and 0 <= event.clicked < len(tokens):
+    if event.new and event.type == "click" and event.clicked is not None and 0 <= event.clicked < len(tokens):
         st.session_state[state.VOCAB_FOCUS] = tokens[event.clicked]
     return [r for r in event.selection if 0 <= r < len(tokens)]
 
@@ -275,7 +276,7 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     method_label = middle.selectbox("Projection", list(VOCAB_METHODS), key=state.VOCAB_METHOD)
     dims = right.radio("Dimensions", [2, 3], horizontal=True, key=state.VOCAB_DIMS)
     if source != "My word list":
-        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=DEFAULT_VOCAB_SIZE, key=state.VOCAB_TOP_N)
+        top_n = st.select_slider("How many tokens", VOCAB_SIZES, value=VOCAB_TAB_SIZE, key=state.VOCAB_TOP_N)
         return None, int(top_n), method_label, int(dims)
     raw_words = st.text_area(
         "Words (one per line or comma-separated)",
@@ -284,9 +285,9 @@ def _render_vocabulary_options() -> tuple[tuple[str, ...] | None, int, str, int]
     )
     words = tuple(dict.fromkeys(w.strip() for w in re.split(r"[,\n]", raw_words) if w.strip()))
     if not words:
-        st.error("Type at least one word for the vocabulary view.")
+        st.error("Type at least one word for the vocabulary map.")
         return None
-    return words, DEFAULT_VOCAB_SIZE, method_label, int(dims)
+    return words, VOCAB_TAB_SIZE, method_label, int(dims)
 
 
 def _render_vocabulary(model: str) -> None:
@@ -328,7 +329,7 @@ def _render_vocabulary(model: str) -> None:
 def _render_vocabulary_map(coords: np.ndarray, kept, rows: pd.DataFrame, data_id: str, highlight: list[int],
                            chosen: list[int], focus: str | None, neighbours: pd.DataFrame | None, layout: str) -> None:
     tokens = rows["token"].astype(str).tolist()
-    shown = rows.iloc[np.asarray(kept)]  # index = source row, so highlights and rings use source rows
+    shown = rows.iloc[np.asarray(kept)]  # index = row id, so highlights and rings use row ids
     plot_col, list_col = st.columns([3, 1])  # the same layout with or without neighbours: the map stays put
     with plot_col:
         point_map(

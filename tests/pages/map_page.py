@@ -38,7 +38,7 @@ st.write(f"runs: {st.session_state['runs']}")
 event = point_map(coords, table, key="map", data_id=f"demo-{dims}d", text_column="text", height=520,
                   highlight=st.session_state.get("neighbours", []), mirror_url=True)
 if event is not None:
-    st.write(f"event: {event.kind} clicked={event.clicked} selected={len(event.selection)}")
+    st.write(f"event: {event.type} clicked={event.clicked} selected={len(event.selection)}")
     if event.new and event.clicked is not None:
         # stands in for the neighbours Python computes: the 5 rows after the clicked one
         st.session_state["neighbours"] = [(event.clicked + k) % N for k in range(1, 6)]

@@ -1,6 +1,7 @@
 """The point map: a bidirectional Streamlit component that draws points with WebGL in the browser.
 
-Its files (``frontend/``: index.html, map.js, map.css) ship with the app and load nothing else.
+Its files are the map core's (``embeddings/map/static``: index.html, the ES modules of the core
+and of its Streamlit host), package data of ``embeddings``; they load nothing else.
 The projection goes to the browser once per ``data_id`` as one binary payload
 (``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON. Colour,
 labels, search, hover, zoom, rotate, selection and isolate then happen in the browser; Python
@@ -11,7 +12,6 @@ of an id, e.g. its iframe was re-created, so it is sent again).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,10 +20,10 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app import state
+from embeddings.map import STATIC
 from embeddings.mapdata import pack_map_data
 
-FRONTEND = Path(__file__).resolve().parent / "frontend"
-_component = components.declare_component("point_map", path=str(FRONTEND))
+_component = components.declare_component("point_map", path=str(STATIC))
 SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
 
 
@@ -31,11 +31,11 @@ SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS 
 class MapEvent:
     """What the browser reported last: a click, a selection, an action; and the look it shows."""
 
-    clicked: int | None = None  # source row clicked (its neighbours are wanted)
-    selection: list[int] = field(default_factory=list)  # source rows selected (box, lasso, clicks)
+    clicked: int | None = None  # row id clicked (its neighbours are wanted)
+    selection: list[int] = field(default_factory=list)  # row ids selected (box, lasso, clicks)
     action: str | None = None  # "isolate", "show_all", "need" or None
-    view: dict = field(default_factory=dict)  # color, label, search, regex, case, sel, cam
-    kind: str | None = None  # "click", "select", "action", "need"
+    look: dict = field(default_factory=dict)  # color, label, search, regex, case, sel, cam
+    type: str | None = None  # "click", "select", "action", "need"
     new: bool = False  # True on the first rerun that carries this event
 
 
@@ -48,8 +48,8 @@ def event_from_value(value: Any, handled_seq: int) -> MapEvent | None:
         clicked=int(clicked) if isinstance(clicked, (int, float)) else None,
         selection=[int(r) for r in value.get("selection") or []],
         action=value.get("action"),
-        view=dict(value.get("view") or {}),
-        kind=value.get("kind"),
+        look=dict(value.get("look") or {}),
+        type=value.get("type"),
         new=int(value.get("seq") or 0) > handled_seq,
     )
 
@@ -85,40 +85,45 @@ def point_map(
     selection: Sequence[int] = (),
     focus: int | None = None,
     annotations: Sequence[dict] = (),
-    view: dict | None = None,
+    look: dict | None = None,
     panels: Sequence[tuple[str, np.ndarray]] | None = None,
     categories_from: pd.DataFrame | None = None,
     axis_titles: Sequence[str] = (),
     mirror_url: bool = False,
     height: int = 620,
+    images: Any = None,
 ) -> MapEvent | None:
-    """Draw `coords` (n, 2|3) with one `table` row per point (table index = source row).
+    """Draw `coords` (n, 2|3) with one `table` row per point (table index = row id).
 
     data_id names this projection (same id, same coords and table): the browser is sent the data
-    only when it does not hold that id. highlight / selection / focus are source rows (neighbours
+    only when it does not hold that id. highlight / selection / focus are row ids (neighbours
     to keep bright, rows to ring, the inspected point); they change the browser's state only when
-    they change here. view: the initial look (color, label, search, regex, case, sel, cam).
+    they change here. look: the initial look (color, label, search, regex, case, sel, cam).
     panels: 2-4 (title, coords) drawn side by side with linked hover and selection (coords is
     then ignored). categories_from: the whole table when `table` is part of it, so category
     colours keep their meaning. mirror_url: write the look into the page's query string.
+    images: the points' images (embeddings.images.Images), numbered as `table`'s index numbers its
+    rows; the rows shown are sent once as an atlas with the data: hover shows a point's image, and
+    zoomed in the points are drawn as their images.
     """
     sent = st.session_state.setdefault(SENT, {})
     handled = st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
     event = event_from_value(previous, handled.get(key, 0))
-    if event is not None and event.new and event.kind == "need" and previous.get("need") == data_id:
+    if event is not None and event.new and event.type == "need" and previous.get("need") == data_id:
         sent.pop(key, None)  # the browser lost it (its iframe was re-created)
     args: dict[str, Any] = dict(
         data_id=data_id, color_by=color_by, label_by=label_by, text_column=text_column,
         highlight=[int(r) for r in highlight], selection=_selection_arg(selection, event),
         focus=None if focus is None else int(focus), annotations=[_annotation(a) for a in annotations],
-        view=view, mirror_url=mirror_url, height=int(height),
+        look=look, mirror_url=mirror_url, height=int(height),
     )
     if sent.get(key) != data_id:
         coords_arg = [c for _, c in panels] if panels else coords
         titles = [t for t, _ in panels] if panels else ()
         args["payload"] = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
-                                   panel_titles=titles, axis_titles=axis_titles)
+                                   panel_titles=titles, axis_titles=axis_titles,
+                                   images=None if images is None else images.subset(table.index.to_numpy()))
         sent[key] = data_id
     value = _component(key=key, default=None, **args)
     event = event_from_value(value, handled.get(key, 0))

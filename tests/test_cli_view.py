@@ -1,5 +1,7 @@
-"""`embeddings view DATA`: checks DATA before starting, serves the explorer on 127.0.0.1 only,
-opens on that file (through the data panel's "File on this machine"), and stops on Ctrl-C."""
+"""`embeddings view DATA`: checks DATA before starting, serves the explorer on 127.0.0.1 only and
+behind an access token (the printed link carries it; without it, one line), opens on that file
+(through the data panel's one path source, "A path on this machine"), and stops on Ctrl-C;
+`--no-token` serves without the token, on purpose."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, poll, require
+from embeddings.access import REFUSED
 
 SENTENCES = ROOT / "sample_data" / "sentences.csv"
 
@@ -86,20 +90,25 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
                                 stderr=log, text=True, env=child_env(tmp_path), cwd=tmp_path)
         try:
             line = proc.stdout.readline().strip()  # the URL, once the server answers
-            assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", line), (line, (tmp_path / "view.err").read_text())
-            used = int(line.rsplit(":", 1)[1].strip("/"))
+            found = re.fullmatch(r"(http://127\.0\.0\.1:(\d+)/)\?token=[A-Za-z0-9_-]{32}", line)
+            assert found, (line, (tmp_path / "view.err").read_text())
+            used = int(found.group(2))
             assert used != port and f"port {port} is in use; using {used}" in (tmp_path / "view.err").read_text()
             assert listening_addresses(used) == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0 or ::
             with urllib.request.urlopen(line, timeout=30) as answer:
                 assert answer.status == 200 and b"<html" in answer.read().lower()
+            with pytest.raises(urllib.error.HTTPError) as refused:  # the address without the token
+                urllib.request.urlopen(found.group(1), timeout=30)
+            assert refused.value.code == 403 and refused.value.read().decode().strip() == REFUSED
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 try:
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
                     page.goto(line)
-                    source = page.get_by_role("radio", name="File on this machine")
-                    poll(page, lambda: source.count() and source.is_checked(), bool, 60, "the local-file source")
-                    path = page.get_by_role("textbox", name="Path of a file on this machine")
+                    source = page.get_by_role("radio", name="A path on this machine")
+                    poll(page, lambda: source.count() and source.is_checked(), bool, 60, "the path source")
+                    assert page.get_by_role("radio", name="File on this machine").count() == 0  # one path source
+                    path = page.get_by_role("textbox", name="Path", exact=True)
                     assert path.input_value() == str(SENTENCES)
                     summary = page.get_by_text(re.compile(r"\b300 points\b"))
                     poll(page, summary.count, lambda n: n > 0, 240, "the map's summary of 300 points")
@@ -119,3 +128,23 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
     while listening_addresses(used) and time.time() < deadline:
         time.sleep(0.2)
     assert not listening_addresses(used)  # the server went with it
+
+
+@pytest.mark.slow
+def test_no_token_is_deliberate_and_said(tmp_path: Path) -> None:
+    """--no-token: the link has no token, the page opens without it, and the command says what that means."""
+    proc = subprocess.Popen(view_command(SENTENCES, "--port", free_port(), "--no-token"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env(tmp_path), cwd=tmp_path)
+    try:
+        line = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", line), line
+        with urllib.request.urlopen(line, timeout=30) as answer:
+            assert answer.status == 200 and b"<html" in answer.read().lower()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "the access token is off, so anyone on this machine can open it" in proc.stderr.read()

@@ -1,11 +1,13 @@
-"""`embeddings view DATA`: the explorer (the Streamlit app) on a file, in the browser.
+"""Serving the explorer (the Streamlit app) on a file, in the browser: the `embeddings view DATA` command.
 
 The CLI checks DATA first (the same `load_input` every command uses), then starts
-`streamlit run app/main.py` in a child process, headless, listening on 127.0.0.1 only, and
-tells the app what to open through one environment variable (`VIEW_ENV`, a small JSON
-`ViewRequest`). The app's data panel then offers "File on this machine" with that file filled
-in, and reads it through `load_input` again (no parsing of its own). Nothing here imports
-Streamlit: the app runs in its own process.
+`streamlit run app/server.py` (app/main.py behind its access token, `embeddings.access`) in a
+child process, headless, listening on 127.0.0.1 only, and tells the app what to open through one
+environment variable (`SERVE_ENV`, a small JSON `ServeRequest`) and which token to ask for
+(`EMBEDDINGS_TOKEN`). The app's data panel then starts on its one path source, "A path on this
+machine", with the path, metadata, text column, model and level filled in, and reads it through
+`load_input` again (no parsing of its own). Nothing here imports Streamlit: the app runs in its
+own process.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Mapping
 
+from embeddings.access import OFF, TOKEN_ENV
 from embeddings.errors import InputError
 
-VIEW_ENV = "EMBEDDINGS_VIEW"
+SERVE_ENV = "EMBEDDINGS_SERVE"
 HOST = "127.0.0.1"  # local and private: never 0.0.0.0 from here
 DEFAULT_PORT = 8501
 PORTS_TRIED = 20  # from the asked port upwards, when it is taken
@@ -39,11 +42,12 @@ STREAMLIT_OPTIONS = (
     "--server.maxUploadSize", "1024",
     "--server.fileWatcherType", "none",
     "--server.runOnSave", "false",
+    "--logger.hideWelcomeMessage", "true",  # its URL lacks the token; the CLI prints the link itself
 )
 
 
 @dataclass(frozen=True)
-class ViewRequest:
+class ServeRequest:
     """What `embeddings view` asks the app to open: DATA as the CLI names it, and how to read it."""
 
     data: str
@@ -51,27 +55,29 @@ class ViewRequest:
     model: str | None = None
     text_column: str | None = None
     level: str = "text"
+    image_column: str | None = None  # a table's column of image paths: the points are those images
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ViewRequest | None":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ServeRequest | None":
         """The request the CLI left for the app, or None (the app was started some other way)."""
-        raw = (os.environ if environ is None else environ).get(VIEW_ENV)
+        raw = (os.environ if environ is None else environ).get(SERVE_ENV)
         if not raw:
             return None
         try:
             fields = json.loads(raw)
-            return cls(**{key: fields.get(key) for key in ("data", "metadata", "model", "text_column")},
+            return cls(**{key: fields.get(key) for key in ("data", "metadata", "model", "text_column", "image_column")},
                        level=fields.get("level") or "text")
         except (ValueError, TypeError):
             return None
 
 
-def app_script() -> Path:
-    """app/main.py beside the package (the app ships in the repository, not in the wheel)."""
-    script = Path(__file__).resolve().parent.parent / "app" / "main.py"
+def app_script(name: str = "server.py") -> Path:
+    """app/server.py (the app behind its token) beside the package (the app ships in the repository,
+    not in the wheel)."""
+    script = Path(__file__).resolve().parent.parent / "app" / name
     if not script.is_file():
         raise InputError(f"the explorer app is not installed here (no {script}); run from a clone of the project")
     return script
@@ -96,10 +102,11 @@ def pick_port(wanted: int) -> int:
     raise InputError(f"ports {wanted}-{wanted + PORTS_TRIED - 1} are all in use on {HOST}; choose one with --port")
 
 
-def start_server(request: ViewRequest, port: int, log_path: Path) -> subprocess.Popen:
-    """The Streamlit server on HOST:port, its output going to log_path."""
+def start_server(request: ServeRequest, port: int, log_path: Path, token: str | None) -> subprocess.Popen:
+    """The Streamlit server on HOST:port asking for `token` (None: off), its output going to log_path."""
     env = dict(os.environ)
-    env[VIEW_ENV] = request.to_env()
+    env[SERVE_ENV] = request.to_env()
+    env[TOKEN_ENV] = token or OFF
     root = str(app_script().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     command = [sys.executable, "-m", "streamlit", "run", str(app_script()), "--server.port", str(port),
