@@ -24,7 +24,7 @@ from app.sections import guarded, show_error, texts_needed  # noqa: E402
 
 from app.sections.compare import render_compare  # noqa: E402
 from app.sections.data import last_points, load_points, render_data_panel  # noqa: E402
-from app.sections.explore import look_on_screen, render_explore  # noqa: E402
+from app.sections.explore import render_explore  # noqa: E402
 from app.sections.export import render_export  # noqa: E402
 from app.sections.finetune import render_finetune  # noqa: E402
 from app.sections.layers import render_layers  # noqa: E402
@@ -47,10 +47,10 @@ reopen_from_url()  # a reload or a shared link: put its view into the widgets be
 
 with st.sidebar:
     choice = render_data_panel()
-with st.container():  # the encoding progress lives here, so the tabs below keep their place
+with st.container():  # the encoding progress and its notes live here, so the tabs below keep their place
     points = load_points(choice) if choice is not None else None
-if points is None:
-    points = last_points()  # keep exploring what loaded last; the message above says what failed
+    if points is None:
+        points = last_points()  # keep exploring what loaded last; the message above says what failed
 bookmarks = choice.dataset.bookmarks if choice is not None and choice.precomputed else ()
 if points is not None:
     with st.sidebar:
@@ -66,16 +66,15 @@ shown = None
 with explore_tab, guarded("Exploring"):
     shown = render_explore(points, params, bookmarks) if points is not None else None
     if shown is not None:
-        render_export(shown.points, shown.layout, shown.selection, look_on_screen(shown.points),
-                      filtered=shown.filtered)
+        render_export(shown.points, shown.layout, shown.look, shown.shown)
     elif choice is None:
         st.info("Choose some data in the sidebar.")
 with st.sidebar, guarded("Saved views"):
     # Custom axes (their ends are typed in widgets) are not a savable view method yet.
     savable = shown is not None and params.method != "custom"
-    current = view_on_screen(choice, params, shown.selection, look_on_screen(shown.points)) if savable else None
-    if current is not None:
-        write_url(current, with_look=False)  # the look's URL parameters are the map's: it writes them itself
+    current = view_on_screen(choice, params, shown.look) if savable else None
+    if shown is not None:
+        write_url(current, shown.look)  # the URL equals the view on screen, the look included
     render_saved_views(current, bookmarks)
 with tokens_tab, guarded("The Tokens tab"):
     # An image model (raw pixels, CLIP) is not what the Tokens tab reads: it shows the default model's.

@@ -6,6 +6,9 @@ Streamlit serves app/main.py as an ``st.App`` (its ASGI server) whose first midd
 Streamlit sees it (no session, no script run, no file read). When the server is up, it prints the
 link with the token. ``EMBEDDINGS_TOKEN`` sets the token (a new random one otherwise);
 ``EMBEDDINGS_TOKEN=off`` turns it off, deliberately, and says so.
+The app's own routes beside Streamlit's: the live routes (``app.live``), from which the map
+fetches the frames of a UMAP or t-SNE layout forming (behind the same gate). Served as plain
+`streamlit run app/main.py` (tests' AppTest), the app computes those layouts behind a spinner.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from app.live import live_routes  # noqa: E402
 from embeddings.access import LAUNCHER_ENV, TOKEN_ENV, TokenGate, token_link, token_setting  # noqa: E402
 from embeddings.errors import InputError  # noqa: E402
 
@@ -49,4 +53,5 @@ async def announce(_app: object) -> AsyncIterator[None]:
 
 
 GATE = [Middleware(TokenGate, token=TOKEN, base_path=st.get_option("server.baseUrlPath") or "")] if TOKEN else []
-app = st.App("main.py", middleware=GATE, lifespan=announce)
+BASE = st.get_option("server.baseUrlPath") or ""
+app = st.App("main.py", middleware=GATE, lifespan=announce, routes=live_routes(BASE))

@@ -62,7 +62,7 @@ AXIS_X_END = "axis_x_end"
 AXIS_Y_START = "axis_y_start"
 AXIS_Y_END = "axis_y_end"
 
-# ---- clusters widgets
+# ---- clusters widgets (the look's clusters, app/look.py, hold what they set)
 CLUSTER_MIN_SIZE = "cluster_min_size"  # number input; 0 = grows with the points
 CLUSTER_SPACE = "cluster_space"
 CLUSTER_NAMES_ON_MAP = "cluster_names_on_map"
@@ -70,23 +70,23 @@ CLUSTER_REFINE = "cluster_refine_names"  # checkbox: re-rank names' words with t
 FIND_CLUSTERS = "find_clusters_button"
 CLEAR_CLUSTERS = "clear_clusters_button"
 
-# ---- filters and the points table
+# ---- filters and the points table (the look's filters and selection hold what they set)
 FILTER_COLUMNS = "filter_columns"  # multiselect of columns; each gets a widget keyed FILTER_PREFIX + column
 FILTER_PREFIX = "filter__"
-TABLE = "points_table"  # st.dataframe row selection
+TABLE = "points_table"  # st.data_editor of the shown points (+ ":" and a digest of the ticks it was drawn with)
 TABLE_ONLY_SELECTED = "table_only_selected"
 
-# ---- explore (colour, label and search live in the map, in the browser)
+# ---- explore
 CHART = "explore_chart"  # the Explore tab's point map (its value: the last event from the browser)
-# The look a reopened saved view asks for, handed to the map as its look (the map owns it after).
-COLOR_BY = "color_by"
-LABEL_BY = "label_by"
-SEARCH = "search"
-SEARCH_COLUMN = "search_column"
-SEARCH_REGEX = "search_regex"
-ISOLATE = "isolate_button"
-SHOW_ALL = "show_all_button"
-CLEAR_SELECTION = "clear_selection_button"
+# The look (embeddings.look.Look): ONE value, owned by app/look.py; the map, the URL, saved views,
+# the table and the exports read it.
+LOOK = "look"
+LOOK_FOR = "look_for"  # Points.digest the look's row ids belong to (None: a reopened look, not bound yet)
+LOOK_REV = "look_rev"  # int: grows when the page changes the look itself (the map then takes it)
+LOOK_HEARD = "look_heard"  # int: the number of the last map event taken into the look
+LOOK_FRAME = "look_frame"  # the projection the look's camera belongs to (explore.frame_id)
+LOOK_NOTES = "look_notes"  # list[str]: what a change of points cleared, said once
+LAST_LAYOUT = "last_layout"  # (Points.digest, Layout): the last good layout, drawn while new parameters fail
 
 # ---- inspector widgets
 INSPECT_POINT = "inspect_point"
@@ -152,52 +152,24 @@ FINETUNE_KEEP_TUNED = "finetune.keep_tuned"  # write the tuned model even withou
 FINETUNE_START = "finetune.start"
 FINETUNE_STOP = "finetune.stop"
 FINETUNE_RESULT = "finetune.result"  # the last run: {"folder", "report", "base", "source"}
-FINETUNE_STOPPED = "finetune.stopped"  # True after Stop, until the message was shown
+FINETUNE_STOPPED = "finetune.stopped"  # after Stop, until said: what it stopped at (FINETUNE_REACHED) or True
+FINETUNE_REACHED = "finetune.reached"  # (stage, done, total): the last progress of the training under way
 
 # ---- what the point maps (app/components/map) keep between reruns
 MAP_SENT = "_point_map_sent"  # {map key: data id the browser was sent}
 MAP_HANDLED = "_point_map_seq"  # {map key: number of the last browser event acted on}
 MAP_PAYLOADS = "_point_map_payloads"  # {map key: (data id, packed bytes)}
+MAP_HELD = "_point_map_held"  # {map key: digest of the points the browser holds (a new layout of them: coordinates only)}
+LIVE_RUN = "_live_run"  # (projection key, LiveProjection, its frames' address): this session's layout forming
 
 # ---- values the page stores (not widgets)
-SELECTION = "selection"  # list[int]: row ids selected in the plot
-SELECTION_FOR = "selection_for"  # Points.digest the selection belongs to
-ISOLATED = "isolated"  # list[int] | None: rows re-projected on their own
-ISOLATED_FOR = "isolated_for"  # Points.digest the isolation belongs to
 STOPPED = "stopped_job"  # digest of the encoding job the user stopped
 LAST_JOB = "last_job"  # job digest of the last points that loaded (shown while new input fails)
 POINTS_DIGEST = "points_digest"  # Points.digest of the points on the page (what selections belong to)
-CLUSTERS_ON = "clusters_on"  # dict(points=Points.digest, min_size=int|None, space=str, refine=bool) while shown
 URL_READ = "url_read"  # True once this session has reopened the view its page URL names
-PENDING_SELECTION = "pending_selection"  # list[int]: a reopened view's selection, until its points load
 VIEW_NOTES = "view_notes"  # list[str]: what a reopened view could not restore (e.g. an upload)
 LAST_TEXTS = "last_texts"  # (Dataset, model spec) of the last input with texts: Compare keeps it while new input fails
 
 
 def get(key: str, default: Any = None) -> Any:
     return st.session_state.get(key, default)
-
-
-def selection(points_digest: str) -> list[int]:
-    """The rows selected in the plot, if they belong to the points now shown."""
-    if st.session_state.get(SELECTION_FOR) != points_digest:
-        return []
-    return list(st.session_state.get(SELECTION) or [])
-
-
-def set_selection(points_digest: str, rows: list[int]) -> None:
-    st.session_state[SELECTION] = list(rows)
-    st.session_state[SELECTION_FOR] = points_digest
-
-
-def isolated(points_digest: str) -> list[int] | None:
-    """Rows isolated by "Isolate selection", if they belong to the points now shown."""
-    if st.session_state.get(ISOLATED_FOR) != points_digest:
-        return None
-    rows = st.session_state.get(ISOLATED)
-    return list(rows) if rows else None
-
-
-def set_isolated(points_digest: str, rows: list[int] | None) -> None:
-    st.session_state[ISOLATED] = list(rows) if rows else None
-    st.session_state[ISOLATED_FOR] = points_digest

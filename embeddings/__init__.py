@@ -32,6 +32,7 @@ _EXPORTS = {
     "Points": "embeddings.points",
     "Projection": "embeddings.reduce",
     "project": "embeddings.reduce",
+    "LiveProjection": "embeddings.live",
     "Clusters": "embeddings.clusters",
     "cluster_points": "embeddings.clusters",
     "find_clusters": "embeddings.clusters",
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from embeddings.data import Dataset, from_texts, load_sample, read_data
     from embeddings.errors import InputError, ModelError
     from embeddings.layers import LayerWalk, layer_vectors, walk_layers
+    from embeddings.live import LiveProjection
     from embeddings.map.notebook import show_map
     from embeddings.filters import filter_mask
     from embeddings.choices import DEFAULT_MODEL

@@ -71,15 +71,15 @@ def bookmark_state(view: View, shape: tuple[int, int], columns: Mapping[str, str
         raise InputError(f"{where}: its rows do not match its {len(coords)} coordinates of {n} points")
     if not np.isfinite(coords).all():
         raise InputError(f"{where}: has coordinates that are not finite")
-    for what, column in (("colour", view.color), ("label", view.label)):
+    for what, column in (("colour", view.look.color), ("label", view.look.label)):
         if column is not None and column not in columns:
             raise InputError(f"{where}: {what} column {column!r} is not among the metadata columns")
     position = {int(r): i for i, r in enumerate(rows)} if rows is not None else None
-    selected = [int(r) for r in view.selection if 0 <= r < n] if position is None else [
-        position[r] for r in view.selection if r in position]
+    selected = [int(r) for r in view.look.selection if 0 <= r < n] if position is None else [
+        position[r] for r in view.look.selection if r in position]
     values = coords.astype(np.float64).tolist()  # float64 of each float32: JSON keeps it exactly
     names = list(columns.values())
-    label_column = columns.get(view.label) if view.label else (names[0] if names else None)
+    label_column = columns.get(view.look.label) if view.look.label else (names[0] if names else None)
     params = view.params
     return {
         "label": view.name or f"{METHOD_NAMES.get(view.method, view.method)} {view.dims}D",
@@ -105,7 +105,7 @@ def bookmark_state(view: View, shape: tuple[int, int], columns: Mapping[str, str
         "selectedPoints": selected,
         "shuffledDataIndices": None,  # null: the projector keeps its own shuffle
         "cameraDef": dict(CAMERA_3D if view.dims == 3 else CAMERA_2D),
-        "selectedColorOptionName": columns[view.color] if view.color else NO_COLOR,
+        "selectedColorOptionName": columns[view.look.color] if view.look.color else NO_COLOR,
         "forceCategoricalColoring": False,
         "selectedLabelOption": label_column,
     }

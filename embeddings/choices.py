@@ -55,6 +55,8 @@ DEFAULT_EPOCHS = 3  # at most, per loss; validation picks the epoch
 
 # ---------------------------------------------------------------- the look
 
-# What a person sets while looking, as the page URL's parameters spell it: colour, label,
-# search (regex, case), selection, camera. The map component mirrors these itself (no rerun).
-LOOK_KEYS = ("color", "label", "search", "regex", "case", "sel", "cam")
+# What a person sets while looking (embeddings.look.Look), as the page URL's parameters spell it:
+# colour, label, search (the column searched, regex, case), selection, isolation (re-projected or
+# not), filters, clusters (minimum size, space, names on the map), density, camera.
+LOOK_KEYS = ("color", "label", "search", "search_in", "regex", "case", "sel", "iso", "reproject", "filters",
+             "clusters", "cluster_space", "cluster_names", "density", "cam")

@@ -279,7 +279,7 @@ def _finish(
         candidates = [c for c in columns if c not in numeric and _is_text(frame[c])]
         if not candidates:
             raise InputError(
-                f"{name}: no text column among {', '.join(columns)}; name one with text_column / --text-column"
+                f"{name}: no text column among {', '.join(columns)}; say which column holds the texts"
             )
         chosen = candidates[0]
     values = frame[chosen]

@@ -269,11 +269,11 @@ def _plan(ray: Any, actors: int | None) -> tuple[int, int, int]:
     if gpus:
         wanted = actors or gpus
         if wanted > gpus:
-            raise InputError(f"--actors {wanted}: the Ray cluster has {gpus} GPU(s), one per actor")
+            raise InputError(f"{wanted} actors: the Ray cluster has {gpus} GPU(s), one per actor")
         return wanted, 1, 1
     wanted = actors or max(1, len(nodes))
     if wanted > cpus:
-        raise InputError(f"--actors {wanted}: the Ray cluster has {cpus} CPU(s), at least one per actor")
+        raise InputError(f"{wanted} actors: the Ray cluster has {cpus} CPU(s), at least one per actor")
     smallest = min((int(n.get("Resources", {}).get("CPU", 0)) for n in nodes), default=cpus) or 1
     return wanted, max(1, min(cpus // wanted, smallest)), 0
 

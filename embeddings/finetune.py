@@ -144,9 +144,9 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     path = Path(out).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise InputError(f"--out {path}: exists and is a file, not a folder")
+            raise InputError(f"{path}: exists and is a file, not a folder")
         if not overwrite:
-            raise InputError(f"--out {path}: the folder exists; choose another or pass --overwrite")
+            raise InputError(f"{path}: the folder exists; choose another folder, or replace it (overwrite)")
     return path
 
 
@@ -531,7 +531,7 @@ def finetune(
     fit_names = [names[i] for i in fit_rows]
     reasons = {name: _trainable(name, fit_names) for name in candidates}
     if all(reasons.values()):
-        raise InputError(f"column '{label_column}': {next(iter(reasons.values()))} (add texts or lower --test-size)")
+        raise InputError(f"column '{label_column}': {next(iter(reasons.values()))} (add texts, or hold out fewer)")
     classes = sorted(set(names))
     codes = np.array([classes.index(n) for n in names])
 
@@ -640,7 +640,7 @@ def _choose(runs: list[_Run], base_validation: float, keep_tuned: bool) -> dict[
 def _move_into_place(tmp: Path, out_path: Path, overwrite: bool) -> None:
     if out_path.exists():
         if not overwrite:
-            raise InputError(f"--out {out_path}: the folder appeared while training; nothing was replaced")
+            raise InputError(f"{out_path}: the folder appeared while training; nothing was replaced")
         old = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".old", dir=out_path.parent))
         os.replace(out_path, old / out_path.name)
         os.replace(tmp, out_path)

@@ -108,7 +108,7 @@ def image_model(options: EncodeOptions) -> LoadedModel:
     text model is known to read text only, so it is refused without loading it)."""
     if options.model.origin == "bundled" or not reads_images(load_model(options.model, device=options.device)):
         raise ModelError(f"model {options.model.raw}: reads text only, not images; use an image model such as a "
-                         f"CLIP model (a hub id or a local folder), or --model {PIXELS_MODEL} for the raw pixels")
+                         f"CLIP model (a hub id or a local folder), or the model {PIXELS_MODEL!r} for the raw pixels")
     return load_model(options.model, device=options.device)
 
 
@@ -167,5 +167,5 @@ def check_image_options(options: EncodeOptions, source: str) -> None:
     if options.engine != "local":
         raise InputError(f"{source}: images are encoded by the local engine; engine {options.engine!r} encodes texts")
     if options.backend not in ("auto", "torch") or options.quantize != "none":
-        raise InputError(f"{source}: images are encoded on torch; --backend {options.backend} and --quantize "
-                         f"{options.quantize} apply to text models")
+        raise InputError(f"{source}: images are encoded on torch; the backend {options.backend!r} and quantize "
+                         f"{options.quantize!r} apply to text models")

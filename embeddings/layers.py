@@ -270,7 +270,7 @@ def _token_text(token: str) -> str:
 def occurrences(walk: LayerWalk, word: str) -> np.ndarray:
     """Rows of the token walk whose token is `word` (whole tokens, case-insensitive)."""
     if walk.level != "token" or walk.rows is None:
-        raise InputError("occurrences of a word need a token-level walk (--level token)")
+        raise InputError("occurrences of a word need a walk at token level")
     wanted = str(word).strip().lower()
     if not wanted:
         raise InputError("no word given")

@@ -8,10 +8,17 @@ little-endian typed arrays the browser reads without copying:
 - per other column: the distinct values as one UTF-8 blob joined by "\\0", a code per row
   (uint8/uint16/uint32 index into those values) and a colour slot per distinct value (uint8).
 
+A new layout of the same points (another projection, or a UMAP/t-SNE layout forming) travels as
+``pack_coords``: the same format with only the ``coords/<panel>`` sections (``coords_only`` in the
+header, and what a forming layout has reached under ``live``); the browser keeps the table it holds.
+``table_digest`` names a payload's points without its coordinates, so a sender knows when that is enough.
+
 Colour slots keep their meaning: they are ranked on ``categories_from`` (the whole table, when
 ``table`` is an isolated or filtered part of it), so a value has the same colour in every layout.
 The ``MAX_CATEGORIES - 1`` largest values get a slot each (in natural name order); every other
-value shares the last slot, "other", and the header lists what "other" holds.
+value shares the last slot, "other", and the header lists what "other" holds. Values named
+``muted`` (a cluster column's "noise") take no slot of their own: they share ``MUTED_SLOT``, a
+light grey, come last in the legend, and the browser draws them under the others.
 
 Images (points that are images): one more section, ``images/atlas``, the bytes of one PNG (or JPEG
 for photos) holding every point's picture as a tile in point order (``embeddings.sprites.map_atlas``:
@@ -23,11 +30,12 @@ their tiles). Too many points for a 4 px tile: ``images`` is null and ``images_n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,6 +46,12 @@ MAGIC = b"EMAP"
 VERSION = 1
 MAX_CATEGORIES = 20  # colour slots: the 19 largest values, then "other"
 OTHER_SLOT = MAX_CATEGORIES - 1
+MUTED_SLOT = MAX_CATEGORIES  # grey, under the others, last in the legend (core/colors.js: PALETTE[20])
+# The colour of each slot, as the map draws it (core/colors.js PALETTE, checked equal by a test): a
+# colour-blind-aware categorical palette, slot 19 "other" grey, slot 20 the muted light grey.
+PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
+           "#9C755F", "#499894", "#A0CBE8", "#FFBE7D", "#FF9D9A", "#86BCB6", "#8CD17D", "#F1CE63", "#D4A6C8",
+           "#FABFD2", "#D7B5A6", "#9A9A9A", "#C8C8C8")
 OTHER_NAMES_LISTED = 200  # names of "other" values the legend can show (the largest first)
 MAX_VALUE_CHARS = 1_000  # a longer cell is cut (hover and labels show far less)
 MISSING = "(missing)"
@@ -92,10 +106,18 @@ def _codes_dtype(count: int) -> str:
     return "uint8" if count <= 256 else "uint16" if count <= 65_536 else "uint32"
 
 
-def _category_column(name: str, values: pd.Series, reference: pd.Series | None) -> tuple[dict, list[Section]]:
-    codes, full = pd.factorize(as_text(values), sort=False)
+def _category_column(name: str, values: pd.Series, reference: pd.Series | None,
+                     muted: Sequence[str] = ()) -> tuple[dict, list[Section]]:
+    text = as_text(values)
+    codes, full = pd.factorize(text, sort=False)
+    if muted:  # muted values are ranked apart: they never take one of the palette's slots
+        values = values[~text.isin(muted).to_numpy()]
+        if reference is not None:
+            reference = reference[~as_text(reference).isin(muted).to_numpy()]
     own_slots, grouped = category_slots(values, reference)
-    slots = pd.Series(full, dtype=object).map(own_slots).fillna(OTHER_SLOT).to_numpy(dtype=np.uint8)
+    distinct = pd.Series(full, dtype=object)
+    slots = distinct.map(own_slots).fillna(OTHER_SLOT).to_numpy(dtype=np.uint8)
+    slots[distinct.isin(muted).to_numpy()] = MUTED_SLOT
     shown = pd.Series(full, dtype=object)
     long = shown.str.len() > MAX_VALUE_CHARS
     if long.any():  # shown cut; the colour slot came from the full text
@@ -104,15 +126,18 @@ def _category_column(name: str, values: pd.Series, reference: pd.Series | None) 
         shown = shown.str.replace(SEPARATOR, " ", regex=False)
     uniques = shown.tolist()
     counts = np.bincount(codes, minlength=len(uniques))
-    per_slot = np.bincount(slots, weights=counts, minlength=MAX_CATEGORIES).astype(np.int64)
+    per_slot = np.bincount(slots, weights=counts, minlength=MUTED_SLOT + 1).astype(np.int64)
     slot_names = {slot: value for value, slot in own_slots.items()}
     legend = []
-    for slot in np.flatnonzero(per_slot):
-        if slot in slot_names:
-            label = slot_names[slot]
+    for slot in np.flatnonzero(per_slot):  # in slot order: the muted values last
+        entry: dict = {"slot": int(slot), "count": int(per_slot[slot])}
+        if slot == MUTED_SLOT:
+            entry.update(name=" / ".join(v for v in muted if v in set(uniques)), muted=True)
+        elif slot in slot_names:
+            entry["name"] = slot_names[slot]
         else:  # OTHER_SLOT: "other" when shared, else the one value in it
-            label = OTHER if grouped else uniques[int(np.flatnonzero(slots == slot)[0])]
-        legend.append({"slot": int(slot), "name": label, "count": int(per_slot[slot])})
+            entry["name"] = OTHER if grouped else uniques[int(np.flatnonzero(slots == slot)[0])]
+        legend.append(entry)
     other = np.flatnonzero(slots == OTHER_SLOT) if grouped else np.zeros(0, dtype=np.int64)
     listed = other[np.argsort(-counts[other], kind="stable")[:OTHER_NAMES_LISTED]]
     dtype = _codes_dtype(len(uniques))
@@ -152,14 +177,16 @@ def pack_map_data(
     panel_titles: Sequence[str] = (),
     axis_titles: Sequence[str] = (),
     images: Any = None,
+    muted: Mapping[str, Sequence[str]] | None = None,
 ) -> bytes:
     """The payload for `coords` (one array, or one per panel, each (n, 2|3)) and `table` (n rows).
 
     categories_from: the table whose value counts rank the colours (default `table`); pass the
-    whole table when `table` is part of it, so colours keep their meaning. images: one image per
-    row of `table` (embeddings.images.Images), sent as one atlas.
+    whole table when `table` is part of it, so colours keep their meaning. muted: column ->
+    values drawn grey under the others and listed last (e.g. {"cluster_label": ["noise"]}).
+    images: one image per row of `table` (embeddings.images.Images), sent as one atlas.
     """
-    panels = [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
+    panels = _panels(coords)
     n = len(table)
     for i, panel in enumerate(panels):
         if panel.ndim != 2 or panel.shape[1] not in (2, 3):
@@ -177,7 +204,7 @@ def pack_map_data(
             reference = None
             if categories_from is not None and column in categories_from.columns:
                 reference = categories_from[column]
-            header, parts = _category_column(name, values, reference)
+            header, parts = _category_column(name, values, reference, tuple((muted or {}).get(name, ())))
         columns.append(header)
         sections.extend(parts)
     header = {
@@ -208,6 +235,51 @@ def _atlas(images: Any, n: int, sections: list[Section]) -> dict:
                        "format": atlas.format}}
 
 
+def _panels(coords: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [np.asarray(c, dtype=np.float32) for c in (coords if isinstance(coords, (list, tuple)) else [coords])]
+
+
+def pack_coords(
+    coords: np.ndarray | Sequence[np.ndarray],
+    *,
+    panel_titles: Sequence[str] = (),
+    axis_titles: Sequence[str] = (),
+    live: dict | None = None,
+) -> bytes:
+    """A payload of coordinates only (one array, or one per panel, each (n, 2|3)) with their
+    titles: a new layout of points the browser already holds. `live`: small JSON about a layout
+    still forming (its iteration, state...), read by the map as it is."""
+    panels = _panels(coords)
+    n = len(panels[0]) if panels else 0
+    for i, panel in enumerate(panels):
+        if panel.ndim != 2 or panel.shape[1] not in (2, 3) or len(panel) != n:
+            raise InputError(f"panel {i + 1}: coordinates must have shape ({n}, 2) or ({n}, 3), got {panel.shape}")
+    sections = [Section(f"coords/{i}", "float32", np.ascontiguousarray(p).tobytes()) for i, p in enumerate(panels)]
+    header: dict = {"n": n, "panels": [{"dims": int(p.shape[1]), "title": str(panel_titles[i]) if i < len(panel_titles) else ""}
+                               for i, p in enumerate(panels)],
+                    "axis_titles": [str(t) for t in axis_titles], "rows": None, "columns": [], "coords_only": True}
+    if live is not None:
+        header["live"] = live
+    return _assemble(header, sections)
+
+
+def table_digest(payload: bytes) -> str:
+    """A digest of everything in a payload but its coordinates and their titles: equal for two
+    layouts of the same points (same rows, columns and colours), so the second can go as
+    ``pack_coords``."""
+    header, _ = _read_header(payload)
+    digest = hashlib.sha1()
+    kept = {k: v for k, v in header.items() if k not in ("sections", "axis_titles")}
+    kept["panels"] = len(header["panels"])
+    digest.update(json.dumps(kept, sort_keys=True).encode())
+    base = 12 + struct.unpack_from("<I", payload, 8)[0]
+    for section in header["sections"]:
+        if not section["name"].startswith("coords/"):
+            digest.update(section["name"].encode() + b"\0")
+            digest.update(payload[base + section["offset"] : base + section["offset"] + section["bytes"]])
+    return digest.hexdigest()
+
+
 def _is_range(index: pd.Index) -> bool:
     return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
@@ -231,15 +303,18 @@ def _padded(size: int) -> int:
     return (size + 3) // 4 * 4
 
 
-def unpack_map_data(payload: bytes) -> tuple[dict, dict[str, np.ndarray | list[str]]]:
-    """Read a payload back (what the browser does): (header, {section name: array or strings})."""
+def _read_header(payload: bytes) -> tuple[dict, int]:
     if payload[:4] != MAGIC:
         raise InputError("not a map payload (wrong magic bytes)")
     version, head_len = struct.unpack_from("<II", payload, 4)
     if version != VERSION:
         raise InputError(f"map payload version {version}, expected {VERSION}")
-    header = json.loads(payload[12 : 12 + head_len].decode("utf-8"))
-    base = 12 + head_len
+    return json.loads(payload[12 : 12 + head_len].decode("utf-8")), 12 + head_len
+
+
+def unpack_map_data(payload: bytes) -> tuple[dict, dict[str, np.ndarray | list[str]]]:
+    """Read a payload back (what the browser does): (header, {section name: array or strings})."""
+    header, base = _read_header(payload)
     arrays: dict[str, np.ndarray | list[str]] = {}
     for section in header["sections"]:
         raw = payload[base + section["offset"] : base + section["offset"] + section["bytes"]]

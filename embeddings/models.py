@@ -347,7 +347,7 @@ def open_sentence_transformer(spec: ModelSpec, device: str) -> Any:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "trust_remote_code" in str(exc) or "custom code" in str(exc):
             reason = ("it needs its own Python code to load; allow that only if you trust it "
-                      "(--trust-remote-code, or 'Trust the model's own code' in the app)")
+                      "(trust the model's own code: trust_remote_code)")
         raise ModelError(f"model {spec.raw}: cannot be loaded ({reason[:300]})") from None
     tokenizer = getattr(st, "tokenizer", None)
     specials = set(getattr(tokenizer, "all_special_ids", None) or []) if tokenizer is not None else set()

@@ -65,7 +65,7 @@ class EncodeOptions:
         if self.quantize not in QUANTIZE:
             raise InputError(f"quantize must be one of {', '.join(QUANTIZE)}, not {self.quantize!r}")
         if self.quantize != "none" and self.backend not in ("auto", "onnx"):
-            raise InputError(f"--quantize {self.quantize} runs on the onnx backend (or auto), not on {self.backend}")
+            raise InputError(f"{self.quantize} quantisation runs on the onnx backend (or auto), not on {self.backend}")
         whole_number(self.vocab_size, "vocabulary size", minimum=1)
         if self.vocab_tokens is not None:
             if isinstance(self.vocab_tokens, str):

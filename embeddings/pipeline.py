@@ -67,32 +67,32 @@ def load_input(
     path = Path(path)
     if is_projector_config(path):
         if metadata is not None:
-            raise InputError(f"{path.name}: --metadata goes with a vectors file; a projector config names its own")
+            raise InputError(f"{path.name}: a metadata file goes with a vectors file; a projector config names its own")
         if text_column is not None:
-            raise InputError(f"{path.name}: --text-column goes with a text file; a projector config holds vectors")
+            raise InputError(f"{path.name}: a text column goes with a file of texts; a projector config holds vectors")
         if image_column is not None:
-            raise InputError(f"{path.name}: --image-column goes with a table; a projector config names its sprite")
+            raise InputError(f"{path.name}: an image column goes with a table; a projector config names its sprite")
         return read_projector_config(path, tensor)
     if _is_image_folder(path):
-        for option, value in (("--metadata", metadata), ("--text-column", text_column), ("--tensor", tensor),
-                              ("--image-column", image_column)):
+        for option, value in (("a metadata file", metadata), ("a text column", text_column), ("a tensor", tensor),
+                              ("an image column", image_column)):
             if value is not None:
                 raise InputError(f"{path}: a folder of images is read as it is; {option} goes with a file")
         return read_image_folder(path)
     if is_sharded(path_text):
         if image_column is not None:
-            raise InputError(f"{path}: --image-column goes with one table file, not a folder or glob of shards")
+            raise InputError(f"{path}: an image column goes with one table file, not a folder or glob of shards")
         if metadata is not None:
-            raise InputError(f"{path}: --metadata goes with a vectors file, not a folder of shards")
+            raise InputError(f"{path}: a metadata file goes with a vectors file, not a folder of shards")
         return read_shards(path_text, text_column=text_column)
     if tensor is not None:
-        raise InputError(f"{path.name}: --tensor picks a tensor of a projector config (.json, .pbtxt or a log folder)")
+        raise InputError(f"{path.name}: a tensor is picked from a projector config (.json, .pbtxt or a log folder), not from this file")
     if is_vectors_file(path):
         if image_column is not None:
-            raise InputError(f"{path.name}: --image-column goes with a table of image paths, not a vectors file")
+            raise InputError(f"{path.name}: an image column goes with a table of image paths, not a vectors file")
         return read_projector(path, metadata)
     if metadata is not None:
-        raise InputError(f"{path.name}: --metadata goes with a vectors file (.npy or projector vectors TSV)")
+        raise InputError(f"{path.name}: a metadata file goes with a vectors file (.npy or projector vectors TSV)")
     return read_data(path, text_column=text_column, image_column=image_column)
 
 
@@ -131,7 +131,7 @@ def embed(
         return encode_images(dataset.images, options, progress=progress, stop=stop)
     if level == "image":
         raise InputError(f"{dataset.source}: level 'image' needs images: a folder of images, or a table with "
-                         "an image column (--image-column)")
+                         "an image column")
     if level not in TEXT_LEVELS:
         raise InputError(f"level must be one of {', '.join(TEXT_LEVELS)}, not {level!r}")
     if dataset.vectors is not None:

@@ -138,9 +138,18 @@ class Points:
 
         return project(self.vectors, method, dims, seed=seed, **params)
 
+    def project_live(self, method: str = "tsne", dims: int = 2, *, seed: int = 0, **params: Any) -> Any:
+        """A UMAP or t-SNE layout computed in the background and watched as it forms
+        (``embeddings.live.LiveProjection``, started): ``points.show(run)`` follows it on a map,
+        ``run.result()`` is the Projection, the same as ``project`` gives."""
+        from embeddings.live import LiveProjection
+
+        return LiveProjection(self.vectors, method, dims, seed=seed, **params).start()
+
     def show(self, projection: Any = None, **options: Any) -> Any:
         """The points on a map in a notebook (``embeddings.show_map``): a Projection of them, an
-        (n, 2|3) array, or None for a 2D PCA; options: color=, label=, search=, selected=, ..."""
+        (n, 2|3) array, None for a 2D PCA, or a layout forming (``project_live``); options:
+        color=, label=, search=, selected=, ..."""
         from embeddings.map.notebook import show_map
 
         return show_map(self, projection, **options)

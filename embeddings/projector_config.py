@@ -35,6 +35,7 @@ from embeddings.choices import VIEW_METHODS
 from embeddings.data import Dataset, dataset_from_vectors, parse_vectors_file
 from embeddings.errors import InputError
 from embeddings.images import Images
+from embeddings.look import Look
 from embeddings.reduce import Projection
 from embeddings.views import View
 
@@ -592,8 +593,7 @@ def _bookmark_view(
         name=(label or f"bookmark {index + 1}")[:120],
         data=data, tensor=tensor, model=None, method=method, dims=len(keys),
         params=params if method != "custom" else {}, bookmark=index,
-        color=colour if colour in columns else None,
-        label=label_by if label_by in columns else None,
-        selection=tuple(int(rows[i]) for i in selected),
+        look=Look(color=colour if colour in columns else None, label=label_by if label_by in columns else None,
+                  selection=tuple(int(rows[i]) for i in selected)),
         projection=projection,
     )

@@ -8,9 +8,9 @@ problem is one ``InputError`` line. Above a method's interactive limit the point
 from __future__ import annotations
 
 import os
-import re
 import time
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,11 @@ TSNE_FFT_FROM = 2_000
 PCA_PARAMS = ("components",)
 UMAP_PARAMS = ("n_neighbors", "min_dist", "metric")
 TSNE_PARAMS = ("perplexity", "learning_rate", "n_iter")
+# A watched layout (``project(frames=...)``) reports its coordinates after every t-SNE iteration and
+# every UMAP epoch: a copy of the layout between two iterations (80 kB at 10k points), nothing
+# more (see _without_error for openTSNE's own cost of a callback).
+TSNE_FRAME_EVERY = 1
+TSNE_PROGRESS_EVERY = 25
 # umap-learn optimises 500 epochs up to 10k points and 200 above. From 5k points 200 epochs give
 # the same trustworthiness (0.980 vs 0.980 on 10k x 384 clusters) in 12 s instead of 17 s.
 UMAP_LARGE_FROM = 5_000
@@ -73,6 +78,31 @@ class Projection:
         return np.asarray(self.subset_rows)
 
 
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """A t-SNE or UMAP layout on its way: the coordinates after `iteration` of `total` iterations
+    (t-SNE, counting the early exaggeration phase) or epochs (UMAP; 0 is the starting layout)."""
+
+    iteration: int
+    total: int
+    coords: np.ndarray  # (m, dims) float32: a copy, the optimiser goes on with its own
+    method: str
+    _finish: Callable[[np.ndarray, str | None, bool], Projection] = field(repr=False)
+
+    def projection(self, *, measure: bool = True) -> Projection:
+        """This layout as a Projection of its own, its note saying where it stopped: what a run
+        stopped here leaves. measure=False leaves out the trustworthiness (a second or so)."""
+        name = METHOD_NAMES[self.method]
+        step = "epoch" if self.method == "umap" else "iteration"
+        stopped = None if self.iteration >= self.total else f"{name} stopped at {step} {self.iteration:,} of {self.total:,}"
+        return self._finish(self.coords, stopped, measure)
+
+
+# Called with each Frame of a watched layout. It runs in the optimiser's thread between two
+# iterations: it may block (a pause) and whatever it raises ends the run.
+FrameFn = Callable[[Frame], None]
+
+
 def sample_rows(n: int, limit: int, seed: int) -> np.ndarray:
     """A seeded random sample of `limit` rows out of n, in source order."""
     rng = np.random.default_rng(seed)
@@ -88,6 +118,7 @@ def project(
     max_points: int | None = None,
     init: np.ndarray | None = None,
     progress: ProgressFn | None = None,
+    frames: FrameFn | None = None,
     **params: Any,
 ) -> Projection:
     """Project (n, d) vectors to `dims` (2 or 3) with PCA, UMAP or t-SNE.
@@ -95,7 +126,9 @@ def project(
     pca params: components=(0, 1[, 2]); umap: n_neighbors=15, min_dist=0.1, metric="euclidean";
     tsne: perplexity=30, learning_rate="auto", n_iter=500. `max_points` (default
     INTERACTIVE_LIMITS[method]) samples larger inputs; `init` is a starting layout for UMAP/t-SNE
-    with one row per input (or per sampled) point.
+    with one row per input (or per sampled) point. `frames` watches a UMAP or t-SNE layout form:
+    it is called with a ``Frame`` of the starting layout and then after every UMAP epoch or t-SNE
+    iteration (TSNE_FRAME_EVERY); watching does not change the result, not by a bit.
     """
     started = time.perf_counter()
     method, dims, array = _check_request(vectors, method, dims, params)
@@ -108,30 +141,36 @@ def project(
     if progress is not None:
         progress(0, 1)
     variance: list[float] | None = None
-    trust_metric = "euclidean"
+
+    def finish(coords: np.ndarray, used: dict, note: str | None = None, measure: bool = True) -> Projection:
+        coords = np.ascontiguousarray(coords, dtype=np.float32)
+        trust = trustworthiness_score(array, coords, seed=seed, metric=used.get("metric", "euclidean")) if measure else None
+        return Projection(
+            coords=coords,
+            method=method,
+            dims=dims,
+            params=used,
+            subset_rows=sampled,
+            variance_explained=variance,
+            trustworthiness=trust,
+            note="; ".join([*notes, *([note] if note else [])]) or None,
+            seconds=time.perf_counter() - started,
+        )
+
+    def watch(iteration: int, total: int, layout: np.ndarray, used: dict) -> None:
+        if frames is not None:
+            coords = np.array(layout, dtype=np.float32)
+            frames(Frame(iteration, total, coords, method, lambda c, note, measure: finish(c, used, note, measure)))
+
     if method == "pca":
         coords, variance, used = _pca(array, dims, seed, **params)
     elif method == "umap":
-        coords, used = _umap(array, dims, seed, init, notes, progress, **params)
-        trust_metric = used["metric"]
+        coords, used = _umap(array, dims, seed, init, notes, progress, watch if frames else None, **params)
     else:
-        coords, used = _tsne(array, dims, seed, init, notes, progress, **params)
+        coords, used = _tsne(array, dims, seed, init, notes, progress, watch if frames else None, **params)
     if progress is not None:
         progress(1, 1)
-
-    coords = np.ascontiguousarray(coords, dtype=np.float32)
-    trust = trustworthiness_score(array, coords, seed=seed, metric=trust_metric)
-    return Projection(
-        coords=coords,
-        method=method,
-        dims=dims,
-        params=used,
-        subset_rows=sampled,
-        variance_explained=variance,
-        trustworthiness=trust,
-        note="; ".join(notes) or None,
-        seconds=time.perf_counter() - started,
-    )
+    return finish(coords, used)
 
 
 def _check_request(vectors: Any, method: Any, dims: Any, params: dict) -> tuple[str, int, np.ndarray]:
@@ -288,24 +327,76 @@ def _cache_umap_kernels() -> None:
         return
 
 
-class _EpochReporter:
-    """A file for umap-learn's tqdm epoch bar (bar_format "{n}/{total}"): each write is turned
-    into a progress call. umap-learn has no epoch callback; its `tqdm_kwds` is the hook it offers."""
+def _release_the_gil_in_umap_epochs() -> None:
+    """umap-learn's epoch kernel holds Python's GIL for a whole epoch (tens of ms at 10k points), so
+    while UMAP computes in one thread no other thread of the process runs Python: in the app, the
+    page being drawn and the frames being served wait for it, and it for them. The same Python
+    function re-jitted with nogil=True (same fastmath, not parallel, as umap-learn's own; the
+    machine code is the same, so are the results) runs beside them, and with cache=True it is
+    compiled once per machine instead of once per process."""
+    try:
+        import numba
+        import umap.layouts as layouts
 
-    def __init__(self, progress: ProgressFn, offset: int, total: int) -> None:
-        self.progress, self.offset, self.total = progress, offset, total
-
-    def write(self, text: str) -> int:
-        found = _EPOCHS.findall(text)
-        if found:
-            self.progress(min(self.total, self.offset + int(found[-1][0])), self.total)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
+        kernel = layouts._nb_optimize_layout_euclidean_single_epoch
+        if getattr(kernel, "_embeddings_nogil", False) or not hasattr(kernel, "py_func"):
+            return
+        options = {key: value for key, value in kernel.targetoptions.items() if key in ("parallel", "fastmath")}
+        released = numba.njit(nogil=True, cache="NUMBA_CACHE_DIR" in os.environ, **options)(kernel.py_func)
+        released._embeddings_nogil = True
+        layouts._nb_optimize_layout_euclidean_single_epoch = released  # looked up at call time
+    except Exception:  # a umap version without this kernel: keep umap's
+        return
 
 
-_EPOCHS = re.compile(r"(\d+)/(\d+)")
+# The hook umap-learn offers for its epochs is its tqdm bar (`tqdm_kwds`); a bar's output is text,
+# throttled by time, and written under tqdm's process-wide lock (a paused layout would hold it).
+# So the epoch loop's own `tqdm(range(n_epochs), **tqdm_kwds)` is wrapped once: when tqdm_kwds
+# carries this key, the loop iterates our _EpochWatch instead of a bar, which calls us after
+# every epoch, between two of umap's numba kernels, with the layout being optimised (captured by
+# the wrapped optimize_layout_euclidean, which umap optimises in place). Without the key, both
+# wrappers are umap's own functions: nothing else in the process sees a difference.
+_EPOCH_WATCH = "embeddings_epoch_watch"
+
+
+class _EpochWatch:
+    """Called as on_epoch(epochs done, total, layout) before the first epoch and after each one."""
+
+    def __init__(self, on_epoch: Callable[[int, int, np.ndarray], None]) -> None:
+        self.on_epoch = on_epoch
+        self.layout: np.ndarray | None = None
+
+    def epochs(self, epochs: Iterable[int]) -> Iterator[int]:
+        epochs = list(epochs)
+        self.on_epoch(0, len(epochs), self.layout)
+        for done, epoch in enumerate(epochs, start=1):
+            yield epoch
+            self.on_epoch(done, len(epochs), self.layout)  # runs when umap asks for the next epoch
+
+
+def _watch_umap_epochs() -> None:
+    import umap.layouts as layouts
+    import umap.umap_ as umap_module
+
+    if getattr(layouts.tqdm, "_embeddings_watch", False):
+        return
+    bar, optimize = layouts.tqdm, umap_module.optimize_layout_euclidean
+
+    def tqdm(iterable: Any = None, *args: Any, **kwargs: Any) -> Any:
+        watch = kwargs.pop(_EPOCH_WATCH, None)
+        return bar(iterable, *args, **kwargs) if watch is None else watch.epochs(iterable)
+
+    def optimize_layout_euclidean(head_embedding: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+        watch = (kwargs.get("tqdm_kwds") or {}).get(_EPOCH_WATCH)
+        if watch is not None:
+            watch.layout = head_embedding
+        return optimize(head_embedding, *args, **kwargs)
+
+    tqdm._embeddings_watch = True  # type: ignore[attr-defined]
+    layouts.tqdm = tqdm  # looked up as module globals at call time
+    umap_module.optimize_layout_euclidean = optimize_layout_euclidean
+
+
 # Progress units for the kNN graph before the epochs (the graph is about a third of the time).
 UMAP_KNN_UNITS = 100
 UMAP_PROGRESS_SECONDS = 0.25  # at most one epoch report per this many seconds
@@ -318,6 +409,7 @@ def _umap(
     init: np.ndarray | None,
     notes: list[str],
     progress: ProgressFn | None = None,
+    watch: Callable[[int, int, np.ndarray, dict], None] | None = None,
     n_neighbors: int = 15,
     min_dist: float = 0.1,
     metric: str = "euclidean",
@@ -334,6 +426,8 @@ def _umap(
     import umap
 
     _cache_umap_kernels()
+    _release_the_gil_in_umap_epochs()
+    _watch_umap_epochs()
 
     start: Any = "spectral" if init is None else init
     # UMAP's spectral init needs more points than dimensions plus one; random is the fallback.
@@ -366,11 +460,20 @@ def _umap(
         None,
     )
     del graph
+    used = {"n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric, "seed": seed}
     epochs: dict[str, Any] = {}
-    if progress is not None:
-        reporter = _EpochReporter(progress, UMAP_KNN_UNITS, total)
-        epochs = {"tqdm_kwds": {"disable": False, "file": reporter, "bar_format": "{n}/{total}",
-                                "mininterval": UMAP_PROGRESS_SECONDS}}
+    if progress is not None or watch is not None:
+        reported = [0.0]
+
+        def on_epoch(done: int, of: int, layout: np.ndarray) -> None:
+            now = time.perf_counter()
+            if progress is not None and (done == of or now - reported[0] >= UMAP_PROGRESS_SECONDS):
+                reported[0] = now
+                progress(UMAP_KNN_UNITS + done, total)
+            if watch is not None:
+                watch(done, of, layout, used)
+
+        epochs = {"tqdm_kwds": {_EPOCH_WATCH: _EpochWatch(on_epoch)}}
     reducer = umap.UMAP(
         precomputed_knn=precomputed,
         n_components=dims,
@@ -390,7 +493,7 @@ def _umap(
         warnings.filterwarnings("ignore", message=".*spectral initialisation failed.*")
         warnings.filterwarnings("ignore", category=UserWarning, module="umap")
         coords = reducer.fit_transform(array.astype(np.float32, copy=False))
-    return coords, {"n_neighbors": n_neighbors, "min_dist": min_dist, "metric": metric, "seed": seed}
+    return coords, used
 
 
 # ---------------------------------------------------------------- t-SNE
@@ -403,6 +506,22 @@ def _umap(
 TSNE_FFT_OPTIONS = {"exaggeration": 1.5, "ints_in_interval": 2}
 
 
+def _without_error(objective: Callable[..., Any]) -> Callable[..., Any]:
+    """openTSNE's gradient with its KL divergence never evaluated.
+
+    openTSNE evaluates the KL divergence at every iteration that calls back, for the callback to
+    read: about 14 ms of a 36 ms FFT iteration at 10k points (CPU time, measured), which would make
+    watching every iteration 40% dearer. Our callbacks never read it, and the gradient is computed
+    the same way without it (bit for bit), so the objective is handed over this way, through
+    openTSNE's own extension point (a callable negative_gradient_method)."""
+
+    def objective_function(*args: Any, **kwargs: Any) -> Any:
+        kwargs["should_eval_error"] = False
+        return objective(*args, **kwargs)
+
+    return objective_function
+
+
 def _tsne(
     array: np.ndarray,
     dims: int,
@@ -410,6 +529,7 @@ def _tsne(
     init: np.ndarray | None,
     notes: list[str],
     progress: ProgressFn | None,
+    watch: Callable[[int, int, np.ndarray, dict], None] | None = None,
     perplexity: float = 30.0,
     learning_rate: float | str = "auto",
     n_iter: int = 500,
@@ -435,13 +555,21 @@ def _tsne(
         notes.append("3D t-SNE uses Barnes-Hut (openTSNE's FFT method is 2D only), so it is slower")
     early = 250
     total = early + n_iter
-    every = 25
+    every = TSNE_FRAME_EVERY if watch is not None else TSNE_PROGRESS_EVERY
     calls = [0]
+    used = {"perplexity": perplexity, "learning_rate": learning_rate, "n_iter": n_iter, "seed": seed,
+            "gradient": gradient, **(TSNE_FFT_OPTIONS if gradient == "fft" else {})}
 
     def report(iteration: int, error: float, embedding: Any) -> bool:
+        # openTSNE counts iterations per phase (early exaggeration, then the rest; `every` divides
+        # 250) and calls back before its iteration's update: the layout has one update fewer (the
+        # first frame is the starting layout, the finished one comes after fit).
         calls[0] += 1
+        done = min(total, calls[0] * every)
         if progress is not None:
-            progress(min(total, calls[0] * every), total)
+            progress(done, total)
+        if watch is not None:
+            watch(done - 1, total, embedding, used)
         return False  # True would stop the optimisation
 
     start: Any = "pca"
@@ -450,26 +578,32 @@ def _tsne(
         centred = init - init.mean(axis=0)
         spread = float(centred[:, 0].std()) or 1.0
         start = np.ascontiguousarray(centred / spread * 1e-4)
+    calling_back = progress is not None or watch is not None
+    objective: Any = gradient
+    if calling_back:
+        from openTSNE.tsne import kl_divergence_bh, kl_divergence_fft
+
+        objective = _without_error(kl_divergence_fft if gradient == "fft" else kl_divergence_bh)
     tsne = TSNE(
         n_components=dims,
         perplexity=perplexity,
         learning_rate=learning_rate,
         n_iter=n_iter,
         early_exaggeration_iter=early,
-        negative_gradient_method=gradient,
+        negative_gradient_method=objective,
         initialization=start,
         random_state=seed,
         # openTSNE's threads synchronise every iteration: for small inputs that overhead is most
         # of the work (200 points: 0.2 CPU s with one thread, 3.1 s with two).
         n_jobs=1 if n < TSNE_FFT_FROM else (os.cpu_count() or 1),
-        callbacks=report if progress is not None else None,
+        callbacks=report if calling_back else None,
         callbacks_every_iters=every,
         verbose=False,
         **(TSNE_FFT_OPTIONS if gradient == "fft" else {}),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        embedding = tsne.fit(array.astype(np.float64, copy=False))
-    used = {"perplexity": perplexity, "learning_rate": learning_rate, "n_iter": n_iter, "seed": seed,
-            "gradient": gradient, **(TSNE_FFT_OPTIONS if gradient == "fft" else {})}
-    return np.asarray(embedding), used
+        embedding = np.asarray(tsne.fit(array.astype(np.float64, copy=False)))
+    if watch is not None:  # the finished layout: the last callback saw it one update before
+        watch(total, total, embedding, used)
+    return embedding, used

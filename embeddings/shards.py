@@ -71,7 +71,7 @@ def read_shards(data: str | Path, *, text_column: str | None = None) -> Dataset:
         elif part.text_column != first.text_column:
             raise InputError(
                 f"{path}: its text column is '{part.text_column}', but {paths[0].name}'s is "
-                f"'{first.text_column}'; name one with --text-column"
+                f"'{first.text_column}'; name the text column to read"
             )
         elif list(part.metadata.columns) != list(first.metadata.columns):
             raise InputError(
@@ -90,10 +90,10 @@ def check_shards_out(out: Path) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise InputError(f"--out {out}: exists and is not a folder")
+        raise InputError(f"{out}: exists and is not a folder")
     foreign = [p.name for p in out.iterdir() if not (p.name.startswith("part-") and p.suffix == ".parquet")]
     if foreign:
-        raise InputError(f"--out {out}: holds other files ({foreign[0]}); name a new or empty folder")
+        raise InputError(f"{out}: holds other files ({foreign[0]}); name a new or empty folder")
 
 
 def write_vector_shards(out: Path, vectors: np.ndarray, *, rows_per_shard: int = ROWS_PER_SHARD) -> list[Path]:

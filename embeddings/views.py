@@ -1,9 +1,10 @@
 """Views: what a user looked at, as small JSON (saved views, the page URL, projector bookmarks).
 
-A ``View`` names where the points come from (data source, tensor or metadata file, text column,
-model, level, layer), how they
-were projected (method, dims, seed and the method's parameters) and the look (colour, label,
-search, selection, camera). It holds no vectors, so it stays small and travels as JSON or as a
+A ``View`` names where the points come from (data source, tensor or metadata file, text or image
+column, model, level, layer), how they
+were projected (method, dims, seed and the method's parameters) and the look
+(``embeddings.look.Look``: colour, label, search, selection, isolation, filters, clusters,
+density, camera). It holds no vectors, so it stays small and travels as JSON or as a
 URL query string; reopening it recomputes the same projection (same inputs and seed give the
 same picture). A view read from a projector bookmark also carries the bookmark's coordinates
 (``projection``); those stay out of its JSON, which names the bookmark (``bookmark``) instead.
@@ -26,10 +27,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from embeddings.choices import LEVELS, LOOK_KEYS, VIEW_METHODS
+from embeddings.choices import LEVELS, VIEW_METHODS
 from embeddings.errors import InputError
+from embeddings.look import Look
 
-FORMAT = 1  # the "format" number in a view's JSON
+FORMAT = 2  # the "format" number in a view's JSON (1: the look's fields at the top level)
 VIEWS_DIR_ENV = "EMBEDDINGS_VIEWS_DIR"
 MAX_NAME = 120
 # Each method's parameters: name -> (type, URL parameter). type "int", "float", "str", "ints", "rate".
@@ -39,9 +41,10 @@ PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     "tsne": {"perplexity": ("float", "perplexity"), "learning_rate": ("rate", "lr"), "n_iter": ("int", "iter")},
     "custom": {},
 }
-# URL parameters for the view's own fields (the look's are LOOK_KEYS).
-QUERY_KEYS = ("view", "data", "tensor", "metadata", "text_column", "model", "level", "layer", "method", "dims", "seed",
-              "bm")
+# URL parameters for the view's own fields (the look's are choices.LOOK_KEYS).
+QUERY_KEYS = ("view", "data", "tensor", "metadata", "text_column", "image_column", "model", "level", "layer", "method",
+              "dims", "seed", "bm")
+FORMAT_1_LOOK = {"color", "label", "search", "regex", "case", "selection", "camera"}  # format 1's look fields
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class View:
     tensor: str | None = None  # which tensor of a projector config
     metadata: str | None = None  # the metadata TSV of a vectors file named by path
     text_column: str | None = None  # the column holding the texts, when not the one the reader picks itself
+    image_column: str | None = None  # a table's column of image paths (the points are those images)
     model: str | None = None  # None for precomputed vectors
     level: str = "text"
     layer: int = -1
@@ -61,19 +65,13 @@ class View:
     seed: int = 0
     params: Mapping[str, Any] = field(default_factory=dict)
     bookmark: int | None = None  # index of the projector bookmark whose coordinates this view shows
-    color: str | None = None
-    label: str | None = None
-    search: str = ""
-    regex: bool = False
-    case: bool = False
-    selection: tuple[int, ...] = ()
-    camera: str | None = None  # the map's camera, as the map writes it (opaque here)
+    look: Look = field(default_factory=Look)
     projection: Any = field(default=None, compare=False, repr=False)  # reduce.Projection from a bookmark
 
     def __post_init__(self) -> None:
         check = _Checker("view")
         object.__setattr__(self, "name", check.text(self.name, "name", limit=MAX_NAME))
-        for key in ("data", "tensor", "metadata", "text_column", "model", "color", "label", "camera"):
+        for key in ("data", "tensor", "metadata", "text_column", "image_column", "model"):
             object.__setattr__(self, key, check.optional_text(getattr(self, key), key))
         object.__setattr__(self, "level", check.choice(self.level, "level", LEVELS))
         object.__setattr__(self, "layer", check.integer(self.layer, "layer", minimum=-1))
@@ -85,60 +83,35 @@ class View:
             object.__setattr__(self, "bookmark", check.integer(self.bookmark, "bookmark", minimum=0))
         if self.method == "custom" and self.bookmark is None:
             raise InputError("view: method 'custom' comes only from a projector bookmark (bookmark is missing)")
-        object.__setattr__(self, "search", check.text(self.search, "search"))
-        object.__setattr__(self, "regex", check.boolean(self.regex, "regex"))
-        object.__setattr__(self, "case", check.boolean(self.case, "case"))
-        object.__setattr__(self, "selection", check.rows(self.selection, "selection"))
+        if not isinstance(self.look, Look):
+            raise check.fail("look", f"must be a Look, not {type(self.look).__name__}")
 
     @classmethod
     def of_projection(cls, projection: Any, **values: Any) -> "View":
-        """A view of a reduce.Projection (method, dims, its parameters), carrying its coordinates."""
+        """A view of a reduce.Projection (method, dims, its parameters), carrying its coordinates.
+
+        `values` are the view's other fields, and the look's (color=, label=, selection=, ...)."""
         method = projection.method
         params = {k: v for k, v in dict(projection.params).items() if k in PARAMS.get(method, {})}
         seed = values.pop("seed", projection.params.get("seed", 0))
+        look_fields = {f.name for f in fields(Look)}
+        look_values = {k: values.pop(k) for k in list(values) if k in look_fields}
+        if look_values:
+            values["look"] = replace(values.get("look") or Look(), **look_values)
         return cls(method=method, dims=projection.dims, params=params, seed=seed, projection=projection, **values)
 
     # ---------------------------------------------------------------- the look
 
-    @property
-    def look(self) -> dict[str, str]:
-        """The look as the page URL spells it (parameters LOOK_KEYS, empty ones left out)."""
-        look = {
-            "color": self.color or "",
-            "label": self.label or "",
-            "search": self.search,
-            "regex": "1" if self.regex else "",
-            "case": "1" if self.case else "",
-            "sel": ",".join(str(i) for i in self.selection),
-            "cam": self.camera or "",
-        }
-        return {key: value for key, value in look.items() if value}
-
     def with_look(self, look: Mapping[str, Any], where_from: str = "look") -> "View":
-        """A copy with the look taken from a plain dict (URL strings or widget values)."""
-        where = _Checker(where_from)
-        values: dict[str, Any] = {}
-        if "color" in look:
-            values["color"] = look["color"] or None
-        if "label" in look:
-            values["label"] = look["label"] or None
-        if "search" in look:
-            values["search"] = look["search"] or ""
-        for key in ("regex", "case"):
-            if key in look:
-                values[key] = where.flag(look[key], key)
-        if "sel" in look:
-            values["selection"] = where.row_list(look["sel"], "sel")
-        if "cam" in look:
-            values["camera"] = look["cam"] or None
-        return replace(self, **values)
+        """A copy whose look takes the URL-spelled values given (Look.updated)."""
+        return replace(self, look=self.look.updated(look, where_from))
 
     # ---------------------------------------------------------------- JSON
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "projection"}
         data["params"] = dict(self.params)
-        data["selection"] = list(self.selection)
+        data["look"] = self.look.to_dict()
         return {"format": FORMAT, **data}
 
     def to_json(self) -> str:
@@ -150,14 +123,16 @@ class View:
             raise InputError(f"{where}: expected a JSON object, got {type(data).__name__}")
         data = dict(data)
         version = data.pop("format", FORMAT)
-        if version != FORMAT:
-            raise InputError(f"{where}: format {version!r} is not one this version reads ({FORMAT})")
+        if version not in (1, FORMAT):
+            raise InputError(f"{where}: format {version!r} is not one this version reads (1, {FORMAT})")
+        if version == 1:  # the look's fields were the view's own
+            old = {key: data.pop(key) for key in FORMAT_1_LOOK if key in data}
+            data["look"] = old
         known = {f.name for f in fields(cls)} - {"projection"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"{where}: unknown field {unknown[0]!r}")
-        if isinstance(data.get("selection"), list):
-            data["selection"] = tuple(data["selection"])
+        data["look"] = Look.from_dict(data.get("look") or {}, where)
         try:
             return cls(**data)
         except InputError as error:
@@ -179,7 +154,7 @@ class View:
         """The view as URL query parameters (defaults left out, so links stay short)."""
         query: dict[str, str] = {}
         for key, value in (("view", self.name), ("data", self.data), ("tensor", self.tensor), ("metadata", self.metadata),
-                           ("text_column", self.text_column), ("model", self.model)):
+                           ("text_column", self.text_column), ("image_column", self.image_column), ("model", self.model)):
             if value:
                 query[key] = value
         if self.level != "text":
@@ -196,7 +171,7 @@ class View:
                 query[key] = ",".join(str(v) for v in value) if value_type == "ints" else _plain(value)
         if self.bookmark is not None:
             query["bm"] = str(self.bookmark)
-        query.update(self.look)
+        query.update(self.look.to_query())
         return query
 
     @classmethod
@@ -215,6 +190,7 @@ class View:
             "tensor": get.get("tensor") or None,
             "metadata": get.get("metadata") or None,
             "text_column": get.get("text_column") or None,
+            "image_column": get.get("image_column") or None,
             "model": get.get("model") or None,
             "level": get.get("level", "text"),
             "method": method,
@@ -227,10 +203,7 @@ class View:
             view = cls(**values)
         except InputError as error:
             raise InputError(f"link: {str(error).removeprefix('view: ')}") from None
-        try:
-            return view.with_look({key: get[key] for key in LOOK_KEYS if key in get}, "link")
-        except InputError as error:
-            raise InputError(f"link: {str(error).removeprefix('view: ').removeprefix('link: ')}") from None
+        return replace(view, look=Look.from_query(get, "link"))
 
 
 def _one(value: Any) -> str:
@@ -290,33 +263,10 @@ class _Checker:
             raise self.fail(key, f"must be at least {minimum:g}, not {value!r}")
         return value
 
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, not {value!r}")
-        return value
-
-    def flag(self, value: Any, key: str) -> bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("", "0", "false", "no", "off"):
-            return False
-        raise self.fail(key, f"must be 1 or 0, not {value!r}")
-
     def rows(self, value: Any, key: str) -> tuple[int, ...]:
         if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
             raise self.fail(key, f"must be a list of row numbers, not {value!r}")
         return tuple(self.integer(v, f"{key} item", minimum=0) for v in value)
-
-    def row_list(self, value: Any, key: str) -> tuple[int, ...]:
-        if not isinstance(value, str):
-            return self.rows(value, key)
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        if not all(re.fullmatch(r"\d+", p) for p in parts):
-            raise self.fail(key, f"must be row numbers separated by commas, not {value[:40]!r}")
-        return tuple(int(p) for p in parts)
 
     def parse(self, text: str, key: str, value_type: str) -> Any:
         """A URL string as the field's type."""

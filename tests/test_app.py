@@ -72,9 +72,9 @@ def _slot_of(chart: dict, column: str) -> dict[str, int]:
     return dict(zip(values, chart["arrays"][f"{column}/slots"].tolist()))
 
 
-def _frames(at: AppTest) -> list:
-    """The Explore tab's tables, not counting the points table (its first column is "selected")."""
-    return [f for f in at.tabs[0].dataframe if "selected" not in f.value.columns]
+def _neighbours(at: AppTest) -> list:
+    """The Explore tab's neighbour tables (static tables: the text wraps, whole)."""
+    return list(at.tabs[0].table)
 
 
 def _errors(at: AppTest) -> list[str]:
@@ -97,10 +97,19 @@ def _zip_files(data: bytes) -> dict[str, str]:
         return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
 
 
+_seq = iter(range(10**13, 10**14))
+
+
+def _map_reports(at: AppTest, event_type: str, changes: dict, **more) -> None:
+    """What the map reports (its own event needs a browser): the look's keys it changed, and more."""
+    digest = at.session_state[state.LOOK_FOR]
+    at.session_state[state.CHART] = {"seq": next(_seq), "type": event_type, "changes": changes,
+                                     "data_id": f"{digest}|pca|2|x", **more}
+
+
 def _select(at: AppTest, rows: list[int]) -> None:
-    """What a box selection on the chart stores (the chart's own event needs a browser)."""
-    at.session_state[state.SELECTION] = rows
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_DIGEST]
+    """What a box selection on the map reports."""
+    _map_reports(at, "select", {"sel": rows}, selection=rows)
 
 
 # ------------------------------------------------------------------ first load and export
@@ -112,7 +121,7 @@ def test_first_load_shows_the_sample_sentences_coloured_by_topic(media):
     chart = _chart(at)
     assert _points(chart) == 300
     assert chart["header"]["panels"][0]["dims"] == 2
-    assert chart["args"]["color_by"] == "topic"
+    assert chart["args"]["look"]["color"] == "topic"  # the look starts coloured by the default column
     assert len(_legend(chart, "topic")) == 10  # one colour per topic
     texts = chart["arrays"]["text/values"]
     assert texts[chart["arrays"]["text/codes"][0]] == "Brown the onions slowly so they turn sweet instead of bitter."
@@ -160,14 +169,33 @@ def test_the_map_sends_its_data_again_when_the_browser_lacks_it():
     assert _chart(at)["sent"] == []  # once
 
 
-def test_the_url_look_reaches_the_map():
+def test_the_url_look_reaches_the_map_and_stays_in_the_url():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["data"] = "sample:sentences"
     at.query_params["search"] = r"ban\w+"
     at.query_params["regex"] = "1"
     at.query_params["color"] = "text"
+    at.query_params["sel"] = "4,2"
     at.run()
     _assert_clean(at)
-    assert _chart(at)["args"]["look"] == {"search": r"ban\w+", "regex": "1", "color": "text"}
+    look = _chart(at)["args"]["look"]
+    assert (look["search"], look["regex"], look["color"], look["sel"]) == (r"ban\w+", True, "text", [4, 2])
+    assert (at.query_params["search"], at.query_params["color"], at.query_params["sel"]) == (r"ban\w+", "text", "4,2")
+
+
+def test_what_the_map_changes_reaches_the_url_and_a_method_change_keeps_it():
+    at = _start()
+    _map_reports(at, "look", {"color": "text", "label": "topic", "search": "ball"})
+    at.run()
+    _assert_clean(at)
+    assert (at.query_params["color"], at.query_params["label"], at.query_params["search"]) == ("text", "topic", "ball")
+    rev = _chart(at)["args"]["look_rev"]
+    at.selectbox(key=state.METHOD).select("UMAP").run()
+    _assert_clean(at)
+    args = _chart(at)["args"]
+    assert (args["look"]["color"], args["look"]["label"], args["look"]["search"]) == ("text", "topic", "ball")
+    assert args["look_rev"] == rev  # the page did not change the look: the map keeps its own
+    assert at.query_params["method"] == "umap" and at.query_params["search"] == "ball"
 
 
 # ------------------------------------------------------------------ projection
@@ -204,6 +232,8 @@ def test_pca_components_per_axis_and_variance():
     at.selectbox(key=f"{state.PCA_AXES}_y").select(2).run()  # the same component twice
     assert any("different component" in e for e in _errors(at))
     _assert_clean(at)
+    last = _chart(at)  # the last good map stays drawn, whole, under the one error line
+    assert _points(last) == 300 and last["header"]["axis_titles"] == ["PC3", "PC2"]
 
 
 # ------------------------------------------------------------------ data sources
@@ -285,49 +315,58 @@ def test_unknown_model_is_one_error_line_and_the_page_keeps_working():
 def test_a_click_on_the_map_inspects_that_point():
     at = _start()
     # what the browser reports when point 7 is clicked (AppTest runs no JavaScript)
-    at.session_state[state.CHART] = {"seq": 10**13, "type": "click", "clicked": 7, "selection": [7]}
+    _map_reports(at, "click", {"sel": [7]}, clicked=7, selection=[7])
     at.run()
     _assert_clean(at)
     assert at.selectbox(key=state.INSPECT_POINT).value == 7
-    (neighbours,) = _frames(at)
-    assert list(neighbours.value.columns) == ["row", "distance", "point"]  # distance stays in view
+    (neighbours,) = _neighbours(at)
+    assert list(neighbours.value.columns) == ["distance", "point"] and neighbours.value.index.name == "row"
     chart = _chart(at)
     assert chart["args"]["focus"] == 7
-    assert chart["args"]["selection"] is None  # the browser's own selection: not sent back
-    assert chart["args"]["highlight"] == [7, *neighbours.value["row"].tolist()]
-    assert any(b.proto.label == "Isolate selection (1 point)" for b in at.button)
+    assert chart["args"]["selection"] is None and chart["args"]["look"]["sel"] == [7]  # the look holds it
+    assert chart["args"]["highlight"] == [7, *neighbours.value.index.tolist()]
+    assert not any("Isolate" in b.proto.label for b in at.button)  # one Isolate: the map's
 
 
 def test_selection_neighbours_isolate_and_export_the_selection(media):
     at = _start()
-    _select(at, list(range(0, 80, 2)))
+    rows = list(range(0, 80, 2))
+    _select(at, rows)
     at.run()
     _assert_clean(at)
-    assert at.selectbox(key=state.INSPECT_POINT).value == 0
-    (neighbours,) = _frames(at)
-    assert len(neighbours.value) == 10 and 0 not in set(neighbours.value["row"])
+    # a box selection inspects no point by itself: the selection stays lit, and the panel says why
+    assert at.selectbox(key=state.INSPECT_POINT).value is None and not _neighbours(at)
+    assert any("40 points selected: pick one" in c.value for c in at.caption)
     chart = _chart(at)
-    assert chart["args"]["selection"] == list(range(0, 80, 2))  # ringed in the browser
-    assert chart["args"]["focus"] == 0
-    assert len(chart["args"]["highlight"]) == 11  # the point and its 10 neighbours stay bright
+    assert chart["args"]["look"]["sel"] == rows and chart["args"]["highlight"] == []
+    at.selectbox(key=state.INSPECT_POINT).select(0).run()
+    (neighbours,) = _neighbours(at)
+    assert len(neighbours.value) == 10 and 0 not in set(neighbours.value.index)
+    chart = _chart(at)
+    assert chart["args"]["focus"] == 0 and len(chart["args"]["highlight"]) == 11  # the point and its 10 neighbours
     colours = _slot_of(chart, "topic")
 
-    at.radio(key=state.EXPORT_SCOPE).set_value("Selection (40 points)").run()
+    at.radio(key=state.EXPORT_SCOPE).set_value("selection").run()
     files = _zip_files(_download(at, media, PROJECTOR_LABEL))
     assert len(files["vectors.tsv"].splitlines()) == 40
     assert len(files["metadata.tsv"].splitlines()) == 41
 
-    at.button(key=state.ISOLATE).click().run()
+    # the map's one Isolate, with re-project ticked: the page lays the 40 points out on their own
+    _map_reports(at, "action", {"iso": rows, "reproject": True}, action="isolate", selection=rows)
+    at.run()
     _assert_clean(at)
     isolated = _chart(at)
     assert _points(isolated) == 40
-    assert isolated["header"]["rows"] == list(range(0, 80, 2))  # source rows, for events
+    assert isolated["header"]["rows"] == rows  # source rows, for events
     # every topic keeps its colour in the isolated layout (ranked on all the points, not these 40)
     assert all(colours[topic] == slot for topic, slot in _slot_of(isolated, "topic").items())
-    assert any("isolated" in i.value for i in at.info)
-    at.button(key=state.SHOW_ALL).click().run()
+    assert any("40 isolated points laid out on their own" in c.value for c in at.caption)
+    assert at.query_params["iso"] == ",".join(map(str, rows)) and at.query_params["reproject"] == "1"
+    assert at.radio(key=state.EXPORT_SCOPE).options[0] == "What the map shows (40 points of 300)"
+    _map_reports(at, "action", {"iso": []}, action="show_all", selection=rows)  # the map's Show all
+    at.run()
     _assert_clean(at)
-    assert _points(_chart(at)) == 300
+    assert _points(_chart(at)) == 300 and "iso" not in at.query_params
 
 
 def test_neighbours_of_a_typed_query():
@@ -336,19 +375,22 @@ def test_neighbours_of_a_typed_query():
     at.text_input(key=state.QUERY).input("a goal in the last minute of the match").run()
     _assert_clean(at)
     assert not _errors(at)
-    frames = _frames(at)
+    frames = _neighbours(at)
     assert frames and len(frames[0].value) == 5
-    assert set(frames[0].value.columns) == {"row", "point", "distance"}
-    assert (frames[0].value["distance"].diff().dropna() >= 0).all()
+    assert set(frames[0].value.columns) == {"point", "distance"}
+    assert (frames[0].value["distance"].astype(float).diff().dropna() >= 0).all()
 
 
 def test_a_stopped_encoding_waits_for_resume():
-    from app.sections.data import _digest
+    from app.sections.data import DataChoice, _digest
     from embeddings.choices import DEFAULT_MODEL
+    from embeddings.data import parse_pasted
 
     texts = "Stopped before it finished.\nA second text.\nAnd a third one."
     at = _start()
-    at.session_state[state.STOPPED] = f"paste:{_digest(texts)}|{DEFAULT_MODEL}|text|-1|False"
+    # the job the page names for these texts with the sidebar's defaults (the digest's format is the page's)
+    job = DataChoice(parse_pasted(texts), f"paste:{_digest(texts)}", model=DEFAULT_MODEL, level="text").job_digest
+    at.session_state[state.STOPPED] = job
     at.radio(key=state.SOURCE).set_value("Paste texts").run()
     at.text_area(key=state.PASTE).input(texts).run()
     _assert_clean(at)
@@ -395,3 +437,35 @@ def test_the_map_downloads_as_one_html_file(media):
     setup = json.loads(re.search(r'id="emap-setup">([^<]*)<', page).group(1))
     assert setup["color"] == "topic"
     assert "300 points · PCA 2D" in page
+
+
+def test_a_link_reopens_the_whole_look():
+    """Filters, clusters, isolation and density in a link: the page shows them all, and writes them back."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"data": "sample:sentences", "method": "pca", "color": "topic", "density": "1",
+                            "filters": '{"topic":["football","cooking"]}', "iso": "0,1,2,3", "clusters": "auto"})
+    at.run()
+    _assert_clean(at)
+    chart = _chart(at)
+    assert _points(chart) == 60  # two topics of 30
+    look = chart["args"]["look"]
+    assert (look["color"], look["density"], look["iso"]) == ("topic", True, [0, 1, 2, 3])
+    assert "cluster_label" in chart["columns"] and at.session_state[state.LOOK].clusters is not None
+    assert at.multiselect(key=state.FILTER_PREFIX + "topic").value == ["football", "cooking"]
+    assert at.query_params["filters"] == '{"topic":["football","cooking"]}' and at.query_params["clusters"] == "auto"
+    # what the map shows: the two topics, less the rows the isolation hides in place
+    assert at.radio(key=state.EXPORT_SCOPE).options[0].startswith("What the map shows (4 points of 300)")
+
+
+def test_other_data_clear_the_selection_visibly_and_keep_the_colour():
+    at = _start()
+    _select(at, [1, 2, 3])
+    at.run()
+    assert at.session_state[state.LOOK].selection == (1, 2, 3)
+    at.radio(key=state.SOURCE).set_value("Paste texts").run()
+    at.text_area(key=state.PASTE).input("one text\nanother text\na third text\nand a fourth").run()
+    _assert_clean(at)
+    look = at.session_state[state.LOOK]
+    assert look.selection == () and _chart(at)["args"]["look"]["sel"] == []
+    assert any("the selection and the isolation were cleared" in i.value for i in at.info)
+    assert "sel" not in at.query_params

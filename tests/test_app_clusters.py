@@ -49,12 +49,11 @@ def explore_page(root: str) -> None:
     texts = [f"the {' '.join(rng.choice(groups[k], 2, replace=False))} number {i}" for i, k in enumerate(kinds)]
     table = pd.DataFrame({"text": texts, "kind": kinds, "score": np.arange(120) % 10})
     points = Points(vectors.astype(np.float32), table, level="text", source="groups", text_column="text")
-    st.session_state[state.POINTS_DIGEST] = points.digest
     with st.sidebar:
         params = render_projection_panel(len(points), 16, can_encode=False)
     shown = render_explore(points, params)
     if shown is not None:
-        render_export(shown.points, shown.layout, shown.selection, filtered=shown.filtered)
+        render_export(shown.points, shown.layout, shown.look, shown.shown)
 
 
 def start() -> AppTest:
@@ -94,6 +93,17 @@ def xs(spec: dict) -> np.ndarray:
     return coords.reshape(drawn(spec), -1)[:, 0]
 
 
+def select(at: AppTest, rows: list[int]) -> None:
+    """What a box selection on the map reports (the map's own event needs a browser)."""
+    digest = at.session_state[state.LOOK_FOR]
+    at.session_state[state.CHART] = {"seq": 10**13 + len(rows), "type": "select", "selection": rows,
+                                     "changes": {"sel": rows}, "data_id": f"{digest}|pca|2|x"}
+
+
+def look(at: AppTest):
+    return at.session_state[state.LOOK]
+
+
 def mean_x_by(spec: dict, name: str) -> dict[str, float]:
     x, values = xs(spec), np.asarray(column(spec, name))
     return {value: float(x[values == value].mean()) for value in set(values)}
@@ -122,13 +132,19 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     at.number_input(key=state.CLUSTER_MIN_SIZE).set_value(10)
     at.button(key=state.FIND_CLUSTERS).click().run()
     clean(at)
-    assert at.session_state[state.COLOR_BY] == "cluster_label"  # one click colours by cluster
+    assert look(at).color == "cluster_label"  # one click colours by cluster
     # where the clusters were found and how much is noise, said in one line
     (summary,) = [c.value for c in at.caption if "clusters, " in c.value and "noise" in c.value]
-    assert re.match(r"3 clusters, \d+% noise \(grey, “noise”: \d+ of 120 points\), original space", summary), summary
+    assert re.match(r"3 clusters, \d+% noise \(“noise”: grey, under the clusters, last in the legend; \d+ of 120 "
+                    r"points\), original space", summary), summary
     assert at.checkbox(key=state.CLUSTER_REFINE).disabled  # these vectors came without a model to refine names with
     spec = chart(at)
     assert spec["args"]["look"]["color"] == "cluster_label"
+    # noise is grey (the muted slot), last in the legend, and drawn under the clusters (the map's draw order)
+    legend = spec["header"]["columns"][[c["name"] for c in spec["header"]["columns"]].index("cluster_label")]["legend"]
+    if "noise" in column(spec, "cluster_label"):
+        assert legend[-1]["name"] == "noise" and legend[-1]["slot"] == 20 and legend[-1].get("muted")
+    assert all(entry["slot"] < 19 for entry in legend[:-1])
     names = set(column(spec, "cluster_label")) - {"noise"}
     assert len(names) == 3
     for name in names:  # each name is made of one group's words
@@ -146,34 +162,41 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
 
     at.checkbox(key=state.CLUSTER_NAMES_ON_MAP).uncheck().run()
     assert not chart(at)["args"]["annotations"]
+    assert look(at).clusters.names is False
     at.button(key=state.CLEAR_CLUSTERS).click().run()
     clean(at)
     assert "cluster" not in points_table(at).columns
     spec = chart(at)
-    assert "cluster_label" not in spec["arrays"] and spec["args"]["color_by"] == "kind"
-    assert state.COLOR_BY not in at.session_state  # the map falls back to its default colour
+    assert "cluster_label" not in spec["arrays"] and spec["args"]["look"]["color"] == "kind"
+    assert look(at).clusters is None and look(at).color == "kind"  # back to the default colour
 
 
 def test_filters_narrow_the_map_the_table_and_the_export(media) -> None:
     at = start()
     at.multiselect(key=state.FILTER_COLUMNS).select("kind").select("score").run()
+    clean(at)
+    # a category filter starts empty: every value passes until some are picked
+    assert at.multiselect(key=state.FILTER_PREFIX + "kind").value == [] and drawn(chart(at)) == 120
     at.multiselect(key=state.FILTER_PREFIX + "kind").set_value(["bread", "stars"]).run()
     at.slider(key=state.FILTER_PREFIX + "score").set_value((0, 4)).run()
     clean(at)
     assert drawn(chart(at)) == 40  # 80 rows of two kinds, half of them with score 0-4
     table = points_table(at)
     assert len(table) == 40 and set(table["kind"]) == {"bread", "stars"} and table["score"].max() == 4
+    # the export holds what the map shows, by default, and says so
     scope = at.radio(key=state.EXPORT_SCOPE)
-    assert "Filtered (40 points)" in scope.options
-    scope.set_value("Filtered (40 points)").run()
+    assert scope.value == "shown" and scope.options[0] == "What the map shows (40 points of 120)"
+    assert any("the filter on kind, score" in c.value for c in at.caption)
     rows = projector_metadata(at, media)
     assert len(rows) == 41 and all(r.split("\t")[1] in ("bread", "stars") for r in rows[1:])
+    assert look(at).to_query()["filters"] == '{"kind":["bread","stars"],"score":{"min":0.0,"max":4.0}}'
+    scope.set_value("all").run()
+    assert len(projector_metadata(at, media)) == 121
 
 
 def test_map_selection_ticks_table_rows_and_only_selection_narrows_the_table() -> None:
     at = start()
-    at.session_state[state.SELECTION] = [3, 50, 90]
-    at.session_state[state.SELECTION_FOR] = at.session_state[state.POINTS_DIGEST]
+    select(at, [3, 50, 90])
     at.run()
     clean(at)
     table = points_table(at)
@@ -187,15 +210,20 @@ def test_map_selection_ticks_table_rows_and_only_selection_narrows_the_table() -
     assert "cluster_label" in table.columns and sorted(table.index[table["selected"]]) == [3, 50, 90]
 
 
-def test_rows_picked_in_the_table_become_the_selection(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The table's on_select callback: positions in the shown table -> source rows -> the selection."""
+def test_rows_ticked_in_the_table_become_the_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table's one selection column: ticks at positions of the shown table -> row ids -> the look's
+    selection (whose revision grows, so the map takes it)."""
+    import app.look as owner
     import app.sections.table as table_section
+    from embeddings.look import Look
 
-    session: dict = {state.TABLE: {"selection": {"rows": [0, 2], "columns": []}}}
+    key = f"{state.TABLE}:x"
+    session: dict = {key: {"edited_rows": {0: {"selected": True}, 2: {"selected": False}}},
+                     state.LOOK: Look(selection=(9, 4)), state.LOOK_REV: 3}
     monkeypatch.setattr(table_section.st, "session_state", session)
-    monkeypatch.setattr(table_section.state.st, "session_state", session)
-    table_section._store_table_selection("groups", np.array([7, 8, 9]))()
-    assert session[state.SELECTION] == [7, 9] and session[state.SELECTION_FOR] == "groups"
+    monkeypatch.setattr(owner.st, "session_state", session)
+    table_section._store_ticks(key, np.array([7, 8, 9]), [9, 4])()
+    assert session[state.LOOK].selection == (4, 7) and session[state.LOOK_REV] == 4
 
 
 def test_custom_axes_between_two_searches() -> None:

@@ -164,6 +164,8 @@ def test_unknown_model_is_an_error_not_an_exception(model: str) -> None:
 
 def test_vocabulary_word_list_and_a_clicked_token(tiny_bert_dir: Path) -> None:
     at = run_tokens(str(tiny_bert_dir))
+    first = maps(at)[-1]  # the most frequent tokens: labelled from the start (where labels have room)
+    assert first["header"]["n"] > 150 and first["args"]["label_by"] == "token"
     at.radio(key=state.VOCAB_SOURCE).set_value("My word list").run()
     at.text_area(key=state.VOCAB_WORDS).set_value("cat, dog, horse, bread").run()
     no_exception(at)

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import state
-from embeddings.mapdata import unpack_map_data
+from embeddings.mapdata import PALETTE, unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 TIMEOUT = 240
@@ -65,6 +65,8 @@ def test_finetune_opens_base_against_tuned_in_compare(tiny_bert_dir: Path, tmp_p
     # the same folder again: one error line, the first model untouched
     at.button(key=state.FINETUNE_START).click().run()
     assert [e.value for e in at.error] and "exists" in at.error[0].value
+    # one wording, the app's: no command-line flag where the page has a checkbox ("Replace the folder")
+    assert "replace it" in at.error[0].value and "--" not in at.error[0].value
     assert json.loads((out / "finetune_report.json").read_text()) == report
 
 
@@ -105,6 +107,7 @@ def test_layers_tab_animates_every_layer(tiny_bert_dir: Path) -> None:
     assert points == 300  # every sample sentence at every layer, one trace per topic
     assert len(spec["frames"][0]["data"]) == 10 == len(spec["data"])
     assert [trace["name"] for trace in spec["data"]] == sorted(set(trace["name"] for trace in spec["data"]))
+    assert [trace["marker"]["color"] for trace in spec["data"]] == list(PALETTE[:10])  # Explore's colours
     assert "text" in spec["data"][0] and "text" not in spec["frames"][0]["data"][0]  # hover sent once
     table = tab.dataframe[0].value
     assert list(table.index) == [0, 1, 2] and table.iloc[-1, 0] == 1.0  # overlap of the last with itself
@@ -126,3 +129,23 @@ def test_layers_tab_follows_a_word() -> None:
     assert len(marked) == 1  # the three occurrences, drawn apart, in every frame
     assert all(len(frame["data"][marked[0]]["ids"]) == 3 for frame in spec["frames"])
     assert "spread of the word's occurrences (mean cosine distance)" in tab.dataframe[0].value.columns
+
+
+def test_the_layers_map_colours_a_column_as_the_explore_map_does() -> None:
+    """48 modules: the 19 largest in the map's own colours, slot for slot, the rest grey "other"
+    (the Layers tab drew no colour at all above 20 values, and another palette below)."""
+    import numpy as np
+    import pandas as pd
+
+    from app.sections.layers import colour_groups
+    from embeddings.mapdata import OTHER_SLOT, pack_map_data
+
+    groups = [f"mod{i:02d}" for i in range(48) for _ in range(1 + (i % 7))]
+    legend = colour_groups(groups)
+    assert len(legend) == 20 and legend[-1][:2] == ("other", PALETTE[OTHER_SLOT])
+    header, arrays = unpack_map_data(pack_map_data(np.zeros((len(groups), 2)), pd.DataFrame({"module": groups})))
+    explore = dict(zip(arrays["module/values"], arrays["module/slots"].tolist()))
+    for name, colour, rows in legend[:-1]:
+        assert colour == PALETTE[explore[name]], name
+        assert all(groups[r] == name for r in rows)
+    assert sum(len(rows) for _, _, rows in legend) == len(groups)

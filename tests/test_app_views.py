@@ -95,6 +95,13 @@ def test_config_opens_by_path_and_its_bookmarks_draw_their_coordinates(config_fo
         views[1].projection.coords.astype(np.float64).tolist()
 
 
+def _map_reports(at: AppTest, changes: dict) -> None:
+    """What the map reports when a person changes its look (its own event needs a browser)."""
+    digest = at.session_state[state.LOOK_FOR]
+    at.session_state[state.CHART] = {"seq": 10**13 + len(str(changes)), "type": "look", "changes": changes,
+                                     "data_id": f"{digest}|pca|2|x"}
+
+
 def _map_look(at: AppTest) -> dict:
     """The look the Explore map is told to open with (AppTest runs no JavaScript)."""
     (explore_map, *_) = at.tabs[0].get("component_instance")
@@ -106,7 +113,7 @@ def test_the_url_reopens_the_view_in_a_new_session(config_folder) -> None:
     at = _open_path(folder)
     at.selectbox(key=state.METHOD).set_value("PCA").run()
     at.selectbox(key=f"{state.PCA_AXES}_x").set_value(2).run()
-    at.query_params.update({"color": "group", "search": "w1"})  # what the map mirrors into the URL
+    _map_reports(at, {"color": "group", "search": "w1"})
     at.run()
     _clean(at)
     link = dict(at.query_params)
@@ -139,13 +146,13 @@ def test_save_list_and_reopen_a_view(config_folder, views_dir: Path) -> None:
     folder = config_folder[0]
     at = _open_path(folder)
     at.radio(key=state.DIMS).set_value(3).run()
-    at.query_params["label"] = "word"  # what the map mirrors into the URL
+    _map_reports(at, {"label": "word"})
     at.run()
     at.text_input(key=state.VIEW_NAME).set_value("words in 3D").run()
     at.button(key=state.SAVE_VIEW).click().run()
     _clean(at)
     saved = json.loads(next(views_dir.glob("*.json")).read_text())
-    assert (saved["name"], saved["data"], saved["dims"], saved["label"]) == ("words in 3D", str(folder), 3, "word")
+    assert (saved["name"], saved["data"], saved["dims"], saved["look"]["label"]) == ("words in 3D", str(folder), 3, "word")
 
     fresh = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new session, from the start page
     fresh.session_state[state.SOURCE] = "Paste texts"  # nothing to encode before the view is opened

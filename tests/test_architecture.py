@@ -285,3 +285,24 @@ def test_the_cli_package_only_assembles_commands_that_carry_their_own_parser() -
     defined = [node.name for node in ast.parse((PACKAGE / "cli" / "__init__.py").read_text(encoding="utf-8")).body
                if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
     assert defined == ["build_parser", "main"]
+
+
+def test_no_error_the_app_can_show_names_a_command_line_flag() -> None:
+    """One wording per error in the UI: the library's errors (which the app shows as they are)
+    name no CLI flag ("pass --overwrite") where the app has a checkbox or a select instead. The
+    CLI's own modules (embeddings/cli, serve) may."""
+    flag = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
+    found = []
+    for path in list((REPO / "embeddings").rglob("*.py")) + list((REPO / "app").rglob("*.py")):
+        relative = path.relative_to(REPO).as_posix()
+        if relative.startswith("embeddings/cli/") or relative == "embeddings/serve.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                texts = [n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("error", "warning", "info", "caption"):
+                texts = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+            else:
+                continue
+            found += [f"{relative}:{node.lineno}: {text.strip()[:60]}" for text in texts if flag.search(text)]
+    assert not found, found

@@ -179,7 +179,7 @@ def test_bad_choices_are_one_line_errors(tiny_bert_dir: Path) -> None:
         choose_backend(spec, "tensorrt")
     with pytest.raises(InputError, match="quantize must be one of none, int8, not 'int4'"):
         choose_backend(spec, "auto", "int4")
-    with pytest.raises(InputError, match="int8 runs on the onnx backend"):
+    with pytest.raises(InputError, match="int8 quantisation runs on the onnx backend"):
         choose_backend(spec, "torch", "int8")
     assert BACKENDS[0] == "auto"
 
@@ -228,5 +228,5 @@ def test_cli_encode_takes_backend_and_quantize(tiny_bert_dir: Path, tmp_path: Pa
         assert _cosines(np.load(outs[backend]), torch_vectors).min() >= 0.9999
     assert main(["encode", str(data), "--backend", "torch", "--quantize", "int8", "--out", str(tmp_path / "x.npy")]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        "error: --quantize int8 runs on the onnx backend (or auto), not on torch")
+        "error: int8 quantisation runs on the onnx backend (or auto), not on torch")
     assert not (tmp_path / "x.npy").exists()

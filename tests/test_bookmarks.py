@@ -63,10 +63,10 @@ def test_views_round_trip_through_bookmarks(tmp_path: Path) -> None:
     for view, made in zip(back.bookmarks, (pca, sampled)):
         assert np.array_equal(view.projection.coords, made.coords)  # float32 exact
         assert view.method == "pca" and view.dims == made.dims and view.data == str(tmp_path)
-    assert back.bookmarks[0].projection.subset_rows is None and back.bookmarks[0].selection == (3, 5)
-    assert back.bookmarks[0].color == "topic" and back.bookmarks[0].params == {"components": [1, 0, 2]}
+    assert back.bookmarks[0].projection.subset_rows is None and back.bookmarks[0].look.selection == (3, 5)
+    assert back.bookmarks[0].look.color == "topic" and back.bookmarks[0].params == {"components": [1, 0, 2]}
     assert np.array_equal(back.bookmarks[1].projection.subset_rows, sampled.rows)
-    assert back.bookmarks[1].selection == (int(sampled.rows[0]),)
+    assert back.bookmarks[1].look.selection == (int(sampled.rows[0]),)
 
 
 def test_one_column_metadata_is_label_and_zip_holds_bookmarks(tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_projector_bookmark_with_sampled_tsne_keeps_placed_points(tmp_path: Path
     assert np.array_equal(view.projection.subset_rows, placed)
     assert np.array_equal(view.projection.coords, coords[placed].astype(np.float32))
     assert view.params == {"perplexity": 12, "learning_rate": 10.0, "n_iter": 300}
-    assert view.selection == (2,) and view.color == "topic" and "30 of 40" in view.projection.note
+    assert view.look.selection == (2,) and view.look.color == "topic" and "30 of 40" in view.projection.note
 
 
 def test_cli_export_views_equal_cli_project(tmp_path: Path) -> None:
@@ -166,7 +166,7 @@ def test_cli_export_views_equal_cli_project(tmp_path: Path) -> None:
     assert main(["export", *common, "--out", str(tmp_path / "out"), "--views", "pca,umap,tsne",
                  "--color", "topic", "--dims", "3"]) == 0
     views = load_input(tmp_path / "out").bookmarks
-    assert [(v.method, v.dims, v.color) for v in views] == [("pca", 3, "topic"), ("umap", 3, "topic"),
+    assert [(v.method, v.dims, v.look.color) for v in views] == [("pca", 3, "topic"), ("umap", 3, "topic"),
                                                             ("tsne", 3, "topic")]
     for view in views:
         out = tmp_path / f"{view.method}.csv"
@@ -185,7 +185,7 @@ def test_cli_export_of_a_config_keeps_its_bookmarks(tmp_path: Path) -> None:
     assert main(["export", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--views", "pca", "-q"]) == 0
     views = load_input(tmp_path / "out").bookmarks
     assert [v.name for v in views] == ["theirs", "PCA 2D (seed 0)"]
-    assert np.array_equal(views[0].projection.coords, theirs.projection.coords) and views[0].color == "topic"
+    assert np.array_equal(views[0].projection.coords, theirs.projection.coords) and views[0].look.color == "topic"
 
 
 def test_cli_export_bad_options(tmp_path: Path, capsys) -> None:

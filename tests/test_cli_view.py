@@ -39,7 +39,7 @@ def child_env(tmp_path: Path) -> dict[str, str]:
     "args, needles",
     [
         (["missing.csv"], ["missing.csv", "no such file"]),
-        ([SENTENCES, "--metadata", SENTENCES], ["--metadata goes with a vectors file"]),
+        ([SENTENCES, "--metadata", SENTENCES], ["a metadata file goes with a vectors file"]),
         ([SENTENCES, "--text-column", "nope"], ["no column 'nope'"]),
         ([SENTENCES, "--port", "70000"], ["--port 70000"]),
     ],

@@ -182,7 +182,7 @@ def test_overwrite_replaces_only_after_success(labelled: pd.DataFrame, tiny_bert
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
-    with pytest.raises(InputError, match="exists.*--overwrite"):
+    with pytest.raises(InputError, match="exists; choose another folder, or replace it"):
         finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8)
     with pytest.raises(Stopped):
         finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True, stop=lambda: True)

@@ -260,7 +260,7 @@ def test_a_typed_text_lands_among_the_images_through_the_text_tower(few_digits, 
 
 def test_a_text_model_on_images_is_one_line(few_digits, tiny_bert_dir: Path) -> None:
     folder, _, _ = few_digits
-    with pytest.raises(ModelError, match=r"reads text only, not images; use an image model .* --model pixels"):
+    with pytest.raises(ModelError, match=r"reads text only, not images; use an image model .* the model 'pixels'"):
         embed_points(load_input(folder), "all-MiniLM-L6-v2")
     with pytest.raises(ModelError, match=r"tiny-bert.*: reads text only, not images"):
         embed_points(load_input(folder), str(tiny_bert_dir))
@@ -366,7 +366,7 @@ def test_cli_image_column_and_its_notes(few_digits, tmp_path: Path) -> None:
 @pytest.mark.parametrize("extra, needle", [
     (["--model", "all-MiniLM-L6-v2"], "model all-MiniLM-L6-v2: reads text only, not images"),
     (["--model", "pixels", "--level", "token"], "holds images, one vector each; level 'token' reads texts"),
-    (["--model", "pixels", "--text-column", "x"], "a folder of images is read as it is; --text-column goes with a file"),
+    (["--model", "pixels", "--text-column", "x"], "a folder of images is read as it is; a text column goes with a file"),
 ])
 def test_cli_refuses_what_images_cannot_do_in_one_line(few_digits, tmp_path: Path, extra: list, needle: str) -> None:
     out = tmp_path / "v.npy"

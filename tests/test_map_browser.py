@@ -194,7 +194,7 @@ def test_box_selection_in_3d_selects_the_cluster_under_the_box(page, server) -> 
     # isolate in the browser: only the selection is drawn (and counted); show all brings the rest back
     frame.get_by_role("button", name="Isolate").click()
     poll(page, lambda: status(frame)["points"], lambda p: p == "100", 10, "isolated count")
-    assert "100 points of 300 (isolated)" in status(frame)["text"]
+    assert "100 points of 300 (isolated: the others hidden)" in status(frame)["text"]
     frame.get_by_role("button", name="Show all").click()
     poll(page, lambda: status(frame)["points"], lambda p: p == str(N), 10, "all shown again")
 

@@ -91,3 +91,16 @@ def test_the_streamlit_page_preloads_every_module_it_imports() -> None:
     preloaded = re.findall(r'<link rel="modulepreload" href="([^"]+)">', page)
     assert sorted(preloaded) == sorted(m for m in modules("hosts/streamlit.js") if m != "hosts/streamlit.js")
     assert '<script type="module" src="hosts/streamlit.js"></script>' in page
+
+
+def test_python_draws_with_the_maps_own_palette() -> None:
+    """Plotly maps made in Python (the Layers tab) colour a value as the map core does: one palette."""
+    import re
+
+    from embeddings.map import STATIC
+    from embeddings.mapdata import MUTED_SLOT, OTHER_SLOT, PALETTE
+
+    code = (STATIC / "core" / "colors.js").read_text(encoding="utf-8")
+    js = re.findall(r'"(#[0-9A-Fa-f]{6})"', code.split("export const PALETTE = [", 1)[1].split("];", 1)[0])
+    assert tuple(js) == PALETTE and len(PALETTE) == MUTED_SLOT + 1
+    assert f"OTHER_SLOT = {OTHER_SLOT};" in code and f"MUTED_SLOT = {MUTED_SLOT};" in code

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from embeddings.errors import InputError
-from embeddings.mapdata import MAX_CATEGORIES, OTHER, OTHER_SLOT, pack_map_data, unpack_map_data
+from embeddings.mapdata import MAX_CATEGORIES, MUTED_SLOT, OTHER, OTHER_SLOT, pack_map_data, unpack_map_data
 
 
 def _columns(header: dict) -> dict[str, dict]:
@@ -83,8 +83,44 @@ def test_panels_and_bad_shapes() -> None:
 def test_map_events_from_the_browser() -> None:
     from app.components.map import event_from_value
 
-    value = {"seq": 7, "type": "click", "clicked": 4, "selection": [4, 9], "look": {"color": "topic"}}
+    value = {"seq": 7, "type": "click", "clicked": 4, "selection": [4, 9], "changes": {"sel": [4, 9]},
+             "data_id": "d|pca|2|x"}
     event = event_from_value(value, handled_seq=3)
-    assert (event.clicked, event.selection, event.type, event.look, event.new) == (4, [4, 9], "click", {"color": "topic"}, True)
+    assert (event.clicked, event.selection, event.type, event.changes, event.new) == (4, [4, 9], "click", {"sel": [4, 9]}, True)
+    assert (event.seq, event.data_id) == (7, "d|pca|2|x")
     assert event_from_value(value, handled_seq=7).new is False  # handled already: a rerun does not repeat it
     assert event_from_value(None, 0) is None
+
+
+def test_muted_values_share_a_grey_slot_come_last_and_take_no_colour() -> None:
+    """A cluster column's noise: grey (slot 20), last in the legend, never one of the 19 colours."""
+    names = ["noise"] * 30 + [f"c{i:02d}" for i in range(25) for _ in range(2)]
+    table = pd.DataFrame({"cluster_label": names})
+    header, arrays = unpack_map_data(pack_map_data(np.zeros((len(names), 2)), table, muted={"cluster_label": ["noise"]}))
+    legend = header["columns"][0]["legend"]
+    assert legend[-1] == {"slot": MUTED_SLOT, "count": 30, "name": "noise", "muted": True}
+    slots = dict(zip(arrays["cluster_label/values"], arrays["cluster_label/slots"].tolist()))
+    assert slots["noise"] == MUTED_SLOT and sorted(set(slots.values()) - {MUTED_SLOT})[-1] == OTHER_SLOT
+    assert sum(1 for s in slots.values() if s < OTHER_SLOT) == 19  # the 19 largest clusters keep their colours
+
+
+def test_a_new_layout_of_the_same_points_is_coordinates_only():
+    from embeddings.mapdata import pack_coords, table_digest
+
+    table = pd.DataFrame({"text": ["a", "b", "c"], "score": [1.0, 2.0, 3.0]})
+    first = pack_map_data(np.zeros((3, 2)), table, axis_titles=["PC1", "PC2"])
+    second = pack_map_data(np.ones((3, 2)), table, axis_titles=["UMAP 1", "UMAP 2"])
+    assert table_digest(first) == table_digest(second)  # same points: the coordinates may go alone
+    assert table_digest(first) != table_digest(pack_map_data(np.zeros((3, 2)), table.iloc[[0, 2, 1]]))  # rows
+    assert table_digest(first) != table_digest(pack_map_data(np.zeros((3, 2)), table.assign(text=["a", "b", "d"])))
+    assert table_digest(first) != table_digest(pack_map_data([np.zeros((3, 2))] * 2, table))  # panels
+
+    coords = np.arange(6, dtype=np.float32).reshape(3, 2)
+    header, arrays = unpack_map_data(pack_coords(coords, axis_titles=["t-SNE 1", "t-SNE 2"], live={"seq": 7}))
+    assert header["coords_only"] and header["n"] == 3 and header["columns"] == []
+    assert header["axis_titles"] == ["t-SNE 1", "t-SNE 2"] and header["live"] == {"seq": 7}
+    np.testing.assert_array_equal(arrays["coords/0"], coords.ravel())
+    header, arrays = unpack_map_data(pack_coords([], live={"state": "paused"}))  # how far it got, no frame
+    assert header["n"] == 0 and header["panels"] == [] and arrays == {}
+    with pytest.raises(InputError, match="coordinates must have shape"):
+        pack_coords([np.zeros((3, 2)), np.zeros((4, 2))])

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import ROOT, chromium_page, free_port, poll, require, stop, wait_for_port
+from browser_support import ROOT, chromium_page, free_port, poll, require, stop
 
 from embeddings.points import Points
 
@@ -169,6 +170,17 @@ FRONT_ENDS = {
     "jupyterlab": ("jupyterlab", "LabApp", "/lab/tree/"),
     "notebook": ("notebook", "JupyterNotebookApp", "/notebooks/"),
 }
+
+
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float) -> None:
+    """Until something listens on 127.0.0.1:port; fails with the log when the server exits or time runs out."""
+    deadline = time.time() + seconds
+    while True:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail(f"{what} did not listen on port {port} (exit status {proc.poll()}):\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
 
 
 @contextlib.contextmanager

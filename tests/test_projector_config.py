@@ -154,7 +154,7 @@ def test_bad_config_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     raises(["empty", "holds no", "projector_config.pbtxt"], load_input, empty)
-    raises(["--tensor", "projector config"], load_input, ROOT / "sample_data" / "sentences.csv", tensor="x")
+    raises(["tensor is picked", "projector config"], load_input, ROOT / "sample_data" / "sentences.csv", tensor="x")
 
 
 def test_cli_reads_a_config_and_names_unknown_tensors(tmp_path: Path) -> None:

@@ -589,9 +589,9 @@ def test_projector_puts_every_point_at_our_bookmarked_coordinates(page, own_fold
             got = np.array(info["coords"], dtype=np.float64)
             assert got.shape == expected.shape and np.array_equal(got, expected), (
                 f"{what}: {int((got != expected).any(axis=1).sum())} points not at our coordinates")
-            assert sorted(info["selected"]) == sorted(view.selection), what
-            assert info["color"] == (names[view.color] or "No color map"), what
-            assert info["label"] == (names[view.label] or "text"), what
+            assert sorted(info["selected"]) == sorted(view.look.selection), what
+            assert info["color"] == (names[view.look.color] or "No color map"), what
+            assert info["label"] == (names[view.look.label] or "text"), what
             time.sleep(1.0)
     assert not page.errors, page.errors
 

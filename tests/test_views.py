@@ -9,21 +9,30 @@ import pytest
 
 from embeddings.choices import LOOK_KEYS
 from embeddings.errors import InputError
+from embeddings.look import ClusterLook, Filter, Look
 from embeddings.views import View, delete_view, load_views, save_view, views_dir
 
 FULL = View(
     name="topics in UMAP", data="sample:sentences", model="all-MiniLM-L6-v2", level="token", layer=3,
     method="umap", dims=3, seed=7, params={"n_neighbors": 10, "min_dist": 0.25, "metric": "cosine"},
-    color="topic", label="text", search="cat|dog", regex=True, case=False, selection=(4, 1, 9),
-    camera="1.2,0.5,3",
+    look=Look(color="topic", label="text", search="cat|dog", regex=True, case=False, selection=(4, 1, 9),
+              camera="1.2,0.5,3"),
 )
 
 
 def test_json_round_trip_keeps_every_field() -> None:
     text = FULL.to_json()
     data = json.loads(text)
-    assert data["format"] == 1 and data["selection"] == [4, 1, 9] and "projection" not in data
+    assert data["format"] == 2 and data["look"]["selection"] == [4, 1, 9] and "projection" not in data
     assert View.from_json(text) == FULL
+
+
+def test_a_format_1_view_still_opens() -> None:
+    """Views saved before the look was one value held its fields at the top level."""
+    old = {"format": 1, "name": "old", "method": "pca", "color": "topic", "label": None, "search": "cat",
+           "regex": False, "case": True, "selection": [2, 3], "camera": None}
+    view = View.from_dict(old)
+    assert view.look == Look(color="topic", search="cat", case=True, selection=(2, 3))
 
 
 def test_url_round_trip_and_look() -> None:
@@ -33,11 +42,38 @@ def test_url_round_trip_and_look() -> None:
     assert View.from_query(query) == FULL
     # st.query_params may hand lists for repeated keys: the last one counts.
     assert View.from_query({**query, "dims": ["2", "3"]}).dims == 3
-    assert set(FULL.look) <= set(LOOK_KEYS)
+    assert set(FULL.look.to_query()) <= set(LOOK_KEYS)
     looked = View(method="tsne", params={"perplexity": 12, "learning_rate": "auto"}).with_look(
         {"color": "topic", "sel": "3, 8", "case": True, "cam": ""})
-    assert (looked.color, looked.selection, looked.case, looked.camera) == ("topic", (3, 8), True, None)
+    look = looked.look
+    assert (look.color, look.selection, look.case, look.camera) == ("topic", (3, 8), True, None)
     assert View.from_query(looked.to_query()) == looked
+
+
+def test_every_field_of_the_look_travels_in_a_link_and_in_json() -> None:
+    look = Look(color="module", label="text", search="sock", search_in="text", regex=True, case=True,
+                selection=(5, 2), isolated=(1, 2, 5), reproject=True,
+                filters=(Filter("kind", ("class", "method")), Filter("size", (), 0.5, 2.0)),
+                clusters=ClusterLook(12, "original", False), density=True, camera="0,0,1")
+    query = look.to_query()
+    assert set(query) == set(LOOK_KEYS)  # every parameter used, each once
+    assert query["filters"] == '{"kind":["class","method"],"size":{"min":0.5,"max":2.0}}'
+    assert Look.from_query(query) == look
+    assert Look.from_dict(json.loads(json.dumps(look.to_dict()))) == look
+    assert Look().to_query() == {} and Look().to_dict() == {}  # defaults stay out
+    assert Look.from_query({"clusters": "auto"}).clusters == ClusterLook()
+    # a filter with nothing chosen keeps every row: it is no filter, and the link leaves it out
+    assert Look(filters=(Filter("module"),)).to_query() == {}
+    assert Look(reproject=True).reproject is False  # nothing isolated: nothing to re-project
+
+
+def test_a_look_keeps_only_what_these_points_have() -> None:
+    look = Look(color="module", label="gone", filters=(Filter("kind", ("a",)), Filter("lost", ("b",))),
+                selection=(1, 50), isolated=(49, 51))
+    kept, notes = look.for_columns({"module", "kind"})
+    assert (kept.color, kept.label, [f.column for f in kept.filters]) == ("module", None, ["kind"])
+    assert notes == ["No column 'gone' here to label by.", "No column 'lost' here to filter by."]
+    assert (look.for_rows(50).selection, look.for_rows(50).isolated) == ((1,), (49,))
 
 
 @pytest.mark.parametrize(
@@ -50,6 +86,10 @@ def test_url_round_trip_and_look() -> None:
         ({"method": "pca", "pc": "0,0"}, ["params.components must be 2 different component numbers"]),
         ({"sel": "1,a"}, ["link: sel must be row numbers"]),
         ({"regex": "maybe"}, ["link: regex must be 1 or 0"]),
+        ({"filters": "{topic"}, ["link: filters must be JSON"]),
+        ({"filters": '{"a": {"min": 3, "max": 1}}'}, ["link: filters.a min 3 is above max 1"]),
+        ({"clusters": "1"}, ["link: clusters minimum size must be a whole number of at least 2"]),
+        ({"clusters": "auto", "cluster_space": "moon"}, ["link: cluster_space must be one of original, layout"]),
         ({"level": "word"}, ["link: level must be one of text, token, vocab"]),
     ],
 )
@@ -63,7 +103,8 @@ def test_bad_links_say_one_line(query: dict, parts: list[str]) -> None:
     ("data", "parts"),
     [
         ({"dims": 2.5}, ["f.json: dims must be one of 2, 3"]),
-        ({"selection": [1, -2]}, ["f.json: selection item must be at least 0"]),
+        ({"look": {"selection": [1, -2]}}, ["f.json: selection item must be at least 0"]),
+        ({"look": {"colour": "x"}}, ["f.json: unknown look field 'colour'"]),
         ({"params": {"perplexity": 5}}, ["f.json: params 'perplexity' does not apply to pca"]),
         ({"colour": "x"}, ["f.json: unknown field 'colour'"]),
         ({"format": 9}, ["f.json: format 9"]),

@@ -1,8 +1,9 @@
 """Clusters: find them in the original space (or on the layout), name them, colour by them.
 
 ``render_clusters`` draws the controls (minimum size, space, refined names, "Find clusters") and,
-while clusters are on, returns them for the points now drawn (cached per layout and options). The
-original space is the default: the clusters are then the same whatever layout is drawn.
+while the look shows clusters (app/look.py holds their settings), returns them for the points now
+drawn (cached per layout and options). The original space is the default: the clusters are then
+the same whatever layout is drawn.
 ``with_cluster_columns`` adds `cluster` and `cluster_label` to the points' table, so colour,
 search, the table and the exports all carry them.
 """
@@ -17,7 +18,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import look as owner
 from app import state
+from app.look import default_color_column
 from app.sections import show_error
 from app.sections.projection import Layout
 from embeddings.choices import CLUSTER_SPACES
@@ -29,9 +32,11 @@ from embeddings.clusters import (
     find_clusters,
     word_encoder,
 )
+from embeddings.look import ClusterLook
 
 # label -> space, the default (CLUSTER_SPACES[0], the original space) first
 SPACES = dict(zip(("Original space", "Layout (what you see)"), CLUSTER_SPACES))
+SPACE_LABELS = {space: label for label, space in SPACES.items()}
 NOT_DRAWN = "(not drawn)"
 
 
@@ -44,64 +49,81 @@ def clusters_cache_key(points_digest: str, layout: Layout) -> str:
     return "|".join(parts)
 
 
-def _turn_on(points_digest: str):
+def _widgets_follow_the_look(look_clusters: ClusterLook | None, n: int) -> None:
+    """The controls show the look's clusters (a reopened view's too); each starts at its default."""
+    if look_clusters is not None:
+        st.session_state[state.CLUSTER_MIN_SIZE] = min(look_clusters.min_size or 0, max(2, n))
+        st.session_state[state.CLUSTER_SPACE] = SPACE_LABELS[look_clusters.space]
+        st.session_state[state.CLUSTER_NAMES_ON_MAP] = look_clusters.names
+    st.session_state.setdefault(state.CLUSTER_MIN_SIZE, 0)
+    st.session_state.setdefault(state.CLUSTER_SPACE, next(iter(SPACES)))
+    st.session_state.setdefault(state.CLUSTER_NAMES_ON_MAP, True)
+
+
+def _chosen() -> ClusterLook:
+    size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
+    return ClusterLook(size if size >= 2 else None, SPACES[st.session_state[state.CLUSTER_SPACE]],
+                       bool(st.session_state[state.CLUSTER_NAMES_ON_MAP]))
+
+
+def _turn_on() -> None:
+    owner.change(clusters=_chosen(), color=LABEL_COLUMN)  # colour by cluster in the same click
+
+
+def _settings_changed() -> None:
+    if owner.current().clusters is not None:  # while shown, a new size, space or names apply at once
+        owner.change(clusters=_chosen())
+
+
+def _turn_off(default_color: str | None):
     def go() -> None:
-        size = int(st.session_state.get(state.CLUSTER_MIN_SIZE) or 0)
-        space = SPACES[st.session_state.get(state.CLUSTER_SPACE) or next(iter(SPACES))]
-        refine = bool(st.session_state.get(state.CLUSTER_REFINE))
-        st.session_state[state.CLUSTERS_ON] = {"points": points_digest, "min_size": size or None, "space": space,
-                                               "refine": refine}
-        st.session_state[state.COLOR_BY] = LABEL_COLUMN  # colour by cluster in the same click
+        color = owner.current().color
+        owner.change(clusters=None, color=default_color if color in (LABEL_COLUMN, CLUSTER_COLUMN) else color)
 
     return go
 
 
-def _turn_off() -> None:
-    st.session_state[state.CLUSTERS_ON] = None
-    if st.session_state.get(state.COLOR_BY) in (LABEL_COLUMN, CLUSTER_COLUMN):
-        del st.session_state[state.COLOR_BY]  # the column goes away; the box falls back to its default
-
-
 def render_clusters(points, layout: Layout) -> Clusters | None:
-    """The controls; the clusters of the drawn points while clusters are on, else None."""
-    on = st.session_state.get(state.CLUSTERS_ON)
-    if on and on.get("points") != points.digest:
-        on = None  # other points loaded since
+    """The controls; the clusters of the drawn points while the look shows clusters, else None."""
+    on = owner.current().clusters
     n = len(layout.rows)
+    _widgets_follow_the_look(on, n)
     with st.expander("Clusters" + (" (on)" if on else ""), expanded=bool(on)):
         size_col, space_col, go_col, off_col = st.columns([1.2, 1.6, 1, 1])
         size_col.number_input(
-            "Minimum cluster size", min_value=0, max_value=max(2, n), value=0, step=1, key=state.CLUSTER_MIN_SIZE,
+            "Minimum cluster size", min_value=0, max_value=max(2, n), step=1, key=state.CLUSTER_MIN_SIZE,
+            on_change=_settings_changed,
             help=f"0 grows with the points ({default_min_cluster_size(n)} for {n:,}). Larger: fewer, bigger clusters.",
         )
-        space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True,
+        space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True, on_change=_settings_changed,
                         help="The original vectors (reduced by UMAP to 5 dimensions first): the same clusters "
                         "whatever the layout. Or the 2D/3D layout you see.")
-        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on(points.digest),
+        go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on, disabled=bool(on),
                       help="HDBSCAN, named by each cluster's most distinctive words; colours the map by cluster.")
-        off_col.button("Remove", key=state.CLEAR_CLUSTERS, on_click=_turn_off, disabled=not on)
+        off_col.button("Remove", key=state.CLEAR_CLUSTERS, disabled=not on,
+                       on_click=_turn_off(default_color_column(points.table, points.text_column)))
         can_refine = points.model is not None and points.level == "text" and points.label_column is not None
-        st.checkbox("Refine names with the model", key=state.CLUSTER_REFINE, disabled=not can_refine,
-                    help="Re-rank each cluster's candidate words by closeness to the cluster's centre with the "
-                    "same model (a few hundred words to encode, cached)." if can_refine else
-                    "Needs texts encoded by a model (these points came without one).")
+        refine = st.checkbox("Refine names with the model", key=state.CLUSTER_REFINE, disabled=not can_refine,
+                             help="Re-rank each cluster's candidate words by closeness to the cluster's centre with "
+                             "the same model (a few hundred words to encode, cached)." if can_refine else
+                             "Needs texts encoded by a model (these points came without one).")
         if not on:
             return None
         try:
             with st.spinner(f"Clustering {n:,} points..."):
                 clusters = _clusters_cached(points, layout, clusters_cache_key(points.digest, layout),
-                                            on["min_size"], on["space"], int(st.session_state.get(state.SEED) or 0),
-                                            points.model if on.get("refine") and can_refine else None)
+                                            on.min_size, on.space, int(st.session_state.get(state.SEED) or 0),
+                                            points.model if refine and can_refine else None)
         except Exception as error:
             show_error(error, "Clustering")
             return None
-        st.checkbox("Names on the map", value=True, key=state.CLUSTER_NAMES_ON_MAP)
+        st.checkbox("Names on the map", key=state.CLUSTER_NAMES_ON_MAP, on_change=_settings_changed)
         st.caption(_summary(clusters))
     return clusters
 
 
 def _summary(clusters: Clusters) -> str:
-    parts = [clusters.summary().replace(" noise (", " noise (grey, “noise”: ", 1)]
+    parts = [clusters.summary().replace(" noise (", " noise (“noise”: grey, under the clusters, last in the legend; ", 1)]
     if clusters.note:
         parts.append(clusters.note)
     return " · ".join(parts)

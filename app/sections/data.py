@@ -50,6 +50,7 @@ class DataChoice:
     data_ref: str | None = None  # what a saved view or the URL names: "sample:NAME", a path, "upload:NAME"
     tensor: str | None = None  # the tensor of a projector config
     metadata: str | None = None  # the metadata TSV of a vectors file named by path
+    image_column: str | None = None  # a table's column of image paths named by path
     text_column: str | None = None  # the text column picked, when it is not the one the reader picks itself
 
     @property
@@ -134,7 +135,8 @@ def render_data_panel() -> DataChoice | None:
 
     dataset = read.dataset
     data_ref, tensor, metadata = _data_ref(source, dataset, read.named)
-    named = dict(data_ref=data_ref, tensor=tensor, metadata=metadata, text_column=read.text_column)
+    named = dict(data_ref=data_ref, tensor=tensor, metadata=metadata, text_column=read.text_column,
+                 image_column=read.named.image_column if read.named is not None else None)
     if dataset.images is not None and dataset.vectors is None:  # images: their own model box, no level
         return _image_choice(dataset, read.digest, named)
     if dataset.vectors is not None:

@@ -28,15 +28,17 @@ STAGE_SPAN = {"base": (0.0, 0.1), "train": (0.1, 0.9), "validate": (0.1, 0.9), "
 
 
 def label_columns(dataset: Dataset) -> list[str]:
-    """Metadata columns that could be labels: at least 2 classes, fewer classes than half the rows."""
+    """Metadata columns that could be labels: at least 2 classes, fewer classes than half the rows.
+    Those whose every class has 2 texts or more (one to train on, one to hold out) come first, so
+    the one picked at first can be trained on (the docstrings' 48 modules, some of one text, cannot)."""
     out = []
     for column in dataset.metadata.columns:
         if column == dataset.text_column:
             continue
-        classes = dataset.metadata[column].astype(str).nunique()
-        if 2 <= classes <= max(2, len(dataset) // 2):
-            out.append(column)
-    return out
+        counts = dataset.metadata[column].astype(str).value_counts()
+        if 2 <= len(counts) <= max(2, len(dataset) // 2):
+            out.append((bool(counts.min() < 2), str(column)))
+    return [column for _, column in sorted(out, key=lambda item: item[0])]
 
 
 def default_folder(model: str, label: str | None, seed: int) -> str:
@@ -85,6 +87,7 @@ def _form(dataset: Dataset, model: str) -> dict | None:
 def _progress(bar):
     def progress(stage: str, done: int, total: int) -> None:
         # Every update is a Streamlit call: the Stop button's rerun interrupts training right here.
+        st.session_state[state.FINETUNE_REACHED] = (stage, done, total)  # what Stop says it stopped at
         start, end = STAGE_SPAN.get(stage, (0.0, 1.0))
         share = done / total if total else 1.0
         bar.progress(min(1.0, start + (end - start) * share),
@@ -94,12 +97,22 @@ def _progress(bar):
 
 
 def _mark_stopped() -> None:
-    st.session_state[state.FINETUNE_STOPPED] = True
+    st.session_state[state.FINETUNE_STOPPED] = st.session_state.pop(state.FINETUNE_REACHED, None) or True
+
+
+def _stopped_line(reached) -> str:
+    """What Stop ended: "Fine-tuning stopped during training, at step 3 of 90; nothing was written." """
+    if isinstance(reached, tuple):
+        stage, done, total = reached
+        where = f"at step {done:,} of {total:,}" if stage == "train" else f"at {done:,} of {total:,} texts"
+        return f"Fine-tuning stopped ({STAGES.get(stage, stage).lower()}, {where}); nothing was written."
+    return "Fine-tuning stopped before it started training; nothing was written."
 
 
 def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
     from embeddings.finetune import finetune
 
+    st.session_state.pop(state.FINETUNE_REACHED, None)
     panel = st.empty()
     failure: Exception | None = None
     with panel.container():
@@ -132,8 +145,9 @@ def render_finetune(dataset: Dataset, model: str) -> dict | None:
     form = _form(dataset, model)
     if form is None:
         return None
-    if st.session_state.pop(state.FINETUNE_STOPPED, False):
-        st.info("Fine-tuning was stopped; nothing was written.")
+    stopped = st.session_state.pop(state.FINETUNE_STOPPED, None)
+    if stopped:
+        st.info(_stopped_line(stopped))
     if st.button("Start fine-tuning", type="primary", key=state.FINETUNE_START, disabled=not form["out"]):
         result = _train(dataset, model, form)
         if result is not None:

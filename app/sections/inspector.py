@@ -20,7 +20,7 @@ from embeddings.choices import METRICS
 from embeddings.neighbors import Neighbors, nearest
 
 MAX_POINT_CHOICES = 500  # selected points offered in the "Point" box
-LABEL_CHARS = 80
+LABEL_CHARS = 300  # a neighbour's text is shown up to this long, wrapped
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,16 @@ def _query_vector(_points: Points, model: str, level: str, text: str) -> np.ndar
     return embed_query(_points, text)
 
 
+def _say_what_to_pick(points: Points, selection: list[int], can_query: bool) -> None:
+    space = f"the original {points.vectors.shape[1]}-dimensional space"
+    if selection:
+        st.caption(f"{counted(len(selection), 'point')} selected: pick one above (or click one on the map) to "
+                   f"list its nearest neighbours in {space}.")
+    else:
+        st.caption(f"Click a point, or box/lasso-select some, to list its nearest neighbours in {space}"
+                   + (", or type a query." if can_query else "."))
+
+
 def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     """Widgets for k, the metric and a typed query; the neighbours of the query or of a selected point."""
     st.subheader("Nearest neighbours")
@@ -69,18 +79,18 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
     point = None
     if selection and not query:
         choices = selection[:MAX_POINT_CHOICES]
+        if st.session_state.get(state.INSPECT_POINT) not in choices:
+            st.session_state.pop(state.INSPECT_POINT, None)  # none picked yet: the selection stays lit on the map
         point = st.selectbox(
-            "Point", choices, key=state.INSPECT_POINT, format_func=lambda r: f"{r}: {_label(points, r)}"
+            "Point", choices, key=state.INSPECT_POINT, format_func=lambda r: f"{r}: {_label(points, r)}",
+            index=None, placeholder=f"one of the {counted(len(selection), 'selected point')}",
         )
     left, right = st.columns(2)
     k = int(left.number_input("k", min_value=1, max_value=100, value=10, key=state.NEIGHBORS_K))
     metric = right.radio("Distance", list(METRICS), key=state.NEIGHBORS_METRIC)
 
     if not query and point is None:
-        st.caption(
-            "Click a point, or box/lasso-select some, to list its nearest neighbours in the original "
-            f"{points.vectors.shape[1]}-dimensional space" + (", or type a query." if can_query else ".")
-        )
+        _say_what_to_pick(points, selection, can_query)
         return None
     try:
         if query:
@@ -95,19 +105,13 @@ def render_inspector(points: Points, selection: list[int]) -> Inspection | None:
 
     what = f"“{query}”" if query else f"point {point}"
     st.caption(f"{counted(len(neighbors.rows), 'nearest point')} to {what} by {metric} distance")
-    # distance before the long text, so a narrow column never hides it
+    # A static table: the text wraps, whole (up to LABEL_CHARS), beside its row and distance.
     table = pd.DataFrame(
         {
-            "row": neighbors.rows.astype(int),
-            "distance": np.round(neighbors.distances.astype(float), 4),
+            "distance": [f"{d:.4f}" for d in neighbors.distances.astype(float)],
             "point": [_label(points, int(i)) for i in neighbors.rows],
-        }
-    )
-    st.dataframe(
-        table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 420),
-        column_config={
-            "row": st.column_config.NumberColumn("row", width="small"),
-            "distance": st.column_config.NumberColumn("distance", format="%.4f", width="small"),
         },
+        index=pd.Index(neighbors.rows.astype(int), name="row"),
     )
+    st.table(table)
     return Inspection(None if query else int(point), query or None, neighbors)

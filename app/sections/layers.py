@@ -18,24 +18,41 @@ from embeddings.choices import METHOD_NAMES, METHODS
 from embeddings.data import Dataset
 
 from app import state
+from app.look import default_color_column
 from app.sections import show_error, texts_needed
-from app.sections.explore import default_color_column
+from embeddings.mapdata import OTHER, OTHER_SLOT, PALETTE, category_slots
 
 # A layer walk holds (layers x points x width) floats and lays out every layer: keep it interactive.
 MAX_TEXTS = {"text": 3000, "token": 300}
-MAX_LEGEND_CLASSES = 20
 HOVER_CHARS = 120
 METHOD_LABELS = {METHOD_NAMES[m]: m for m in METHODS if m != "tsne"}  # "PCA" -> "pca"; t-SNE: too slow per layer
 NO_LABELS = "(none)"
 
 
 
+def colour_groups(groups: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
+    """(name, colour, rows) per legend entry, as the Explore map colours the same column: the 19
+    largest values each in its own colour of the same palette (slot for slot), the rest as one
+    grey "other"; no groups: one plain group."""
+    if groups is None:
+        return [("points", PALETTE[0], None)]
+    values = pd.Series(np.asarray(groups, dtype=object)).astype(str)
+    slots, grouped = category_slots(values)
+    slot = values.map(slots).fillna(OTHER_SLOT).to_numpy(dtype=int)
+    names = {s: name for name, s in slots.items()}
+    out = []
+    for s in sorted(set(slot.tolist())):
+        name = names.get(s) if s in names else (OTHER if grouped else values[slot == s].iloc[0])
+        out.append((name, PALETTE[s], np.flatnonzero(slot == s)))
+    return out
+
+
 def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str] | None,
                     highlight: np.ndarray | None = None, title: str = "") -> go.Figure:
     """A scatter with one frame per layer and a slider; points keep their identity between frames."""
-    names = sorted(set(groups)) if groups is not None and len(set(groups)) <= MAX_LEGEND_CLASSES else [None]
-    members = [np.flatnonzero(np.asarray(groups) == name) if name is not None else np.arange(len(hover))
-               for name in names]
+    # "other" is drawn first (under the named values, as the Explore map draws it) and listed last.
+    legend = sorted(colour_groups(groups), key=lambda entry: entry[0] != OTHER or groups is None)
+    members = [rows if rows is not None else np.arange(len(hover)) for _, _, rows in legend]
     if highlight is not None and highlight.any():
         members.append(np.flatnonzero(highlight))
     hover = np.asarray(hover, dtype=object)
@@ -47,11 +64,13 @@ def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str
         for number, rows in enumerate(members):
             trace = go.Scatter(x=coords[layer][rows, 0], y=coords[layer][rows, 1], ids=[str(r) for r in rows])
             if look:
-                marked = highlight is not None and number == len(members) - 1 and len(members) > len(names)
+                marked = number == len(legend)
                 trace.update(
-                    mode="markers", name="the word" if marked else (names[number] or "points"), text=hover[rows],
+                    mode="markers", name="the word" if marked else legend[number][0], text=hover[rows],
+                    legendrank=1000 + number if not marked and legend[number][0] == OTHER else 500 + number,
                     hovertemplate="%{text}<extra></extra>",
                     marker={"size": 13 if marked else 7, "symbol": "diamond" if marked else "circle",
+                            "color": "#111111" if marked else legend[number][1],
                             "line": {"width": 1.5 if marked else 0, "color": "black"}},
                 )
             out.append(trace)
@@ -64,7 +83,7 @@ def layer_animation(coords: list[np.ndarray], hover: list[str], groups: list[str
     figure = go.Figure(data=traces(len(coords) - 1, True), frames=frames)
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": False}, "transition": {"duration": 400}}
     figure.update_layout(
-        title=title, height=560, showlegend=names[0] is not None or len(members) > len(names),
+        title=title, height=560, showlegend=groups is not None or len(members) > len(legend),
         xaxis={"range": [low[0] - pad[0], high[0] + pad[0]], "title": ""},
         yaxis={"range": [low[1] - pad[1], high[1] + pad[1]], "title": ""},
         sliders=[{"active": len(coords) - 1, "currentvalue": {"prefix": "layer "},

@@ -2,9 +2,9 @@
 (and the bookmarks a projector config came with), and keep the page URL on the current view.
 
 A view is ``embeddings.views.View`` (small JSON). Reopening one sets the widgets' session state
-before they are drawn, so the page then computes the same projection (cached) and shows the same
-look. The look (colour, label, search, selection, camera) is taken as a plain dict, so it can come
-from the widgets or from the URL parameters the map component writes (``LOOK_KEYS``).
+before they are drawn, so the page then computes the same projection (cached), and hands its
+look to the look's one owner (app/look.py). The page URL is written here alone, on every run,
+from the view on screen: the URL always equals what the page shows.
 """
 
 from __future__ import annotations
@@ -13,46 +13,41 @@ from typing import Any, Mapping
 
 import streamlit as st
 
+from app import look as owner
 from app import state
 from app.sections import show_error
 from app.sections.data import LEVEL_LABELS
 from embeddings.data import SAMPLES
 from embeddings.errors import InputError
 from embeddings.choices import LOOK_KEYS, METHOD_NAMES
+from embeddings.look import Look
 from embeddings.views import QUERY_KEYS, PARAMS, View, delete_view, load_views, save_view
 
-NONE = "(none)"  # the explore section's "no column" option
 LEARNING_RATES = ("auto", 10, 50, 100, 200, 500, 1000)
 PARAM_KEYS = tuple(key for params in PARAMS.values() for _, key in params.values())
-MAX_URL_SELECTION = 1_000  # rows; a bigger selection would make a link tens of kilobytes long
-OWN_KEYS = QUERY_KEYS + PARAM_KEYS  # URL parameters this module writes; the look's are the map's
-
-
-def look_from_url() -> dict[str, Any]:
-    """The look's URL parameters, as the map component mirrors them into the page URL."""
-    return {key: st.query_params[key] for key in LOOK_KEYS if key in st.query_params}
+URL_KEYS = QUERY_KEYS + PARAM_KEYS + LOOK_KEYS  # every URL parameter of a view: written here alone
 
 
 def current_view(data: str | None, tensor: str | None, model: str | None, level: str, layer: int,
                  method: str, dims: int, seed: int, params: Mapping[str, Any], bookmark: int | None,
-                 look: Mapping[str, Any], selection: list[int], *, metadata: str | None = None,
-                 text_column: str | None = None) -> View:
-    """The view on screen, from plain values (data reference, recipe, look)."""
+                 look: Look, *, metadata: str | None = None, text_column: str | None = None,
+                 image_column: str | None = None) -> View:
+    """The view on screen, from plain values (data reference, recipe) and the look."""
     keep = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k in PARAMS[method]}
-    view = View(data=data, tensor=tensor, metadata=metadata, text_column=text_column, model=model or None,
-                level=level, layer=layer, method=method, dims=dims, seed=seed, params=keep, bookmark=bookmark)
-    return view.with_look({**look, "sel": selection})
+    return View(data=data, tensor=tensor, metadata=metadata, text_column=text_column, image_column=image_column,
+                model=model or None, level=level, layer=layer, method=method, dims=dims,
+                seed=seed, params=keep, bookmark=bookmark, look=look)
 
 
-def view_on_screen(choice: Any, params: Any, selection: list[int], look: Mapping[str, Any]) -> View | None:
-    """The page's current view (data choice, projection parameters, look, selection), or None
-    when it cannot be named (no data choice)."""
+def view_on_screen(choice: Any, params: Any, look: Look) -> View | None:
+    """The page's current view (data choice, projection parameters, look), or None when it
+    cannot be named (no data choice)."""
     if choice is None:
         return None
     return current_view(
         choice.data_ref, choice.tensor, choice.model or None if not choice.precomputed else None,
         choice.level, choice.layer, params.method, params.dims, params.seed, params.params, params.bookmark,
-        look, selection, metadata=choice.metadata, text_column=choice.text_column,
+        look, metadata=choice.metadata, text_column=choice.text_column, image_column=choice.image_column,
     )
 
 
@@ -71,9 +66,10 @@ def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
     elif data.startswith(("upload:", "paste:")):
         notes.append(f"This view was made from {'an uploaded file' if data.startswith('upload:') else 'pasted texts'}"
                      f" ({data.split(':', 1)[1]}): give the same data again to see it.")
-    elif data:  # a path on this machine, with the tensor or metadata file that goes with it
+    elif data:  # a path on this machine, with the tensor, metadata file or image column that goes with it
         values[state.SOURCE], values[state.DATA_PATH] = state.PATH_SOURCE, data
         values[state.PATH_METADATA] = view.metadata or ""
+        values[state.IMAGE_COLUMN] = view.image_column or ""
         if view.tensor:
             values[state.TENSOR] = view.tensor
     values[state.TEXT_COLUMN] = view.text_column  # None: the reader's own (the picker starts from it)
@@ -87,10 +83,6 @@ def widget_values(view: View) -> tuple[dict[str, Any], list[str]]:
         values[state.METHOD] = METHOD_NAMES[view.method]
     values[state.DIMS], values[state.SEED] = view.dims, view.seed
     values.update(_param_values(view))
-    values[state.COLOR_BY] = view.color or NONE
-    values[state.LABEL_BY] = view.label or NONE
-    values[state.SEARCH], values[state.SEARCH_REGEX] = view.search, view.regex
-    values[state.PENDING_SELECTION] = list(view.selection)
     return values, notes
 
 
@@ -114,12 +106,13 @@ def _param_values(view: View) -> dict[str, Any]:
 
 
 def apply_view(view: View) -> None:
-    """Put `view` into the widgets' state (drawn next) and the URL; say what cannot be restored."""
+    """Put `view` into the widgets' state (drawn next) and its look to the look's owner; say what
+    cannot be restored. The URL follows at the end of the run."""
     values, notes = widget_values(view)
     for key, value in values.items():
         st.session_state[key] = value
     st.session_state[state.VIEW_NOTES] = notes
-    write_url(view, with_look=True)
+    owner.reopen(view.look)
 
 
 def reopen_from_url() -> None:
@@ -138,35 +131,21 @@ def reopen_from_url() -> None:
     for key, value in values.items():
         st.session_state[key] = value
     st.session_state[state.VIEW_NOTES] = notes
+    owner.reopen(view.look)
 
 
-def write_url(view: View, *, with_look: bool) -> None:
-    """Keep the page URL on `view`: this module's URL parameters always, the look's when the widgets own them."""
-    query = view.to_query()
-    if len(view.selection) > MAX_URL_SELECTION:
-        query.pop("sel", None)  # a link stays a link; a saved view keeps the whole selection
-    keys = OWN_KEYS + (LOOK_KEYS if with_look else ())
+def write_url(view: View | None, look: Look | None = None) -> None:
+    """Keep the page URL on the view on screen (every parameter, the look's included); with no
+    view to name (custom axes), on the look alone. Row lists of more than MAX_URL_ROWS stay out
+    of a link (a saved view keeps them)."""
+    query = view.to_query() if view is not None else (look or Look()).to_query()
+    keys = URL_KEYS if view is not None else LOOK_KEYS
     for key in keys:
         if key in query:
             if st.query_params.get(key) != query[key]:
                 st.query_params[key] = query[key]
         elif key in st.query_params:
             del st.query_params[key]
-
-
-def forget_unknown_columns(columns: list[str]) -> None:
-    """A reopened colour or label column these points do not have falls back to the default."""
-    for key in (state.COLOR_BY, state.LABEL_BY, state.SEARCH_COLUMN):
-        value = st.session_state.get(key)
-        if value is not None and value != NONE and value not in columns:
-            del st.session_state[key]
-
-
-def take_pending_selection(points_digest: str) -> None:
-    """A reopened view's selection, for the points it now shows."""
-    pending = st.session_state.pop(state.PENDING_SELECTION, None)
-    if pending is not None:
-        state.set_selection(points_digest, pending)
 
 
 # ------------------------------------------------------------------ bookmarks as layouts

@@ -33,7 +33,6 @@ VOCAB_SIZES = (500, 1000, 2000, 5000)
 VOCAB_TAB_SIZE = 1000  # this tab's own default: a quick first picture
 NEIGHBOURS_SHOWN = 10
 MODEL_FACTS_TTL_S = 300  # a model folder created or fixed meanwhile is seen within minutes
-MAX_ALL_LABELS = 150  # above this, only highlighted tokens carry a text label
 
 
 # Pale, distinct backgrounds for neighbouring tokens (the text stays readable on all of them).
@@ -335,7 +334,7 @@ def _render_vocabulary_map(coords: np.ndarray, kept, rows: pd.DataFrame, data_id
         point_map(
             None, shown[[c for c in ("token", "token_id", "pieces") if c in shown.columns]], key=state.VOCAB_CHART,
             data_id=data_id, panels=[(f"{len(shown):,} tokens, {layout}", coords)], text_column="token",
-            label_by="token" if len(shown) <= MAX_ALL_LABELS else None, highlight=highlight,
+            label_by="token", highlight=highlight,  # labels where they have room, as on every map
             selection=chosen, focus=None if focus is None else tokens.index(focus), height=560,
         )
     if neighbours is not None:

@@ -110,10 +110,10 @@ def choose_backend(
         backend = pinned  # what auto means on this machine, when the user (or a test run) pinned it
     if backend == "torch":
         if precision != "fp32":
-            raise InputError("--quantize int8 runs on the onnx backend (or auto), not on torch")
+            raise InputError("int8 quantisation runs on the onnx backend (or auto), not on torch")
         return TORCH
     if precision == "int8" and backend == "openvino":
-        raise InputError("--quantize int8 runs on the onnx backend (or auto), not on openvino")
+        raise InputError("int8 quantisation runs on the onnx backend (or auto), not on openvino")
     asked = backend
     if device not in (None, "cpu"):
         return _torch_because(asked, f"the converted model runs on the CPU and device {device} was asked for")

@@ -21,7 +21,7 @@ from embeddings.map.bundle import bundle
 from embeddings.map.layout import MapLayout
 
 # The look keys the page applies (the map's own spelling: embeddings/map/static/core/look.js).
-PAGE_LOOK_KEYS = ("search", "regex", "case", "sel", "cam")
+PAGE_LOOK_KEYS = ("search", "search_in", "regex", "case", "sel", "iso", "density", "cam")
 
 PAGE = """<!doctype html>
 <html lang="en">

@@ -4,7 +4,11 @@ The data goes to the browser once, as the binary ``payload`` trait (``embeddings
 format); after that only small traits travel. Set ``color``, ``label``, ``search``, ``regex``,
 ``case``, ``selected`` or ``highlight`` from Python and the map follows; colour, search or select
 in the map and the traits follow (``selected`` holds row ids). A click asks Python for the point's
-nearest neighbours in the original space, which the map then lights (``highlight``). The
+nearest neighbours in the original space, which the map then lights (``highlight``). A layout
+still forming (an ``embeddings.live.LiveProjection``) is followed: its frames go as ``coords``
+(coordinates only, the look stays), how far it has got as ``live``, and the map's Pause, Resume
+and Stop come back as messages (the run computes in its own thread, so the kernel is free to
+hear them). The
 widget's JavaScript is the map core and ``hosts/widget.js`` joined into one module
 (``embeddings.map.bundle``), so nothing is fetched from anywhere.
 
@@ -14,6 +18,9 @@ Needs ``anywidget`` (``pip install 'embedding-explorer[notebook]'``); ``embeddin
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import replace
 from typing import Any
 
 import anywidget
@@ -23,6 +30,9 @@ import traitlets
 from embeddings.errors import InputError
 from embeddings.map.bundle import bundle
 from embeddings.map.layout import MapLayout
+from embeddings.mapdata import pack_coords
+
+FRAME_SECONDS = 0.15  # a layout forming: at most this often a new frame to the notebook (as the app: about 6.7 a second)
 
 
 class RowIds(traitlets.List):
@@ -53,14 +63,21 @@ class MapWidget(anywidget.AnyWidget):
     selected = RowIds().tag(sync=True)  # row ids
     highlight = RowIds().tag(sync=True)  # row ids lit (a clicked point and its neighbours)
     clicked = traitlets.Int(None, allow_none=True)  # the row id clicked last (set by the map)
+    coords = traitlets.Bytes(b"").tag(sync=True)  # a new layout of the same points (mapdata.pack_coords)
+    live = traitlets.Dict(default_value=None, allow_none=True).tag(sync=True)  # a layout forming: LiveProjection.status()
 
-    def __init__(self, layout: MapLayout, *, neighbors: int = 10, **traits: Any) -> None:
+    def __init__(self, layout: MapLayout, *, neighbors: int = 10, run: Any = None, **traits: Any) -> None:
+        """run: an embeddings.live.LiveProjection of the points `layout` draws, followed as it forms."""
         self._layout = layout
         self._neighbors = int(neighbors)
+        self._run = run
         points = layout.points
         super().__init__(payload=layout.payload(), data_id=f"{points.digest}:{len(layout.positions)}",
                          text_column=points.label_column or "", **traits)
         self.on_msg(self._on_message)
+        if run is not None:
+            self.live = run.status()
+            threading.Thread(target=self._follow, args=(run,), daemon=True, name="map-live").start()
 
     # ---------------------------------------------------------------- checks (one line each)
     @traitlets.validate("color", "label")
@@ -116,7 +133,32 @@ class MapWidget(anywidget.AnyWidget):
         self.highlight = lit
         return lit
 
+    # ---------------------------------------------------------------- a layout forming
+    def _follow(self, run: Any) -> None:
+        """Each new frame of the run to the map (at most every FRAME_SECONDS), then the result."""
+        from embeddings.live import OVER
+
+        seq = 0
+        while True:
+            seq, frame = run.wait(seq, timeout=1.0)
+            snapshot = run.snapshot()
+            if frame is not None and snapshot["frame"] is frame:
+                self.coords = pack_coords(frame.coords)
+            if snapshot["state"] in OVER:
+                break
+            self.live = run.status(snapshot)
+            time.sleep(FRAME_SECONDS)
+        if snapshot["state"] == "done":  # the finished layout: what the map and Python read from now on
+            final = run.result()
+            self._layout = replace(self._layout, coords=np.asarray(final.coords, dtype=np.float32))
+            self.coords = pack_coords(final.coords)
+        self.live = None if snapshot["state"] == "done" else run.status(snapshot)
+
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "live" and self._run is not None:
+            if content.get("action") in ("pause", "resume", "stop"):
+                getattr(self._run, content["action"])()
+            return
         if not isinstance(content, dict) or content.get("type") != "click" or content.get("clicked") is None:
             return
         self.clicked = int(content["clicked"])

@@ -36,7 +36,7 @@ table = pd.DataFrame({
 st.session_state["runs"] = st.session_state.get("runs", 0) + 1
 st.write(f"runs: {st.session_state['runs']}")
 event = point_map(coords, table, key="map", data_id=f"demo-{dims}d", text_column="text", height=520,
-                  highlight=st.session_state.get("neighbours", []), mirror_url=True)
+                  highlight=st.session_state.get("neighbours", []))
 if event is not None:
     st.write(f"event: {event.type} clicked={event.clicked} selected={len(event.selection)}")
     if event.new and event.clicked is not None:

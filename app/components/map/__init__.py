@@ -3,10 +3,17 @@
 Its files are the map core's (``embeddings/map/static``: index.html, the ES modules of the core
 and of its Streamlit host), package data of ``embeddings``; they load nothing else.
 The projection goes to the browser once per ``data_id`` as one binary payload
-(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON. Colour,
-labels, search, hover, zoom, rotate, selection and isolate then happen in the browser; Python
-hears a clicked point, a changed selection, an action, or ``need`` (the browser lacks the data
-of an id, e.g. its iframe was re-created, so it is sent again).
+(``embeddings.mapdata.pack_map_data``); later reruns send only the id and small JSON, and a new
+layout of the same points (same rows, columns and colours) only its coordinates
+(``pack_coords``). A layout still forming (``live``) sends its frames another way (``app.live``). Colour,
+labels, search, hover, zoom, rotate, selection and isolate then happen in the browser at once;
+Python hears what changed: the look's keys changed in the map (``MapEvent.changes``, a moment
+after the last change), a clicked point, a selection, an action, or ``need`` (the browser lacks
+the data of an id, e.g. its iframe was re-created, so it is sent again).
+
+A map whose look has an owner (the Explore tab's: app/look.py) is given that look with a
+revision number: the browser takes it when the revision grows, so a rerun never undoes what a
+person just did in the map.
 """
 
 from __future__ import annotations
@@ -21,21 +28,24 @@ import streamlit.components.v1 as components
 
 from app import state
 from embeddings.map import STATIC
-from embeddings.mapdata import pack_map_data
+from embeddings.mapdata import pack_coords, pack_map_data, table_digest
 
 _component = components.declare_component("point_map", path=str(STATIC))
 SENT, HANDLED, PAYLOADS = state.MAP_SENT, state.MAP_HANDLED, state.MAP_PAYLOADS  # session_state keys
+HELD = state.MAP_HELD
 
 
 @dataclass(frozen=True)
 class MapEvent:
-    """What the browser reported last: a click, a selection, an action; and the look it shows."""
+    """What the browser reported last: the look's keys it changed, a click, a selection, an action."""
 
     clicked: int | None = None  # row id clicked (its neighbours are wanted)
-    selection: list[int] = field(default_factory=list)  # row ids selected (box, lasso, clicks)
-    action: str | None = None  # "isolate", "show_all", "need" or None
-    look: dict = field(default_factory=dict)  # color, label, search, regex, case, sel, cam
-    type: str | None = None  # "click", "select", "action", "need"
+    selection: list[int] = field(default_factory=list)  # row ids selected (with click, select, action)
+    action: str | None = None  # "isolate", "show_all", "reproject", "need"; a "layout" event's state; or None
+    changes: dict = field(default_factory=dict)  # look keys changed in the map (LOOK_KEYS' spelling)
+    type: str | None = None  # "look", "click", "select", "action", "need", "layout" (a layout forming is done or stopped)
+    data_id: str | None = None  # the data the map showed when it reported
+    seq: int = 0  # the event's number (grows)
     new: bool = False  # True on the first rerun that carries this event
 
 
@@ -44,13 +54,16 @@ def event_from_value(value: Any, handled_seq: int) -> MapEvent | None:
     if not isinstance(value, dict):
         return None
     clicked = value.get("clicked")
+    seq = int(value.get("seq") or 0)
     return MapEvent(
         clicked=int(clicked) if isinstance(clicked, (int, float)) else None,
         selection=[int(r) for r in value.get("selection") or []],
         action=value.get("action"),
-        look=dict(value.get("look") or {}),
+        changes=dict(value.get("changes") or {}),
         type=value.get("type"),
-        new=int(value.get("seq") or 0) > handled_seq,
+        data_id=value.get("data_id"),
+        seq=seq,
+        new=seq > handled_seq,
     )
 
 
@@ -72,6 +85,21 @@ def _payload(key: str, data_id: str, coords: Any, table: pd.DataFrame, **options
     return payload
 
 
+def _data_args(key: str, data_id: str, coords: Any, table: pd.DataFrame, **options: Any) -> dict:
+    """The data of `data_id` for the browser: the whole payload, or only the coordinates when the
+    browser holds these points already (another layout of them: PCA to UMAP, other parameters)."""
+    sent, held = st.session_state.setdefault(SENT, {}), st.session_state.setdefault(HELD, {})
+    payload = _payload(key, data_id, coords, table, **options)
+    points_digest = table_digest(payload)
+    if key in sent and held.get(key) == points_digest:
+        args = {"coords": pack_coords(coords, panel_titles=options.get("panel_titles", ()),
+                                      axis_titles=options.get("axis_titles", ())), "base_id": sent[key]}
+    else:
+        args = {"payload": payload}
+    sent[key], held[key] = data_id, points_digest
+    return args
+
+
 def point_map(
     coords: np.ndarray,
     table: pd.DataFrame,
@@ -82,49 +110,51 @@ def point_map(
     label_by: str | None = None,
     text_column: str | None = None,
     highlight: Sequence[int] = (),
-    selection: Sequence[int] = (),
+    selection: Sequence[int] | None = None,
     focus: int | None = None,
     annotations: Sequence[dict] = (),
     look: dict | None = None,
+    look_rev: int | None = None,
+    look_seq: int = 0,
+    frame_id: str | None = None,
+    can_reproject: bool = False,
     panels: Sequence[tuple[str, np.ndarray]] | None = None,
     categories_from: pd.DataFrame | None = None,
+    muted: dict[str, Sequence[str]] | None = None,
     axis_titles: Sequence[str] = (),
-    mirror_url: bool = False,
+    live: dict | None = None,
     height: int = 620,
     images: Any = None,
 ) -> MapEvent | None:
     """Draw `coords` (n, 2|3) with one `table` row per point (table index = row id).
 
-    data_id names this projection (same id, same coords and table): the browser is sent the data
-    only when it does not hold that id. highlight / selection / focus are row ids (neighbours
-    to keep bright, rows to ring, the inspected point); they change the browser's state only when
-    they change here. look: the initial look (color, label, search, regex, case, sel, cam).
-    panels: 2-4 (title, coords) drawn side by side with linked hover and selection (coords is
-    then ignored). categories_from: the whole table when `table` is part of it, so category
-    colours keep their meaning. mirror_url: write the look into the page's query string.
-    images: the points' images (embeddings.images.Images), numbered as `table`'s index numbers its
-    rows; the rows shown are sent once as an atlas with the data: hover shows a point's image, and
-    zoomed in the points are drawn as their images.
-    """
-    sent = st.session_state.setdefault(SENT, {})
-    handled = st.session_state.setdefault(HANDLED, {})
+    data_id names this projection: the browser is sent the data only when it lacks that id.
+    highlight / selection / focus: row ids (lit, ringed: None leaves the map's own, inspected).
+    look: the look (LOOK_KEYS), taken by a new map and, when `look_rev` grows, by the map on screen
+    (look_seq: the last event its owner took). frame_id: a new data id in the same frame keeps the
+    camera. can_reproject: "re-project" beside Isolate. panels: 2-4 (title, coords), linked.
+    categories_from: the whole table when `table` is part of it. muted: column -> values drawn grey,
+    under, last (noise). images: the points' images (by row id), sent once as an atlas. live: a
+    layout forming (``LiveProjection.status()`` and its frames' ``url``): the map follows it."""
+    sent, handled = st.session_state.setdefault(SENT, {}), st.session_state.setdefault(HANDLED, {})
     previous = st.session_state.get(key)
     event = event_from_value(previous, handled.get(key, 0))
     if event is not None and event.new and event.type == "need" and previous.get("need") == data_id:
-        sent.pop(key, None)  # the browser lost it (its iframe was re-created)
+        sent.pop(key, None)  # the browser lost it (its iframe was re-created): all of it goes again
     args: dict[str, Any] = dict(
         data_id=data_id, color_by=color_by, label_by=label_by, text_column=text_column,
-        highlight=[int(r) for r in highlight], selection=_selection_arg(selection, event),
+        highlight=[int(r) for r in highlight],
+        selection=None if selection is None else _selection_arg(selection, event),
         focus=None if focus is None else int(focus), annotations=[_annotation(a) for a in annotations],
-        look=look, mirror_url=mirror_url, height=int(height),
+        look=look, look_rev=look_rev, look_seq=int(look_seq), frame_id=frame_id, can_reproject=can_reproject,
+        live=live, height=int(height),
     )
     if sent.get(key) != data_id:
         coords_arg = [c for _, c in panels] if panels else coords
         titles = [t for t, _ in panels] if panels else ()
-        args["payload"] = _payload(key, data_id, coords_arg, table, categories_from=categories_from,
-                                   panel_titles=titles, axis_titles=axis_titles,
-                                   images=None if images is None else images.subset(table.index.to_numpy()))
-        sent[key] = data_id
+        args.update(_data_args(key, data_id, coords_arg, table, categories_from=categories_from, panel_titles=titles,
+                               axis_titles=axis_titles, muted=muted,
+                               images=None if images is None else images.subset(table.index.to_numpy())))
     value = _component(key=key, default=None, **args)
     event = event_from_value(value, handled.get(key, 0))
     if event is not None and event.new:

@@ -1,11 +1,13 @@
-// Colours: the categorical palette (slot i is category i, slot 19 "other"), the numeric scale,
+// Colours: the categorical palette (slot i is category i, slot 19 "other", slot 20 the muted
+// values such as a cluster column's noise: embeddings/mapdata.py MUTED_SLOT), the numeric scale,
 // and point colours as one little-endian RGBA word per point. Owns every colour the map draws.
 
 // Tableau-style categorical colours (colour-blind aware).
 export const PALETTE = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7",
   "#9C755F", "#499894", "#A0CBE8", "#FFBE7D", "#FF9D9A", "#86BCB6", "#8CD17D", "#F1CE63", "#D4A6C8",
-  "#FABFD2", "#D7B5A6", "#9A9A9A"];
+  "#FABFD2", "#D7B5A6", "#9A9A9A", "#C8C8C8"];
 export const OTHER_SLOT = 19;
+export const MUTED_SLOT = 20;
 export const VIRIDIS = ["#440154", "#482878", "#3E4A89", "#31688E", "#26828E", "#1F9E89", "#35B779", "#6DCD59", "#B4DE2C", "#FDE725"];
 const PLAIN = "#4E79A7";
 const MISSING_RGB = [154, 154, 154];

@@ -28,11 +28,11 @@ export function bindPointer(panel, map) {
     if (!d) return;
     if (!d.moved) { clickAt(panel, map, e.offsetX, e.offsetY, d.add); return; }
     if (d.path && d.path.length > 2) selectInPolygon(panel, map, d.path, d.add);
-    map.requestDraw(); map.lookChanged();
+    map.requestDraw(); map.lookChanged(d.mode === "pan" ? ["cam"] : ["sel"]);
   });
   c.addEventListener("pointerleave", () => { if (!panel.drag && S.hover >= 0) { S.hover = -1; map.hideTooltip(); map.requestDraw(); } });
   c.addEventListener("contextmenu", (e) => e.preventDefault());
-  c.addEventListener("dblclick", () => { panel.resetCamera(); map.requestDraw(); map.lookChanged(); });
+  c.addEventListener("dblclick", () => { panel.resetCamera(); map.requestDraw(); map.lookChanged(["cam"]); });
 }
 
 function hoverAt(panel, map, x, y, clientX, clientY) {  // at most one pick per frame
@@ -52,7 +52,7 @@ function clickAt(panel, map, x, y, add) {
   if (!add) { S.selected.fill(0); }
   S.selected[i] = add ? 1 - S.selected[i] : 1;
   S.focus = i;
-  map.refreshColors(); map.requestDraw(); map.lookChanged();
+  map.refreshColors(); map.requestDraw(); map.lookChanged(["sel"]);
   map.emit({ type: "click", clicked: rowOf(S, i) });
 }
 

@@ -44,7 +44,9 @@ export function renderStatus(map) {
   const S = map.state, data = S.data, el = map.els.status; if (!data) return;
   let shown = data.n;
   if (S.hidden) { shown = 0; for (let i = 0; i < data.n; i++) shown += S.hidden[i] ? 0 : 1; }
-  const parts = [plural(shown, "point") + (shown < data.n ? ` of ${data.n.toLocaleString("en-US")} (isolated)` : "")];
+  const isolated = shown < data.n ? ` of ${data.n.toLocaleString("en-US")} (isolated: the others hidden)`
+    : S.isolatedRows.length ? " (isolated, laid out on their own)" : "";
+  const parts = [plural(shown, "point") + isolated];
   if (data.panels[0]) parts.push(`${data.panels[0].dims}D`);
   if (S.search && !S.searchError) {
     const how = S.regex ? `regex /${S.search}/` : `“${S.search}”`;

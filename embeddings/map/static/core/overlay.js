@@ -53,38 +53,65 @@ function* labelCandidates(S, n) {
   for (let k = 0, i = 0; k < Math.min(n, LABEL_TRIES); k++, i = (i + step) % n) yield i;
 }
 
+// A label's box moved into the panel when it would stick out of an edge (its text stays whole).
+function inside(r, panel) {
+  const dx = r[0] < 0 ? -r[0] : r[2] > panel.w ? panel.w - r[2] : 0, dy = r[1] < 0 ? -r[1] : r[3] > panel.h ? panel.h - r[3] : 0;
+  return [r[0] + dx, r[1] + dy, r[2] + dx, r[3] + dy];
+}
+
+const overlaps = (r, placed) => placed.some((q) => !(r[0] > q[2] || r[2] < q[0] || r[1] > q[3] || r[3] < q[1]));
+
+// Annotations (cluster names) are placed first, as point labels are: each where it has room (at
+// its place, else just above, below, left or right of it), never over another; then the point
+// labels fit around them.
+function placeAnnotations(panel, S, ctx, m, placed) {
+  ctx.font = "bold 13px system-ui, sans-serif";
+  const out = [];
+  for (const a of S.annotations) {
+    const d = panel.dims, x = a.x, y = a.y, z = d === 3 ? (a.z || 0) : 0, cw = m[3] * x + m[7] * y + m[11] * z + m[15];
+    if (cw <= 0) continue;
+    const sx = ((m[0] * x + m[4] * y + m[8] * z + m[12]) / cw * 0.5 + 0.5) * panel.w;
+    const sy = (0.5 - (m[1] * x + m[5] * y + m[9] * z + m[13]) / cw * 0.5) * panel.h;
+    const w = ctx.measureText(a.text).width + 6, h = 18;
+    if (sx < 0 || sy < 0 || sx > panel.w || sy > panel.h) continue;  // its cluster is out of view
+    for (const [dx, dy] of [[0, 0], [0, -h - 2], [0, h + 2], [-w / 2 - 4, 0], [w / 2 + 4, 0], [0, -2 * h - 4], [0, 2 * h + 4]]) {
+      const r = inside([sx + dx - w / 2, sy + dy - h / 2, sx + dx + w / 2, sy + dy + h / 2], panel);
+      if (overlaps(r, placed)) continue;
+      placed.push(r); out.push({ text: a.text, rect: r });
+      break;
+    }
+  }
+  return out;
+}
+
 function drawLabels(panel, S, ctx, m) {
   const col = S.labelBy ? S.data.columns.get(S.labelBy) : null;
-  ctx.font = "12px system-ui, sans-serif"; ctx.textBaseline = "bottom";
   const placed = [], hidden = S.hidden;
-  const fits = (r) => placed.every((q) => r[0] > q[2] || r[2] < q[0] || r[1] > q[3] || r[3] < q[1]);
+  const names = placeAnnotations(panel, S, ctx, m, placed);
+  ctx.font = "12px system-ui, sans-serif"; ctx.textBaseline = "bottom";
+  let labels = 0;
   if (col) {
     const seen = new Set();
     for (const i of labelCandidates(S, panel.n)) {
-      if (placed.length >= MAX_LABELS) break;
+      if (labels >= MAX_LABELS) break;
       if (seen.has(i) || (hidden && hidden[i])) continue;
       seen.add(i);
       const p = panel.project(i, m);
       if (!p || p[0] < 0 || p[1] < 0 || p[0] > panel.w || p[1] > panel.h) continue;
       const text = labelText(col, i), w = ctx.measureText(text).width;
-      const r = [p[0] - w / 2 - 2, p[1] - 20, p[0] + w / 2 + 2, p[1] - 5];
-      if (!fits(r) && i !== S.hover) continue;
-      placed.push(r);
+      const r = inside([p[0] - w / 2 - 2, p[1] - 20, p[0] + w / 2 + 2, p[1] - 5], panel);
+      if (overlaps(r, placed) && i !== S.hover) continue;
+      placed.push(r); labels++;
       ctx.fillStyle = "rgba(255,255,255,0.8)"; ctx.fillRect(r[0], r[1], r[2] - r[0], r[3] - r[1]);
-      ctx.fillStyle = "#222"; ctx.fillText(text, p[0] - w / 2, p[1] - 6);
+      ctx.fillStyle = "#222"; ctx.fillText(text, r[0] + 2, r[3] - 1);
     }
   }
-  panel.labelsDrawn = placed.length;
-  ctx.font = "bold 13px system-ui, sans-serif";
-  for (const a of S.annotations) {
-    const d = panel.dims, pt = [a.x, a.y, a.z || 0];
-    const x = pt[0], y = pt[1], z = d === 3 ? pt[2] : 0, cw = m[3] * x + m[7] * y + m[11] * z + m[15];
-    if (cw <= 0) continue;
-    const sx = ((m[0] * x + m[4] * y + m[8] * z + m[12]) / cw * 0.5 + 0.5) * panel.w;
-    const sy = (0.5 - (m[1] * x + m[5] * y + m[9] * z + m[13]) / cw * 0.5) * panel.h;
-    const w = ctx.measureText(a.text).width;
-    ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(sx - w / 2 - 3, sy - 9, w + 6, 18);
-    ctx.fillStyle = "#000"; ctx.textBaseline = "middle"; ctx.fillText(a.text, sx - w / 2, sy);
+  panel.labelsDrawn = labels;
+  panel.annotationsDrawn = names.map((a) => ({ text: a.text, rect: a.rect.slice() }));  // tests read where names went
+  ctx.font = "bold 13px system-ui, sans-serif"; ctx.textBaseline = "middle";
+  for (const { text, rect } of names) {
+    ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1]);
+    ctx.fillStyle = "#000"; ctx.fillText(text, rect[0] + 3, (rect[1] + rect[3]) / 2);
   }
 }
 

@@ -1,7 +1,7 @@
 // Point colours: each point's RGBA word from the colour column, then dimmed unless bright
 // (search matches, else the host's highlight, else the selection), hidden when isolated away;
 // and the index lists of the bright and the selected points that the renderer draws on top.
-import { DIMMED32, MISSING32, PALETTE_RGB, PLAIN32, VIRIDIS_LUT, rgba32 } from "./colors.js";
+import { DIMMED32, MISSING32, MUTED_SLOT, PALETTE_RGB, PLAIN32, VIRIDIS_LUT, rgba32 } from "./colors.js";
 
 function baseColors(S, col, n) {  // one RGBA word per point for the colour column, cached per column
   if (S.baseFor === (col ? col.name : null) && S.base && S.base.length === n) return S.base;
@@ -16,7 +16,20 @@ function baseColors(S, col, n) {  // one RGBA word per point for the colour colu
     for (let i = 0; i < n; i++) out[i] = lut[codes[i]];
   }
   S.base = out; S.baseFor = col ? col.name : null;
+  S.drawOrder = drawOrder(col, n);
   return out;
+}
+
+// The order the points are drawn in when the colour column has muted values (a cluster
+// column's noise): those first, so the others are drawn over them; else null (row order).
+function drawOrder(col, n) {
+  if (!col || col.type === "number" || !col.legend.some((e) => e.muted)) return null;
+  const muted = col.slots.map((slot) => (slot === MUTED_SLOT ? 1 : 0)), codes = col.codes, order = new Uint32Array(n);
+  let first = 0;
+  for (let i = 0; i < n; i++) if (muted[codes[i]]) first++;
+  let a = 0, b = first;
+  for (let i = 0; i < n; i++) { if (muted[codes[i]]) order[a++] = i; else order[b++] = i; }
+  return order;
 }
 
 // Sets S.colors (4 bytes per point), S.brightIdx, S.selectedIdx (shown ones) and S.selectedCount.

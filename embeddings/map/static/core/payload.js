@@ -35,7 +35,10 @@ export function decodePayload(bytes) {
   if (rows) { rowIndex = new Map(); rows.forEach((r, i) => rowIndex.set(r, i)); }
   // Points that are images: the atlas's bytes and how to cut it (images.js decodes it).
   const images = header.images ? Object.assign({ atlas: sections["images/atlas"] }, header.images) : null;
-  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [], images, imagesNote: header.images_note || null };
+  // coordsOnly: a new layout of points the map already holds (embeddings.mapdata.pack_coords);
+  // live: how far a layout still forming has got (its iteration, state), as the server wrote it.
+  return { n, panels, columns, rows, rowIndex, axisTitles: header.axis_titles || [], images,
+    imagesNote: header.images_note || null, coordsOnly: !!header.coords_only, live: header.live || null };
 }
 
 export function columnValues(col) {  // the distinct strings of a category column, decoded once

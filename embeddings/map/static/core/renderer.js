@@ -48,6 +48,7 @@ export class Panel {
     for (const name of ["u_mvp", "u_size", "u_override", "u_ring", "u_round"]) this.u[name] = gl.getUniformLocation(this.program, name);
     this.posBuf = gl.createBuffer(); this.colBuf = gl.createBuffer();
     this.brightBuf = gl.createBuffer(); this.selBuf = gl.createBuffer(); this.lodBuf = gl.createBuffer();
+    this.orderBuf = gl.createBuffer(); this.orderCount = 0;
     this.vao = gl.createVertexArray();
     this.screen = null; this.screenKey = "";
     this.contourCache = null;
@@ -94,6 +95,22 @@ export class Panel {
     gl.bindVertexArray(null);
     this.bounds(); this.resetCamera(); this.contourCache = null; this.grid = null;
     this.sprites.reset(); this.spriteSide = 0;
+  }
+
+  // New coordinates for the same points (another layout of them, or one still forming). The
+  // camera keeps its place relative to the layout's extent: a view fitted to the layout stays
+  // fitted while it grows, and one zoomed into a corner stays on that corner.
+  setCoords(panel) {
+    if (panel.dims !== this.dims || panel.coords.length !== this.n * this.dims) { this.setData(panel, this.n); return; }
+    const gl = this.gl, c = this.cam, k = this.dims === 2 ? [0, 1] : [0, 1, 2];
+    const at = k.map((i) => (c["xyz"[i]] - this.center[i]) / this.extent[i]);
+    this.coords = panel.coords;
+    if (panel.title !== undefined && panel.title !== "") { this.title.textContent = panel.title; this.title.hidden = false; }
+    gl.bindBuffer(gl.ARRAY_BUFFER, this.posBuf);
+    gl.bufferSubData(gl.ARRAY_BUFFER, 0, panel.coords);
+    this.bounds();
+    k.forEach((i, j) => { c["xyz"[i]] = this.center[i] + at[j] * this.extent[i]; });
+    this.screen = null; this.contourCache = null; this.grid = null;
   }
 
   bounds() {  // centre and half-extent of the finite coordinates
@@ -191,6 +208,9 @@ export class Panel {
     if (this.lod) {
       gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.lodBuf);
       gl.drawElements(gl.POINTS, this.lodCount, gl.UNSIGNED_INT, 0);
+    } else if (this.orderCount) {  // muted points first, the others over them
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuf);
+      gl.drawElements(gl.POINTS, this.orderCount, gl.UNSIGNED_INT, 0);
     } else gl.drawArrays(gl.POINTS, 0, this.n);
     gl.uniform1f(this.u.u_round, 1);
     if (this.brightCount) {  // bright points on top of the dimmed ones
@@ -209,7 +229,7 @@ export class Panel {
 
   drawOverlay() { drawOverlay(this, this.S); }
 
-  uploadColors(colors, bright, selected) {
+  uploadColors(colors, bright, selected, order = null) {
     const gl = this.gl;
     gl.bindBuffer(gl.ARRAY_BUFFER, this.colBuf); gl.bufferSubData(gl.ARRAY_BUFFER, 0, colors);
     gl.bindVertexArray(this.vao);
@@ -217,6 +237,11 @@ export class Panel {
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, bright || new Uint32Array(0), gl.DYNAMIC_DRAW);
     gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.selBuf);
     gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, selected || new Uint32Array(0), gl.DYNAMIC_DRAW);
+    if (order !== this.order) {  // uploaded again only when the colour column's order changes
+      gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.orderBuf);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, order || new Uint32Array(0), gl.STATIC_DRAW);
+      this.order = order; this.orderCount = order ? order.length : 0;
+    }
     gl.bindVertexArray(null);
     this.brightCount = bright ? bright.length : 0; this.selCount = selected ? selected.length : 0;
   }
@@ -230,7 +255,7 @@ export class Panel {
       const after = this.unproject2d(x, y);
       this.cam.x += before[0] - after[0]; this.cam.y += before[1] - after[1];
     } else this.cam.dist = Math.min(Math.max(this.cam.dist / factor, 0.05), 50);
-    this.map.requestDraw(); this.map.lookChanged();
+    this.map.requestDraw(); this.map.lookChanged(["cam"]);
   }
 
   unproject2d(x, y) {
@@ -251,7 +276,7 @@ export class Panel {
       this.cam.yaw -= dx * 0.008;
       this.cam.pitch = Math.min(Math.max(this.cam.pitch + dy * 0.008, -1.5), 1.5);
     }
-    this.map.lookChanged();
+    this.map.lookChanged(["cam"]);
   }
 
   release() {  // the GPU memory back now, not when the page goes (a notebook re-renders its outputs)

@@ -12,12 +12,15 @@ export function createState() {
     highlight: null, highlightList: [],     // from the host (neighbours): Uint8Array per point
     focus: -1,                              // the clicked / inspected point
     matches: null, matchCount: 0,           // search
-    hidden: null,                           // Uint8Array: isolated in the browser (1 = hidden)
+    hidden: null,                           // Uint8Array: isolated in place (1 = hidden)
+    isolatedRows: [], reproject: false,     // the isolated row ids; laid out again on their own (by the host)
+    canReproject: false,                    // the host can lay out the isolated points again (the app)
     hover: -1, mode: "pan", contours: false, interacting: false,
-    colors: null, brightIdx: null, selectedIdx: null, base: null, baseFor: null,
+    colors: null, brightIdx: null, selectedIdx: null, base: null, baseFor: null, drawOrder: null,
     annotations: [], panels: [],
     images: null,                           // points that are images: their decoded atlas (images.js)
-    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null },
+    live: null,                             // a layout forming: {method, iteration, total, state, wanted, seq}
+    stats: { renders: 0, lastDrawMs: 0, firstDrawAt: null, dataAt: null, layouts: 0, layoutAt: null },
   };
 }
 

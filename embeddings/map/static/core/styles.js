@@ -5,13 +5,19 @@
 const CSS = `
 .emap { display: flex; flex-direction: column; height: 100%; position: relative; box-sizing: border-box;
   font-family: "Source Sans Pro", system-ui, sans-serif; font-size: 14px; color: #262730; text-align: left; }
-.emap .toolbar { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: center; padding: 2px 0 6px; }
+.emap .toolbar { display: flex; flex-direction: column; gap: 4px; padding: 2px 0 6px; font-size: 13px; }
+.emap .toolbar .row { display: flex; flex-wrap: wrap; gap: 4px 8px; align-items: center; }
 .emap .toolbar label { display: inline-flex; align-items: center; gap: 4px; margin: 0; font: inherit; }
-.emap .toolbar select, .emap .toolbar input[type=search] { font: inherit; padding: 2px 4px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; max-width: 11em; }
-.emap .toolbar .search input { width: 14em; max-width: none; }
+.emap .toolbar select, .emap .toolbar input[type=search] { font: inherit; padding: 2px 4px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; max-width: 8em; }
+.emap .toolbar .search input { width: 9em; max-width: none; }
 .emap .toolbar button { font: inherit; padding: 2px 8px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
 .emap .toolbar button:disabled { opacity: .45; cursor: default; }
-.emap .toolbar .modes { display: inline-flex; gap: 6px; border-left: 1px solid #ddd; padding-left: 8px; }
+.emap .toolbar .modes { display: inline-flex; gap: 6px; }
+.emap .live { display: flex; align-items: center; gap: 8px; height: 28px; box-sizing: border-box; padding: 0 0 4px;
+  white-space: nowrap; overflow: hidden; font-variant-numeric: tabular-nums; }  /* a fixed height: a new text never moves the map */
+.emap .live button { font: inherit; padding: 2px 10px; border: 1px solid #c9cbd3; border-radius: 4px; background: #fff; cursor: pointer; }
+.emap .live button:disabled { opacity: .45; cursor: default; }
+.emap .live[data-state=running] span::before, .emap .live[data-state=preparing] span::before { content: "● "; color: #2e7d32; }
 .emap .body { display: flex; flex: 1; min-height: 0; gap: 8px; }
 .emap .panels { flex: 1; display: grid; gap: 6px; min-width: 0; grid-auto-rows: minmax(0, 1fr); }
 .emap .panel { position: relative; min-width: 0; min-height: 0; border: 1px solid #e6e6ea; border-radius: 4px; overflow: hidden; background: #fff; }

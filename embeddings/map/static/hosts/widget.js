@@ -3,6 +3,8 @@
 // traits and the map: the payload arrives once as a binary buffer (`payload`); `color`,
 // `label`, `search`, `regex`, `case`, `selected` (row ids) and `highlight` (row ids lit, e.g. a
 // clicked point's neighbours) flow both ways without it; clicks and actions go to Python as
+// messages. A layout forming on the kernel comes as `coords` (coordinates only, the look stays)
+// and `live` (how far it has got: the live bar), and the bar's Pause / Resume / Stop go back as
 // messages. Bundled into one module by embeddings.map.bundle (a widget's code has no URL to
 // import the core's files from).
 import { createMap } from "../core/map.js";
@@ -32,6 +34,7 @@ function render({ model, el }) {
     model.save_changes();
   }
   function onEvent(event) {
+    if (event.type === "live") { model.send({ type: "live", action: event.action }); return; }
     write({ selected: map.selectedRows() });
     model.send({ type: event.type, clicked: event.clicked, action: event.action });
   }
@@ -56,12 +59,23 @@ function render({ model, el }) {
       look: { search: model.get("search"), regex: model.get("regex"), case: model.get("case"), sel: model.get("selected") },
     });
     map.setHighlight(model.get("highlight"));
+    map.setLive(model.get("live") || null);
+    if (model.get("coords") && model.get("coords").byteLength) relayout();
     map.refresh();
+  }
+  function relayout() {  // a new layout of the points held: coordinates only
+    const bytes = model.get("coords");
+    if (!S.data || !bytes || !bytes.byteLength) return;
+    let data;
+    try { data = decodePayload(bytes); } catch (err) { map.showError("The map could not read its data: " + err.message); return; }
+    if (map.setLayout(S.dataId, data.panels)) map.refresh();
   }
   const size = () => { root.style.height = model.get("height") + "px"; };
 
   const handlers = {
     "change:payload": load,
+    "change:coords": relayout,
+    "change:live": () => map.setLive(model.get("live") || null),
     "change:height": size,
     "change:color": () => { if (!fromMap && S.data) { map.setColorBy(model.get("color") || null); map.refresh(); } },
     "change:label": () => { if (!fromMap && S.data) { map.setLabelBy(model.get("label") || null); map.refresh(); } },
