@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -114,7 +114,7 @@ def url_query(page) -> dict[str, str]:
 
 
 def open_app(page, url: str, **query: str) -> dict:
-    page.goto(f"{url}/?{urlencode(query)}")
+    page.goto(with_query(url, query))
     state = map_state(page)
     wait_idle(page)
     return state
@@ -315,7 +315,7 @@ def test_a_bad_upload_keeps_the_last_map_drawn_whole_ten_times(page, server, tmp
                   "kind": ["function", "class"] * 10}).to_csv(good, index=False)
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 8)
-    page.goto(url + "/?method=pca")
+    page.goto(with_query(url, {"method": "pca"}))
     map_state(page, timeout_s=300)
     page.locator('[data-testid="stSidebar"]').get_by_text("Upload a file").click()
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
@@ -396,7 +396,7 @@ def test_stop_says_where_fine_tuning_stopped_and_nothing_is_left_running(page, s
     pd.DataFrame({"text": [f"{sentence}, note {i}." for i in range(60) for sentence in topics.values()],
                   "topic": [topic for _ in range(60) for topic in topics]}).to_csv(texts, index=False)
     out = tmp_path / "tuned"
-    page.goto(f"{url}/?{urlencode({'data': str(texts), 'method': 'pca'})}")
+    page.goto(with_query(url, {"data": str(texts), "method": "pca"}))
     map_state(page, lambda m: m["n"] == 180, 300, "the texts' map")
     wait_idle(page)
     page.get_by_role("tab", name="Fine-tune").click()
