@@ -90,7 +90,12 @@ def test_a_tsne_forms_on_the_map_with_pause_resume_and_stop(app, folder: Path) -
         canvas.hover()
         page.mouse.wheel(0, -300)  # zoom in: the camera is part of the look, it must stay
         zoomed = poll(page, lambda: read(frame), lambda s: s["zoom"] > 1.05, 30, "the zoom")["zoom"]
+        # the zoom is a change of the look: the map tells the look's owner once (one rerun carrying
+        # the camera, a moment after the last wheel step; later under load, with frames being drawn)
+        told = poll(page, lambda: sum(b'"changes":{"cam"' in bytes(m) for m in sent if isinstance(m, (bytes, bytearray))),
+                    bool, 60, "the camera told to the look's owner")
         time.sleep(1.0)
+        assert sum(b'"changes":{"cam"' in bytes(m) for m in sent if isinstance(m, (bytes, bytearray))) == told
         before = len(sent)
         start = read(frame)
         moving = poll(page, lambda: read(frame), lambda s: s["layouts"] >= start["layouts"] + MIN_FRAMES, SLOW,
