@@ -66,6 +66,7 @@ AXIS_Y_END = "axis_y_end"
 CLUSTER_MIN_SIZE = "cluster_min_size"  # number input; 0 = grows with the points
 CLUSTER_SPACE = "cluster_space"
 CLUSTER_NAMES_ON_MAP = "cluster_names_on_map"
+CLUSTER_REFINE = "cluster_refine_names"  # checkbox: re-rank names' words with the points' model
 FIND_CLUSTERS = "find_clusters_button"
 CLEAR_CLUSTERS = "clear_clusters_button"
 
@@ -146,6 +147,8 @@ FINETUNE_EPOCHS = "finetune.epochs"
 FINETUNE_SEED = "finetune.seed"
 FINETUNE_OUT = "finetune.out"
 FINETUNE_OVERWRITE = "finetune.overwrite"
+FINETUNE_LOSS = "finetune.loss"  # "auto" or one loss
+FINETUNE_KEEP_TUNED = "finetune.keep_tuned"  # write the tuned model even without a gain on validation
 FINETUNE_START = "finetune.start"
 FINETUNE_STOP = "finetune.stop"
 FINETUNE_RESULT = "finetune.result"  # the last run: {"folder", "report", "base", "source"}

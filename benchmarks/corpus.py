@@ -1,4 +1,5 @@
-"""The benchmark's data: real docstrings, their real vectors, and those vectors tiled to any size.
+"""The benchmark's data: real docstrings, their real vectors, those vectors tiled to any size, and
+Debian package descriptions labelled by section.
 
 See benchmarks/README.md, "Data". Files are written once per workdir and reused by later sections.
 """
@@ -75,3 +76,14 @@ def write_big(cfg: Config, workdir: Path, n: int) -> tuple[Path, Path]:
         frame.to_csv(meta, sep="\t", index=False)
     return vectors, meta
 
+
+def packages_by_section(workdir: Path, per_section: int = 150) -> tuple[list[str], list[str]]:
+    """Debian package descriptions labelled by section (sample_data/make_packages.py, from apt-cache)."""
+    import pandas as pd
+
+    path = workdir / f"packages-{per_section}.csv"
+    if not path.exists():
+        subprocess.run([PY, str(ROOT / "sample_data" / "make_packages.py"), str(path), "--per-section",
+                        str(per_section)], check=True, capture_output=True, env=child_env())
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).sample(frac=1.0, random_state=0)
+    return frame["text"].tolist(), frame["label"].tolist()

@@ -40,10 +40,18 @@ UMAP_METRICS = tuple(sorted(METRICS, reverse=True))  # ("euclidean", "cosine"): 
 
 # ---------------------------------------------------------------- clusters and fine-tuning
 
-CLUSTER_SPACES = ("layout", "original")  # cluster the 2D/3D layout, or the original vectors
+# Cluster the original vectors (reduced by UMAP to 5 dims: the default, where the structure is)
+# or the 2D/3D layout drawn. The first is the default everywhere.
+CLUSTER_SPACES = ("original", "layout")
+DEFAULT_CLUSTER_SPACE = CLUSTER_SPACES[0]
 CLUSTER_SELECTIONS = ("leaf", "eom")  # HDBSCAN's cluster_selection_method
-LOSSES = ("batch-hard-soft-margin", "batch-all-triplet", "in-batch-negatives")  # embeddings.finetune
-DEFAULT_LOSS = "batch-hard-soft-margin"  # measured best (see embeddings.finetune)
+# embeddings.finetune's losses; "auto" trains each of LOSS_CANDIDATES and keeps the one that
+# validates best (and only if it beats the base model on validation).
+LOSSES = ("batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs", "batch-all-triplet")
+LOSS_CANDIDATES = ("batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs")
+AUTO_LOSS = "auto"
+DEFAULT_LOSS = AUTO_LOSS
+DEFAULT_EPOCHS = 3  # at most, per loss; validation picks the epoch
 
 # ---------------------------------------------------------------- the look
 

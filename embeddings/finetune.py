@@ -1,11 +1,20 @@
-"""Fine-tune a sentence-transformers model on labelled texts and measure what it changed.
+"""Fine-tune a sentence-transformers model on labelled texts, keep it only if it validates better.
 
-``finetune(texts, labels, out)`` splits the texts (seeded, stratified by label), trains with
-sentence-transformers' own ``SentenceTransformerTrainer`` and a loss that pulls texts of one
-label together and pushes other labels away, and writes a standard sentence-transformers
-folder (``SentenceTransformer(out)`` loads it; ``embeddings.models`` fingerprints and caches
-it like any local model) with ``finetune_report.json``: on the held-out texts, k-NN label
-accuracy and silhouette before and after, the loss per step, the split and the parameters.
+``finetune(texts, labels, out)`` holds out a seeded, stratified share of the texts to measure the
+result (classes with a single text train but are not held out), carves a validation share from
+the rest, and trains with sentence-transformers' own ``SentenceTransformerTrainer``. Each loss of
+``LOSS_CANDIDATES`` (or the one asked for) trains from the base weights for up to ``epochs``
+epochs; after every epoch the validation texts are classified by their nearest training texts
+(k-NN accuracy), training stops when that no longer improves, and the best epoch's weights are
+kept. The loss and epoch that validate best win, and only if they beat the base model on
+validation: otherwise the base model is the result and the report says so ("no gain on
+validation; the base model is better for this data"), unless ``keep_tuned`` asks for the tuned
+weights anyway. The held-out texts play no part in any choice.
+
+The folder written is a standard sentence-transformers folder (``SentenceTransformer(out)``
+loads it; ``embeddings.models`` fingerprints and caches it like any local model) with
+``finetune_report.json``: what was chosen and why, every candidate's validation curve, held-out
+k-NN accuracy and silhouette before and after, the loss per step, the split and the parameters.
 
 Everything is written into a temporary folder beside ``out`` and renamed into place at the
 end, so a failure or a stop leaves nothing behind. ``datasets``, ``accelerate`` and torch are
@@ -14,13 +23,14 @@ imported only inside ``finetune``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,22 +38,31 @@ from typing import Any
 import numpy as np
 
 from embeddings.checks import StopFn
-from embeddings.choices import DEFAULT_LOSS, DEFAULT_MODEL, LOSSES
+from embeddings.choices import AUTO_LOSS, DEFAULT_EPOCHS, DEFAULT_LOSS, DEFAULT_MODEL, LOSS_CANDIDATES, LOSSES
 from embeddings.encode import Stopped, encode_texts
 from embeddings.errors import InputError, ModelError
 from embeddings.models import ModelSpec, fingerprint, fingerprint_folder, open_sentence_transformer
 from embeddings.probes import knn_accuracy, silhouette
 
 REPORT_NAME = "finetune_report.json"
-# (stage, done, total): stage is "base" (encoding with the base model), "train" (optimizer
-# steps) or "tuned" (encoding with the tuned model).
+# (stage, done, total): stage is "base" (encoding with the base model), "train" (optimizer steps
+# of the loss being tried), "validate" (encoding the training texts to score an epoch) or "tuned"
+# (encoding with the chosen model).
 FinetuneProgress = Callable[[str, int, int], None]
 KNN_K = 5
-# The losses on offer (embeddings.choices.LOSSES). Measured on sample_data/sentences.csv (bundled model, 80/20 split, seed 0,
-# 1 epoch, batch 16, learning rate 5e-5), held-out 5-NN accuracy from 0.833 before:
-# batch-hard-soft-margin 0.917, in-batch-negatives 0.883, batch-all-triplet 0.867
-# (silhouette 0.062 before: 0.144, 0.124, 0.186). The hardest triplet per anchor, with no
-# margin to tune, gave the best neighbours, so it is the default.
+# The losses (embeddings.choices.LOSSES); loss="auto" (the default) trains each of
+# LOSS_CANDIDATES in turn and the one that validates best wins. See the module docstring and
+# README.md ("Fine-tuning that helps, or says it did not") for what each gave.
+AUTO = AUTO_LOSS
+VALIDATION_SIZE = 0.2  # of the training texts
+# Epochs without a better validation accuracy before a loss stops training.
+PATIENCE = 1
+# When the machine's 1-minute load is at least its core count, torch trains on one thread: its
+# threads wait for each other by spinning, and on a shared 2-core machine at load 17-20 two
+# threads burnt ~12 CPU seconds per batch-hard step of 16 docstrings against ~1.6 with one
+# (about 50 s against 6 s of wall time per step).
+BUSY_LOAD_PER_CORE = 1.0
+NO_GAIN = "no gain on validation; the base model is better for this data"
 
 
 @dataclass(frozen=True)
@@ -55,15 +74,40 @@ class FinetuneResult:
 
     @property
     def spec(self) -> str:
-        """A model spec for the tuned model (its folder)."""
+        """A model spec for the written model (its folder)."""
         return str(self.folder)
+
+    @property
+    def improved(self) -> bool:
+        """True when the folder holds tuned weights that validated better than the base model."""
+        return bool(self.report["choice"]["improved"])
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """One plain sentence: what the folder holds and why (for the CLI and the app)."""
+    choice = report["choice"]
+    k = report["parameters"]["knn_k"]
+    base, best = choice["base_validation_accuracy"], choice.get("best_validation_accuracy")
+    if choice["improved"]:
+        return (f"tuned with {choice['loss']} for {choice['epochs']} epoch(s): validation {k}-NN accuracy "
+                f"{base:.3f} -> {best:.3f}")
+    tried = "no loss trained" if best is None else f"best tuned {best:.3f} ({choice['best_loss']})"
+    if choice["kept"] == "tuned":
+        return (f"{NO_GAIN} (validation {k}-NN accuracy: base {base:.3f}, {tried}); the folder holds the tuned "
+                "model anyway, as asked")
+    return (f"{NO_GAIN} (validation {k}-NN accuracy: base {base:.3f}, {tried}); the folder holds the base model "
+            "unchanged (ask to keep the tuned model to write it instead)")
 
 
 # ---------------------------------------------------------------- checks
 
 
 def check_labels(texts: Sequence[str], labels: Sequence[Any], label_column: str = "label") -> list[str]:
-    """Labels as text, one per text; one line naming the problem otherwise."""
+    """Labels as text, one per text; one line naming the problem otherwise.
+
+    A class with a single text is fine (it trains, and is not held out); the data needs at least
+    2 classes of 2 or more texts, so that something can be held out and measured.
+    """
     if isinstance(texts, str) or not texts:
         raise InputError("no texts to fine-tune on")
     if len(texts) != len(labels):
@@ -75,21 +119,24 @@ def check_labels(texts: Sequence[str], labels: Sequence[Any], label_column: str 
         if label is None or (isinstance(label, float) and np.isnan(label)) or not str(label).strip():
             raise InputError(f"row {i + 1}, column '{label_column}': no label")
         out.append(str(label).strip())
-    counts: dict[str, int] = {}
-    for label in out:
-        counts[label] = counts.get(label, 0) + 1
+    counts = _counts(out)
     if len(counts) < 2:
         raise InputError(
             f"column '{label_column}': has one class ({next(iter(counts))!r}); fine-tuning needs texts of at least 2 labels"
         )
-    single = [label for label, count in counts.items() if count < 2]
-    if single:
-        shown = ", ".join(repr(s) for s in single[:5]) + (" ..." if len(single) > 5 else "")
-        which = f"class {shown} has a single text" if len(single) == 1 else f"classes {shown} have a single text each"
+    if sum(1 for count in counts.values() if count >= 2) < 2:
         raise InputError(
-            f"column '{label_column}': {which}; each class needs at least 2 (one to train on, one to hold out)"
+            f"column '{label_column}': fewer than 2 classes have 2 or more texts; fine-tuning needs at least 2 such "
+            "classes (texts to train on and texts held out to measure the result)"
         )
     return out
+
+
+def _counts(labels: Sequence[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    return counts
 
 
 def check_output(out: str | Path, overwrite: bool) -> Path:
@@ -103,36 +150,75 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     return path
 
 
+def _fraction(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise InputError(f"{name} must be a fraction between 0 and 1, not {value!r}")
+    return float(value)
+
+
 def split(labels: Sequence[str], test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded stratified split: (train rows, test rows), each sorted."""
+    """Seeded stratified split: (train rows, test rows), each sorted.
+
+    Classes with a single text go to training only. The others are split with scikit-learn's
+    stratified split where it can keep every class on both sides, else class by class (each
+    class holds out round(test_size x its texts), at least 1, and keeps at least 1).
+    """
     from sklearn.model_selection import train_test_split
 
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
-        raise InputError(f"test size must be a fraction between 0 and 1, not {test_size!r}")
-    n = len(labels)
-    classes = len(set(labels))
-    held_out = int(np.ceil(test_size * n))
-    if held_out < classes or n - held_out < classes:
-        raise InputError(
-            f"test size {test_size} holds out {held_out} of {n} texts, but a stratified split needs at least "
-            f"one text per class ({classes}) on each side; hold out another share of the texts"
-        )
-    rows = np.arange(n)
-    train, test = train_test_split(rows, test_size=test_size, random_state=seed, stratify=list(labels))
-    return np.sort(train), np.sort(test)
+    _fraction(test_size, "test size")
+    labels = list(labels)
+    counts = _counts(labels)
+    rows = np.array([i for i, label in enumerate(labels) if counts[label] >= 2], dtype=np.int64)
+    alone = np.array([i for i, label in enumerate(labels) if counts[label] < 2], dtype=np.int64)
+    classes = len({labels[i] for i in rows})
+    held_out = int(np.ceil(test_size * len(rows)))
+    if classes <= held_out <= len(rows) - classes:
+        train, test = train_test_split(rows, test_size=test_size, random_state=seed,
+                                       stratify=[labels[i] for i in rows])
+    else:
+        train, test = _per_class_split(rows, [labels[i] for i in rows], test_size, seed)
+    return np.sort(np.concatenate([train, alone])).astype(np.int64), np.sort(test).astype(np.int64)
 
 
-def _check_trainable_split(train_labels: list[str], loss: str, label_column: str) -> None:
-    """A triplet loss needs pairs: at least 2 classes with 2 or more training texts each."""
-    counts: dict[str, int] = {}
-    for label in train_labels:
-        counts[label] = counts.get(label, 0) + 1
-    paired = sum(1 for count in counts.values() if count >= 2)
-    if loss != "in-batch-negatives" and paired < 2:
-        raise InputError(
-            f"column '{label_column}': after holding texts out, {paired} class(es) keep 2 or more training texts; "
-            "a triplet loss needs at least 2 such classes (add texts, or hold out fewer)"
-        )
+def _per_class_split(rows: np.ndarray, labels: list[str], share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each class with 2+ rows gives round(share x its rows) rows (at least 1, keeping 1) to the second part."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for row, label in zip(rows, labels):
+        by_label.setdefault(label, []).append(int(row))
+    first: list[int] = []
+    second: list[int] = []
+    for label in sorted(by_label):
+        members = by_label[label]
+        if len(members) < 2:
+            first += members
+            continue
+        members = list(rng.permutation(members))
+        take = min(len(members) - 1, max(1, int(round(share * len(members)))))
+        second += members[:take]
+        first += members[take:]
+    return np.array(sorted(first), dtype=np.int64), np.array(sorted(second), dtype=np.int64)
+
+
+def validation_split(labels: Sequence[str], train_rows: np.ndarray, share: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to fit on, validation rows), carved class by class from the training rows.
+
+    Classes with a single training text only fit. The validation rows choose the loss and the
+    epoch; the held-out test rows are never looked at for that.
+    """
+    return _per_class_split(np.asarray(train_rows), [labels[i] for i in train_rows], share, seed + 1)
+
+
+def _trainable(loss: str, fit_labels: list[str]) -> str | None:
+    """Why `loss` cannot train on these texts (None when it can)."""
+    paired = sum(1 for count in _counts(fit_labels).values() if count >= 2)
+    if paired < 2 and loss != "in-batch-negatives":
+        return (f"after holding texts out, {paired} class(es) keep 2 or more training texts; {loss} needs at least 2 "
+                "such classes")
+    if paired < 1:
+        return "no class keeps 2 or more training texts to pair"
+    return None
 
 
 def _check_model(spec: ModelSpec) -> None:
@@ -146,20 +232,66 @@ def _check_model(spec: ModelSpec) -> None:
 def _training_dataset(texts: list[str], codes: np.ndarray, loss: str, seed: int) -> Any:
     from datasets import Dataset as HFDataset
 
+    rng = random.Random(seed)
+    by_label: dict[int, list[int]] = {}
+    for i, code in enumerate(codes):
+        by_label.setdefault(int(code), []).append(i)
     if loss == "in-batch-negatives":
-        # (anchor, positive) pairs: each text with another text of its label. Other pairs in a
-        # batch are the negatives (some share the label: a cost of this loss, measured).
-        rng = random.Random(seed)
-        by_label: dict[int, list[int]] = {}
-        for i, code in enumerate(codes):
-            by_label.setdefault(int(code), []).append(i)
-        anchors, positives = [], []
+        # (anchor, positive) pairs: each text with another text of its label. The other pairs'
+        # positives in a batch are the negatives, except those of the anchor's own label (masked
+        # in _LabelAwareInBatchNegatives: they are not negatives).
+        anchors, positives, labels = [], [], []
         for i, code in enumerate(codes):
             others = [j for j in by_label[int(code)] if j != i]
+            if not others:
+                continue  # a class with one training text has no pair
             anchors.append(texts[i])
             positives.append(texts[rng.choice(others)])
-        return HFDataset.from_dict({"anchor": anchors, "positive": positives})
+            labels.append(int(code))
+        return HFDataset.from_dict({"anchor": anchors, "positive": positives, "label": labels})
+    if loss == "cosine-pairs":
+        # SetFit's contrastive pairs: per text one pair with a text of its label (similarity 1) and
+        # one with a text of another label (similarity 0), shuffled.
+        firsts, seconds, scores = [], [], []
+        everyone = list(range(len(codes)))
+        for i, code in enumerate(codes):
+            others = [j for j in by_label[int(code)] if j != i]
+            if others:
+                firsts.append(texts[i])
+                seconds.append(texts[rng.choice(others)])
+                scores.append(1.0)
+            j = rng.choice(everyone)
+            while codes[j] == code:
+                j = rng.choice(everyone)
+            firsts.append(texts[i])
+            seconds.append(texts[j])
+            scores.append(0.0)
+        order = list(range(len(firsts)))
+        rng.shuffle(order)
+        return HFDataset.from_dict({"sentence1": [firsts[i] for i in order], "sentence2": [seconds[i] for i in order],
+                                    "score": [scores[i] for i in order]})
     return HFDataset.from_dict({"text": texts, "label": [int(c) for c in codes]})
+
+
+def _label_aware_in_batch_negatives(model: Any, scale: float = 20.0) -> Any:
+    """MultipleNegativesRankingLoss over (anchor, positive) pairs, with same-label in-batch "negatives" masked."""
+    import torch
+    from torch import nn
+
+    class _LabelAwareInBatchNegatives(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, sentence_features: Any, labels: Any) -> Any:
+            anchors, positives = (self.model(features)["sentence_embedding"] for features in sentence_features)
+            scores = nn.functional.normalize(anchors, dim=-1) @ nn.functional.normalize(positives, dim=-1).T * scale
+            same = labels[:, None] == labels[None, :]
+            same.fill_diagonal_(False)
+            scores = scores.masked_fill(same, torch.finfo(scores.dtype).min)
+            return nn.functional.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
+
+    return _LabelAwareInBatchNegatives()
 
 
 def _loss(name: str, model: Any) -> tuple[Any, str]:
@@ -172,16 +304,40 @@ def _loss(name: str, model: Any) -> tuple[Any, str]:
     if name == "batch-hard-soft-margin":
         return losses.BatchHardSoftMarginTripletLoss(model), BatchSamplers.GROUP_BY_LABEL
     if name == "in-batch-negatives":
-        return losses.MultipleNegativesRankingLoss(model), BatchSamplers.NO_DUPLICATES
-    raise InputError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+        return _label_aware_in_batch_negatives(model), BatchSamplers.BATCH_SAMPLER
+    if name == "cosine-pairs":
+        return losses.CosineSimilarityLoss(model), BatchSamplers.BATCH_SAMPLER
+    raise InputError(f"unknown loss {name!r}; choose one of {', '.join((AUTO,) + LOSSES)}")
 
 
-def _callback(progress: FinetuneProgress | None, stop: StopFn | None, losses_seen: list[dict]) -> Any:
-    """Reports steps, records the loss of each logged step, and stops between steps when asked."""
+@dataclass
+class _Run:
+    """One loss's training: its validation accuracy after every epoch and its best weights."""
+
+    loss: str
+    evaluations: list[dict]
+    losses_seen: list[dict]
+    best_accuracy: float | None = None
+    best_epoch: int = 0
+    best_state: dict | None = None
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of this process (all threads): what a busy machine does not stretch
+    skipped: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {"loss": self.loss, "best_validation_accuracy": self.best_accuracy, "best_epoch": self.best_epoch,
+                "evaluations": self.evaluations, "seconds": round(self.seconds, 3),
+                "cpu_seconds": round(self.cpu_seconds, 3), "skipped": self.skipped}
+
+
+def _callback(run: _Run, validate: Callable[[], float], progress: FinetuneProgress | None,
+              stop: StopFn | None) -> Any:
+    """Reports steps, records each step's loss, scores every epoch on validation, stops early or when asked."""
     from transformers import TrainerCallback
 
-    class ProgressAndStop(TrainerCallback):
+    class ValidateAndStop(TrainerCallback):
         stopped = False
+        model: Any = None
 
         def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 - transformers' signature
             if progress is not None:
@@ -193,17 +349,32 @@ def _callback(progress: FinetuneProgress | None, stop: StopFn | None, losses_see
 
         def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
             if logs and "loss" in logs:
-                losses_seen.append({"step": int(state.global_step), "epoch": float(state.epoch or 0.0),
-                                    "loss": float(logs["loss"])})
+                run.losses_seen.append({"loss_name": run.loss, "step": int(state.global_step),
+                                        "epoch": float(state.epoch or 0.0), "loss": float(logs["loss"])})
             return control
 
-    return ProgressAndStop()
+        def on_epoch_end(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
+            if self.stopped:
+                return control
+            epoch = int(round(state.epoch or 0))
+            accuracy = validate()
+            run.evaluations.append({"epoch": epoch, "step": int(state.global_step),
+                                    "validation_accuracy": accuracy})
+            if run.best_accuracy is None or accuracy > run.best_accuracy:
+                run.best_accuracy, run.best_epoch = accuracy, epoch
+                run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif epoch - run.best_epoch >= PATIENCE:
+                control.should_training_stop = True  # no better for PATIENCE epochs: stop early
+            return control
+
+    return ValidateAndStop()
 
 
-def _train(model: Any, texts: list[str], codes: np.ndarray, params: dict[str, Any],
-           progress: FinetuneProgress | None, stop: StopFn | None) -> tuple[list[dict], bool]:
-    """Train `model` in place; (loss per step, stopped)."""
+def _train(model: Any, texts: list[str], codes: np.ndarray, loss: str, params: dict[str, Any],
+           validate: Callable[[], float], progress: FinetuneProgress | None, stop: StopFn | None) -> _Run:
+    """Train `model` in place with one loss, scoring every epoch; the run (stopped: raises Stopped)."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers.trainer_callback import PrinterCallback
 
     class _QuietTrainer(SentenceTransformerTrainer):
         # The model-card callback copies training texts into the card's examples (README.md):
@@ -211,10 +382,12 @@ def _train(model: Any, texts: list[str], codes: np.ndarray, params: dict[str, An
         def add_model_card_callback(self, default_args_dict: dict[str, Any]) -> None:
             return None
 
-    loss_module, sampler = _loss(params["loss"], model)
-    dataset = _training_dataset(texts, codes, params["loss"], params["seed"])
-    losses_seen: list[dict] = []
-    callback = _callback(progress, stop, losses_seen)
+    run = _Run(loss=loss, evaluations=[], losses_seen=[])
+    started, cpu_started = time.perf_counter(), time.process_time()
+    _seed_everything(params["seed"])
+    loss_module, sampler = _loss(loss, model)
+    dataset = _training_dataset(texts, codes, loss, params["seed"])
+    callback = _callback(run, validate, progress, stop)
     with tempfile.TemporaryDirectory(prefix="embeddings-finetune-") as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch,
@@ -233,14 +406,14 @@ def _train(model: Any, texts: list[str], codes: np.ndarray, params: dict[str, An
             dataloader_num_workers=0,
             use_cpu=str(model.device) == "cpu",
         )
-        trainer = _QuietTrainer(
-            model=model, args=args, train_dataset=dataset, loss=loss_module, callbacks=[callback],
-        )
-        from transformers.trainer_callback import PrinterCallback
-
+        trainer = _QuietTrainer(model=model, args=args, train_dataset=dataset, loss=loss_module, callbacks=[callback])
         trainer.remove_callback(PrinterCallback)  # our progress replaces its printed log lines
         trainer.train()
-    return losses_seen, bool(callback.stopped)
+    if callback.stopped:
+        raise Stopped("fine-tuning stopped before it finished; nothing was written")
+    run.seconds = time.perf_counter() - started
+    run.cpu_seconds = time.process_time() - cpu_started
+    return run
 
 
 # ---------------------------------------------------------------- measuring
@@ -265,20 +438,40 @@ def _stage(progress: FinetuneProgress | None, stage: str) -> Callable[[int, int]
     return lambda done, total: progress(stage, done, total)
 
 
-def _encode_tuned(model: Any, texts: list[str], batch_size: int, progress: FinetuneProgress | None) -> np.ndarray:
+def _encode_with(model: Any, texts: list[str], batch_size: int, progress: FinetuneProgress | None, stage: str,
+                 stop: StopFn | None = None) -> np.ndarray:
     chunk = max(batch_size * 8, 64)
     out = []
+    was_training = model.training
     model.eval()
-    for start in range(0, len(texts), chunk):
-        out.append(np.asarray(model.encode(texts[start : start + chunk], batch_size=batch_size,
-                                           convert_to_numpy=True, show_progress_bar=False), dtype=np.float32))
-        if progress is not None:
-            progress("tuned", min(len(texts), start + chunk), len(texts))
+    try:
+        for start in range(0, len(texts), chunk):
+            if stop is not None and stop():
+                raise Stopped("fine-tuning stopped before it finished; nothing was written")
+            out.append(np.asarray(model.encode(texts[start : start + chunk], batch_size=batch_size,
+                                               convert_to_numpy=True, show_progress_bar=False), dtype=np.float32))
+            if progress is not None:
+                progress(stage, min(len(texts), start + chunk), len(texts))
+    finally:
+        model.train(was_training)
     return np.concatenate(out)
 
 
-def _cache_tuned(folder: Path, texts: list[str], vectors: np.ndarray) -> None:
-    """Store the tuned vectors under the folder's fingerprint: opening the result costs no encoding."""
+def _validator(model: Any, texts: list[str], names: list[str], fit: np.ndarray, val: np.ndarray,
+               progress: FinetuneProgress | None, stop: StopFn | None) -> Callable[[], float]:
+    """Validation k-NN accuracy of the model as it is now: validation texts against the texts it fits on."""
+    rows = np.concatenate([fit, val])
+
+    def validate() -> float:
+        vectors = _encode_with(model, [texts[i] for i in rows], 32, progress, "validate", stop)
+        return knn_accuracy(vectors[len(fit):], [names[i] for i in val], reference_vectors=vectors[: len(fit)],
+                            reference_labels=[names[i] for i in fit], k=KNN_K)
+
+    return validate
+
+
+def _cache_vectors(folder: Path, texts: list[str], vectors: np.ndarray) -> None:
+    """Store the written model's vectors under the folder's fingerprint: opening the result costs no encoding."""
     from embeddings.cache import shared_cache
 
     fp = fingerprint_folder(folder)  # the same after the rename: it hashes contents, not paths
@@ -294,12 +487,14 @@ def finetune(
     out: str | Path,
     *,
     model: str | ModelSpec = DEFAULT_MODEL,
-    epochs: int = 1,
+    epochs: int = DEFAULT_EPOCHS,
     test_size: float = 0.2,
+    validation_size: float = VALIDATION_SIZE,
     seed: int = 0,
     batch_size: int = 16,
     learning_rate: float = 5e-5,
     loss: str = DEFAULT_LOSS,
+    keep_tuned: bool = False,
     label_column: str = "label",
     overwrite: bool = False,
     cache: bool = True,
@@ -308,26 +503,35 @@ def finetune(
     stop: StopFn | None = None,
     trust_remote_code: bool = False,
 ) -> FinetuneResult:
-    """Fine-tune `model` on (texts, labels) and write it with its report to folder `out`.
+    """Fine-tune `model` on (texts, labels) and write the better of base and tuned, with its report, to `out`.
 
-    Raises InputError (one line) for bad input before anything is written, and ``Stopped``
-    when `stop()` asked training to end (nothing is written then either).
+    epochs: at most this many per loss; validation picks the epoch. loss: "auto" tries each of
+    LOSS_CANDIDATES, or one of LOSSES. keep_tuned: write the best tuned weights even when they do
+    not beat the base model on validation (the report says so). Raises InputError (one line) for
+    bad input before anything is written, and ``Stopped`` when `stop()` asked training to end
+    (nothing is written then either).
     """
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     texts = [t for t in texts] if not isinstance(texts, str) else texts
     names = check_labels(texts, labels, label_column)
     out_path = check_output(out, overwrite)
     for name, value, low in (("epochs", epochs, 1), ("batch size", batch_size, 4)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InputError(f"{name} must be a whole number of at least {low}, not {value!r}")
-    if loss not in LOSSES:
-        raise InputError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-    if loss != "in-batch-negatives" and batch_size % 2:
-        raise InputError(f"batch size must be even for {loss} (texts are drawn two per label), not {batch_size}")
+    if loss != AUTO and loss not in LOSSES:
+        raise InputError(f"unknown loss {loss!r}; choose one of {', '.join((AUTO,) + LOSSES)}")
+    if batch_size % 2:
+        raise InputError(f"batch size must be even (triplet losses draw texts two per label), not {batch_size}")
+    _fraction(validation_size, "validation size")
     spec = ModelSpec.parse(model, trust_remote_code=trust_remote_code)
     _check_model(spec)
     train_rows, test_rows = split(names, test_size, seed)
-    _check_trainable_split([names[i] for i in train_rows], loss, label_column)
+    fit_rows, val_rows = validation_split(names, train_rows, validation_size, seed)
+    candidates = LOSS_CANDIDATES if loss == AUTO else (loss,)
+    fit_names = [names[i] for i in fit_rows]
+    reasons = {name: _trainable(name, fit_names) for name in candidates}
+    if all(reasons.values()):
+        raise InputError(f"column '{label_column}': {next(iter(reasons.values()))} (add texts, or hold out fewer)")
     classes = sorted(set(names))
     codes = np.array([classes.index(n) for n in names])
 
@@ -336,24 +540,43 @@ def finetune(
     st = open_sentence_transformer(spec, pick_device(device))
     base_fp = fingerprint(spec)
     params = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate, "loss": loss,
-              "warmup_ratio": 0.1, "seed": seed, "test_size": test_size, "knn_k": KNN_K}
+              "losses_tried": list(candidates), "warmup_ratio": 0.1, "seed": seed, "test_size": test_size,
+              "validation_size": validation_size, "patience": PATIENCE, "knn_k": KNN_K, "keep_tuned": keep_tuned}
     base = encode_texts(texts, spec, batch_size=32, cache=cache, device=device, progress=_stage(progress, "base"),
                         stop=stop).vectors
     before = separation(base, names, train_rows, test_rows)
+    base_validation = knn_accuracy(base[val_rows], [names[i] for i in val_rows], reference_vectors=base[fit_rows],
+                                   reference_labels=fit_names, k=KNN_K)
 
-    _seed_everything(seed)
+    base_state = {k: v.detach().clone() for k, v in st.state_dict().items()}
+    validate = _validator(st, texts, names, fit_rows, val_rows, progress, stop)
+    runs: list[_Run] = []
     train_started = time.perf_counter()
-    losses_seen, stopped = _train(st, [texts[i] for i in train_rows], codes[train_rows], params, progress, stop)
-    train_seconds = time.perf_counter() - train_started
-    if stopped:
-        raise Stopped("fine-tuning stopped before it finished; nothing was written")
-    tuned = _encode_tuned(st, texts, 32, progress)
-    after = separation(tuned, names, train_rows, test_rows)
+    with _threads_for_the_load(params):
+        for name in candidates:
+            if reasons[name]:
+                runs.append(_Run(loss=name, evaluations=[], losses_seen=[], skipped=reasons[name]))
+                continue
+            st.load_state_dict(base_state)
+            runs.append(_train(st, [texts[i] for i in fit_rows], codes[fit_rows], name, params, validate, progress,
+                               stop))
+            _drop_all_but_the_best(runs)  # one copy of the weights per loss would cost 90 MB each for MiniLM
+        train_seconds = time.perf_counter() - train_started
+        choice = _choose(runs, base_validation, keep_tuned)
+        best = next((r for r in runs if r.loss == choice["best_loss"]), None)
+        if choice["kept"] == "tuned" and best is not None:
+            st.load_state_dict(best.best_state)
+            written = _encode_with(st, texts, 32, progress, "tuned", stop)
+        else:
+            st.load_state_dict(base_state)
+            written = base
+    after = separation(written, names, train_rows, test_rows)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent))
     try:
         st.save(str(tmp))
+        single = sorted(c for c, n in _counts(names).items() if n == 1)
         report = {
             "model": spec.name,
             "base_model": spec.raw,
@@ -362,22 +585,56 @@ def finetune(
             "label_column": label_column,
             "classes": {c: int(np.sum(codes == i)) for i, c in enumerate(classes)},
             "split": {"seed": seed, "test_size": test_size, "stratified": True, "train": len(train_rows),
-                      "test": len(test_rows), "test_rows": [int(r) for r in test_rows]},
+                      "test": len(test_rows), "fit": len(fit_rows), "validation": len(val_rows),
+                      "train_only_classes": len(single), "train_only_class_names": single[:50],
+                      "test_rows": [int(r) for r in test_rows], "validation_rows": [int(r) for r in val_rows]},
             "parameters": params,
+            "choice": choice,
+            "verdict": "",
+            "candidates": [r.summary() for r in runs],
             "before": before,
             "after": after,
-            "loss_per_step": losses_seen,
-            "seconds": {"train": round(train_seconds, 3), "total": round(time.perf_counter() - started, 3)},
+            "loss_per_step": [entry for r in runs for entry in r.losses_seen],
+            "seconds": {"train": round(train_seconds, 3), "total": round(time.perf_counter() - started, 3),
+                        "cpu_total": round(time.process_time() - cpu_started, 3)},
             "versions": _versions(),
         }
+        report["verdict"] = verdict(report)
         (tmp / REPORT_NAME).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
         if cache:
-            _cache_tuned(tmp, texts, tuned)
+            _cache_vectors(tmp, texts, written)
         _move_into_place(tmp, out_path, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return FinetuneResult(out_path, report)
+
+
+def _drop_all_but_the_best(runs: list[_Run]) -> None:
+    """Forget the weights of every run but the best validated so far (the first among equals)."""
+    trained = [r for r in runs if r.best_accuracy is not None]
+    best = max(trained, key=lambda r: r.best_accuracy, default=None)
+    for run in trained:
+        if run is not best:
+            run.best_state = None
+
+
+def _choose(runs: list[_Run], base_validation: float, keep_tuned: bool) -> dict[str, Any]:
+    """The best loss and epoch on validation, and whether they beat the base model there."""
+    trained = [r for r in runs if r.best_accuracy is not None]
+    # Ties go to the loss tried first (LOSS_CANDIDATES order) and the earlier epoch.
+    best = max(trained, key=lambda r: r.best_accuracy, default=None)
+    improved = best is not None and best.best_accuracy > base_validation
+    kept = "tuned" if best is not None and (improved or keep_tuned) else "base"
+    return {
+        "kept": kept,
+        "improved": improved,
+        "base_validation_accuracy": base_validation,
+        "best_loss": None if best is None else best.loss,
+        "best_validation_accuracy": None if best is None else best.best_accuracy,
+        "loss": best.loss if kept == "tuned" else None,
+        "epochs": best.best_epoch if kept == "tuned" else 0,
+    }
 
 
 def _move_into_place(tmp: Path, out_path: Path, overwrite: bool) -> None:
@@ -390,6 +647,23 @@ def _move_into_place(tmp: Path, out_path: Path, overwrite: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, out_path)
+
+
+@contextlib.contextmanager
+def _threads_for_the_load(params: dict[str, Any]) -> Iterator[None]:
+    """One torch thread while the machine is busier than its cores (see BUSY_LOAD_PER_CORE); noted in params."""
+    import torch
+
+    before = torch.get_num_threads()
+    cores = os.cpu_count() or 1
+    busy = os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * cores if hasattr(os, "getloadavg") else False
+    params["torch_threads"] = 1 if busy else before
+    if busy:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _seed_everything(seed: int) -> None:

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from embeddings.choices import CLUSTER_SPACES, LOOK_KEYS
+from embeddings.choices import CLUSTER_SPACES, DEFAULT_CLUSTER_SPACE, LOOK_KEYS
 from embeddings.errors import InputError
 
 MAX_URL_ROWS = 1_000  # row ids in a link (selection, isolation); a saved view keeps them all
@@ -55,10 +55,10 @@ class Filter:
 @dataclass(frozen=True)
 class ClusterLook:
     """Clusters shown on the map: HDBSCAN's minimum size (None grows with the points), the space
-    clustered ("layout" or "original"), and whether their names are written on the map."""
+    clustered ("original", the default, or "layout"), and whether their names are written on the map."""
 
     min_size: int | None = None
-    space: str = "layout"
+    space: str = DEFAULT_CLUSTER_SPACE
     names: bool = True
 
 
@@ -152,7 +152,7 @@ class Look:
         }
         if self.clusters is not None:
             query["clusters"] = str(self.clusters.min_size) if self.clusters.min_size else "auto"
-            query["cluster_space"] = "" if self.clusters.space == "layout" else self.clusters.space
+            query["cluster_space"] = "" if self.clusters.space == DEFAULT_CLUSTER_SPACE else self.clusters.space
             query["cluster_names"] = "" if self.clusters.names else "0"
         return {key: value for key, value in query.items() if value}
 
@@ -382,7 +382,7 @@ class _Checker:
             size = int(on)
         else:
             raise self.fail("clusters", f"must be auto or a minimum size, not {str(on)[:40]!r}")
-        space = get.get("cluster_space", base.space) or "layout"
+        space = get.get("cluster_space", base.space) or DEFAULT_CLUSTER_SPACE
         names = base.names
         if "cluster_names" in get:  # left out of a link when on
             names = self.flag(get["cluster_names"], "cluster_names") if get["cluster_names"] != "" else True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -132,6 +133,11 @@ def test_find_clusters_colours_by_named_clusters_and_exports_them(media) -> None
     at.button(key=state.FIND_CLUSTERS).click().run()
     clean(at)
     assert look(at).color == "cluster_label"  # one click colours by cluster
+    # where the clusters were found and how much is noise, said in one line
+    (summary,) = [c.value for c in at.caption if "clusters, " in c.value and "noise" in c.value]
+    assert re.match(r"3 clusters, \d+% noise \(“noise”: grey, under the clusters, last in the legend; \d+ of 120 "
+                    r"points\), original space", summary), summary
+    assert at.checkbox(key=state.CLUSTER_REFINE).disabled  # these vectors came without a model to refine names with
     spec = chart(at)
     assert spec["args"]["look"]["color"] == "cluster_label"
     # noise is grey (the muted slot), last in the legend, and drawn under the clusters (the map's draw order)

@@ -37,10 +37,14 @@ def test_finetune_opens_base_against_tuned_in_compare(tiny_bert_dir: Path, tmp_p
     out = tmp_path / "tuned"
     at.text_input(key=state.FINETUNE_OUT).input(str(out)).run()
     assert at.selectbox(key=state.FINETUNE_LABEL).value == "topic"
+    at.number_input(key=state.FINETUNE_EPOCHS).set_value(1).run()
+    at.selectbox(key=state.FINETUNE_LOSS).set_value("in-batch-negatives").run()  # one loss: "auto" below
+    at.checkbox(key=state.FINETUNE_KEEP_TUNED).check().run()  # a random tiny model may not beat its base
     at.button(key=state.FINETUNE_START).click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     report = json.loads((out / "finetune_report.json").read_text())
+    assert report["choice"]["kept"] == "tuned" and [c["loss"] for c in report["candidates"]] == ["in-batch-negatives"]
     assert at.session_state[state.TAB] == "Compare models"
     assert at.multiselect(key=state.COMPARE_MODELS).value == [str(tiny_bert_dir), str(out)]
     compare = _tab(at, "Compare models")
@@ -50,14 +54,44 @@ def test_finetune_opens_base_against_tuned_in_compare(tiny_bert_dir: Path, tmp_p
     args = json.loads(compare_map.proto.json_args)
     header, _ = unpack_map_data(at.session_state[state.MAP_PAYLOADS][args["key"]][1])
     assert [panel["title"] for panel in header["panels"]] == [str(tiny_bert_dir), str(out)]
-    shown = {m.label: m.value for m in _tab(at, "Fine-tune").metric}
+    tab = _tab(at, "Fine-tune")
+    shown = {m.label: m.value for m in tab.metric}
     assert shown["Held-out 5-NN accuracy"] == f"{report['after']['knn_accuracy']:.3f}"
+    said = [m.value for m in tab.success] + [m.value for m in tab.warning]
+    assert any(report["verdict"][1:] in text for text in said), said  # the first letter may be capitalised
+    table = tab.dataframe[0].value
+    assert list(table["model"]) == ["base (no training)", "in-batch-negatives"]
+    assert table["kept"].sum() == 1
     # the same folder again: one error line, the first model untouched
     at.button(key=state.FINETUNE_START).click().run()
     assert [e.value for e in at.error] and "exists" in at.error[0].value
     # one wording, the app's: no command-line flag where the page has a checkbox ("Replace the folder")
     assert "replace it" in at.error[0].value and "--" not in at.error[0].value
     assert json.loads((out / "finetune_report.json").read_text()) == report
+
+
+def test_finetune_without_a_gain_says_so_and_keeps_the_base(tiny_bert_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import embeddings.finetune as finetune_module
+
+    def no_better(model, texts, codes, loss, params, validate, progress, stop):  # noqa: ANN001
+        return finetune_module._Run(loss=loss, evaluations=[{"epoch": 1, "step": 1, "validation_accuracy": 0.0}],
+                                    losses_seen=[], best_accuracy=-1.0, best_epoch=1, best_state={})
+
+    monkeypatch.setattr(finetune_module, "_train", no_better)
+    at = _start(str(tiny_bert_dir))
+    out = tmp_path / "tuned"
+    at.text_input(key=state.FINETUNE_OUT).input(str(out)).run()
+    at.button(key=state.FINETUNE_START).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    report = json.loads((out / "finetune_report.json").read_text())
+    assert report["choice"]["kept"] == "base" and len(report["candidates"]) == 3  # auto: every loss tried
+    assert state.TAB not in at.session_state or at.session_state[state.TAB] != "Compare models"  # nothing to compare
+    tab = _tab(at, "Fine-tune")
+    warnings = [w.value for w in tab.warning]
+    assert any(w.startswith("No gain on validation; the base model is better for this data") for w in warnings), warnings
+    assert not tab.success
+    assert {m.label: m.value for m in tab.metric}["Held-out 5-NN accuracy"] == f"{report['before']['knn_accuracy']:.3f}"
 
 
 def test_layers_tab_animates_every_layer(tiny_bert_dir: Path) -> None:

@@ -1,4 +1,4 @@
-"""Fine-tuning: the written folder, its report, the split, stopping, and every bad input.
+"""Fine-tuning: the written folder, its report, the split, validation's choice, stopping, bad input.
 
 Mechanics run on the tiny random BERT fixture (seconds); whether tuning helps a real model is
 a benchmark figure (benchmarks/run.py, section `train`), not a unit test.
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import embeddings.finetune as finetune_module
 from embeddings.cli import main
 from embeddings.encode import Stopped, encode_texts
 from embeddings.errors import InputError, ModelError
-from embeddings.finetune import REPORT_NAME, check_labels, finetune, split
+from embeddings.finetune import NO_GAIN, REPORT_NAME, check_labels, finetune, split, validation_split
 from embeddings.models import fingerprint
 from embeddings.probes import knn_accuracy
 
@@ -47,6 +48,7 @@ def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_cons
     steps: list[tuple[str, int, int]] = []
     out = tmp_path / "tuned"
     result = finetune(texts, labels, out, model=str(tiny_bert_dir), epochs=2, batch_size=8, seed=3,
+                      loss="batch-hard-soft-margin", keep_tuned=True,
                       progress=lambda stage, done, total: steps.append((stage, done, total)))
     assert result.folder == out
     assert _leftovers(tmp_path) == ["cache", "tuned"]  # no temporary folder left beside it
@@ -54,16 +56,27 @@ def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_cons
     assert report == result.report
 
     split_ = report["split"]
-    test_rows = split_["test_rows"]
+    test_rows, validation_rows = split_["test_rows"], split_["validation_rows"]
     assert split_["train"] + split_["test"] == len(texts) and len(test_rows) == split_["test"] == 10
+    assert split_["fit"] + split_["validation"] == split_["train"] and not set(test_rows) & set(validation_rows)
     held_out = [labels[i] for i in test_rows]
     assert sorted(set(held_out)) == sorted(set(labels))  # stratified: every class held out
+    assert sorted({labels[i] for i in validation_rows}) == sorted(set(labels))  # and validated
     assert split_["seed"] == 3 and report["parameters"]["epochs"] == 2
+
+    # one candidate, scored after every epoch it ran; the kept epoch is its best
+    (run,) = report["candidates"]
+    assert run["loss"] == "batch-hard-soft-margin" and 1 <= len(run["evaluations"]) <= 2
+    accuracies = [e["validation_accuracy"] for e in run["evaluations"]]
+    assert run["best_validation_accuracy"] == max(accuracies)
+    assert run["best_epoch"] == run["evaluations"][accuracies.index(max(accuracies))]["epoch"]
+    assert report["choice"]["kept"] == "tuned" and report["choice"]["epochs"] == run["best_epoch"]
 
     # every optimizer step's loss, in order; the progress saw every step
     train_steps = [done for stage, done, _ in steps if stage == "train"]
     assert [entry["step"] for entry in report["loss_per_step"]] == train_steps == list(range(1, len(train_steps) + 1))
     assert all(np.isfinite(entry["loss"]) for entry in report["loss_per_step"])
+    assert any(stage == "validate" for stage, _, _ in steps)
 
     # bare sentence-transformers reads the folder and gives the vectors the report measured
     bare = SentenceTransformer(str(out), device="cpu")
@@ -85,11 +98,65 @@ def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_cons
     np.testing.assert_allclose(again.vectors, vectors, atol=1e-5)
 
 
+def _no_better_than_base(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every loss's training validate worse than the base model (and change no weight)."""
+    tried: list[str] = []
+
+    def train(model, texts, codes, loss, params, validate, progress, stop):  # noqa: ANN001
+        tried.append(loss)
+        run = finetune_module._Run(loss=loss, evaluations=[{"epoch": 1, "step": 1, "validation_accuracy": -1.0}],
+                                   losses_seen=[], best_accuracy=-1.0, best_epoch=1)
+        run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return run
+
+    monkeypatch.setattr(finetune_module, "_train", train)
+    return tried
+
+
+def test_no_gain_on_validation_keeps_the_base_model_and_says_so(
+    labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    tried = _no_better_than_base(monkeypatch)
+    data = tmp_path / "data.csv"
+    labelled.to_csv(data, index=False)
+    out = tmp_path / "tuned"
+    assert main(["finetune", str(data), "--label-column", "topic", "--out", str(out), "--model", str(tiny_bert_dir),
+                 "--batch-size", "8"]) == 0
+    err = capsys.readouterr().err
+    assert tried == ["batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs"]  # auto: every candidate
+    assert f"NOTE: {NO_GAIN}" in err and "the base model (unchanged)" in err
+    report = json.loads((out / REPORT_NAME).read_text())
+    assert report["choice"]["kept"] == "base" and not report["choice"]["improved"]
+    assert report["verdict"].startswith(NO_GAIN) and report["after"] == report["before"]
+    # the folder holds the base model: the same vectors as the base
+    texts = labelled["text"].tolist()
+    base = encode_texts(texts, str(tiny_bert_dir)).vectors
+    np.testing.assert_allclose(SentenceTransformer(str(out), device="cpu").encode(texts), base, atol=1e-5)
+
+
+def test_a_class_with_one_text_trains_and_is_not_held_out(labelled: pd.DataFrame, tiny_bert_dir: Path,
+                                                           tmp_path: Path) -> None:
+    texts = labelled["text"].tolist() + ["A lonely sentence about bisecting sorted lists."]
+    labels = labelled["topic"].tolist() + ["bisect"]
+    result = finetune(texts, labels, tmp_path / "tuned", model=str(tiny_bert_dir), batch_size=8,
+                      loss="batch-hard-soft-margin", epochs=1)
+    split_ = result.report["split"]
+    lonely = len(texts) - 1
+    assert split_["train_only_classes"] == 1 and split_["train_only_class_names"] == ["bisect"]
+    assert lonely not in split_["test_rows"] and lonely not in split_["validation_rows"]
+    assert result.report["classes"]["bisect"] == 1
+
+
 @pytest.mark.slow
 def test_same_seed_same_split_and_losses(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
     texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
-    first = finetune(texts, labels, tmp_path / "a", model=str(tiny_bert_dir), batch_size=8, seed=1).report
-    second = finetune(texts, labels, tmp_path / "b", model=str(tiny_bert_dir), batch_size=8, seed=1).report
+    first = finetune(texts, labels, tmp_path / "a", model=str(tiny_bert_dir), batch_size=8, seed=1, epochs=2).report
+    second = finetune(texts, labels, tmp_path / "b", model=str(tiny_bert_dir), batch_size=8, seed=1, epochs=2).report
+    assert [c["evaluations"] for c in first["candidates"]] == [c["evaluations"] for c in second["candidates"]]
+    assert first["choice"] == second["choice"]
     assert first["split"] == second["split"]
     assert [e["loss"] for e in first["loss_per_step"]] == pytest.approx([e["loss"] for e in second["loss_per_step"]])
     other = split(labels, 0.2, 2)[1]
@@ -105,7 +172,7 @@ def test_stop_leaves_nothing_written(labelled: pd.DataFrame, tiny_bert_dir: Path
 
     with pytest.raises(Stopped):
         finetune(labelled["text"].tolist(), labelled["topic"].tolist(), tmp_path / "tuned",
-                 model=str(tiny_bert_dir), batch_size=8, stop=stop)
+                 model=str(tiny_bert_dir), batch_size=8, stop=stop, loss="batch-hard-soft-margin")
     assert _leftovers(tmp_path) == ["cache"]
 
 
@@ -120,7 +187,8 @@ def test_overwrite_replaces_only_after_success(labelled: pd.DataFrame, tiny_bert
     with pytest.raises(Stopped):
         finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True, stop=lambda: True)
     assert (out / "keep.txt").read_text() == "mine"  # a failed run keeps the old folder
-    finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True)
+    finetune(texts, labels, out, model=str(tiny_bert_dir), batch_size=8, overwrite=True, epochs=1,
+             loss="batch-hard-soft-margin")
     assert not (out / "keep.txt").exists() and (out / REPORT_NAME).is_file()
     assert _leftovers(tmp_path) == ["cache", "tuned"]
 
@@ -131,20 +199,34 @@ def test_overwrite_replaces_only_after_success(labelled: pd.DataFrame, tiny_bert
 def test_label_checks_name_the_problem() -> None:
     with pytest.raises(InputError, match="column 'topic': has one class"):
         check_labels(["a", "b", "c"], ["x", "x", "x"], "topic")
-    with pytest.raises(InputError, match="class 'lonely' has a single text"):
-        check_labels(["a", "b", "c", "d"], ["x", "x", "lonely", "x"], "topic")
-    with pytest.raises(InputError, match="classes 'p', 'q' have a single text each"):
+    # a class with a single text is fine: it trains and is not held out
+    assert check_labels(["a", "b", "c", "d", "e"], ["x", "x", "lonely", "y", "y"], "topic")[2] == "lonely"
+    with pytest.raises(InputError, match="fewer than 2 classes have 2 or more texts"):
         check_labels(["a", "b", "c", "d"], ["x", "p", "x", "q"], "topic")
     with pytest.raises(InputError, match="row 2, column 'topic': no label"):
         check_labels(["a", "b", "c"], ["x", float("nan"), "y"], "topic")
-    with pytest.raises(InputError, match="holds out 1 of 6 texts"):
-        split(["a", "a", "b", "b", "c", "c"], 0.1, 0)
+    with pytest.raises(InputError, match="test size must be a fraction"):
+        split(["a", "a", "b", "b"], 1.5, 0)
+
+
+def test_split_holds_out_every_class_it_can_and_never_a_single_text() -> None:
+    # too few held-out texts for scikit-learn's stratified split: class by class instead
+    labels = ["a", "a", "b", "b", "c", "c", "d"]
+    train, test = split(labels, 0.1, 0)
+    assert sorted(labels[i] for i in test) == ["a", "b", "c"] and 6 in train
+    assert sorted(np.concatenate([train, test])) == list(range(7))
+    # the validation share comes from the training rows, class by class, and keeps one of each to fit on
+    labels = ["a"] * 10 + ["b"] * 10 + ["c"] * 2 + ["d"]
+    train, test = split(labels, 0.2, 0)
+    fit, validation = validation_split(labels, train, 0.2, 0)
+    assert not set(validation) & set(test) and sorted(np.concatenate([fit, validation])) == sorted(train)
+    assert sorted({labels[i] for i in validation}) == ["a", "b"] and 22 in fit  # c and d keep their one text
 
 
 def test_classes_of_two_texts_leave_no_pairs_to_train_on(tmp_path: Path) -> None:
     texts = [f"text number {i}" for i in range(6)]
     with pytest.raises(InputError, match="0 class\\(es\\) keep 2 or more training texts"):
-        finetune(texts, ["a", "a", "b", "b", "c", "c"], tmp_path / "out", test_size=0.5)
+        finetune(texts, ["a", "a", "b", "b", "c", "c"], tmp_path / "out", test_size=0.5, loss="batch-hard-soft-margin")
     assert not (tmp_path / "out").exists()
 
 
@@ -187,10 +269,9 @@ def test_cli_bad_input_is_one_line(labelled: pd.DataFrame, tiny_bert_dir: Path, 
     labelled.assign(topic="same").to_csv(one_class, index=False)
     assert "has one class" in _cli_error(capsys, "finetune", one_class, "--label-column", "topic",
                                          "--out", tmp_path / "o", "--model", model)
-    single = tmp_path / "single.csv"
-    labelled.assign(topic=["odd"] + labelled["topic"].tolist()[1:]).to_csv(single, index=False)
-    assert "class 'odd' has a single text" in _cli_error(capsys, "finetune", single, "--label-column", "topic",
-                                                         "--out", tmp_path / "o", "--model", model)
+    assert "validation size must be a fraction" in _cli_error(
+        capsys, "finetune", data, "--label-column", "topic", "--out", tmp_path / "o", "--model", model,
+        "--validation-size", "2")
     (tmp_path / "exists").mkdir()
     assert "exists" in _cli_error(capsys, "finetune", data, "--label-column", "topic", "--out", tmp_path / "exists",
                                   "--model", model)
@@ -203,9 +284,11 @@ def test_cli_writes_model_and_prints_before_and_after(labelled: pd.DataFrame, ti
     labelled.to_csv(data, index=False)
     out = tmp_path / "tuned"
     assert main(["finetune", str(data), "--label-column", "topic", "--out", str(out), "--model", str(tiny_bert_dir),
-                 "--batch-size", "8", "--seed", "2"]) == 0
+                 "--batch-size", "8", "--seed", "2", "--epochs", "1", "--loss", "in-batch-negatives"]) == 0
     err = capsys.readouterr().err
     assert "before: held-out k-NN accuracy" in err and "after: held-out k-NN accuracy" in err
+    assert "in-batch-negatives: validation 5-NN accuracy by epoch" in err
     report = json.loads((out / REPORT_NAME).read_text())
     assert report["label_column"] == "topic" and report["split"]["seed"] == 2
     assert report["parameters"]["batch_size"] == 8
+    assert report["verdict"] in err

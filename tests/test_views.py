@@ -54,7 +54,7 @@ def test_every_field_of_the_look_travels_in_a_link_and_in_json() -> None:
     look = Look(color="module", label="text", search="sock", search_in="text", regex=True, case=True,
                 selection=(5, 2), isolated=(1, 2, 5), reproject=True,
                 filters=(Filter("kind", ("class", "method")), Filter("size", (), 0.5, 2.0)),
-                clusters=ClusterLook(12, "original", False), density=True, camera="0,0,1")
+                clusters=ClusterLook(12, "layout", False), density=True, camera="0,0,1")
     query = look.to_query()
     assert set(query) == set(LOOK_KEYS)  # every parameter used, each once
     assert query["filters"] == '{"kind":["class","method"],"size":{"min":0.5,"max":2.0}}'
@@ -89,7 +89,7 @@ def test_a_look_keeps_only_what_these_points_have() -> None:
         ({"filters": "{topic"}, ["link: filters must be JSON"]),
         ({"filters": '{"a": {"min": 3, "max": 1}}'}, ["link: filters.a min 3 is above max 1"]),
         ({"clusters": "1"}, ["link: clusters minimum size must be a whole number of at least 2"]),
-        ({"clusters": "auto", "cluster_space": "moon"}, ["link: cluster_space must be one of layout, original"]),
+        ({"clusters": "auto", "cluster_space": "moon"}, ["link: cluster_space must be one of original, layout"]),
         ({"level": "word"}, ["link: level must be one of text, token, vocab"]),
     ],
 )

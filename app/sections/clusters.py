@@ -1,8 +1,9 @@
-"""Clusters: find them on the layout (or in the original space), name them, colour by them.
+"""Clusters: find them in the original space (or on the layout), name them, colour by them.
 
-``render_clusters`` draws the controls (minimum size, space, "Find clusters") and, while the
-look shows clusters (app/look.py holds their settings), returns them for the points now drawn
-(cached per layout and options).
+``render_clusters`` draws the controls (minimum size, space, refined names, "Find clusters") and,
+while the look shows clusters (app/look.py holds their settings), returns them for the points now
+drawn (cached per layout and options). The original space is the default: the clusters are then
+the same whatever layout is drawn.
 ``with_cluster_columns`` adds `cluster` and `cluster_label` to the points' table, so colour,
 search, the table and the exports all carry them.
 """
@@ -23,10 +24,18 @@ from app.look import default_color_column
 from app.sections import show_error
 from app.sections.projection import Layout
 from embeddings.choices import CLUSTER_SPACES
-from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, Clusters, default_min_cluster_size, find_clusters
+from embeddings.clusters import (
+    CLUSTER_COLUMN,
+    LABEL_COLUMN,
+    Clusters,
+    default_min_cluster_size,
+    find_clusters,
+    word_encoder,
+)
 from embeddings.look import ClusterLook
 
-SPACES = dict(zip(("Layout (what you see)", "Original space"), CLUSTER_SPACES))  # label -> space
+# label -> space, the default (CLUSTER_SPACES[0], the original space) first
+SPACES = dict(zip(("Original space", "Layout (what you see)"), CLUSTER_SPACES))
 SPACE_LABELS = {space: label for label, space in SPACES.items()}
 NOT_DRAWN = "(not drawn)"
 
@@ -87,17 +96,24 @@ def render_clusters(points, layout: Layout) -> Clusters | None:
             help=f"0 grows with the points ({default_min_cluster_size(n)} for {n:,}). Larger: fewer, bigger clusters.",
         )
         space_col.radio("Cluster in", list(SPACES), key=state.CLUSTER_SPACE, horizontal=True, on_change=_settings_changed,
-                        help="The layout you see, or the original vectors (reduced by UMAP to 5 dimensions first).")
+                        help="The original vectors (reduced by UMAP to 5 dimensions first): the same clusters "
+                        "whatever the layout. Or the 2D/3D layout you see.")
         go_col.button("Find clusters", key=state.FIND_CLUSTERS, type="primary", on_click=_turn_on, disabled=bool(on),
                       help="HDBSCAN, named by each cluster's most distinctive words; colours the map by cluster.")
         off_col.button("Remove", key=state.CLEAR_CLUSTERS, disabled=not on,
                        on_click=_turn_off(default_color_column(points.table, points.text_column)))
+        can_refine = points.model is not None and points.level == "text" and points.label_column is not None
+        refine = st.checkbox("Refine names with the model", key=state.CLUSTER_REFINE, disabled=not can_refine,
+                             help="Re-rank each cluster's candidate words by closeness to the cluster's centre with "
+                             "the same model (a few hundred words to encode, cached)." if can_refine else
+                             "Needs texts encoded by a model (these points came without one).")
         if not on:
             return None
         try:
             with st.spinner(f"Clustering {n:,} points..."):
                 clusters = _clusters_cached(points, layout, clusters_cache_key(points.digest, layout),
-                                            on.min_size, on.space, int(st.session_state.get(state.SEED) or 0))
+                                            on.min_size, on.space, int(st.session_state.get(state.SEED) or 0),
+                                            points.model if refine and can_refine else None)
         except Exception as error:
             show_error(error, "Clustering")
             return None
@@ -107,24 +123,26 @@ def render_clusters(points, layout: Layout) -> Clusters | None:
 
 
 def _summary(clusters: Clusters) -> str:
-    noise = clusters.sizes.get(-1, 0)
-    parts = [f"{clusters.count} clusters", f"{noise:,} noise points (“noise”: grey, under the clusters, last in the legend)",
-             f"min size {clusters.params['min_cluster_size']}", f"{clusters.space} space",
-             f"{clusters.seconds:.2f} s"]
+    parts = [clusters.summary().replace(" noise (", " noise (“noise”: grey, under the clusters, last in the legend; ", 1)]
     if clusters.note:
         parts.append(clusters.note)
     return " · ".join(parts)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _clusters_cached(_points, _layout: Layout, key: str, min_size: int | None, space: str, seed: int) -> Clusters:
-    """find_clusters on the drawn points, keyed on plain values (key stands for points and layout)."""
+def _clusters_cached(_points, _layout: Layout, key: str, min_size: int | None, space: str, seed: int,
+                     refine_model: str | None = None) -> Clusters:
+    """find_clusters on the drawn points, keyed on plain values (key stands for points and layout).
+
+    refine_model: the points' model spec when names are re-ranked with it, else None.
+    """
     rows = _layout.rows
     column = _points.label_column
     texts = None if column is None else _points.table[column].iloc[rows].astype(str).tolist()
     return find_clusters(
         texts, _layout.coords, vectors=_points.vectors[rows], space=space, min_cluster_size=min_size, seed=seed,
         tokens=_points.level in ("token", "vocab"),
+        encode=None if refine_model is None else word_encoder(refine_model),
     )
 
 

@@ -1,9 +1,10 @@
 """The Fine-tune tab: tune the model on the loaded texts' labels, then compare base and tuned.
 
 Training is ``embeddings.finetune.finetune`` (sentence-transformers' own trainer, a seeded
-stratified split, a report of held-out k-NN accuracy before and after). This module draws the
-form, a progress bar with a Stop button, the report, and hands the two models' vectors to the
-Compare models tab, which opens on them.
+stratified split, a validation share that picks the loss and the epoch, and keeps the base model
+when nothing beats it there). This module draws the form, a progress bar with a Stop button, the
+verdict and the report, and, when the folder holds tuned weights, hands the two models' vectors
+to the Compare models tab, which opens on them.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import pandas as pd
 import streamlit as st
 
 from embeddings.data import Dataset
+from embeddings.choices import AUTO_LOSS, DEFAULT_EPOCHS, LOSSES
 
 from app import state
 from app.sections import show_error, texts_needed
 
-STAGES = {"base": "Encoding with the base model", "train": "Training", "tuned": "Encoding with the tuned model"}
-# A stage's share of the bar: training dominates.
-STAGE_SPAN = {"base": (0.0, 0.1), "train": (0.1, 0.9), "tuned": (0.9, 1.0)}
+STAGES = {"base": "Encoding with the base model", "train": "Training", "validate": "Validating",
+          "tuned": "Encoding with the tuned model"}
+# A stage's share of the bar: training (several losses, each scored on validation) dominates.
+STAGE_SPAN = {"base": (0.0, 0.1), "train": (0.1, 0.9), "validate": (0.1, 0.9), "tuned": (0.9, 1.0)}
 
 
 def label_columns(dataset: Dataset) -> list[str]:
@@ -59,14 +62,26 @@ def _form(dataset: Dataset, model: str) -> dict | None:
         return None
     left, middle, right = st.columns(3)
     label = left.selectbox("Label column", columns, key=state.FINETUNE_LABEL)
-    epochs = middle.number_input("Epochs", min_value=1, max_value=20, value=1, key=state.FINETUNE_EPOCHS)
+    epochs = middle.number_input("Epochs (at most)", min_value=1, max_value=20, value=DEFAULT_EPOCHS,
+                                 key=state.FINETUNE_EPOCHS,
+                                 help="Per loss; a validation share of the training texts picks the best epoch.")
     seed = right.number_input("Seed", min_value=0, value=0, step=1, key=state.FINETUNE_SEED)
     out = st.text_input("Output folder (a new folder)", value=default_folder(model, label, int(seed)),
                         key=state.FINETUNE_OUT)
+    loss = st.selectbox("Loss", (AUTO_LOSS, *LOSSES), key=state.FINETUNE_LOSS,
+                        format_func=lambda name: name if name != AUTO_LOSS
+                        else "auto: try three, keep the one that validates best")
     overwrite = st.checkbox("Replace the folder if it exists", key=state.FINETUNE_OVERWRITE)
+    keep_tuned = st.checkbox("Keep the tuned model even if it does not beat the base model",
+                             key=state.FINETUNE_KEEP_TUNED,
+                             help="By default the folder then holds the base model unchanged, and says so.")
     counts = dataset.metadata[label].astype(str).value_counts()
-    st.caption(f"{len(counts)} classes, {len(dataset):,} texts; 20% of each class is held out to measure the result.")
-    return {"label": label, "epochs": int(epochs), "seed": int(seed), "out": out.strip(), "overwrite": overwrite}
+    single = int((counts == 1).sum())
+    st.caption(f"{len(counts)} classes, {len(dataset):,} texts; 20% of each class is held out to measure the result, "
+               "20% of the rest validates (it picks the loss and the epoch)"
+               + (f"; {single} class(es) with a single text train only" if single else "") + ".")
+    return {"label": label, "epochs": int(epochs), "seed": int(seed), "out": out.strip(), "overwrite": overwrite,
+            "keep_tuned": keep_tuned, "loss": loss}
 
 
 def _progress(bar):
@@ -109,7 +124,7 @@ def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
             result = finetune(
                 dataset.texts, dataset.metadata[form["label"]].tolist(), form["out"], model=model,
                 epochs=form["epochs"], seed=form["seed"], label_column=form["label"], overwrite=form["overwrite"],
-                progress=_progress(bar),
+                loss=form["loss"], keep_tuned=form["keep_tuned"], progress=_progress(bar),
             )
         except Exception as error:
             failure = error
@@ -122,8 +137,9 @@ def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
 
 def render_finetune(dataset: Dataset, model: str) -> dict | None:
     """The Fine-tune tab; returns the last result ({"folder", "report", "base"}) when one is shown."""
-    st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer, "
-               "a triplet loss over batches grouped by label), then compare base and tuned on the same texts.")
+    st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer; "
+               "three losses tried, the one that validates best kept, and only if it beats the base model), "
+               "then compare base and tuned on the same texts.")
     if texts_needed(dataset, "Fine-tuning"):
         return None
     form = _form(dataset, model)
@@ -136,7 +152,7 @@ def render_finetune(dataset: Dataset, model: str) -> dict | None:
         result = _train(dataset, model, form)
         if result is not None:
             st.session_state[state.FINETUNE_RESULT] = result
-            if _hand_to_compare(dataset, result):
+            if result["report"]["choice"]["kept"] == "tuned" and _hand_to_compare(dataset, result):
                 return result  # the caller switches to the Compare models tab and reruns
     result = st.session_state.get(state.FINETUNE_RESULT)
     if result is None or result["source"] != dataset.source:
@@ -164,7 +180,10 @@ def _hand_to_compare(dataset: Dataset, result: dict) -> bool:
 def render_report(result: dict) -> None:
     report = result["report"]
     before, after = report["before"], report["after"]
-    st.success(f"Tuned model written to {result['folder']} (use it as a model spec anywhere).")
+    if report["choice"]["improved"]:
+        st.success(f"Tuned model written to {result['folder']} (use it as a model spec anywhere): {report['verdict']}.")
+    else:
+        st.warning(f"{report['verdict'][:1].upper()}{report['verdict'][1:]}. Folder: {result['folder']}.")
     a, b, c = st.columns(3)
     k = report["parameters"]["knn_k"]
     a.metric(f"Held-out {k}-NN accuracy", f"{after['knn_accuracy']:.3f}",
@@ -172,8 +191,25 @@ def render_report(result: dict) -> None:
     if before["silhouette"] is not None and after["silhouette"] is not None:
         b.metric("Held-out silhouette (cosine)", f"{after['silhouette']:.3f}",
                  f"{after['silhouette'] - before['silhouette']:+.3f} vs base")
+    split = report["split"]
     c.metric("Training time", f"{report['seconds']['train']:.1f} s",
-             help=f"{report['split']['train']} texts trained, {report['split']['test']} held out")
+             help=f"{split['fit']} texts trained, {split['validation']} validated, {split['test']} held out")
+    st.dataframe(_candidates_table(report), hide_index=True)
     losses = pd.DataFrame(report["loss_per_step"])
     if not losses.empty:
-        st.line_chart(losses.set_index("step")["loss"], x_label="step", y_label="training loss", height=200)
+        losses["x"] = range(1, len(losses) + 1)
+        st.line_chart(losses, x="x", y="loss", color="loss_name", x_label="step (losses one after another)",
+                      y_label="training loss", height=200)
+
+
+def _candidates_table(report: dict) -> pd.DataFrame:
+    """One row per loss tried, and the base model: validation accuracy per epoch, which one was kept."""
+    k = report["parameters"]["knn_k"]
+    choice = report["choice"]
+    rows = [{"model": "base (no training)", f"best validation {k}-NN accuracy": choice["base_validation_accuracy"],
+             "by epoch": "", "kept": choice["kept"] == "base"}]
+    for run in report["candidates"]:
+        rows.append({"model": run["loss"], f"best validation {k}-NN accuracy": run["best_validation_accuracy"],
+                     "by epoch": run["skipped"] or ", ".join(f"{e['validation_accuracy']:.3f}" for e in run["evaluations"]),
+                     "kept": choice["kept"] == "tuned" and choice["loss"] == run["loss"]})
+    return pd.DataFrame(rows)

@@ -127,11 +127,14 @@ def projection_options(p: argparse.ArgumentParser, max_points_help: str) -> None
 def clusters_options(p: argparse.ArgumentParser, spaces: tuple[str, ...]) -> None:
     """--clusters and how to find them (`project` and `export`)."""
     p.add_argument("--clusters", action="store_true",
-                   help="add `cluster` (-1 = noise) and `cluster_label` (its top keywords) columns (HDBSCAN)")
+                   help="add `cluster` (-1 = noise) and `cluster_label` (its keywords) columns (HDBSCAN)")
     p.add_argument("--min-cluster-size", type=minimum_two, help="smallest cluster (default: grows with the points)")
     p.add_argument("--cluster-space", choices=spaces, default=spaces[0],
-                   help="cluster the 2D/3D layout, or the original vectors (reduced by UMAP to 5 dims) "
-                   "(default: %(default)s)")
+                   help="cluster the original vectors (reduced by UMAP to 5 dims: the same clusters whatever "
+                   "the layout) or the 2D/3D layout drawn (default: %(default)s)")
+    p.add_argument("--refine-names", action="store_true",
+                   help="re-rank each cluster's candidate keywords by closeness to its centre with the same model "
+                   "(encodes a few hundred words)")
 
 
 # ---------------------------------------------------------------- output and progress
@@ -333,21 +336,23 @@ def project_for(args: argparse.Namespace, vectors, method: str, max_points: int 
 
 def clusters_for(args: argparse.Namespace, points, table, coords=None, rows=None):  # -> DataFrame
     """The table with `cluster` and `cluster_label` columns (its rows: `rows` of the points)."""
-    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters
+    from embeddings.clusters import CLUSTER_COLUMN, LABEL_COLUMN, add_cluster_columns, find_clusters, word_encoder
 
     vectors = points.vectors if rows is None else points.vectors[rows]
     column = points.label_column
     texts = None if column is None else points.table[column].astype(str).tolist()
     if texts is not None and rows is not None:
         texts = [texts[i] for i in rows]
+    encode = None
+    if args.refine_names:
+        sized = {"batch_size": args.batch_size} if args.batch_size else {}
+        encode = word_encoder(points.model, cache=not args.no_cache, trust_remote_code=args.trust_remote_code, **sized)
     found = find_clusters(texts, coords, vectors=vectors, space=args.cluster_space,
                           min_cluster_size=args.min_cluster_size, seed=args.seed,
-                          tokens=points.level in ("token", "vocab"))
+                          tokens=points.level in ("token", "vocab"), encode=encode)
     if found.note:
         info(f"note: {found.note}", args)
-    noise = found.sizes.get(-1, 0)
-    info(f"{found.count} clusters ({args.cluster_space} space, min size {found.params['min_cluster_size']}), "
-         f"{noise} noise points, in {found.seconds:.1f} s", args)
+    info(found.summary(), args)
     for cluster in range(min(found.count, 10)):
         info(f"  {cluster}: {found.names[cluster]} ({found.sizes[cluster]} points)", args)
     if found.count > 10:
