@@ -1,7 +1,7 @@
 """The benchmark: every figure a median over repeats, beside a baseline measured in the same run.
 
     make bench                                       # the full run (hours on 2 shared cores)
-    .venv/bin/python benchmarks/run.py --quick       # small sizes: a smoke check (about an hour at load 10-20)
+    .venv/bin/python benchmarks/run.py --quick       # small sizes: a smoke check (80-90 min at load 8-25)
     .venv/bin/python benchmarks/run.py --only encode,reduce --repeats 5
 
 Sections (``--only`` takes their names), in the order a full run takes them:
