@@ -16,7 +16,7 @@ from browser_support import ROOT, chromium_page, poll, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WALK_S = 300  # the sample's 300 sentences through the bundled model, first with an empty cache
+WALK_S = 900  # the sample's 300 sentences through the bundled model, first with an empty cache (a hang guard)
 
 # The figure on the open tab, its frames as plotly.js holds them, and the first point's position.
 JS_LAYERS = """() => {
