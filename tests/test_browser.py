@@ -13,7 +13,6 @@ Playwright is a failure there. On a developer machine without them it skips and 
 from __future__ import annotations
 
 import os
-import time
 import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -21,13 +20,12 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server, with_query
+from browser_support import ROOT, RUN_S, chromium_page, poll, streamlit_server, wait_idle, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SENTENCES = ROOT / "sample_data" / "sentences.csv"
 FIRST_CHART_S = 600  # first start: load the bundled model and encode 300 sentences (~1 min on 2 idle cores)
-RUN_S = 300  # a script run, a download: a hang guard for a shared, loaded machine
 QUERY = "ball"
 
 
@@ -63,19 +61,6 @@ def explore_map(page, timeout_s: float, until=lambda info: info["points"] > 0):
     return frame, poll(page, lambda: frame.evaluate(JS_MAP), until, timeout_s, "the map")
 
 
-JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-  && !document.querySelector('[data-stale="true"]')"""
-
-
-def wait_idle(page, timeout_s: float) -> None:
-    """Until the script run is over and no stale element from the last run is left on the page."""
-    deadline = time.time() + timeout_s
-    while not page.evaluate(JS_IDLE):
-        if time.time() > deadline:
-            pytest.fail(f"the app was still running after {timeout_s:.0f} s")
-        time.sleep(0.25)
-
-
 def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path) -> None:
     url, log = app_url
     sentences = pd.read_csv(SENTENCES, dtype=str, keep_default_na=False)
@@ -88,8 +73,7 @@ def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path)
     frame, first = explore_map(page, FIRST_CHART_S)
     assert first["points"] == len(sentences) == 300, first
     assert first["color"] == "topic"
-    wait_idle(page, RUN_S)
-    time.sleep(1.0)
+    wait_idle(page, RUN_S)  # idle three polls in a row: the page's start-up messages are all sent
     before = len(sent)
     assert before > 0  # the page's own start-up messages: the watch sees what is sent
 

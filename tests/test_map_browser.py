@@ -14,15 +14,13 @@ import time
 
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server
-from test_browser import wait_idle
+from browser_support import ROOT, RUN_S, chromium_page, poll, streamlit_server, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGE = ROOT / "tests" / "pages" / "map_page.py"
 N = 300
 IN_BROWSER_S = 30  # a step done in the browser alone; well under a second when idle
-RUN_S = 300  # the page started, a rerun: seconds when idle, a hang guard on a loaded machine
 
 # A cheap fingerprint of what the first panel's WebGL canvas shows (the canvas keeps its buffer).
 JS_PIXELS = """() => {
