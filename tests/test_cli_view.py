@@ -95,10 +95,10 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
             used = int(found.group(2))
             assert used != port and f"port {port} is in use; using {used}" in (tmp_path / "view.err").read_text()
             assert listening_addresses(used) == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0 or ::
-            with urllib.request.urlopen(line, timeout=30) as answer:
+            with urllib.request.urlopen(line, timeout=120) as answer:
                 assert answer.status == 200 and b"<html" in answer.read().lower()
             with pytest.raises(urllib.error.HTTPError) as refused:  # the address without the token
-                urllib.request.urlopen(found.group(1), timeout=30)
+                urllib.request.urlopen(found.group(1), timeout=120)
             assert refused.value.code == 403 and refused.value.read().decode().strip() == REFUSED
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -138,12 +138,12 @@ def test_no_token_is_deliberate_and_said(tmp_path: Path) -> None:
     try:
         line = proc.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", line), line
-        with urllib.request.urlopen(line, timeout=30) as answer:
+        with urllib.request.urlopen(line, timeout=120) as answer:
             assert answer.status == 200 and b"<html" in answer.read().lower()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(30)
+            proc.wait(120)
         finally:
             if proc.poll() is None:
                 proc.kill()
