@@ -400,9 +400,14 @@ def test_stop_says_where_fine_tuning_stopped_and_nothing_is_left_running(page, s
     panel.get_by_role("button", name="Start fine-tuning").click()
     poll(page, lambda: panel.inner_text(), lambda t: "Training: 2 of" in t, RUN_S, "training under way")
     panel.get_by_role("button", name="Stop", exact=True).click()
-    said = poll(page, lambda: panel.inner_text(), lambda t: "Fine-tuning stopped (training, at step" in t, RUN_S,
-                "the line saying it stopped")
-    assert "nothing was written" in said and "Training:" not in said
+    poll(page, lambda: panel.inner_text(), lambda t: "Fine-tuning stopped (training, at step" in t, RUN_S,
+         "the line saying it stopped")
+    # Read once the run that says so is over: until then the page still shows the last run's progress
+    # and Stop button (stale, greyed), which a loaded machine leaves on screen for seconds.
+    wait_idle(page)
+    said = panel.inner_text()
+    assert "Fine-tuning stopped (training, at step" in said and "nothing was written" in said, said
+    assert "Training:" not in said, said
     assert panel.get_by_role("button", name="Stop", exact=True).count() == 0
     wait_idle(page)
     time.sleep(2)
