@@ -43,6 +43,28 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+RUN_S = 300  # a script run of the app: seconds on an idle machine, a hang guard on a shared, loaded one
+
+# No script run under way (the running icon) and nothing left stale by the last one.
+JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+  && !document.querySelector('[data-stale="true"]')"""
+
+
+def wait_idle(page, timeout_s: float = RUN_S) -> None:
+    """Until the app's script run is over: idle three polls in a row (a rerun that the map or a
+    widget asked for has started and ended); fails on an exception box or after timeout_s."""
+    deadline = time.time() + timeout_s
+    calm = 0
+    while calm < 3:
+        calm = calm + 1 if page.evaluate(JS_IDLE) else 0
+        exceptions = page.locator('[data-testid="stException"]')
+        if exceptions.count():
+            pytest.fail(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
+        if time.time() > deadline:
+            pytest.fail(f"the app was still running after {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
 def require(condition: bool, why: str, hint: str = "install Chromium (apt-get install chromium)") -> None:
     """Skip on a developer machine; fail in CI, where browser tests must never skip."""
     if condition:
@@ -67,7 +89,7 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(5)
 
 
-def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 300) -> None:
     deadline = time.time() + seconds
     while True:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
