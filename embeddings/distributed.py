@@ -52,6 +52,8 @@ RAY_MISSING = "the Ray engine needs Ray: pip install 'embedding-explorer[ray]'"
 # pre-empted worker, few enough that a batch which kills every actor fails the run.
 MAX_RESTARTS = 3
 MAX_TASK_RETRIES = 3
+# Tries at starting a local Ray whose node timed out during startup (a busy machine: start_local_ray).
+RAY_START_TRIES = 3
 # Fault injection for the tests: when this variable names an existing file, the first actor to
 # claim it (an atomic rename) exits hard after encoding and caching its batch, before returning.
 FAULT_FILE_ENV = "EMBEDDINGS_RAY_FAULT_FILE"
@@ -92,16 +94,56 @@ def import_ray(local: bool = True) -> Any:
 
 
 def start_local_ray(num_cpus: int | None = None) -> None:
-    """A private Ray on this machine: every core (or num_cpus), no dashboard, workers' output kept."""
+    """A private Ray on this machine: every core (or num_cpus), no dashboard, workers' output kept.
+
+    Ray's raylet waits a fixed ~15 s for its dashboard agent (a Python process: imports) to write
+    its ports, and aborts when it has not; ray.init then fails with "The current node timed out
+    during startup". On a busy machine the agent takes longer than that (a shared 2-core machine at
+    a load of 10-20 failed most starts). Such a start is tried again, up to RAY_START_TRIES times,
+    after the processes the failed try started are stopped (the agent's modules are read from the
+    page cache then, and a load that comes in bursts may have passed).
+    """
     ray = import_ray(local=True)
-    with _loopback_node(ray), _native_stderr_muted():
-        ray.init(
-            num_cpus=num_cpus or os.cpu_count() or 1,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-            runtime_env=_runtime_env(),
-        )
+    for attempt in range(1, RAY_START_TRIES + 1):
+        before = _child_pids()
+        try:
+            with _loopback_node(ray), _native_stderr_muted():
+                ray.init(
+                    num_cpus=num_cpus or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.ERROR,
+                    runtime_env=_runtime_env(),
+                )
+            return
+        except Exception as exc:  # Ray raises a plain Exception for this
+            if attempt == RAY_START_TRIES or "timed out during startup" not in str(exc):
+                raise
+            ray.shutdown()
+            _stop_new_ray_processes(before)
+
+
+def _child_pids() -> set[int]:
+    import psutil  # Ray's own dependency
+
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def _stop_new_ray_processes(before: set[int]) -> None:
+    """Stop the Ray processes this process started since `before` (what a failed start left: its
+    GCS server, log monitor...), so that a new try starts clean and nothing is left behind."""
+    import psutil
+
+    left = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.pid not in before and "ray" in " ".join(child.cmdline()):
+                child.terminate()
+                left.append(child)
+    _, alive = psutil.wait_procs(left, timeout=10)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 def is_loopback(address: str) -> bool:

@@ -234,6 +234,9 @@ class LoadedModel:
     dim: int  # width of the vectors this spec produces
     num_layers: int
     max_seq_length: int
+    # On a model's weights (a _load_weights entry): the LoadedModel of each spec read from them
+    # (the model itself, @static, @layerN), kept with the weights so that they live and go together.
+    specs: dict = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -269,9 +272,19 @@ def load_model(spec: "str | ModelSpec", *, trust_remote_code: bool = False, devi
         return _load(parsed, pick_device(device))
 
 
-@lru_cache(maxsize=8)
 def _load(spec: ModelSpec, device: str) -> LoadedModel:
+    """The spec's model, read from its base's memoised weights: a model and its @static/@layerN
+    variants share one copy of the weights, and each spec's LoadedModel is memoised beside them.
+    (A separate cache of LoadedModels outlived the weights cache: a variant asked for after its
+    base's weights were evicted loaded a second copy of them from disk.)"""
     base = _load_weights(spec.base(), device)
+    known = base.specs.get(spec)
+    if known is None:
+        known = base.specs[spec] = _read_spec(spec, base, device)
+    return known
+
+
+def _read_spec(spec: ModelSpec, base: LoadedModel, device: str) -> LoadedModel:
     transformer = base.st[0].auto_model
     config = transformer.config
     num_layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", 0) or 0)

@@ -61,7 +61,7 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(5)
 
 
-def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 300) -> None:
     """Until something listens on 127.0.0.1:port; ServerError if proc exits first or time runs out."""
     deadline = time.time() + seconds
     while True:
@@ -93,7 +93,7 @@ def with_query(url: str, query: Mapping[str, str]) -> str:
 
 @contextlib.contextmanager
 def streamlit_server(script: Path, log_dir: Path, env: Mapping[str, str] | None = None, *,
-                     args: Sequence[str] = (), seconds: float = 60, gate: bool = True) -> Iterator[Server]:
+                     args: Sequence[str] = (), seconds: float = 300, gate: bool = True) -> Iterator[Server]:
     """`streamlit run script` on a free port of 127.0.0.1 (cwd: the repository), stopped on exit.
 
     The explorer (APP_MAIN) runs through APP_SERVER with a new access token (EMBEDDINGS_TOKEN in

@@ -12,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from harness.browser import APP_MAIN, APP_SERVER, CHROMIUM, CHROMIUM_ARGS, free_
 # What the browser tests import from here (APP_MAIN, APP_SERVER, CHROMIUM, CHROMIUM_ARGS, free_port, stop
 # and with_query as harness.browser has them).
 __all__ = ["APP_MAIN", "APP_SERVER", "CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "stop", "poll", "in_ci",
-           "require", "wait_for_port", "streamlit_server", "with_query", "chromium_page"]
+           "require", "wait_for_port", "wait_idle", "RUN_S", "streamlit_server", "with_query", "chromium_page"]
 
 
 def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
@@ -42,6 +43,28 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+RUN_S = 300  # a script run of the app: seconds on an idle machine, a hang guard on a shared, loaded one
+
+# No script run under way (the running icon) and nothing left stale by the last one.
+JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+  && !document.querySelector('[data-stale="true"]')"""
+
+
+def wait_idle(page, timeout_s: float = RUN_S) -> None:
+    """Until the app's script run is over: idle three polls in a row (a rerun that the map or a
+    widget asked for has started and ended); fails on an exception box or after timeout_s."""
+    deadline = time.time() + timeout_s
+    calm = 0
+    while calm < 3:
+        calm = calm + 1 if page.evaluate(JS_IDLE) else 0
+        exceptions = page.locator('[data-testid="stException"]')
+        if exceptions.count():
+            pytest.fail(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
+        if time.time() > deadline:
+            pytest.fail(f"the app was still running after {timeout_s:.0f} s")
+        time.sleep(0.3)
+
+
 def require(condition: bool, why: str, hint: str = "install Chromium (apt-get install chromium)") -> None:
     """Skip on a developer machine; fail in CI, where browser tests must never skip."""
     if condition:
@@ -51,7 +74,7 @@ def require(condition: bool, why: str, hint: str = "install Chromium (apt-get in
     pytest.skip(f"{why}; {hint} to run it")
 
 
-def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 60) -> None:
+def wait_for_port(proc: subprocess.Popen, port: int, log: Path, what: str, seconds: float = 300) -> None:
     """Until proc listens on 127.0.0.1:port; fails the test if it exits first or time runs out."""
     try:
         browser.wait_for_port(proc, port, log, what, seconds)

@@ -21,7 +21,7 @@ from app.sections.export import COORDS_LABEL, PROJECTOR_LABEL
 from embeddings.mapdata import unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 120
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 SMALL_CSV = (
     "text,kind\n"
     "The cat sat on the mat.,animals\n"

@@ -20,7 +20,7 @@ from app import state
 from embeddings.mapdata import unpack_map_data
 
 ROOT = str(Path(__file__).resolve().parent.parent)
-TIMEOUT = 120
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 GROUPS = {"harbour": ["harbour", "sail", "anchor"], "bread": ["dough", "yeast", "oven"],
           "stars": ["galaxy", "orbit", "comet"]}
 

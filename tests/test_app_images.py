@@ -21,7 +21,7 @@ from conftest import write_digits
 from embeddings.mapdata import unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 180
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 
 
 @pytest.fixture()

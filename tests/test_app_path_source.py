@@ -21,7 +21,7 @@ from embeddings.mapdata import unpack_map_data
 from embeddings.serve import SERVE_ENV, ServeRequest
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 120
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 
 
 @pytest.fixture(autouse=True)

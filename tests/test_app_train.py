@@ -16,7 +16,7 @@ from app import state
 from embeddings.mapdata import PALETTE, unpack_map_data
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 240
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 
 
 def _start(model: str) -> AppTest:

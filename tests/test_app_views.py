@@ -21,7 +21,7 @@ from embeddings.reduce import Projection, project
 from embeddings.views import View
 
 APP = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-TIMEOUT = 120
+TIMEOUT = 600  # seconds per script run: a hang guard on a shared, loaded machine
 
 
 @pytest.fixture(autouse=True)

@@ -7,16 +7,15 @@ plotly.js and that choosing a layer on the slider moves the points there with no
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from browser_support import ROOT, chromium_page, poll, streamlit_server
+from browser_support import ROOT, chromium_page, poll, streamlit_server, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-WALK_S = 300  # the sample's 300 sentences through the bundled model, first with an empty cache
+WALK_S = 900  # the sample's 300 sentences through the bundled model, first with an empty cache (a hang guard)
 
 # The figure on the open tab, its frames as plotly.js holds them, and the first point's position.
 JS_LAYERS = """() => {
@@ -46,7 +45,12 @@ def test_the_slider_moves_the_points_between_layers_in_the_browser(page, served)
     url, log = served
     page.goto(url)
     page.get_by_role("tab", name="Layers").click(timeout=WALK_S * 1000)  # the first run encodes the sample
-    page.get_by_role("button", name="Walk the layers").click(timeout=WALK_S * 1000)
+    # The button is pressed once the first run is over (the sample encoded, the page laid out):
+    # pressed during that run, the press reruns a page that is still being built on a loaded machine.
+    button = page.get_by_role("button", name="Walk the layers")
+    button.wait_for(timeout=WALK_S * 1000)
+    wait_idle(page, WALK_S)
+    button.click()
     last = poll(page, lambda: page.evaluate(JS_LAYERS), lambda v: len(v["frames"]) == 7, WALK_S, "layer figure")
     assert last["frames"] == [str(i) for i in range(7)] and last["slider"] == [6]
     # layer 0 on the slider (a click at the left end of its rail): plotly.js animates to that
@@ -58,6 +62,6 @@ def test_the_slider_moves_the_points_between_layers_in_the_browser(page, served)
     moved = poll(page, lambda: page.evaluate(JS_LAYERS), lambda v: (v["x"], v["y"]) != (last["x"], last["y"]),
                  30, "a point after choosing layer 0")
     assert moved["frames"] == last["frames"]
-    time.sleep(0.5)
+    wait_idle(page)  # a rerun, had the slider asked for one, is over: nothing it drew is missed
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Traceback" not in log.read_text()

@@ -47,7 +47,7 @@ def child_env(tmp_path: Path) -> dict[str, str]:
 )
 def test_bad_input_is_one_line_and_no_server(tmp_path: Path, args, needles) -> None:
     done = subprocess.run(view_command(*args), capture_output=True, text=True, env=child_env(tmp_path),
-                          cwd=tmp_path, timeout=120)
+                          cwd=tmp_path, timeout=600)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
@@ -95,10 +95,10 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
             used = int(found.group(2))
             assert used != port and f"port {port} is in use; using {used}" in (tmp_path / "view.err").read_text()
             assert listening_addresses(used) == {"0100007F"}  # 127.0.0.1 only, not 0.0.0.0 or ::
-            with urllib.request.urlopen(line, timeout=30) as answer:
+            with urllib.request.urlopen(line, timeout=120) as answer:
                 assert answer.status == 200 and b"<html" in answer.read().lower()
             with pytest.raises(urllib.error.HTTPError) as refused:  # the address without the token
-                urllib.request.urlopen(found.group(1), timeout=30)
+                urllib.request.urlopen(found.group(1), timeout=120)
             assert refused.value.code == 403 and refused.value.read().decode().strip() == REFUSED
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -106,19 +106,19 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
                     page.goto(line)
                     source = page.get_by_role("radio", name="A path on this machine")
-                    poll(page, lambda: source.count() and source.is_checked(), bool, 60, "the path source")
+                    poll(page, lambda: source.count() and source.is_checked(), bool, 300, "the path source")
                     assert page.get_by_role("radio", name="File on this machine").count() == 0  # one path source
                     path = page.get_by_role("textbox", name="Path", exact=True)
                     assert path.input_value() == str(SENTENCES)
                     summary = page.get_by_text(re.compile(r"\b300 points\b"))
-                    poll(page, summary.count, lambda n: n > 0, 240, "the map's summary of 300 points")
+                    poll(page, summary.count, lambda n: n > 0, 900, "the map's summary of 300 points")
                     assert page.get_by_text("300 texts from sentences.csv").count() == 1
                 finally:
                     browser.close()
         finally:
             proc.send_signal(signal.SIGINT)  # Ctrl-C
             try:
-                code = proc.wait(30)
+                code = proc.wait(120)
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -138,12 +138,12 @@ def test_no_token_is_deliberate_and_said(tmp_path: Path) -> None:
     try:
         line = proc.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", line), line
-        with urllib.request.urlopen(line, timeout=30) as answer:
+        with urllib.request.urlopen(line, timeout=120) as answer:
             assert answer.status == 200 and b"<html" in answer.read().lower()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(30)
+            proc.wait(120)
         finally:
             if proc.poll() is None:
                 proc.kill()

@@ -171,7 +171,7 @@ def test_cli_with_a_model_no_worker_can_load_fails_in_one_line_and_leaves_nothin
          "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=cli_env(tmp_path),
     )
-    _, stderr = process.communicate(timeout=300)
+    _, stderr = process.communicate(timeout=900)
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert process.returncode == 2, stderr
     assert len(lines) == 1 and lines[0].startswith("error: model ") and "cannot be loaded" in lines[0], lines
@@ -190,7 +190,7 @@ def test_cli_joining_a_cluster_encodes_real_shards_equal_to_local_to_1e5(ray_clu
     process = subprocess.run(
         [sys.executable, "-m", "embeddings", "encode", str(shards), "--engine", "ray", "--ray-address",
          ray_cluster["address"], "--actors", "1", "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, env=cli_env(tmp_path), timeout=300,
+        capture_output=True, text=True, cwd=ROOT, env=cli_env(tmp_path), timeout=900,
     )
     assert process.returncode == 0, process.stderr
     ids, vectors = read_vector_shards(out)
@@ -207,7 +207,7 @@ def test_without_ray_the_engine_asks_for_the_extra_in_one_line(tmp_path: Path) -
     script = ("import sys; sys.modules['ray'] = None\n"  # an import of ray now fails as if not installed
               "from embeddings.cli import main\n"
               f"sys.exit(main(['encode', {str(SENTENCES)!r}, '--engine', 'ray', '--out', {str(tmp_path / 'x.npy')!r}]))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {RAY_MISSING}"
     assert "pip install 'embedding-explorer[ray]'" in RAY_MISSING

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import APP_MAIN, chromium_page, poll, streamlit_server, with_query
+from browser_support import APP_MAIN, chromium_page, poll, streamlit_server, wait_idle, with_query
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,6 +25,7 @@ ITERATIONS = 1500
 MAP = "iframe[title='app.components.map.point_map']"
 MIN_FRAMES = 15  # frames the map must draw on its own, with nothing sent to the server
 SLOW = 600  # seconds: the machine is shared
+IN_BROWSER_S = 30  # a step done in the browser alone: well under a second when idle
 
 JS_STATE = """() => { const S = window.__map; if (!S || !S.data) return null;
   const L = S.live; return {layouts: S.stats.layouts, n: S.data.n, color: S.colorBy, zoom: S.panels[0].cam.zoom,
@@ -54,6 +55,19 @@ def app(tmp_path: Path):
         yield served
 
 
+def steady_pixels(page, frame) -> int:
+    """The map's picture once two reads a moment apart agree (the last draw asked for is done)."""
+    last: list = [None]
+
+    def same() -> bool:
+        now = frame.evaluate(JS_PIXELS)
+        settled, last[0] = now == last[0], now
+        return settled
+
+    poll(page, same, bool, IN_BROWSER_S, "a steady picture")
+    return last[0]
+
+
 def read(frame) -> dict | None:
     return frame.evaluate(JS_STATE)
 
@@ -78,14 +92,13 @@ def test_a_tsne_forms_on_the_map_with_pause_resume_and_stop(app, folder: Path) -
         # frames come, drawn by the map, and nothing goes to the server for them: no rerun
         canvas = frame.locator("canvas").first
         canvas.hover()
+        told = len(sent)
         page.mouse.wheel(0, -300)  # zoom in: the camera is part of the look, it must stay
-        zoomed = poll(page, lambda: read(frame), lambda s: s["zoom"] > 1.05, 30, "the zoom")["zoom"]
-        # the zoom is a change of the look: the map tells the look's owner once (one rerun carrying
-        # the camera, a moment after the last wheel step; later under load, with frames being drawn)
-        told = poll(page, lambda: sum(b'"changes":{"cam"' in bytes(m) for m in sent if isinstance(m, (bytes, bytearray))),
-                    bool, 60, "the camera told to the look's owner")
-        time.sleep(1.0)
-        assert sum(b'"changes":{"cam"' in bytes(m) for m in sent if isinstance(m, (bytes, bytearray))) == told
+        zoomed = poll(page, lambda: read(frame), lambda s: s["zoom"] > 1.05, IN_BROWSER_S, "the zoom")["zoom"]
+        # The map tells the look's owner of the camera 300 ms after the last change (one message, a
+        # rerun; later on a loaded machine): the frames are counted from after that rerun.
+        poll(page, lambda: len(sent), lambda k: k > told, SLOW, "the camera told to the look's owner")
+        wait_idle(page, SLOW)
         before = len(sent)
         start = read(frame)
         moving = poll(page, lambda: read(frame), lambda s: s["layouts"] >= start["layouts"] + MIN_FRAMES, SLOW,
@@ -96,7 +109,7 @@ def test_a_tsne_forms_on_the_map_with_pause_resume_and_stop(app, folder: Path) -
 
         # Pause holds the layout where it is
         frame.get_by_role("button", name="Pause").click()
-        paused = poll(page, lambda: read(frame), lambda s: s["live"]["state"] == "paused", 60, "the pause")
+        paused = poll(page, lambda: read(frame), lambda s: s["live"]["state"] == "paused", SLOW, "the pause")
         time.sleep(2.0)
         still = read(frame)
         assert still["live"]["iteration"] == paused["live"]["iteration"] and still["layouts"] == paused["layouts"]
@@ -104,13 +117,13 @@ def test_a_tsne_forms_on_the_map_with_pause_resume_and_stop(app, folder: Path) -
 
         # Resume carries on
         frame.get_by_role("button", name="Resume").click()
-        poll(page, lambda: read(frame), lambda s: s["live"]["iteration"] > still["live"]["iteration"], 60,
+        poll(page, lambda: read(frame), lambda s: s["live"]["iteration"] > still["live"]["iteration"], SLOW,
              "the layout moving again")
 
         # Stop keeps the layout reached: the page reruns with it, and it stays
         frame.get_by_role("button", name="Stop").click()
-        stopped = poll(page, lambda: read(frame), lambda s: s["live"]["state"] == "stopped", 60, "the stop")
-        note = poll(page, lambda: page.get_by_text("t-SNE stopped at iteration").count(), bool, 120,
+        stopped = poll(page, lambda: read(frame), lambda s: s["live"]["state"] == "stopped", SLOW, "the stop")
+        note = poll(page, lambda: page.get_by_text("t-SNE stopped at iteration").count(), bool, SLOW,
                     "the page's note of where it stopped")
         assert note
         time.sleep(2.0)
@@ -131,13 +144,14 @@ def test_a_tsne_forms_on_the_map_with_pause_resume_and_stop(app, folder: Path) -
 
         # ... and so is its picture: the same map opened afresh (the layout now comes from the cache)
         frame.get_by_role("button", name="Reset view").click()
-        time.sleep(1.0)
-        watched_picture = frame.evaluate(JS_PIXELS)
+        poll(page, lambda: read(frame), lambda s: s["zoom"] == 1, IN_BROWSER_S, "the camera reset")
+        wait_idle(page, SLOW)  # the reset camera told to the look's owner: the page as it stays
+        watched_picture = steady_pixels(page, frame)
         other = page.context.browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         other.goto(with_query(url, query))
         second = other.wait_for_selector(MAP, timeout=SLOW * 1000).content_frame()
         poll(other, lambda: read(second), lambda s: s["n"] == N and s["live"] is None and s["color"] == "group", SLOW,
              "the cached layout in a new browser")
-        time.sleep(1.0)
-        assert second.evaluate(JS_PIXELS) == watched_picture
+        wait_idle(other, SLOW)
+        assert steady_pixels(other, second) == watched_picture
     assert "Traceback" not in log.read_text()

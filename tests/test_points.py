@@ -41,7 +41,7 @@ def small_csv(tmp_path: Path) -> Path:
 def _cli_export(out: Path, *args: str) -> dict[str, bytes]:
     result = subprocess.run(
         [sys.executable, "-m", "embeddings", "export", *args, "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ), cwd=REPO,
+        capture_output=True, text=True, timeout=900, env=dict(os.environ), cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
     return {name: (out / name).read_bytes() for name in ("vectors.tsv", "metadata.tsv")}
@@ -216,7 +216,7 @@ def test_a_comparison_samples_above_its_limit() -> None:
 def test_the_cli_says_when_data_goes_with_the_level(args: list[str], needle: str, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "embeddings", *args, "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        capture_output=True, text=True, timeout=600, cwd=REPO,
     )
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -162,13 +162,13 @@ def test_cli_reads_a_config_and_names_unknown_tensors(tmp_path: Path) -> None:
     out = tmp_path / "coords.csv"
     run = [sys.executable, "-m", "embeddings", "project", str(tmp_path / "demo" / "projector_config.json"),
            "--out", str(out), "-q"]
-    result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     import pandas as pd
 
     table = pd.read_csv(out)
     assert table["label"].tolist() == [f"label {i}" for i in range(len(vectors))]
-    result = subprocess.run(run + ["--tensor", "Nope"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(run + ["--tensor", "Nope"], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'demo' / 'projector_config.json'}: no tensor 'Nope'; its tensors: 'Iris'"]
