@@ -366,7 +366,8 @@ def encode_on_ray(
         out[i] = found[i][0] if i in found else computed[position[texts[i]]]  # type: ignore[index]
     if options.normalize:
         out = _normalized(out)
-    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=chosen.label,
+                      backend_note=chosen.note)
 
 
 @contextlib.contextmanager
