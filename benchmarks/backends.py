@@ -1,6 +1,7 @@
 """Benchmark section ``backends`` (issue 19): the converted model against bare sentence-transformers.
 
     python benchmarks/backends.py [--texts 5000] [--rounds 3] [--workdir DIR] [--json OUT.json]
+                                  [--models DIR] [--no-cold]
 
 Every figure is a ratio against a bare sentence-transformers script measured in the same run,
 whole processes, alternating (bare, ours, ours int8, bare, ...), medians; the load is printed.
@@ -12,6 +13,10 @@ whole processes, alternating (bare, ours, ours int8, bare, ...), medians; the lo
   with the exact vectors (target >= 0.9);
 - the cold CLI on 200 texts against the bare script on the same 200 (target: no slower), and
   whether the encode process imported torch.
+
+``--models DIR`` encodes with the converted models already in DIR (the first conversion is then not
+measured; a missing int8 graph is still built before the timed runs); ``--no-cold`` leaves out the
+cold-CLI rounds: both for a long encode run on a loaded machine.
 
 The texts: stdlib docstring paragraphs (sample_data/make_docstrings.py), Debian package
 descriptions (``apt-cache dumpavail``, where apt exists) and prose paragraphs from the installed
@@ -160,7 +165,7 @@ def median(values: list[float]) -> float:
     return float(np.median(values))
 
 
-def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
+def bench(texts_n: int, rounds: int, workdir: Path, models: Path | None = None, cold_cli: bool = True) -> dict:
     import pandas as pd
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -175,17 +180,20 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
                         "max": int(lengths.max())}
     script = workdir / "bare_st.py"
     script.write_text(BARE_SCRIPT)
-    models = workdir / "models"
-    shutil.rmtree(models, ignore_errors=True)
+    fresh = models is None
+    models = workdir / "models" if models is None else models
+    if fresh:
+        shutil.rmtree(models, ignore_errors=True)
     base_env = env(EMBEDDINGS_CACHE=str(workdir / "cache" / "vectors.sqlite"), EMBEDDINGS_MODELS=str(models))
 
-    log(f"backends: first conversion of the bundled model (load {load()})")
+    log(f"backends: {'first conversion of' if fresh else 'already converted:'} the bundled model (load {load()})")
     start = time.perf_counter()
     done = subprocess.run([PY, "-c", CONVERT_SCRIPT], capture_output=True, text=True, env=base_env, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-1500:])
     conversion = json.loads(done.stdout.strip().splitlines()[-1])
     conversion["process"] = time.perf_counter() - start
+    conversion["measured"] = fresh
     results["conversion"] = conversion
     log(f"  converted in {conversion['convert']:.1f} s (+ model load {conversion['load']:.1f} s) -> "
         f"auto = {conversion['backend']} {conversion['note']}")
@@ -218,6 +226,9 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
         "int8_knn10_overlap": knn_overlap(int8, auto),
     }
 
+    results["load_end"] = load()
+    if not cold_cli:
+        return results
     cold: dict[str, list[float]] = {"bare": [], "cli": []}
     for r in range(rounds):
         for name in (["bare", "cli"] if r % 2 == 0 else ["cli", "bare"]):
@@ -234,13 +245,16 @@ def bench(texts_n: int, rounds: int, workdir: Path) -> dict:
 
 
 def report(results: dict) -> None:
-    e, c, k = results["encode"], results["cold_cli"], results["conversion"]
+    e, c, k = results["encode"], results.get("cold_cli"), results["conversion"]
     n = results["texts"]
     print(f"backends ({n} mixed real texts, median chars {results['chars']['median']:.0f}, "
           f"{results['rounds']} alternating rounds, load {results['load_start']}-{results['load_end']} on "
           f"{results['cpus']} cores)")
-    print(f"  first conversion of the bundled model: {k['convert']:.1f} s wall, {k.get('convert_cpu', float('nan')):.1f} s "
-          f"CPU (target < 60 s; model load {k['load']:.1f} s more); auto = {k['backend']}")
+    if k.get("measured", True):
+        print(f"  first conversion of the bundled model: {k['convert']:.1f} s wall, {k.get('convert_cpu', float('nan')):.1f} s "
+              f"CPU (target < 60 s; model load {k['load']:.1f} s more); auto = {k['backend']}")
+    else:
+        print(f"  conversion not measured (--models: already converted); auto = {k['backend']}")
     for name, figures in k.get("check", {}).get("runtimes", {}).items():
         print(f"    check {name}: ok={figures.get('ok')} min cosine {figures.get('min_cosine', float('nan')):.6f} "
               f"{figures.get('seconds', float('nan')):.2f} s (torch {k['check']['torch'].get('seconds', float('nan')):.2f} s)")
@@ -250,6 +264,8 @@ def report(results: dict) -> None:
     print(f"  embeddings encode --quantize int8: {e['seconds']['int8']:.1f} s = {e['int8_ratio']:.2f}x (target <= 0.3x); "
           f"cosine with exact mean {e['int8_mean_cosine']:.4f} min {e['int8_min_cosine']:.4f}; 10-NN overlap "
           f"{e['int8_knn10_overlap']:.3f} (target >= 0.9)")
+    if c is None:
+        return
     print(f"  cold CLI, 200 texts: {c['seconds']['cli']:.1f} s vs bare script {c['seconds']['bare']:.1f} s = "
           f"{c['ratio']:.2f}x (target <= 1.0); encode imported {c['imports']}")
 
@@ -260,8 +276,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", default="/tmp/embeddings-bench-backends")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--models", help="use the converted models in this folder (the conversion is then not measured)")
+    parser.add_argument("--no-cold", action="store_true", help="leave out the cold-CLI rounds")
     args = parser.parse_args()
-    results = bench(args.texts, args.rounds, Path(args.workdir))
+    results = bench(args.texts, args.rounds, Path(args.workdir), Path(args.models) if args.models else None,
+                    cold_cli=not args.no_cold)
     report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embeddings.backends.converted import cache_suffix
 from embeddings.checks import ProgressFn, StopFn, report
 from embeddings.encode import (
     CHUNK_BATCHES, TEXT_BATCH_SIZE, Embeddings, _check_stop, _check_texts, _normalized, encode_texts,
@@ -60,7 +61,7 @@ _REPRESENTATION = "text"  # the vector cache's name for one vector per text
 
 def _representation(options: EncodeOptions) -> str:
     """The cache's name for these vectors: int8 ones apart from exact ones (as encode_texts names them)."""
-    return _REPRESENTATION if options.quantize == "none" else f"{_REPRESENTATION}:{options.quantize}"
+    return f"{_REPRESENTATION}{cache_suffix(options.quantize)}"
 
 
 # ---------------------------------------------------------------- the Ray session

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embeddings.backends.converted import cache_suffix
 from embeddings.checks import ProgressFn, StopFn, report, whole_number
 from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import InputError, ModelError
@@ -225,7 +226,7 @@ def encode_texts(
     options = EncodeOptions.of(options, **option_overrides)
     spec, batch_size = options.model, options.batch_size or TEXT_BATCH_SIZE
     store = _cache(options.cache)
-    representation = "text" if options.quantize == "none" else f"text:{options.quantize}"
+    representation = f"text{cache_suffix(options.quantize)}"
     fp, found = _cached(store, spec, representation, texts)
     total = len(texts)
     dim: int | None = None
@@ -458,7 +459,7 @@ def token_embeddings(
     used_layer = _token_layer(spec, options.layer, loaded)
     exact = "token:static" if used_layer is None else f"token:layer={used_layer}"
     quantize = options.quantize if used_layer is not None else "none"  # @static reads the table: exact
-    representation = exact if quantize == "none" else f"{exact}:{quantize}"
+    representation = f"{exact}{cache_suffix(quantize)}"
     fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     used, note = "", ""
