@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embeddings.backends.converted import cache_suffix
 from embeddings.checks import ProgressFn, StopFn, report
 from embeddings.encode import (
     CHUNK_BATCHES, TEXT_BATCH_SIZE, Embeddings, _check_stop, _check_texts, _normalized, encode_texts,
@@ -62,7 +63,7 @@ _REPRESENTATION = "text"  # the vector cache's name for one vector per text
 
 def _representation(options: EncodeOptions) -> str:
     """The cache's name for these vectors: int8 ones apart from exact ones (as encode_texts names them)."""
-    return _REPRESENTATION if options.quantize == "none" else f"{_REPRESENTATION}:{options.quantize}"
+    return f"{_REPRESENTATION}{cache_suffix(options.quantize)}"
 
 
 # ---------------------------------------------------------------- the Ray session
@@ -408,7 +409,8 @@ def encode_on_ray(
         out[i] = found[i][0] if i in found else computed[position[texts[i]]]  # type: ignore[index]
     if options.normalize:
         out = _normalized(out)
-    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found))
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=chosen.label,
+                      backend_note=chosen.note)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from embeddings.backends.converted import cache_suffix
 from embeddings.checks import ProgressFn, StopFn, report, whole_number
 from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import InputError, ModelError
@@ -64,6 +65,8 @@ class Embeddings:
     rows: pd.DataFrame | None = None
     cached: int = field(default=0, compare=False)  # how many texts came from the cache
     backend: str = field(default="", compare=False)  # what ran the model ("onnx", "onnx int8", "torch"); "": cache only
+    # Why the model ran on another backend than asked (a fallback to torch, in one line); "" if none.
+    backend_note: str = field(default="", compare=False)
 
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
@@ -223,15 +226,15 @@ def encode_texts(
     options = EncodeOptions.of(options, **option_overrides)
     spec, batch_size = options.model, options.batch_size or TEXT_BATCH_SIZE
     store = _cache(options.cache)
-    representation = "text" if options.quantize == "none" else f"text:{options.quantize}"
+    representation = f"text{cache_suffix(options.quantize)}"
     fp, found = _cached(store, spec, representation, texts)
     total = len(texts)
     dim: int | None = None
-    used = ""
+    used, note = "", ""
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     if len(found) < total:
         chosen = _choose(options, progress)
-        used = chosen.label
+        used, note = chosen.label, chosen.note
         if store is not None and f"text{chosen.cache_suffix}" != representation:  # int8 fell back to exact
             representation = f"text{chosen.cache_suffix}"
             fp, found = _cached(store, spec, representation, texts)
@@ -257,7 +260,8 @@ def encode_texts(
         out[i] = found[i][0] if i in found else computed[texts[i]][0]
     if options.normalize:
         out = _normalized(out)
-    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=used)
+    return Embeddings(out, spec.name, fp or "", "text", spec.layer, None, cached=len(found), backend=used,
+                      backend_note=note)
 
 
 def _choose(options: EncodeOptions, progress: ProgressFn | None) -> Any:
@@ -455,17 +459,17 @@ def token_embeddings(
     used_layer = _token_layer(spec, options.layer, loaded)
     exact = "token:static" if used_layer is None else f"token:layer={used_layer}"
     quantize = options.quantize if used_layer is not None else "none"  # @static reads the table: exact
-    representation = exact if quantize == "none" else f"{exact}:{quantize}"
+    representation = f"{exact}{cache_suffix(quantize)}"
     fp, found = _cached(store, spec, representation, texts)
     computed: dict[str, tuple[np.ndarray, Any]] = {}
-    used = ""
+    used, note = "", ""
     if len(found) < len(texts):
         # Tokens (offsets, windows) come from the model's own tokenizer; the hidden states from the
         # chosen runtime, whose graph outputs every layer.
         from dataclasses import replace
 
         chosen = _choose(replace(options, quantize=quantize), progress)
-        used = chosen.label
+        used, note = chosen.label, chosen.note
         if store is not None and f"{exact}{chosen.cache_suffix}" != representation:
             representation = f"{exact}{chosen.cache_suffix}"
             fp, found = _cached(store, spec, representation, texts)
@@ -482,7 +486,8 @@ def token_embeddings(
                                  stop)
     results = [found[index] if index in found else computed[text] for index, text in enumerate(texts)]
     vectors, rows = _token_rows(results, include_special, lm.dim if lm else 0)
-    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found), backend=used)
+    return Embeddings(vectors, spec.name, fp or "", "token", used_layer, rows, cached=len(found), backend=used,
+                      backend_note=note)
 
 
 def _token_layer(spec: ModelSpec, layer: int, loaded: Callable[[], LoadedModel]) -> int | None:

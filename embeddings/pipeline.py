@@ -192,7 +192,8 @@ def embed_points(
         table, label = dataset.metadata, dataset.text_column
     return Points(embeddings.vectors, table, level=embeddings.level, model=options.model_name,
                   fingerprint=embeddings.fingerprint, layer=embeddings.layer if level == "token" else None,
-                  source=dataset.source, text_column=label, cached=embeddings.cached, images=dataset.images)
+                  source=dataset.source, text_column=label, cached=embeddings.cached, images=dataset.images,
+                  backend=embeddings.backend, backend_note=embeddings.backend_note)
 
 
 def _vocabulary_points(options: EncodeOptions, progress: ProgressFn | None) -> Points:

@@ -54,6 +54,10 @@ class Points:
     # points are a subset (given as None: 0..n-1).
     row_ids: np.ndarray = None  # type: ignore[assignment]
     cached: int = field(default=0, compare=False)  # how many inputs came from the vector cache
+    # What ran the model ("onnx", "onnx int8", "torch"; "" when nothing did) and, when that is not
+    # what was asked for (a model that does not convert, a missing runtime), why, in one line.
+    backend: str = field(default="", compare=False)
+    backend_note: str = field(default="", compare=False)
     # The projector config's bookmarks that came with the data (embeddings.views.View, each with
     # its coordinates); they belong to these rows, so subset() leaves them behind.
     bookmarks: tuple = field(default=(), compare=False)
@@ -130,6 +134,7 @@ class Points:
             self.vectors[idx], self.table.iloc[idx], level=self.level, model=self.model, fingerprint=self.fingerprint,
             layer=self.layer, source=self.source, text_column=self.text_column, row_ids=self.row_ids[idx],
             cached=self.cached, images=None if self.images is None else self.images.subset(idx),
+            backend=self.backend, backend_note=self.backend_note,
         )
 
     def project(self, method: str = "pca", dims: int = 2, *, seed: int = 0, **params: Any) -> "Projection":

@@ -309,6 +309,28 @@ def test_unknown_model_is_one_error_line_and_the_page_keeps_working():
     assert _points(_chart(at)) == 300
 
 
+def test_a_model_that_does_not_convert_says_why_under_the_model_box(tiny_bert_dir, tmp_path):
+    from sentence_transformers import SentenceTransformer, models
+
+    transformer = models.Transformer(str(tiny_bert_dir))
+    pooling = models.Pooling(transformer.get_embedding_dimension())
+    folder = tmp_path / "with-dense"
+    dense = models.Dense(pooling.get_embedding_dimension(), 8)
+    SentenceTransformer(modules=[transformer, pooling, dense], device="cpu").save(str(folder))
+    at = _start()
+    at.radio(key=state.SOURCE).set_value("Paste texts").run()
+    at.text_area(key=state.PASTE).input("The river bank was muddy.\nThe bank raised rates.\nI love rivers.").run()
+    at.text_input(key=state.MODEL).input(str(folder))
+    at.selectbox(key=state.BACKEND).select("onnx").run()  # one rerun: the model's first encoding asks for onnx
+    _assert_clean(at)
+    assert _points(_chart(at)) == 3  # encoded all the same, by torch
+    notes = [c.value for c in at.sidebar.caption if c.value.startswith("Note:")]
+    assert notes == ["Note: onnx: with-dense does not convert (module Dense runs only in torch); using torch."]
+    at.selectbox(key=state.BACKEND).select("torch").run()  # asked for torch: nothing to explain
+    assert not [c.value for c in at.sidebar.caption if c.value.startswith("Note:")]
+    assert _points(_chart(at)) == 3
+
+
 # ------------------------------------------------------------------ explore
 
 

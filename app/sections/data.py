@@ -396,6 +396,8 @@ def load_points(choice: DataChoice) -> Points | None:
     if points is not None:
         st.session_state[state.LAST_JOB] = job
         st.session_state[state.POINTS_DIGEST] = points.digest
+        if points.backend_note:  # asked for a faster backend, got torch: say why, under the model box
+            st.sidebar.caption(f"Note: {points.backend_note}.")
     return points
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.backends.converted import CHECK_FILES, ConvertedModel, model_folder
+from embeddings.backends.converted import CHECK_FILES, ConvertedModel, cache_suffix, model_folder
 from embeddings.backends.recipe import NotConvertible
 from embeddings.backends.runtimes import RUNTIMES, Runtime, installed
 from embeddings.checks import ProgressFn
@@ -39,7 +39,7 @@ log = logging.getLogger("embeddings")
 # is not wanted; the test suite pins torch so only the backend tests convert models.
 AUTO_ENV_VAR = "EMBEDDINGS_BACKEND"
 
-__all__ = ["BACKENDS", "QUANTIZE", "RUNTIMES", "Backend", "choose_backend"]
+__all__ = ["BACKENDS", "QUANTIZE", "RUNTIMES", "Backend", "cache_suffix", "choose_backend"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +58,7 @@ class Backend:
     @property
     def cache_suffix(self) -> str:
         """Appended to the vector cache's kind: int8 vectors never mix with exact ones."""
-        return "" if self.exact else f":{self.precision}"
+        return cache_suffix(self.precision)
 
     @property
     def label(self) -> str:

@@ -5,10 +5,10 @@ One folder per model fingerprint in the user's cache folder, beside the vector c
 
 - ``model.onnx``: the transformer, dynamic batch and sequence axes, outputs hidden states 0..L;
 - ``model.fused.onnx``: the same after ONNX Runtime's transformer fusions (BERT-like models);
-- ``model.int8.onnx``: the same with int8 weights (built only when asked for);
+- ``model.int8-<INT8_KIND>.onnx``: the same with int8 weights (built only when asked for);
 - ``tokenizer.json`` and ``recipe.json``: the tokenizer and what sentence-transformers does
   around the transformer (``recipe.Recipe``);
-- ``check.json`` / ``check-int8.json``: what the check batch found per runtime (cosine against
+- ``check.json`` / ``check-int8-<INT8_KIND>.json``: what the check batch found per runtime (cosine against
   torch, seconds); written last, so a folder without it is not used.
 
 Everything is written under a temporary name and renamed into place: a crash leaves no half model.
@@ -33,11 +33,20 @@ from embeddings.backends.runtimes import RUNTIMES, Runtime
 # Bump when what a converted folder holds changes: older folders are then built again.
 FORMAT = 1
 PRECISIONS = ("fp32", "int8")
-GRAPH_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+# Names the int8 recipe (embeddings.backends.convert.quantize): in the int8 graph's file name, its
+# check and the vector cache's key, so a folder or cache entry of another recipe is never read as this one.
+INT8_KIND = "s8c-h"
+GRAPH_FILES = {"fp32": "model.onnx", "int8": f"model.int8-{INT8_KIND}.onnx"}
 # ONNX Runtime's own fusions (attention, layer norm, GELU) of the fp32 graph, where its optimiser
 # knows the architecture: about 20% faster on the bundled model; other runtimes read model.onnx.
 FUSED_FILE = "model.fused.onnx"
-CHECK_FILES = {"fp32": "check.json", "int8": "check-int8.json"}
+CHECK_FILES = {"fp32": "check.json", "int8": f"check-int8-{INT8_KIND}.json"}
+
+
+def cache_suffix(quantize: str) -> str:
+    """Appended to the vector cache's representation: "" for exact vectors (every exact backend
+    shares one entry), ":int8-<recipe>" for int8 ones, which never mix with exact ones or another recipe's."""
+    return "" if quantize in ("none", "fp32") else f":{quantize}-{INT8_KIND}"
 
 
 MODELS_ENV_VAR = "EMBEDDINGS_MODELS"
