@@ -75,6 +75,7 @@ def vectors_of(folder: Path) -> np.ndarray:
     return np.loadtxt(folder / "vectors.tsv", delimiter="\t", dtype=np.float32)
 
 
+WAITING = "drawn once the layout on the Explore tab is done or stopped"
 TSNE = {"method": "tsne", "dims": "2", "perplexity": "20", "iter": "1500"}
 
 
@@ -88,12 +89,17 @@ def test_a_tsne_forms_on_the_map_and_ends_as_the_unwatched_layout(served, folder
     assert any("is forming" in info.value for info in at.info)
     _, run, address = at.session_state[state.LIVE_RUN]
     assert address == live["url"] and live_route._runs[address.rsplit("/", 1)[-1]] is run
+    # The other tabs wait for the layout (their models would take its cores), and say so.
+    for tab in at.tabs[1:]:
+        assert any(WAITING in caption.value for caption in tab.caption), tab.label
 
     final = run.result(TIMEOUT)
     at.run()  # what the map asks for when the layout is done
     assert not at.exception
     done = the_map(at)
     assert done["args"]["live"] is None and state.LIVE_RUN not in at.session_state
+    assert not any(WAITING in caption.value for caption in at.caption)  # the tabs are drawn now
+    assert len(at.tabs[1].text_area) > 0  # the Tokens tab's own widgets
     assert done["sent"] == ["coords"]  # the browser holds these points: only the new coordinates went
     np.testing.assert_array_equal(done["coords"], final.coords)
     unwatched = project(vectors_of(folder), "tsne", 2, seed=0, perplexity=20.0, n_iter=1500, learning_rate="auto")
