@@ -82,6 +82,7 @@ with st.sidebar, guarded("Saved views"):
 # long). The map reruns the page when the layout is done or stopped, and the tabs come then.
 forming = shown is not None and shown.layout.live is not None and shown.layout.live["state"] in ("preparing", "running")
 if forming:
+    state.keep_widgets(("tokens.", "layers.", "compare.", "finetune."))  # what was typed there stays
     for tab in (tokens_tab, layers_tab, compare_tab, finetune_tab):
         tab.caption("This tab is drawn once the layout on the Explore tab is done or stopped (it would slow it down).")
 with tokens_tab, guarded("The Tokens tab"):

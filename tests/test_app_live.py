@@ -151,3 +151,16 @@ def test_a_new_layout_of_the_same_points_sends_only_coordinates(folder):
     assert not at.exception
     chart = the_map(at)
     assert chart["sent"] == ["coords"] and chart["args"]["base_id"]  # texts and metadata stay in the browser
+
+
+def test_what_was_typed_in_a_waiting_tab_stays_through_the_layout_forming(served, folder):
+    at = opened(folder, method="pca")
+    at.tabs[1].text_area(key=state.TOKENS_TEXT).input("my own words").run()
+    next(s for s in at.sidebar.selectbox if s.label == "Method").select("t-SNE").run()
+    assert not at.exception
+    _, run, _ = at.session_state[state.LIVE_RUN]
+    assert any(WAITING in caption.value for caption in at.tabs[1].caption)  # the run that did not draw the tab
+    run.result(TIMEOUT)
+    at.run()  # the map reruns the page when the layout is done
+    assert not at.exception
+    assert at.tabs[1].text_area(key=state.TOKENS_TEXT).value == "my own words"
