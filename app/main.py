@@ -76,29 +76,40 @@ with st.sidebar, guarded("Saved views"):
     if shown is not None:
         write_url(current, shown.look)  # the URL equals the view on screen, the look included
     render_saved_views(current, bookmarks)
+# While a UMAP or t-SNE layout forms on the map, the other tabs wait for it, as they did behind
+# its spinner before the map could show it forming: their models and encodings would take the
+# cores it computes on (at 10k points the Tokens tab's model alone made the t-SNE take twice as
+# long). The map reruns the page when the layout is done or stopped, and the tabs come then.
+forming = shown is not None and shown.layout.live is not None and shown.layout.live["state"] in ("preparing", "running")
+if forming:
+    state.keep_widgets(("tokens.", "layers.", "compare.", "finetune."))  # what was typed there stays
+    for tab in (tokens_tab, layers_tab, compare_tab, finetune_tab):
+        tab.caption("This tab is drawn once the layout on the Explore tab is done or stopped (it would slow it down).")
 with tokens_tab, guarded("The Tokens tab"):
     # An image model (raw pixels, CLIP) is not what the Tokens tab reads: it shows the default model's.
     text_model = choice is not None and choice.model and choice.dataset.images is None
-    render_tokens(choice.model if text_model else DEFAULT_MODEL)
+    if not forming:
+        render_tokens(choice.model if text_model else DEFAULT_MODEL)
 dataset = choice.dataset if choice is not None else None
 with layers_tab, guarded("The Layers tab"):
-    if not texts_needed(dataset, "Walking the layers"):
+    if not forming and not texts_needed(dataset, "Walking the layers"):
         render_layers(dataset, choice.model or DEFAULT_MODEL)
 # Fine-tune is drawn before Compare: a finished run hands its models over before Compare's widgets exist.
 with finetune_tab, guarded("Fine-tuning"):
-    if not texts_needed(dataset, "Fine-tuning"):
+    if not forming and not texts_needed(dataset, "Fine-tuning"):
         tuned = render_finetune(dataset, choice.model or DEFAULT_MODEL)
         if tuned is not None and tuned.pop("opened", False):
             st.session_state[state.OPEN_TAB] = "Compare models"
             st.rerun()
 with compare_tab, guarded("Comparing models"):
-    if dataset is not None and dataset.has_texts:
-        st.session_state[state.LAST_TEXTS] = (dataset, choice.model or DEFAULT_MODEL)
-    # New input that failed keeps the last texts that loaded; new input without texts says so.
-    compared = state.get(state.LAST_TEXTS) if dataset is None or dataset.has_texts else None
-    if dataset is None and compared is not None:
-        st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")
-    if compared is not None:
-        render_compare(*compared)
-    else:
-        texts_needed(dataset, "Comparing models")
+    if not forming:
+        if dataset is not None and dataset.has_texts:
+            st.session_state[state.LAST_TEXTS] = (dataset, choice.model or DEFAULT_MODEL)
+        # New input that failed keeps the last texts that loaded; new input without texts says so.
+        compared = state.get(state.LAST_TEXTS) if dataset is None or dataset.has_texts else None
+        if dataset is None and compared is not None:
+            st.caption(f"Comparing the last texts that loaded ({compared[0].source}).")
+        if compared is not None:
+            render_compare(*compared)
+        else:
+            texts_needed(dataset, "Comparing models")

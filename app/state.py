@@ -173,3 +173,17 @@ LAST_TEXTS = "last_texts"  # (Dataset, model spec) of the last input with texts:
 
 def get(key: str, default: Any = None) -> Any:
     return st.session_state.get(key, default)
+
+
+def keep_widgets(prefixes: tuple[str, ...]) -> None:
+    """Keep the values of the widgets under these key prefixes through a run that does not draw
+    them (a tab left undrawn while a layout forms): Streamlit forgets a widget's value after a run
+    without it, unless the value is set again from the script, as here."""
+    from streamlit.errors import StreamlitAPIException
+
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(prefixes):
+            try:
+                st.session_state[key] = st.session_state[key]
+            except StreamlitAPIException:  # a button's or an uploader's: nothing to keep
+                pass

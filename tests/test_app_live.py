@@ -75,6 +75,7 @@ def vectors_of(folder: Path) -> np.ndarray:
     return np.loadtxt(folder / "vectors.tsv", delimiter="\t", dtype=np.float32)
 
 
+WAITING = "drawn once the layout on the Explore tab is done or stopped"
 TSNE = {"method": "tsne", "dims": "2", "perplexity": "20", "iter": "1500"}
 
 
@@ -88,12 +89,17 @@ def test_a_tsne_forms_on_the_map_and_ends_as_the_unwatched_layout(served, folder
     assert any("is forming" in info.value for info in at.info)
     _, run, address = at.session_state[state.LIVE_RUN]
     assert address == live["url"] and live_route._runs[address.rsplit("/", 1)[-1]] is run
+    # The other tabs wait for the layout (their models would take its cores), and say so.
+    for tab in at.tabs[1:]:
+        assert any(WAITING in caption.value for caption in tab.caption), tab.label
 
     final = run.result(TIMEOUT)
     at.run()  # what the map asks for when the layout is done
     assert not at.exception
     done = the_map(at)
     assert done["args"]["live"] is None and state.LIVE_RUN not in at.session_state
+    assert not any(WAITING in caption.value for caption in at.caption)  # the tabs are drawn now
+    assert len(at.tabs[1].text_area) > 0  # the Tokens tab's own widgets
     assert done["sent"] == ["coords"]  # the browser holds these points: only the new coordinates went
     np.testing.assert_array_equal(done["coords"], final.coords)
     unwatched = project(vectors_of(folder), "tsne", 2, seed=0, perplexity=20.0, n_iter=1500, learning_rate="auto")
@@ -145,3 +151,16 @@ def test_a_new_layout_of_the_same_points_sends_only_coordinates(folder):
     assert not at.exception
     chart = the_map(at)
     assert chart["sent"] == ["coords"] and chart["args"]["base_id"]  # texts and metadata stay in the browser
+
+
+def test_what_was_typed_in_a_waiting_tab_stays_through_the_layout_forming(served, folder):
+    at = opened(folder, method="pca")
+    at.tabs[1].text_area(key=state.TOKENS_TEXT).input("my own words").run()
+    next(s for s in at.sidebar.selectbox if s.label == "Method").select("t-SNE").run()
+    assert not at.exception
+    _, run, _ = at.session_state[state.LIVE_RUN]
+    assert any(WAITING in caption.value for caption in at.tabs[1].caption)  # the run that did not draw the tab
+    run.result(TIMEOUT)
+    at.run()  # the map reruns the page when the layout is done
+    assert not at.exception
+    assert at.tabs[1].text_area(key=state.TOKENS_TEXT).value == "my own words"
