@@ -109,7 +109,9 @@ def test_view_serves_the_file_on_localhost_and_stops(tmp_path: Path) -> None:
                     poll(page, lambda: source.count() and source.is_checked(), bool, 300, "the path source")
                     assert page.get_by_role("radio", name="File on this machine").count() == 0  # one path source
                     path = page.get_by_role("textbox", name="Path", exact=True)
-                    assert path.input_value() == str(SENTENCES)
+                    # the fields arrive as the first run streams in: the path may follow the radio by a moment
+                    poll(page, lambda: path.count() and path.input_value(), lambda v: v == str(SENTENCES), 300,
+                         "the path filled in")
                     summary = page.get_by_text(re.compile(r"\b300 points\b"))
                     poll(page, summary.count, lambda n: n > 0, 900, "the map's summary of 300 points")
                     assert page.get_by_text("300 texts from sentences.csv").count() == 1
