@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run app/server.py --server.address 127.0.0.1 --server.headless true
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -66,9 +66,11 @@ def change(**values: Any) -> Look:
     return look
 
 
-def reopen(look: Look) -> None:
-    """A link's or a saved view's look: the page's from now on, for the first points that load."""
+def reopen(look: Look, default_color: bool = False) -> None:
+    """A link's or a saved view's look: the page's from now on, for the first points that load.
+    `default_color`: the link named no colour; the points' default colour column applies."""
     st.session_state[state.LOOK] = look
+    st.session_state[state.LOOK_DEFAULT_COLOR] = default_color and look.color is None
     st.session_state[state.LOOK_FOR] = None
     st.session_state[state.LOOK_FRAME] = None
     st.session_state[state.LOOK_REV] = revision() + 1
@@ -98,6 +100,8 @@ def for_points(digest: str, table: pd.DataFrame, text_column: str | None) -> Loo
         look, said = current().for_columns(columns)
         if bound is None:  # a link or a saved view: its rows, where these points have them
             look = look.for_rows(len(table))
+            if st.session_state.pop(state.LOOK_DEFAULT_COLOR, False) and look.color is None:
+                look = replace(look, color=default_color_column(table, text_column))
         elif look.selection or look.isolated:
             said.append("Other points loaded: the selection and the isolation were cleared.")
             look = replace(look, selection=(), isolated=(), reproject=False)

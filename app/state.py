@@ -86,6 +86,7 @@ LOOK_REV = "look_rev"  # int: grows when the page changes the look itself (the m
 LOOK_HEARD = "look_heard"  # int: the number of the last map event taken into the look
 LOOK_FRAME = "look_frame"  # the projection the look's camera belongs to (explore.frame_id)
 LOOK_NOTES = "look_notes"  # list[str]: what a change of points cleared, said once
+LOOK_DEFAULT_COLOR = "look_default_color"  # True: a link named no colour, the data's default colour applies
 LAST_LAYOUT = "last_layout"  # (Points.digest, Layout): the last good layout, drawn while new parameters fail
 
 # ---- inspector widgets

@@ -183,6 +183,25 @@ def test_the_url_look_reaches_the_map_and_stays_in_the_url():
     assert (at.query_params["search"], at.query_params["color"], at.query_params["sel"]) == (r"ban\w+", "text", "4,2")
 
 
+def test_a_link_without_a_colour_is_coloured_as_a_fresh_page_and_no_colour_is_kept():
+    typed = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    typed.query_params["data"] = "sample:sentences"  # a link typed by hand: no colour named
+    typed.query_params["method"] = "pca"
+    typed.run()
+    _assert_clean(typed)
+    assert _chart(typed)["args"]["look"]["color"] == "topic" and typed.query_params["color"] == "topic"
+    _map_reports(typed, "look", {"color": ""})  # the colour turned off on the map
+    typed.run()
+    _assert_clean(typed)
+    assert typed.query_params["color"] == ""  # said in the link as color= (empty)
+    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key in ("data", "method", "color"):
+        reloaded.query_params[key] = typed.query_params[key]
+    reloaded.run()
+    _assert_clean(reloaded)
+    assert _chart(reloaded)["args"]["look"]["color"] == ""  # the reload keeps it off
+
+
 def test_what_the_map_changes_reaches_the_url_and_a_method_change_keeps_it():
     at = _start()
     _map_reports(at, "look", {"color": "text", "label": "topic", "search": "ball"})

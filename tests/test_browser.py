@@ -87,8 +87,9 @@ def test_first_load_search_and_projector_download(page, app_url, tmp_path: Path)
     assert searched["points"] == 300 and searched["matches"] == expected_matches, (searched, expected_matches)
     # The map changed on its own; then it told the look's owner what changed, in small messages
     # (never the points), and the page URL holds the new look.
-    query = poll(page, lambda: parse_qs(urlparse(page.url).query), lambda q: q.get("search") == [QUERY], RUN_S, "the URL")
-    assert "color" not in query, query
+    query = poll(page, lambda: parse_qs(urlparse(page.url).query, keep_blank_values=True),
+                 lambda q: q.get("search") == [QUERY], RUN_S, "the URL")
+    assert query["color"] == [""], query  # colour turned off, said in the link (none named: the default)
     assert all(len(frame_) < 4000 for frame_ in sent[before:]), [len(frame_) for frame_ in sent[before:]]
 
     # the export: a zip the projector loads, row for row

@@ -131,14 +131,19 @@ def reopen_from_url() -> None:
     for key, value in values.items():
         st.session_state[key] = value
     st.session_state[state.VIEW_NOTES] = notes
-    owner.reopen(view.look)
+    # a link that names no colour (one typed by hand) is coloured as a fresh page would be;
+    # the page itself writes `color=` (empty) when the colour was turned off
+    owner.reopen(view.look, default_color="color" not in st.query_params)
 
 
 def write_url(view: View | None, look: Look | None = None) -> None:
     """Keep the page URL on the view on screen (every parameter, the look's included); with no
     view to name (custom axes), on the look alone. Row lists of more than MAX_URL_ROWS stay out
-    of a link (a saved view keeps them)."""
+    of a link (a saved view keeps them). No colour is written as `color=` (empty): a link without
+    `color` takes the data's default colour column."""
     query = view.to_query() if view is not None else (look or Look()).to_query()
+    if "color" not in query:
+        query["color"] = ""
     keys = URL_KEYS if view is not None else LOOK_KEYS
     for key in keys:
         if key in query:

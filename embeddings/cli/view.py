@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     )
     log = serve.log_file()
     server = serve.start_server(request, port, log, token)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM stop it, even where SIGINT came in ignored (a job started in the
+    # background by a script inherits SIGINT ignored, and Python then leaves it so)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         serve.wait_until_ready(server, port, log)
         print(token_link(serve.HOST, port, token), flush=True)
@@ -76,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         info("stopped", args)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         serve.stop_server(server)
         log.unlink(missing_ok=True)
     return 0
