@@ -316,7 +316,10 @@ def test_a_bad_upload_keeps_the_last_map_drawn_whole_ten_times(page, server, tmp
     for attempt in range(10):
         bad = tmp_path / ("empty.csv" if attempt % 2 == 0 else "binary.csv")
         uploader.set_input_files(str(bad))
-        poll(page, lambda: page.get_by_text(f"{bad.name}:").count(), lambda c: c > 0, RUN_S, "the bad file's line")
+        # what the sidebar shows (the uploader's own state, any error line) is the last state on a timeout
+        poll(page, lambda: (page.get_by_text(f"{bad.name}:").count(),
+                            page.locator('[data-testid="stFileUploader"]').inner_text()[-200:]),
+             lambda seen: seen[0] > 0, RUN_S, f"the bad file's line (bad upload {attempt + 1})")
         wait_idle(page)
         time.sleep(0.5)
         shown = map_state(page, lambda m: m["n"] == 20, RUN_S, f"the map after bad upload {attempt + 1}")
