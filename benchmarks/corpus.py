@@ -14,15 +14,20 @@ import numpy as np
 from benchmarks.measure import PY, ROOT, Config, child_env
 
 
-def real_texts(n: int, workdir: Path) -> list[str]:
-    """The first n stdlib docstring paragraphs (sample_data/make_docstrings.py)."""
+def docstrings(workdir: Path) -> list[str]:
+    """This Python's stdlib docstring paragraphs (sample_data/make_docstrings.py), written once to workdir."""
     import pandas as pd
 
     path = workdir / "docstrings.csv"
     if not path.exists():
         subprocess.run([PY, str(ROOT / "sample_data" / "make_docstrings.py"), str(path)], check=True,
                        capture_output=True, env=child_env())
-    texts = pd.read_csv(path, dtype=str, keep_default_na=False)["text"].tolist()
+    return pd.read_csv(path, dtype=str, keep_default_na=False)["text"].tolist()
+
+
+def real_texts(n: int, workdir: Path) -> list[str]:
+    """The first n stdlib docstring paragraphs."""
+    texts = docstrings(workdir)
     if len(texts) < n:
         raise RuntimeError(f"only {len(texts)} docstrings on this Python; need {n}")
     return texts[:n]

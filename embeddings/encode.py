@@ -27,7 +27,7 @@ from embeddings.backends.converted import cache_suffix
 from embeddings.checks import ProgressFn, StopFn, report, whole_number
 from embeddings.choices import DEFAULT_MODEL
 from embeddings.errors import InputError, ModelError
-from embeddings.models import LoadedModel, ModelSpec, fingerprint, layer_count, load_model
+from embeddings.models import LoadedModel, ModelSpec, fingerprint, layer_count, load_model, token_window
 from embeddings.options import EncodeOptions
 
 # Texts handed to sentence-transformers per call: small enough for smooth progress and a
@@ -194,16 +194,6 @@ def _inputs(lm: LoadedModel, encoded: Any) -> dict[str, Any]:
     return {k: encoded[k].to(lm.transformer.device) for k in keys if k in encoded}
 
 
-def _window(lm: LoadedModel) -> int:
-    """Longest input the model takes, in tokens."""
-    config = lm.transformer.config
-    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    window = lm.max_seq_length
-    if positions:
-        window = min(window, int(positions))
-    return max(window, 8)
-
-
 # ---------------------------------------------------------------- texts
 
 
@@ -345,7 +335,7 @@ def _pooled(lm: LoadedModel, texts: list[str], batch_size: int) -> np.ndarray:
     import torch
 
     out = np.empty((len(texts), lm.dim), dtype=np.float32)
-    window = _window(lm)
+    window = token_window(lm)
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
         encoded = lm.tokenizer(
@@ -376,7 +366,7 @@ def pooled_layers(lm: LoadedModel, texts: list[str], batch_size: int) -> list[np
     import torch
 
     out: list[np.ndarray] = []
-    window = _window(lm)
+    window = token_window(lm)
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
         encoded = lm.tokenizer(batch, padding=True, truncation=True, max_length=window, return_tensors="pt")
@@ -549,7 +539,7 @@ def token_vectors_by_layer(
 
     tokenizer = lm.tokenizer
     fast = bool(getattr(tokenizer, "is_fast", False))
-    window = _window(lm)
+    window = token_window(lm)
     encoded = tokenizer(
         texts,
         truncation=True,

@@ -22,7 +22,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,16 +170,28 @@ class Images:
 def open_rgba(path: Path, place: str, at_least: int | None = None) -> Any:
     """A file decoded to RGBA (orientation, first frame, 16-bit and float greyscale handled);
     with `at_least`, a JPEG is decoded at the smallest of 1/2, 1/4, 1/8 that keeps that size."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import ImageOps
+
+    with _opened(path, place) as image:
+        if at_least is not None and image.format == "JPEG":
+            image.draft(image.mode, (at_least, at_least))
+        image.load()
+        if image.format in EXIF_FORMATS:  # as _probe: orientation where EXIF sits in the header
+            image = ImageOps.exif_transpose(image)
+        return _as_rgba(image)
+
+
+@contextmanager
+def _opened(path: Path, place: str) -> Iterator[Any]:
+    """The file opened by Pillow; every way opening or decoding it fails (in the block too) is one
+    InputError line naming `place`."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            if at_least is not None and image.format == "JPEG":
-                image.draft(image.mode, (at_least, at_least))
-            image.load()
-            if image.format in EXIF_FORMATS:  # as _probe: orientation where EXIF sits in the header
-                image = ImageOps.exif_transpose(image)
-            return _as_rgba(image)
+            yield image
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{place}: no such file") from None
     except UnidentifiedImageError:
@@ -231,23 +244,12 @@ def _fit_all(images: Images, box: tuple[int, int], progress: Any) -> np.ndarray:
 
 def _probe(path: Path, place: str) -> tuple[int, int]:
     """(width, height) from the file's header; a file that is no image is one InputError line."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            w, h = int(image.size[0]), int(image.size[1])
-            # EXIF orientations 5-8 turn the picture a quarter: it is shown (and read here) h x w.
-            # Only where EXIF sits in the header: a PNG's getexif() would decode the whole image.
-            turned = image.format in EXIF_FORMATS and image.getexif().get(ORIENTATION_TAG) in (5, 6, 7, 8)
-            return (h, w) if turned else (w, h)
-    except FileNotFoundError:
-        raise InputError(f"{place}: no such file") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{place}: not an image Pillow can read") from None
-    except Image.DecompressionBombError as error:
-        raise InputError(f"{place}: too large to open safely ({error})") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise InputError(f"{place}: cannot be read as an image ({_first_line(error)})") from None
+    with _opened(path, place) as image:
+        w, h = int(image.size[0]), int(image.size[1])
+        # EXIF orientations 5-8 turn the picture a quarter: it is shown (and read here) h x w.
+        # Only where EXIF sits in the header: a PNG's getexif() would decode the whole image.
+        turned = image.format in EXIF_FORMATS and image.getexif().get(ORIENTATION_TAG) in (5, 6, 7, 8)
+        return (h, w) if turned else (w, h)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -200,6 +200,16 @@ def fingerprint(spec: "str | ModelSpec") -> str | None:
     return _with_variant(fingerprint_folder(folder), spec)
 
 
+def token_window(lm: "LoadedModel") -> int:
+    """The longest input the model takes, in tokens: its max_seq_length within its position table."""
+    config = lm.transformer.config
+    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    window = lm.max_seq_length
+    if positions:
+        window = min(window, int(positions))
+    return max(window, 8)
+
+
 def layer_count(spec: "str | ModelSpec") -> int | None:
     """The number of transformer layers, read from config.json without loading the model."""
     folder = ModelSpec.parse(spec).folder()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.corpus import docstrings
 from benchmarks.measure import EXTRA, PY, ROOT, SCRIPTS, Config, Row, add, child_env, log, median
 
 BACKENDS_TEXTS = 5000
@@ -55,11 +56,7 @@ def mixed_texts(n: int, workdir: Path) -> list[str]:
     """n real texts: 30% Debian descriptions, up to 20% METADATA paragraphs, the rest docstrings."""
     import pandas as pd
 
-    docstrings = workdir / "docstrings.csv"
-    if not docstrings.exists():
-        subprocess.run([PY, str(ROOT / "sample_data" / "make_docstrings.py"), str(docstrings)], check=True,
-                       capture_output=True, env=child_env())
-    doc = pd.read_csv(docstrings, dtype=str, keep_default_na=False)["text"].tolist()
+    doc = docstrings(workdir)
     debian: list[str] = []
     if shutil.which("apt-cache"):
         raw = subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True).stdout

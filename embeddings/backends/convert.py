@@ -90,7 +90,7 @@ def known_failure(base_fingerprint: str) -> str | None:
 
 def convert(spec: Any, progress: ProgressFn | None = None) -> ConvertedModel:
     """The converted folder of a spec's weights (built now if missing). NotConvertible says why not."""
-    from embeddings.models import load_model
+    from embeddings.models import load_model, token_window
 
     steps = 4
     report(progress, 0, steps)
@@ -100,7 +100,7 @@ def convert(spec: Any, progress: ProgressFn | None = None) -> ConvertedModel:
         return ConvertedModel.open(folder)
     try:
         recipe = recipe_of(lm)
-        recipe = Recipe(**{**recipe.__dict__, "max_length": _window(lm)})
+        recipe = Recipe(**{**recipe.__dict__, "max_length": token_window(lm)})
         root = models_root()
         root.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=root))
@@ -140,16 +140,6 @@ def _remember_failure(base_fingerprint: str, reason: str) -> None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0][:200] if text else type(exc).__name__)
-
-
-def _window(lm: Any) -> int:
-    """Longest input the model takes, in tokens (as embeddings.encode reads it)."""
-    config = lm.transformer.config
-    positions = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
-    window = lm.max_seq_length
-    if positions:
-        window = min(window, int(positions))
-    return max(window, 8)
 
 
 def _torch_layers(lm: Any, texts: list[str], recipe: Recipe) -> list[np.ndarray]:
