@@ -30,7 +30,7 @@ RESUME_ENCODING = "resume_encoding"
 DATA_PATH = "data_path"  # text input: a file, folder of shards, projector config or log folder on this machine
 TENSOR = "data_tensor"  # which tensor of a projector config
 PATH_METADATA = "data_path_metadata"  # text input: the metadata TSV of a vectors file named by DATA_PATH
-IMAGE_COLUMN = "image_column"  # text input: a table's column of image paths (the points are images)
+IMAGE_COLUMN = "image_column"  # select box: a table's column of image paths (the points are images)
 PATH_SOURCE = "A path on this machine"  # the SOURCE option DATA_PATH belongs to
 SERVE_READ = "serve_read"  # True once this session took its starting values from `embeddings view`
 

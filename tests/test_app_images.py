@@ -109,6 +109,26 @@ def test_a_table_with_an_image_column_opens_by_path(digits, tmp_path: Path) -> N
     assert [c["name"] for c in header["columns"]] == ["file", "digit"]
 
 
+def test_the_image_column_is_offered_only_where_a_column_names_images(digits, tmp_path: Path) -> None:
+    folder, _, _ = digits
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in folder.rglob("*.png"))
+    pd.DataFrame({"text": [f"a note on digit {n}" for n in range(8)]}).to_csv(tmp_path / "texts.csv", index=False)
+    at = _open(tmp_path / "texts.csv")
+    _clean(at)
+    assert not [b for b in at.selectbox if b.label == "Image column"]  # a table of texts: no such field
+    pd.DataFrame({"note": [f"n{i}" for i in range(len(names))], "file": names}).to_csv(tmp_path / "t.csv", index=False)
+    at.session_state[state.DATA_PATH] = str(tmp_path / "t.csv")
+    at.run()
+    _clean(at)
+    field = at.selectbox(key=state.IMAGE_COLUMN)
+    assert field.options == ["none: the points are the texts", "file"] and field.value == ""
+    assert _map_data(at)[0]["n"] == 60 and not _map_data(at)[0].get("images")  # not chosen: the texts
+    field.select("file").run()
+    _clean(at)
+    header, _ = _map_data(at)
+    assert header["n"] == 60 and header["images"]["count"] == 60
+
+
 def test_a_damaged_image_is_one_line_and_the_page_stands(digits) -> None:
     folder, _, _ = digits
     (folder / "4" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)

@@ -99,12 +99,55 @@ def _tensor_picker(path: str) -> str | None:
 
 
 def _image_column_field(path: str) -> str | None:
-    """A table's column of image paths (optional), asked for when the path is a table."""
-    if Path(path).suffix.lower() not in (".csv", ".tsv", ".jsonl", ".parquet"):
+    """A table's column of image paths, offered only where a column's first values name image
+    files (or a link or saved view already names one): other tables show no such field."""
+    if Path(path).suffix.lower() not in TABLE_SUFFIXES:
         return None
-    return st.text_input("Image column (optional)", key=state.IMAGE_COLUMN,
-                         help="A column naming an image per row, as a path relative to the table: "
-                         "the points are then those images.").strip() or None
+    named = (state.get(state.IMAGE_COLUMN) or "").strip()
+    columns = image_like_columns(path, _stamp(path))
+    if not columns and not named:
+        return None
+    options = ["", *columns] + ([named] if named and named not in columns else [])
+    if state.get(state.IMAGE_COLUMN) not in options:
+        st.session_state[state.IMAGE_COLUMN] = named
+    return st.selectbox("Image column", options, key=state.IMAGE_COLUMN,
+                        format_func=lambda c: c or "none: the points are the texts",
+                        help="A column naming an image per row, as a path relative to the table: "
+                        "the points are then those images.") or None
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".parquet")
+PEEK_ROWS = 50
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def image_like_columns(path: str, stamp: tuple | None) -> list[str]:
+    """The columns of a table whose first non-empty values (of its first rows) mostly end in an
+    image suffix. A table that cannot be read names none: reading it says what is wrong."""
+    import pandas as pd
+
+    from embeddings.images import IMAGE_SUFFIXES
+
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=PEEK_ROWS), None)
+            frame = batch.to_pandas() if batch is not None else pd.DataFrame()
+        elif suffix == ".jsonl":
+            frame = pd.read_json(path, lines=True, nrows=PEEK_ROWS, dtype=False)
+        else:
+            frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=PEEK_ROWS, dtype=str,
+                                keep_default_na=False)
+    except Exception:  # noqa: BLE001 - a peek only; load_input reports the problem in one line
+        return []
+    found = []
+    for column in frame.columns:
+        values = [str(v).strip().lower() for v in frame[column].tolist() if isinstance(v, str) and v.strip()]
+        if values and sum(v.endswith(IMAGE_SUFFIXES) for v in values) * 2 > len(values):
+            found.append(str(column))
+    return found
 
 
 def _metadata_field(path: str) -> str | None:
