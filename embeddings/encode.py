@@ -154,19 +154,26 @@ def _fill_missing(
     representation: str,
     progress: ProgressFn | None,
     stop: StopFn | None,
+    lengths: Callable[[list[str]], Sequence[int]] | None = None,
 ) -> dict[str, tuple[np.ndarray, Any]]:
     """Compute each text the cache did not hold, once, `step` texts at a time, and cache each chunk.
 
     Longest first, as sentence-transformers does: similar lengths share a batch (little padding),
-    and the slowest batches come first so the progress estimate is honest. Progress counts texts
-    (a repeated text counts each time); stop() is asked between chunks.
+    and the slowest batches come first so the progress estimate is honest. The length is
+    `lengths(texts)` (the converted model's token counts) where given, else characters. Progress
+    counts texts (a repeated text counts each time); stop() is asked between chunks.
     """
     total = len(texts)
     counts: dict[str, int] = {}
     for i, text in enumerate(texts):
         if i not in found:
             counts[text] = counts.get(text, 0) + 1
-    unique = sorted(counts, key=lambda text: -len(text))
+    unique = list(counts)
+    if lengths is not None and len(unique) > step:  # one chunk is sorted by tokens in its own batching
+        size = dict(zip(unique, lengths(unique)))
+        unique.sort(key=lambda text: (-size[text], -len(text)))
+    else:
+        unique.sort(key=lambda text: -len(text))
     computed: dict[str, tuple[np.ndarray, Any]] = {}
     done = len(found)
     report(progress, done, total)
@@ -239,7 +246,7 @@ def encode_texts(
                 return [(vector, None) for vector in chosen.pooled_layers(chunk, batch_size, [layer])[0]]
 
             computed = _fill_missing(texts, found, batch_size * CHUNK_BATCHES, compute, store, fp or "",
-                                     representation, progress, stop)
+                                     representation, progress, stop, chosen.model.token_counts)
         else:
             computed, fp, dim = _encode_with_torch(texts, found, options, batch_size, store, representation,
                                                    progress, stop)

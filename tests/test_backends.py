@@ -231,3 +231,36 @@ def test_cli_encode_takes_backend_and_quantize(tiny_bert_dir: Path, tmp_path: Pa
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "error: int8 quantisation runs on the onnx backend (or auto), not on torch")
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_a_large_input_is_ordered_by_tokens_and_keeps_each_texts_vector(tiny_bert_dir: Path) -> None:
+    """Past one chunk, the converted path sorts by token count (less padding than by characters);
+    every text still gets its own torch vector, in input order."""
+    from embeddings.encode import _fill_missing, encode_texts
+
+    spec = ModelSpec.parse(str(tiny_bert_dir))
+    model = choose_backend(spec, "onnx").model
+    # Characters and tokens disagree: ". " is a token per two characters, a word of characters the
+    # tiny vocabulary lacks is one [UNK] however long.
+    texts = [f"{'. ' * (i % 7)}{'ʘ' * (12 * (i % 3))} {i}" for i in range(40)]
+    counts = dict(zip(texts, model.token_counts(texts)))
+    seen: list[str] = []
+
+    def compute(chunk: list[str]) -> list[tuple[np.ndarray, None]]:
+        seen.extend(chunk)
+        return [(np.zeros(1), None)] * len(chunk)
+
+    _fill_missing(texts, {}, 8, compute, None, "", "text", None, None, model.token_counts)
+    assert sorted(seen) == sorted(texts)
+    assert [counts[t] for t in seen] == sorted(counts.values(), reverse=True)
+    assert seen != sorted(texts, key=lambda t: -len(t))  # not what a sort by characters gives
+
+    def padded(order: list[str]) -> int:
+        return sum(feed["attention_mask"].size for start in range(0, len(order), 8)
+                   for _, feed in model.tokens.batches(order[start : start + 8], 4))
+
+    assert padded(seen) < padded(sorted(texts, key=lambda t: -len(t)))
+    ours = encode_texts(texts, str(tiny_bert_dir), backend="onnx", batch_size=2, cache=False)
+    assert ours.backend == "onnx"
+    torch_vectors = load_model(spec).st.encode(texts, batch_size=4)
+    assert _cosines(ours.vectors, torch_vectors).min() >= 0.9999

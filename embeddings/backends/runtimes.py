@@ -39,6 +39,11 @@ class OnnxRuntime:
         options.intra_op_num_threads = int(threads or 0)  # 0: one thread per physical core
         options.inter_op_num_threads = 1  # one graph node at a time: the nodes here are sequential
         options.log_severity_level = 3  # errors only: its warnings are about fusions it skipped
+        # Threads wait for the next node asleep, not spinning: a spinning thread burns the core its
+        # partner (or another process) needs. The same vectors; on this project's shared 2-core
+        # machine (load 8-11) the int8 graph took 0.75x the CPU seconds and 0.83x the wall time
+        # spinning took (1,000 mixed texts, alternating, medians; benchmarks/README, "Backends").
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.outputs = [output.name for output in self.session.get_outputs()]
 
