@@ -22,6 +22,7 @@ Sections (``--only`` takes their names), in the order a full run takes them:
 - ray: `--engine ray` against the local engine on 5,000 texts, whole CLI processes; Ray's start-up;
 - backends: the converted model and int8 against a bare sentence-transformers script, whole
   processes; the first conversion;
+- first_map: the app's first map of 10k texts with an empty vector cache, backend auto against torch;
 - train: every layer of 1,000 texts in one pass against encoding them once; fine-tuning with the
   defaults on the sample sentences, 2,000 docstrings and Debian packages (held-out accuracy, time);
 - clusters: HDBSCAN and c-TF-IDF names on a 2D layout at 10k and 100k; agreement with the sample
@@ -58,7 +59,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.measure import FULL, QUICK, ROWS, log  # noqa: E402
 from benchmarks.report import machine, notes, table, write_results  # noqa: E402
 from benchmarks.sections.ann import bench_ann  # noqa: E402
-from benchmarks.sections.app import bench_app  # noqa: E402
+from benchmarks.sections.app import bench_app, bench_first_map  # noqa: E402
 from benchmarks.sections.backends import bench_backends  # noqa: E402
 from benchmarks.sections.cache import bench_cache  # noqa: E402
 from benchmarks.sections.clusters import bench_clusters  # noqa: E402
@@ -91,6 +92,7 @@ SECTIONS = {
     "app": bench_app,
     "ray": bench_ray,
     "backends": bench_backends,
+    "first_map": bench_first_map,
     "train": bench_train,
     "clusters": bench_clusters,
     "map": bench_map,

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import write_big
-from benchmarks.measure import EXTRA, Config, Row, add, child_env, log, median, server_peak_mib, size_label
+from benchmarks.measure import EXTRA, PY, Config, Row, add, child_env, log, median, server_peak_mib, size_label
 from benchmarks.sections.probes import probe
-from harness.browser import APP_MAIN, chromium, streamlit_server
+from harness.browser import APP_MAIN, chromium, streamlit_server, with_query
 
 # The Explore tab's map is an iframe; what it shows is read inside it (window.__map, map.js).
 MAP_IFRAME = "iframe[title='app.components.map.point_map']"
@@ -152,3 +152,54 @@ def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Pope
     return {"points": points, "render": render, "recolour": recolours, "hover": hover, "zoom": zoom,
             "exceptions": errors, "server_peak_mib": server_peak_mib(proc) or float("nan"),
             "upload_mib": (vectors.stat().st_size + meta.stat().st_size) / 2**20}
+
+
+FIRST_MAP_TEXTS = 10_000
+
+
+def bench_first_map(cfg: Config, workdir: Path) -> None:
+    """The app's first map of 10k real texts with an empty vector cache (issue 19): a new server,
+    the page opened on a path (PCA), from page.goto to the map drawn with every point, the encoder
+    on torch (EMBEDDINGS_BACKEND=torch: the app before issue 19) against backend auto (the model
+    converted beforehand, once, as a user's second start finds it; the first conversion is the
+    backends section's row). Alternating, a fresh server and an empty cache each time."""
+    import pandas as pd
+
+    from benchmarks.sections.backends import load, mixed_texts
+
+    n = 300 if cfg.quick else FIRST_MAP_TEXTS
+    folder = workdir / "first-map"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "texts.csv"
+    pd.DataFrame({"text": mixed_texts(n, folder)}).to_csv(data, index=False)
+    models = folder / "models"
+    log(f"first map: {n} texts, cold vector cache, torch against auto ({cfg.repeats} rounds; converting first)")
+    small = folder / "small.csv"
+    pd.DataFrame({"text": ["a text to convert the model with"] * 4}).to_csv(small, index=False)
+    subprocess.run([PY, "-m", "embeddings", "encode", str(small), "--out", str(folder / "warm.npy"), "--no-cache", "-q"],
+                   env=child_env(EMBEDDINGS_MODELS=str(models)), check=True, capture_output=True, timeout=1800)
+    runs: dict[str, list[float]] = {"torch": [], "auto": []}
+    loads = [load()]
+    with chromium() as browser:
+        for round_ in range(cfg.repeats):
+            for backend in (("torch", "auto") if round_ % 2 == 0 else ("auto", "torch")):
+                cache = folder / f"cache-{backend}-{round_}" / "vectors.sqlite"
+                shutil.rmtree(cache.parent, ignore_errors=True)
+                environment = child_env(EMBEDDINGS_CACHE=str(cache), EMBEDDINGS_MODELS=str(models),
+                                        EMBEDDINGS_BACKEND=backend)
+                with streamlit_server(APP_MAIN, folder, environment, seconds=90) as server:
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    t0 = time.perf_counter()
+                    page.goto(with_query(server.url, {"data": str(data), "method": "pca"}))
+                    wait_points(page, n, 3600)
+                    took = time.perf_counter() - t0
+                    page.close()
+                runs[backend].append(took)
+                loads.append(load())
+                log(f"  {backend}: {took:.1f} s (load {loads[-1]})")
+    row = add(Row("app", f"first map of {size_label(n)} texts, empty vector cache (backend auto, converted)",
+                  f"{size_label(n)} mixed texts", None, "s", "the same on torch (the app before issue 19)", None,
+                  runs=runs["auto"], baseline_runs=runs["torch"],
+                  note=f"page.goto to the map drawn with every point (PCA), a new server each run; "
+                       f"1-minute load {min(loads)}-{max(loads)}"))
+    EXTRA["first_map"] = {"runs": runs, "loads": loads, "ratio": row.ratio}
