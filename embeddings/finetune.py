@@ -67,10 +67,11 @@ PATIENCE = 1
 # it; the later epochs go only to the losses that may still win.
 TRAILING_MARGIN = 0.01
 KEEP_GOING = 2
-# When the machine's 1-minute load is at least its core count, torch trains on one thread: its
-# threads wait for each other by spinning, and on a shared 2-core machine at load 17-20 two
-# threads burnt ~12 CPU seconds per batch-hard step of 16 docstrings against ~1.6 with one
-# (about 50 s against 6 s of wall time per step).
+# When the machine is busy with other work (the 1-minute load, or the tasks of other processes
+# running now where that is lower: see _others_load) at least its core count, torch trains on one
+# thread: its threads wait for each other by spinning, and on a shared 2-core machine at load
+# 17-20 two threads burnt ~12 CPU seconds per batch-hard step of 16 docstrings against ~1.6 with
+# one (about 50 s against 6 s of wall time per step).
 BUSY_LOAD_PER_CORE = 1.0
 NO_GAIN = "no gain on validation; the base model is better for this data"
 
@@ -782,14 +783,46 @@ def _threads_for_the_load(params: dict[str, Any]) -> Iterator[None]:
 
     before = torch.get_num_threads()
     cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * cores if hasattr(os, "getloadavg") else False
+    load = _others_load()
+    busy = load is not None and load >= BUSY_LOAD_PER_CORE * cores
     params["torch_threads"] = 1 if busy else before
+    params["load_of_others"] = None if load is None else round(load, 2)
     if busy:
         torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _others_load(samples: int = 20, every: float = 0.05) -> float | None:
+    """How busy the machine is with other work: the 1-minute load, or where it is lower, the
+    tasks of other processes running or waiting to run now (Linux: /proc/stat's procs_running
+    less this process's running threads, averaged over a second).
+
+    The 1-minute load counts this process too: right after one fine-tuning (two torch threads
+    spinning for minutes) it reads about 2 on an otherwise idle 2-core machine, and the next
+    run would train on one thread for no reason. None where the load cannot be read.
+    """
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    stat, tasks = Path("/proc/stat"), Path("/proc/self/task")
+    if load is None or not stat.is_file() or not tasks.is_dir():
+        return load
+    counts = []
+    for i in range(samples):
+        try:
+            running = next(int(line.split()[1]) for line in stat.read_text().splitlines()
+                           if line.startswith("procs_running "))
+            mine = 0
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError, IndexError):
+                    mine += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, StopIteration, ValueError):
+            return load
+        counts.append(max(0, running - mine))
+        if i + 1 < samples:
+            time.sleep(every)
+    return min(load, sum(counts) / len(counts))
 
 
 def _seed_everything(seed: int) -> None:
