@@ -4,9 +4,13 @@
 result (classes with a single text train but are not held out), carves a validation share from
 the rest, and trains with sentence-transformers' own ``SentenceTransformerTrainer``. Each loss of
 ``LOSS_CANDIDATES`` (or the one asked for) trains from the base weights for up to ``epochs``
-epochs; after every epoch the validation texts are classified by their nearest training texts
-(k-NN accuracy), training stops when that no longer improves, and the best epoch's weights are
-kept. The loss and epoch that validate best win, and only if they beat the base model on
+epochs, one epoch at a time, by successive halving: every loss trains its first epoch; after
+every epoch the validation texts are classified by their nearest training texts (k-NN
+accuracy), and a loss trains on only while it is within TRAILING_MARGIN of the best loss after
+as many epochs, among the KEEP_GOING best, and still improving (PATIENCE). Each loss keeps its
+optimizer and learning-rate schedule from epoch to epoch, so its epochs are those of one
+uninterrupted run, and its best epoch's weights are kept. The loss and epoch that validate
+best win, and only if they beat the base model on
 validation: otherwise the base model is the result and the report says so ("no gain on
 validation; the base model is better for this data"), unless ``keep_tuned`` asks for the tuned
 weights anyway. The held-out texts play no part in any choice.
@@ -57,10 +61,17 @@ AUTO = AUTO_LOSS
 VALIDATION_SIZE = 0.2  # of the training texts
 # Epochs without a better validation accuracy before a loss stops training.
 PATIENCE = 1
-# When the machine's 1-minute load is at least its core count, torch trains on one thread: its
-# threads wait for each other by spinning, and on a shared 2-core machine at load 17-20 two
-# threads burnt ~12 CPU seconds per batch-hard step of 16 docstrings against ~1.6 with one
-# (about 50 s against 6 s of wall time per step).
+# Successive halving (see _tournament): after every epoch a loss stops when its best validation
+# accuracy trails the best loss's by more than this (about 1 validation text in 100), and only the
+# KEEP_GOING best losses train on. On 1,000 texts every loss's first epoch is the price of trying
+# it; the later epochs go only to the losses that may still win.
+TRAILING_MARGIN = 0.01
+KEEP_GOING = 2
+# When the machine is busy with other work (the 1-minute load, or the tasks of other processes
+# running now where that is lower: see _others_load) at least its core count, torch trains on one
+# thread: its threads wait for each other by spinning, and on a shared 2-core machine at load
+# 17-20 two threads burnt ~12 CPU seconds per batch-hard step of 16 docstrings against ~1.6 with
+# one (about 50 s against 6 s of wall time per step).
 BUSY_LOAD_PER_CORE = 1.0
 NO_GAIN = "no gain on validation; the base model is better for this data"
 
@@ -250,19 +261,22 @@ def _training_dataset(texts: list[str], codes: np.ndarray, loss: str, seed: int)
             labels.append(int(code))
         return HFDataset.from_dict({"anchor": anchors, "positive": positives, "label": labels})
     if loss == "cosine-pairs":
-        # SetFit's contrastive pairs: per text one pair with a text of its label (similarity 1) and
-        # one with a text of another label (similarity 0), shuffled.
+        # SetFit's contrastive pairs, one per text: every other text with a text of its label
+        # (similarity 1), the others with a text of another label (similarity 0), shuffled. Two
+        # pairs per text (one of each) cost twice the time for no better choice: on 997 packages
+        # their first epoch validated 0.742 against 0.761 with one, on 2,000 docstrings 0.753
+        # against 0.741, and cosine pairs trailed the winning loss by 0.03 or more either way.
         firsts, seconds, scores = [], [], []
-        everyone = list(range(len(codes)))
         for i, code in enumerate(codes):
             others = [j for j in by_label[int(code)] if j != i]
-            if others:
+            if i % 2 == 0 and others:
                 firsts.append(texts[i])
                 seconds.append(texts[rng.choice(others)])
                 scores.append(1.0)
-            j = rng.choice(everyone)
+                continue
+            j = rng.randrange(len(codes))
             while codes[j] == code:
-                j = rng.choice(everyone)
+                j = rng.randrange(len(codes))
             firsts.append(texts[i])
             seconds.append(texts[j])
             scores.append(0.0)
@@ -320,61 +334,65 @@ class _Run:
     best_accuracy: float | None = None
     best_epoch: int = 0
     best_state: dict | None = None
+    # The fit and validation texts' vectors at the best epoch (fit rows, then validation rows): the
+    # written model's vectors of those texts, so that only the held-out texts are encoded again.
+    best_vectors: np.ndarray | None = None
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # CPU time of this process (all threads): what a busy machine does not stretch
     skipped: str | None = None
+    stopped: str | None = None  # why it trained fewer epochs than it could (None: it ran them all)
 
     def summary(self) -> dict[str, Any]:
         return {"loss": self.loss, "best_validation_accuracy": self.best_accuracy, "best_epoch": self.best_epoch,
                 "evaluations": self.evaluations, "seconds": round(self.seconds, 3),
-                "cpu_seconds": round(self.cpu_seconds, 3), "skipped": self.skipped}
+                "cpu_seconds": round(self.cpu_seconds, 3), "skipped": self.skipped, "stopped": self.stopped}
 
 
-def _callback(run: _Run, validate: Callable[[], float], progress: FinetuneProgress | None,
-              stop: StopFn | None) -> Any:
-    """Reports steps, records each step's loss, scores every epoch on validation, stops early or when asked."""
-    from transformers import TrainerCallback
+class _Trainee:
+    """One loss being trained an epoch at a time: its data, its optimizer and learning-rate schedule
+    (over all its epochs, kept between them), and its weights while another loss trains."""
 
-    class ValidateAndStop(TrainerCallback):
-        stopped = False
-        model: Any = None
+    def __init__(self, loss: str, model: Any, texts: list[str], codes: np.ndarray, params: dict[str, Any]) -> None:
+        self.run = _Run(loss=loss, evaluations=[], losses_seen=[])
+        self.loss_module, self.sampler = _loss(loss, model)
+        self.dataset = _training_dataset(texts, codes, loss, params["seed"])
+        self.optimizer: Any = None
+        self.scheduler: Any = None
+        self.steps_per_epoch = 0
+        self.epochs_done = 0
+        self.steps_done = 0
+        self.epochs = params["epochs"]
+        self.weights: dict | None = None  # its weights while another loss has the model (None: the model has them)
 
-        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 - transformers' signature
-            if progress is not None:
-                progress("train", int(state.global_step), int(state.max_steps))
-            if stop is not None and stop():
-                self.stopped = True
-                control.should_training_stop = True
-            return control
+    @property
+    def going(self) -> bool:
+        """Whether it trains another epoch."""
+        return self.run.stopped is None and self.epochs_done < self.epochs
 
-        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
-            if logs and "loss" in logs:
-                run.losses_seen.append({"loss_name": run.loss, "step": int(state.global_step),
-                                        "epoch": float(state.epoch or 0.0), "loss": float(logs["loss"])})
-            return control
+    def stop(self, why: str) -> None:
+        """Train no further (why goes into the report)."""
+        self.run.stopped = why
+        self.release()
 
-        def on_epoch_end(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
-            if self.stopped:
-                return control
-            epoch = int(round(state.epoch or 0))
-            accuracy = validate()
-            run.evaluations.append({"epoch": epoch, "step": int(state.global_step),
-                                    "validation_accuracy": accuracy})
-            if run.best_accuracy is None or accuracy > run.best_accuracy:
-                run.best_accuracy, run.best_epoch = accuracy, epoch
-                run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            elif epoch - run.best_epoch >= PATIENCE:
-                control.should_training_stop = True  # no better for PATIENCE epochs: stop early
-            return control
-
-    return ValidateAndStop()
+    def release(self) -> None:
+        """Free its optimizer and paused weights (the run keeps its best weights while they are the best)."""
+        self.optimizer = self.scheduler = self.weights = None
 
 
-def _train(model: Any, texts: list[str], codes: np.ndarray, loss: str, params: dict[str, Any],
-           validate: Callable[[], float], progress: FinetuneProgress | None, stop: StopFn | None) -> _Run:
-    """Train `model` in place with one loss, scoring every epoch; the run (stopped: raises Stopped)."""
+def _train_epoch(trainee: _Trainee, model: Any, params: dict[str, Any], validate: Callable[[], float],
+                 progress: FinetuneProgress | None, stop: StopFn | None) -> float:
+    """Train `model` (holding the trainee's weights) one more epoch of the trainee's loss; its validation accuracy.
+
+    The optimizer and the learning-rate schedule (warm-up, then linear decay over all ``epochs``)
+    are the trainee's and carry over from epoch to epoch: an epoch here is the epoch of one
+    uninterrupted run of ``epochs`` epochs, only with the batches shuffled by seed + epoch.
+    Raises Stopped when `stop()` asked training to end.
+    """
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import TrainerCallback, get_scheduler
     from transformers.trainer_callback import PrinterCallback
+
+    run = trainee.run
 
     class _QuietTrainer(SentenceTransformerTrainer):
         # The model-card callback copies training texts into the card's examples (README.md):
@@ -382,22 +400,40 @@ def _train(model: Any, texts: list[str], codes: np.ndarray, loss: str, params: d
         def add_model_card_callback(self, default_args_dict: dict[str, Any]) -> None:
             return None
 
-    run = _Run(loss=loss, evaluations=[], losses_seen=[])
+    class _StepsAndStop(TrainerCallback):
+        stopped = False
+
+        def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001 - transformers' signature
+            if progress is not None:
+                progress("train", trainee.steps_done + int(state.global_step),
+                         trainee.steps_per_epoch * params["epochs"])
+            if stop is not None and stop():
+                self.stopped = True
+                control.should_training_stop = True
+            return control
+
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            if logs and "loss" in logs:
+                run.losses_seen.append({"loss_name": run.loss, "step": trainee.steps_done + int(state.global_step),
+                                        "epoch": trainee.epochs_done + float(state.epoch or 0.0),
+                                        "loss": float(logs["loss"]),
+                                        "learning_rate": float(logs.get("learning_rate", float("nan")))})
+            return control
+
     started, cpu_started = time.perf_counter(), time.process_time()
-    _seed_everything(params["seed"])
-    loss_module, sampler = _loss(loss, model)
-    dataset = _training_dataset(texts, codes, loss, params["seed"])
-    callback = _callback(run, validate, progress, stop)
+    _seed_everything(params["seed"] + trainee.epochs_done)
+    callback = _StepsAndStop()
     with tempfile.TemporaryDirectory(prefix="embeddings-finetune-") as scratch:
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch,
-            num_train_epochs=params["epochs"],
+            num_train_epochs=1,
             per_device_train_batch_size=params["batch_size"],
             learning_rate=params["learning_rate"],
             warmup_ratio=params["warmup_ratio"],
-            seed=params["seed"],
-            data_seed=params["seed"],
-            batch_sampler=sampler,
+            # a new seed per epoch: the batches of epoch e are shuffled as one run's epoch e would be
+            seed=params["seed"] + trainee.epochs_done,
+            data_seed=params["seed"] + trainee.epochs_done,
+            batch_sampler=trainee.sampler,
             logging_steps=1,
             save_strategy="no",
             eval_strategy="no",
@@ -406,14 +442,85 @@ def _train(model: Any, texts: list[str], codes: np.ndarray, loss: str, params: d
             dataloader_num_workers=0,
             use_cpu=str(model.device) == "cpu",
         )
-        trainer = _QuietTrainer(model=model, args=args, train_dataset=dataset, loss=loss_module, callbacks=[callback])
+        trainer = _QuietTrainer(model=model, args=args, train_dataset=trainee.dataset, loss=trainee.loss_module,
+                                callbacks=[callback])
         trainer.remove_callback(PrinterCallback)  # our progress replaces its printed log lines
+        if trainee.optimizer is None:
+            trainee.steps_per_epoch = len(trainer.get_train_dataloader())
+            total = trainee.steps_per_epoch * params["epochs"]
+            trainee.optimizer = trainer.create_optimizer()
+            trainee.scheduler = get_scheduler(args.lr_scheduler_type, optimizer=trainee.optimizer,
+                                              num_warmup_steps=args.get_warmup_steps(total), num_training_steps=total)
+        trainer.optimizer, trainer.lr_scheduler = trainee.optimizer, trainee.scheduler
         trainer.train()
+        steps = int(trainer.state.global_step)
     if callback.stopped:
         raise Stopped("fine-tuning stopped before it finished; nothing was written")
-    run.seconds = time.perf_counter() - started
-    run.cpu_seconds = time.process_time() - cpu_started
-    return run
+    trainee.steps_done += steps
+    accuracy = validate()
+    run.seconds += time.perf_counter() - started
+    run.cpu_seconds += time.process_time() - cpu_started
+    return accuracy
+
+
+def _tournament(model: Any, base_state: dict, trainees: list[_Trainee], params: dict[str, Any],
+                validate: Callable[[], float], progress: FinetuneProgress | None, stop: StopFn | None) -> None:
+    """Train the losses by successive halving, keeping each run's best epoch (see the module docstring).
+
+    Round 1: every loss trains one epoch from the base weights. Each later round, the losses still
+    going train one more epoch each. After every epoch a loss stops when it trails the best
+    validation accuracy so far by more than TRAILING_MARGIN or is not among the KEEP_GOING best,
+    and when PATIENCE epochs in a row brought it no gain.
+    """
+    holder: _Trainee | None = None  # whose training weights the model holds now
+    for epoch in range(1, params["epochs"] + 1):
+        for trainee in [t for t in trainees if t.going]:
+            if not trainee.going:  # dropped by a loss that trained before it in this round
+                continue
+            if trainee is not holder:
+                if holder is not None and holder.going and holder.weights is None:
+                    holder.weights = _copy_state(model)
+                model.load_state_dict(trainee.weights if trainee.epochs_done else base_state)
+                holder = trainee
+            trainee.weights = None  # the model holds them, and training changes them
+            accuracy = _train_epoch(trainee, model, params, validate, progress, stop)
+            trainee.epochs_done += 1
+            run = trainee.run
+            run.evaluations.append({"epoch": epoch, "step": trainee.steps_done, "validation_accuracy": accuracy})
+            if run.best_accuracy is None or accuracy > run.best_accuracy:
+                run.best_accuracy, run.best_epoch = accuracy, epoch
+                run.best_state = _copy_state(model)
+                run.best_vectors = getattr(validate, "vectors", None)
+                trainee.weights = run.best_state  # shared, not copied: the model's own tensors are apart from it
+            elif epoch - run.best_epoch >= PATIENCE and trainee.going:
+                trainee.stop(f"no gain on validation in epoch {epoch}")
+            _drop_trailing(trainees, epoch, round_done=False)
+            _drop_all_but_the_best([t.run for t in trainees])  # one copy of the weights per loss: 90 MB for MiniLM
+            if not trainee.going:
+                trainee.release()
+        _drop_trailing(trainees, epoch, round_done=True)
+
+
+def _drop_trailing(trainees: list[_Trainee], epoch: int, round_done: bool) -> None:
+    """Stop the losses trailing by more than TRAILING_MARGIN the best validation accuracy any loss
+    reached in as many epochs; when a round is done, also those not among the KEEP_GOING best of
+    the losses still going (ties: the loss tried first goes on)."""
+    for trainee in trainees:
+        if not trainee.going or trainee.run.best_accuracy is None:
+            continue
+        done = trainee.epochs_done
+        best = max(e["validation_accuracy"] for t in trainees for e in t.run.evaluations if e["epoch"] <= done)
+        gap = best - trainee.run.best_accuracy
+        if gap > TRAILING_MARGIN:
+            trainee.stop(f"trailed the best loss by {gap:.3f} on validation after epoch {done}")
+    if round_done:
+        going = sorted((t for t in trainees if t.going), key=lambda t: -t.run.best_accuracy)
+        for trainee in going[KEEP_GOING:]:
+            trainee.stop(f"not among the {KEEP_GOING} best losses on validation after epoch {epoch}")
+
+
+def _copy_state(model: Any) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 # ---------------------------------------------------------------- measuring
@@ -457,17 +564,23 @@ def _encode_with(model: Any, texts: list[str], batch_size: int, progress: Finetu
     return np.concatenate(out)
 
 
-def _validator(model: Any, texts: list[str], names: list[str], fit: np.ndarray, val: np.ndarray,
-               progress: FinetuneProgress | None, stop: StopFn | None) -> Callable[[], float]:
-    """Validation k-NN accuracy of the model as it is now: validation texts against the texts it fits on."""
-    rows = np.concatenate([fit, val])
+class _Validator:
+    """Validation k-NN accuracy of the model as it is now: validation texts against the texts it fits on.
 
-    def validate() -> float:
-        vectors = _encode_with(model, [texts[i] for i in rows], 32, progress, "validate", stop)
-        return knn_accuracy(vectors[len(fit):], [names[i] for i in val], reference_vectors=vectors[: len(fit)],
-                            reference_labels=[names[i] for i in fit], k=KNN_K)
+    Keeps the vectors of its last call (fit rows, then validation rows) in ``vectors``.
+    """
 
-    return validate
+    def __init__(self, model: Any, texts: list[str], names: list[str], fit: np.ndarray, val: np.ndarray,
+                 progress: FinetuneProgress | None, stop: StopFn | None) -> None:
+        self.model, self.fit, self.val, self.progress, self.stop = model, fit, val, progress, stop
+        self.texts = [texts[i] for i in np.concatenate([fit, val])]
+        self.fit_names, self.val_names = [names[i] for i in fit], [names[i] for i in val]
+        self.vectors: np.ndarray | None = None
+
+    def __call__(self) -> float:
+        self.vectors = _encode_with(self.model, self.texts, 32, self.progress, "validate", self.stop)
+        return knn_accuracy(self.vectors[len(self.fit):], self.val_names, reference_vectors=self.vectors[: len(self.fit)],
+                            reference_labels=self.fit_names, k=KNN_K)
 
 
 def _cache_vectors(folder: Path, texts: list[str], vectors: np.ndarray) -> None:
@@ -548,25 +661,27 @@ def finetune(
     base_validation = knn_accuracy(base[val_rows], [names[i] for i in val_rows], reference_vectors=base[fit_rows],
                                    reference_labels=fit_names, k=KNN_K)
 
-    base_state = {k: v.detach().clone() for k, v in st.state_dict().items()}
-    validate = _validator(st, texts, names, fit_rows, val_rows, progress, stop)
+    base_state = _copy_state(st)
+    validate = _Validator(st, texts, names, fit_rows, val_rows, progress, stop)
+    fit_texts = [texts[i] for i in fit_rows]
     runs: list[_Run] = []
+    trainees: list[_Trainee] = []
     train_started = time.perf_counter()
     with _threads_for_the_load(params):
         for name in candidates:
             if reasons[name]:
                 runs.append(_Run(loss=name, evaluations=[], losses_seen=[], skipped=reasons[name]))
-                continue
-            st.load_state_dict(base_state)
-            runs.append(_train(st, [texts[i] for i in fit_rows], codes[fit_rows], name, params, validate, progress,
-                               stop))
-            _drop_all_but_the_best(runs)  # one copy of the weights per loss would cost 90 MB each for MiniLM
+            else:
+                trainees.append(_Trainee(name, st, fit_texts, codes[fit_rows], params))
+                runs.append(trainees[-1].run)
+        _tournament(st, base_state, trainees, params, validate, progress, stop)
+        del trainees  # their optimizers
         train_seconds = time.perf_counter() - train_started
         choice = _choose(runs, base_validation, keep_tuned)
         best = next((r for r in runs if r.loss == choice["best_loss"]), None)
         if choice["kept"] == "tuned" and best is not None:
             st.load_state_dict(best.best_state)
-            written = _encode_with(st, texts, 32, progress, "tuned", stop)
+            written = _written_vectors(st, texts, fit_rows, val_rows, best.best_vectors, progress, stop)
         else:
             st.load_state_dict(base_state)
             written = base
@@ -610,13 +725,28 @@ def finetune(
     return FinetuneResult(out_path, report)
 
 
+def _written_vectors(model: Any, texts: list[str], fit: np.ndarray, val: np.ndarray, known: np.ndarray | None,
+                     progress: FinetuneProgress | None, stop: StopFn | None) -> np.ndarray:
+    """Every text's vector from `model`: the fit and validation texts' from `known` (their vectors
+    when the model was validated, fit rows then validation rows), the others encoded now."""
+    if known is None or len(known) != len(fit) + len(val):
+        return _encode_with(model, texts, 32, progress, "tuned", stop)
+    rows = np.concatenate([fit, val])
+    rest = np.setdiff1d(np.arange(len(texts)), rows)
+    out = np.empty((len(texts), known.shape[1]), dtype=np.float32)
+    out[rows] = known
+    if len(rest):
+        out[rest] = _encode_with(model, [texts[i] for i in rest], 32, progress, "tuned", stop)
+    return out
+
+
 def _drop_all_but_the_best(runs: list[_Run]) -> None:
     """Forget the weights of every run but the best validated so far (the first among equals)."""
     trained = [r for r in runs if r.best_accuracy is not None]
     best = max(trained, key=lambda r: r.best_accuracy, default=None)
     for run in trained:
         if run is not best:
-            run.best_state = None
+            run.best_state = run.best_vectors = None
 
 
 def _choose(runs: list[_Run], base_validation: float, keep_tuned: bool) -> dict[str, Any]:
@@ -656,14 +786,46 @@ def _threads_for_the_load(params: dict[str, Any]) -> Iterator[None]:
 
     before = torch.get_num_threads()
     cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] >= BUSY_LOAD_PER_CORE * cores if hasattr(os, "getloadavg") else False
+    load = _others_load()
+    busy = load is not None and load >= BUSY_LOAD_PER_CORE * cores
     params["torch_threads"] = 1 if busy else before
+    params["load_of_others"] = None if load is None else round(load, 2)
     if busy:
         torch.set_num_threads(1)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _others_load(samples: int = 20, every: float = 0.05) -> float | None:
+    """How busy the machine is with other work: the 1-minute load, or where it is lower, the
+    tasks of other processes running or waiting to run now (Linux: /proc/stat's procs_running
+    less this process's running threads, averaged over a second).
+
+    The 1-minute load counts this process too: right after one fine-tuning (two torch threads
+    spinning for minutes) it reads about 2 on an otherwise idle 2-core machine, and the next
+    run would train on one thread for no reason. None where the load cannot be read.
+    """
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    stat, tasks = Path("/proc/stat"), Path("/proc/self/task")
+    if load is None or not stat.is_file() or not tasks.is_dir():
+        return load
+    counts = []
+    for i in range(samples):
+        try:
+            running = next(int(line.split()[1]) for line in stat.read_text().splitlines()
+                           if line.startswith("procs_running "))
+            mine = 0
+            for task in tasks.iterdir():
+                with contextlib.suppress(OSError, IndexError):
+                    mine += (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, StopIteration, ValueError):
+            return load
+        counts.append(max(0, running - mine))
+        if i + 1 < samples:
+            time.sleep(every)
+    return min(load, sum(counts) / len(counts))
 
 
 def _seed_everything(seed: int) -> None:

@@ -74,11 +74,10 @@ def test_finetune_without_a_gain_says_so_and_keeps_the_base(tiny_bert_dir: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     import embeddings.finetune as finetune_module
 
-    def no_better(model, texts, codes, loss, params, validate, progress, stop):  # noqa: ANN001
-        return finetune_module._Run(loss=loss, evaluations=[{"epoch": 1, "step": 1, "validation_accuracy": 0.0}],
-                                    losses_seen=[], best_accuracy=-1.0, best_epoch=1, best_state={})
+    def no_better(trainee, model, params, validate, progress, stop):  # noqa: ANN001
+        return -1.0  # every epoch of every loss validates worse than the base model
 
-    monkeypatch.setattr(finetune_module, "_train", no_better)
+    monkeypatch.setattr(finetune_module, "_train_epoch", no_better)
     at = _start(str(tiny_bert_dir))
     out = tmp_path / "tuned"
     at.text_input(key=state.FINETUNE_OUT).input(str(out)).run()

@@ -76,6 +76,11 @@ def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_cons
     train_steps = [done for stage, done, _ in steps if stage == "train"]
     assert [entry["step"] for entry in report["loss_per_step"]] == train_steps == list(range(1, len(train_steps) + 1))
     assert all(np.isfinite(entry["loss"]) for entry in report["loss_per_step"])
+    # one learning-rate schedule over both epochs: warm-up, then down, with no restart at epoch 2
+    rates = [entry["learning_rate"] for entry in report["loss_per_step"]]
+    top = rates.index(max(rates))
+    assert rates[: top + 1] == sorted(rates[: top + 1]) and rates[top:] == sorted(rates[top:], reverse=True)
+    assert len({int(entry["epoch"] - 1e-9) for entry in report["loss_per_step"]}) == len(run["evaluations"])
     assert any(stage == "validate" for stage, _, _ in steps)
 
     # bare sentence-transformers reads the folder and gives the vectors the report measured
@@ -99,17 +104,14 @@ def test_written_folder_loads_with_bare_sentence_transformers_and_report_is_cons
 
 
 def _no_better_than_base(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make every loss's training validate worse than the base model (and change no weight)."""
+    """Make every loss's every epoch validate worse than the base model (and change no weight)."""
     tried: list[str] = []
 
-    def train(model, texts, codes, loss, params, validate, progress, stop):  # noqa: ANN001
-        tried.append(loss)
-        run = finetune_module._Run(loss=loss, evaluations=[{"epoch": 1, "step": 1, "validation_accuracy": -1.0}],
-                                   losses_seen=[], best_accuracy=-1.0, best_epoch=1)
-        run.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        return run
+    def train_epoch(trainee, model, params, validate, progress, stop):  # noqa: ANN001
+        tried.append(trainee.run.loss)
+        return -1.0
 
-    monkeypatch.setattr(finetune_module, "_train", train)
+    monkeypatch.setattr(finetune_module, "_train_epoch", train_epoch)
     return tried
 
 
@@ -126,7 +128,7 @@ def test_no_gain_on_validation_keeps_the_base_model_and_says_so(
     assert main(["finetune", str(data), "--label-column", "topic", "--out", str(out), "--model", str(tiny_bert_dir),
                  "--batch-size", "8"]) == 0
     err = capsys.readouterr().err
-    assert tried == ["batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs"]  # auto: every candidate
+    assert tried[:3] == ["batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs"]  # auto: every candidate
     assert f"NOTE: {NO_GAIN}" in err and "the base model (unchanged)" in err
     report = json.loads((out / REPORT_NAME).read_text())
     assert report["choice"]["kept"] == "base" and not report["choice"]["improved"]
@@ -150,8 +152,63 @@ def test_a_class_with_one_text_trains_and_is_not_held_out(labelled: pd.DataFrame
     assert result.report["classes"]["bisect"] == 1
 
 
+def test_a_trailing_loss_stops_after_its_first_epoch_and_the_leaders_go_on(
+    labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # validation accuracy after each epoch, per loss: in-batch negatives trails far after its
+    # first epoch; cosine pairs is within the margin of the leader, then overtakes it
+    script = {"batch-hard-soft-margin": [0.90, 0.92, 0.93], "in-batch-negatives": [0.50, 0.99, 0.99],
+              "cosine-pairs": [0.895, 0.96, 0.955]}
+    tried: list[str] = []
+
+    def train_epoch(trainee, model, params, validate, progress, stop):  # noqa: ANN001
+        tried.append(trainee.run.loss)
+        return script[trainee.run.loss][len(trainee.run.evaluations)]
+
+    monkeypatch.setattr(finetune_module, "_train_epoch", train_epoch)
+    report = finetune(labelled["text"].tolist(), labelled["topic"].tolist(), tmp_path / "tuned",
+                      model=str(tiny_bert_dir), batch_size=8, keep_tuned=True).report
+    # round 1: every loss one epoch; then only the losses within the margin of the best go on
+    assert tried == ["batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs",
+                     "batch-hard-soft-margin", "cosine-pairs", "cosine-pairs"]
+    runs = {c["loss"]: c for c in report["candidates"]}
+    assert [e["validation_accuracy"] for e in runs["in-batch-negatives"]["evaluations"]] == [0.50]
+    assert runs["in-batch-negatives"]["stopped"].startswith("trailed the best loss by 0.400")
+    assert [e["epoch"] for e in runs["batch-hard-soft-margin"]["evaluations"]] == [1, 2]
+    assert runs["batch-hard-soft-margin"]["stopped"].startswith("trailed the best loss by 0.040")
+    # the leader stops when an epoch brings no gain, and its best epoch is the one kept
+    assert [e["epoch"] for e in runs["cosine-pairs"]["evaluations"]] == [1, 2, 3]
+    assert runs["cosine-pairs"]["stopped"] is None and runs["cosine-pairs"]["best_epoch"] == 2
+    choice = report["choice"]
+    assert choice["loss"] == "cosine-pairs" and choice["epochs"] == 2 and choice["best_validation_accuracy"] == 0.96
+
+
+def test_at_most_two_losses_go_on_after_the_first_epoch(
+    labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[str] = []
+
+    def train_epoch(trainee, model, params, validate, progress, stop):  # noqa: ANN001
+        tried.append(trainee.run.loss)
+        return 0.9 + 0.01 * len(trainee.run.evaluations)  # all three level, each epoch better
+
+    monkeypatch.setattr(finetune_module, "_train_epoch", train_epoch)
+    report = finetune(labelled["text"].tolist(), labelled["topic"].tolist(), tmp_path / "tuned",
+                      model=str(tiny_bert_dir), batch_size=8, epochs=2, keep_tuned=True).report
+    # a tie goes to the loss tried first
+    assert tried == ["batch-hard-soft-margin", "in-batch-negatives", "cosine-pairs",
+                     "batch-hard-soft-margin", "in-batch-negatives"]
+    stopped = {c["loss"]: c["stopped"] for c in report["candidates"]}
+    assert stopped["cosine-pairs"] == "not among the 2 best losses on validation after epoch 1"
+    assert stopped["batch-hard-soft-margin"] is None and report["choice"]["loss"] == "batch-hard-soft-margin"
+
+
 @pytest.mark.slow
-def test_same_seed_same_split_and_losses(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path) -> None:
+def test_same_seed_same_split_and_losses(labelled: pd.DataFrame, tiny_bert_dir: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same torch threads for both runs (the machine's load may change between them, and one
+    # thread or two sum floats in different orders)
+    monkeypatch.setattr(finetune_module, "_others_load", lambda: 0.0)
     texts, labels = labelled["text"].tolist(), labelled["topic"].tolist()
     first = finetune(texts, labels, tmp_path / "a", model=str(tiny_bert_dir), batch_size=8, seed=1, epochs=2).report
     second = finetune(texts, labels, tmp_path / "b", model=str(tiny_bert_dir), batch_size=8, seed=1, epochs=2).report

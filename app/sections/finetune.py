@@ -210,6 +210,7 @@ def _candidates_table(report: dict) -> pd.DataFrame:
              "by epoch": "", "kept": choice["kept"] == "base"}]
     for run in report["candidates"]:
         rows.append({"model": run["loss"], f"best validation {k}-NN accuracy": run["best_validation_accuracy"],
-                     "by epoch": run["skipped"] or ", ".join(f"{e['validation_accuracy']:.3f}" for e in run["evaluations"]),
+                     "by epoch": run["skipped"] or ", ".join(f"{e['validation_accuracy']:.3f}" for e in run["evaluations"])
+                     + (f" (stopped: {run['stopped']})" if run.get("stopped") else ""),
                      "kept": choice["kept"] == "tuned" and choice["loss"] == run["loss"]})
     return pd.DataFrame(rows)

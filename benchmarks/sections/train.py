@@ -97,7 +97,8 @@ def _finetune_row(name: str, size: str, texts: list[str], labels: list[str], out
     bare = _bare_accuracy(out, texts, labels, report)
     runs = "; ".join(f"{c['loss']} " + (c["skipped"] or "/".join(f"{e['validation_accuracy']:.3f}"
                                                                    for e in c["evaluations"])
-                                        + f" ({c['seconds']:.0f} s)") for c in report["candidates"])
+                                        + f" ({c['seconds']:.0f} s" + (f", {c['stopped']}" if c.get("stopped") else "")
+                                        + ")") for c in report["candidates"])
     row = add(Row(
         "train", name, size, seconds, "s", target=" and ".join(
             t for t in ((f"< {limit_s:.0f} s" if limit_s else ""), (f"held-out 5-NN +{gain:.2f}" if gain else "")) if t)
@@ -108,7 +109,8 @@ def _finetune_row(name: str, size: str, texts: list[str], labels: list[str], out
               f"base validation {report['choice']['base_validation_accuracy']:.3f}; "
               f"{report['split']['fit']} fit / {report['split']['validation']} validation / {report['split']['test']} "
               f"held out, {report['split']['train_only_classes']} single-text classes; training "
-              f"{report['seconds']['train']:.1f} s; CPU {cpu_seconds:.0f} s (quiet 2-core estimate "
+              f"{report['seconds']['train']:.1f} s on {report['parameters']['torch_threads']} torch thread(s) "
+              f"(load of other work {report['parameters']['load_of_others']}); CPU {cpu_seconds:.0f} s (quiet 2-core estimate "
               f"{cpu_seconds / 2:.0f}-{cpu_seconds / 1.6:.0f} s); progress calls per stage {stages}"),
     ))
     checks = [abs(bare - after) < 1e-6]

@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
     k = report["parameters"]["knn_k"]
     for candidate in report["candidates"]:
         curve = ", ".join(f"{e['validation_accuracy']:.3f}" for e in candidate["evaluations"])
+        stopped = f" (stopped: {candidate['stopped']})" if candidate.get("stopped") else ""
         info(f"  {candidate['loss']}: " + (f"skipped ({candidate['skipped']})" if candidate["skipped"] else
-                                           f"validation {k}-NN accuracy by epoch {curve}"), args)
+                                           f"validation {k}-NN accuracy by epoch {curve}{stopped}"), args)
     info(("" if result.improved else "NOTE: ") + report["verdict"], args)
     for when in ("before", "after"):
         figures = report[when]
