@@ -84,7 +84,7 @@ def test_finetune_without_a_gain_says_so_and_keeps_the_base(tiny_bert_dir: Path,
     at.button(key=state.FINETUNE_START).click().run()
     assert not at.exception, [e.value for e in at.exception]
     report = json.loads((out / "finetune_report.json").read_text())
-    assert report["choice"]["kept"] == "base" and len(report["candidates"]) == 3  # auto: every loss tried
+    assert report["choice"]["kept"] == "base" and len(report["candidates"]) == 2  # auto: both candidate losses tried
     assert state.TAB not in at.session_state or at.session_state[state.TAB] != "Compare models"  # nothing to compare
     tab = _tab(at, "Fine-tune")
     warnings = [w.value for w in tab.warning]

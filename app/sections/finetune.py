@@ -138,7 +138,7 @@ def _train(dataset: Dataset, model: str, form: dict) -> dict | None:
 def render_finetune(dataset: Dataset, model: str) -> dict | None:
     """The Fine-tune tab; returns the last result ({"folder", "report", "base"}) when one is shown."""
     st.caption("Fine-tune the model so texts with the same label move together (sentence-transformers' trainer; "
-               "three losses tried, the one that validates best kept, and only if it beats the base model), "
+               "two losses tried, the one that validates best kept, and only if it beats the base model), "
                "then compare base and tuned on the same texts.")
     if texts_needed(dataset, "Fine-tuning"):
         return None
