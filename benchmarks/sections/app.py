@@ -154,7 +154,7 @@ def bench_app_big(page, vectors: Path, meta: Path, n: int, proc: subprocess.Pope
             "upload_mib": (vectors.stat().st_size + meta.stat().st_size) / 2**20}
 
 
-FIRST_MAP_TEXTS = 10_000
+FIRST_MAP_TEXTS = 9_000  # the real texts this machine has for the mix (about 9,400-9,500): 10k asked, 9k measured
 
 
 def bench_first_map(cfg: Config, workdir: Path) -> None:
