@@ -22,10 +22,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/streamlit run app/server.py --server.address 127.0.0.1 --server.headless true
 
-# Two workers (pytest-xdist), one test file each at a time: module fixtures (a Ray, a server) stay shared.
-TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest -q --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

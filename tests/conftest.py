@@ -17,19 +17,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-# `make test` runs the files on two workers (pytest-xdist, one file per worker at a time, in the
-# order collected): the longest files go first, so the last minutes are not one worker alone.
-LONGEST_FIRST = ("test_browser_look", "test_distributed", "test_cli", "test_live_browser", "test_clusters",
-                 "test_notebook", "test_browser_layers", "test_real_projector", "test_browser", "test_points")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = Path(str(item.fspath)).stem
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # stable: within a file, and among the other files, the order stays
-
 
 @pytest.fixture(scope="session", autouse=True)
 def converted_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
