@@ -12,7 +12,6 @@ Playwright is a failure there. On a developer machine without them it skips and 
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -32,8 +31,7 @@ QUERY = "ball"
 @pytest.fixture()
 def app_url(tmp_path: Path):
     """A Streamlit server for app/main.py on a free port, with its own empty vector cache."""
-    numba = os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
-    with streamlit_server(ROOT / "app" / "main.py", tmp_path, NUMBA_CACHE_DIR=numba) as served:
+    with streamlit_server(ROOT / "app" / "main.py", tmp_path) as served:  # the run's numba cache (conftest)
         yield served
 
 

@@ -6,7 +6,6 @@ plotly.js and that choosing a layer on the slider moves the points there with no
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,7 @@ JS_LAYERS = """() => {
 
 @pytest.fixture()
 def served(tmp_path: Path):
-    numba = os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
-    with streamlit_server(ROOT / "app" / "main.py", tmp_path, NUMBA_CACHE_DIR=numba) as server:
+    with streamlit_server(ROOT / "app" / "main.py", tmp_path) as server:  # the run's numba cache (conftest)
         yield server
 
 

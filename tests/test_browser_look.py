@@ -9,7 +9,6 @@ back the map's own state, its controls and the page URL.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -71,8 +70,7 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("look-server")
-    numba = os.environ.get("NUMBA_CACHE_DIR", str(tmp / "numba"))
-    with streamlit_server(ROOT / "app" / "main.py", tmp, NUMBA_CACHE_DIR=numba,
+    with streamlit_server(ROOT / "app" / "main.py", tmp,  # the run's numba cache (conftest)
                           EMBEDDINGS_VIEWS_DIR=str(tmp / "views")) as served:
         yield served
 
@@ -111,8 +109,16 @@ def open_app(page, url: str, **query: str) -> dict:
 def choose(page, label: str, option: str) -> None:
     """Pick `option` in the sidebar's select box `label`."""
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=label).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    for _ in range(5):  # a rerun that closes the open list: open it again (see pick)
+        wait_idle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+        except Exception:
+            page.keyboard.press("Escape")
+            continue
+        return
+    pytest.fail(f"the option {option!r} of {label!r} never showed")
 
 
 def set_look_in_map(page, color: str, label: str, search: str) -> None:
@@ -144,17 +150,21 @@ def click_radio(page, label: str, option: str) -> None:
 
 def pick(page, multiselect, option: str, typed: str = "") -> None:
     """Open a multiselect (typing `typed` to find) and pick `option`, then close it."""
-    for _ in range(5):  # an expander still opening swallows the first click
+    # An expander still opening swallows the first click, and a rerun (the map telling the page of
+    # its camera, say) redraws the widget and closes its open list: the option seen a moment ago is
+    # gone. Either way, open the list again and look again.
+    for _ in range(5):
+        wait_idle(page)
         multiselect.click()
         if typed:
             multiselect.locator("input").fill(typed)
         found = page.get_by_role("option", name=option, exact=True)
         try:
             found.wait_for(timeout=10_000)
+            found.click(timeout=5_000)
         except Exception:
             page.keyboard.press("Escape")
             continue
-        found.click()
         page.keyboard.press("Escape")
         return
     pytest.fail(f"the option {option!r} never showed")

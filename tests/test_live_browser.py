@@ -51,7 +51,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture()
 def app(tmp_path: Path):
     """The app as users start it (app/server.py, a token of its own) on a free port: (url with ?token=, log)."""
-    with streamlit_server(APP_MAIN, tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "numba")) as served:
+    with streamlit_server(APP_MAIN, tmp_path) as served:  # the run's numba cache (conftest)
         yield served
 
 
