@@ -109,16 +109,7 @@ def open_app(page, url: str, **query: str) -> dict:
 def choose(page, label: str, option: str) -> None:
     """Pick `option` in the sidebar's select box `label`."""
     box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=label).first
-    for _ in range(5):  # a rerun that closes the open list: open it again (see pick)
-        wait_idle(page)
-        box.click()
-        try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
-        except Exception:
-            page.keyboard.press("Escape")
-            continue
-        return
-    pytest.fail(f"the option {option!r} of {label!r} never showed")
+    click_in_list(page, box.click, option, f"{option!r} of {label!r}")
 
 
 def set_look_in_map(page, color: str, label: str, search: str) -> None:
@@ -148,16 +139,15 @@ def click_radio(page, label: str, option: str) -> None:
     group.get_by_text(option, exact=True).click()
 
 
-def pick(page, multiselect, option: str, typed: str = "") -> None:
-    """Open a multiselect (typing `typed` to find) and pick `option`, then close it."""
-    # An expander still opening swallows the first click, and a rerun (the map telling the page of
-    # its camera, say) redraws the widget and closes its open list: the option seen a moment ago is
-    # gone. Either way, open the list again and look again.
+def click_in_list(page, open_list, option: str, what: str) -> None:
+    """open_list(), then click `option` in the list it opened.
+
+    An expander still opening swallows the first click, and a rerun (the map telling the page of
+    its camera, say) redraws the widget and closes its open list: the option seen a moment ago is
+    gone. Either way, open the list again and look again."""
     for _ in range(5):
         wait_idle(page)
-        multiselect.click()
-        if typed:
-            multiselect.locator("input").fill(typed)
+        open_list()
         found = page.get_by_role("option", name=option, exact=True)
         try:
             found.wait_for(timeout=10_000)
@@ -165,9 +155,19 @@ def pick(page, multiselect, option: str, typed: str = "") -> None:
         except Exception:
             page.keyboard.press("Escape")
             continue
-        page.keyboard.press("Escape")
         return
-    pytest.fail(f"the option {option!r} never showed")
+    pytest.fail(f"the option {what} never showed")
+
+
+def pick(page, multiselect, option: str, typed: str = "") -> None:
+    """Open a multiselect (typing `typed` to find) and pick `option`, then close it."""
+    def open_list() -> None:
+        multiselect.click()
+        if typed:
+            multiselect.locator("input").fill(typed)
+
+    click_in_list(page, open_list, option, repr(option))
+    page.keyboard.press("Escape")
 
 
 def page_buttons(page, name: str) -> int:
