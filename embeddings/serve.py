@@ -42,6 +42,7 @@ STREAMLIT_OPTIONS = (
     "--server.maxUploadSize", "1024",
     "--server.fileWatcherType", "none",
     "--server.runOnSave", "false",
+    "--runner.postScriptGC", "false",  # a full collection after every rerun: ~0.9 s (.streamlit/config.toml)
     "--logger.hideWelcomeMessage", "true",  # its URL lacks the token; the CLI prints the link itself
 )
 

@@ -153,6 +153,22 @@ def test_the_server_listens_on_this_machine_only_by_default() -> None:
     assert "--server.address 0.0.0.0" in (REPO / "README.md").read_text(encoding="utf-8")
 
 
+def test_no_full_garbage_collection_after_every_rerun() -> None:
+    """Streamlit's forced gc.collect(2) after each script run costs ~0.9 s with torch loaded: off in
+    `make run` (config.toml) and in `embeddings view` (its own flags), and in the runner both read."""
+    import tomllib
+
+    from streamlit import config as st_config
+
+    from embeddings.serve import STREAMLIT_OPTIONS
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["postScriptGC"] is False
+    flag = STREAMLIT_OPTIONS.index("--runner.postScriptGC")
+    assert STREAMLIT_OPTIONS[flag + 1] == "false"
+    assert st_config.get_option("runner.postScriptGC") is False  # the tests' AppTest runs read it too
+
+
 def test_an_upload_over_the_limit_is_refused_before_it_is_read() -> None:
     from embeddings.data import check_upload_size
     from embeddings.errors import InputError
