@@ -23,6 +23,8 @@ Sections (``--only`` takes their names), in the order a full run takes them:
 - backends: the converted model and int8 against a bare sentence-transformers script, whole
   processes; the first conversion;
 - first_map: the app's first map of 9,000 real texts (10k asked; the mix has about 9,400 here) with an empty vector cache, backend auto against torch;
+- rerun: a new UMAP layout of 2,000 points opened to settled, on a warm server, with and without
+  Streamlit's forced garbage collection after every script run;
 - train: every layer of 1,000 texts in one pass against encoding them once; fine-tuning with the
   defaults on the sample sentences, 2,000 docstrings and Debian packages (held-out accuracy, time);
 - clusters: HDBSCAN and c-TF-IDF names on a 2D layout at 10k and 100k; agreement with the sample
@@ -59,7 +61,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.measure import FULL, QUICK, ROWS, log  # noqa: E402
 from benchmarks.report import machine, notes, table, write_results  # noqa: E402
 from benchmarks.sections.ann import bench_ann  # noqa: E402
-from benchmarks.sections.app import bench_app, bench_first_map  # noqa: E402
+from benchmarks.sections.app import bench_app, bench_first_map, bench_rerun  # noqa: E402
 from benchmarks.sections.backends import bench_backends  # noqa: E402
 from benchmarks.sections.cache import bench_cache  # noqa: E402
 from benchmarks.sections.clusters import bench_clusters  # noqa: E402
@@ -93,6 +95,7 @@ SECTIONS = {
     "ray": bench_ray,
     "backends": bench_backends,
     "first_map": bench_first_map,
+    "rerun": bench_rerun,
     "train": bench_train,
     "clusters": bench_clusters,
     "map": bench_map,

@@ -7,6 +7,7 @@ The page-side JavaScript is in app_probes.js (the page) and map_probes.js (the m
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -203,3 +204,54 @@ def bench_first_map(cfg: Config, workdir: Path) -> None:
                   note=f"page.goto to the map drawn with every point (PCA), a new server each run; "
                        f"1-minute load {min(loads)}-{max(loads)}"))
     EXTRA["first_map"] = {"runs": runs, "loads": loads, "ratio": row.ratio}
+
+
+RERUN_POINTS = 2_000  # a small map: what a rerun costs shows, not the layout's own time
+
+
+def bench_rerun(cfg: Config, workdir: Path) -> None:
+    """A new UMAP layout as a person sees it (a link with another seed: the page opened, the layout
+    computed and watched forming, the map drawn with every point and the page idle), on a server
+    that skips Streamlit's full garbage collection after each script run (ours: runner.postScriptGC
+    off) against one that forces it (Streamlit's default, the app before). Both servers stay up
+    and warm; the rounds alternate between them."""
+    import numpy as np
+    import pandas as pd
+
+    from embeddings.projector import write_projector
+
+    n = 500 if cfg.quick else RERUN_POINTS
+    folder = workdir / "rerun" / "docs"
+    rng = np.random.default_rng(7)
+    group = rng.integers(0, 8, n)
+    vectors = (rng.normal(scale=5, size=(8, 32))[group] + rng.normal(size=(n, 32))).astype(np.float32)
+    write_projector(folder, vectors, pd.DataFrame({"word": [f"w{i}" for i in range(n)],
+                                                   "group": [f"g{g}" for g in group]}))
+    runs: dict[str, list[float]] = {"off": [], "on": []}
+    log(f"rerun: a new UMAP of {n} points, forced GC off against on ({cfg.repeats} rounds)")
+    with contextlib.ExitStack() as stack, chromium() as browser:
+        servers = {gc: stack.enter_context(streamlit_server(
+            APP_MAIN, workdir / "rerun", child_env(EMBEDDINGS_CACHE=str(workdir / "rerun" / f"cache-{gc}.sqlite")),
+            args=("--runner.postScriptGC", "true" if gc == "on" else "false"), seconds=90)) for gc in ("off", "on")}
+        for gc, server in servers.items():  # warm: the first script run imports torch and the rest
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(with_query(server.url, {"data": str(folder), "method": "pca"}))
+            wait_points(page, n, 300)
+            wait_js(page, JS_IDLE, 300)
+            page.close()
+        for round_ in range(cfg.repeats):
+            for gc in (("off", "on") if round_ % 2 == 0 else ("on", "off")):
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                t0 = time.perf_counter()
+                page.goto(with_query(servers[gc].url, {"data": str(folder), "method": "umap", "seed": str(round_ + 1)}))
+                wait_points(page, n, 600)
+                wait_js(page, JS_IDLE, 600)
+                runs[gc].append(time.perf_counter() - t0)
+                page.close()
+                log(f"  forced GC {gc}: {runs[gc][-1]:.1f} s")
+    row = add(Row("app", f"a new UMAP layout of {size_label(n)} points, opened to settled", f"{size_label(n)} x 32",
+                  None, "s", "the same with Streamlit's forced GC after every run (the app before)", None,
+                  runs=runs["off"], baseline_runs=runs["on"],
+                  note="page.goto (another seed) to the map drawn with every point and the page idle; "
+                       "both servers warm, rounds alternating"))
+    EXTRA["rerun"] = {"runs": runs, "ratio": row.ratio}
