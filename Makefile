@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # uv installs everything but torch (12 s here, against 62 s through pip); torch comes through pip,
 # which finds the CPU build where the machine keeps it, and is named again to uv so that nothing
 # may move it. No bytecode at install time (compiling all of site-packages took 64 s); instead
-# `run` and `test` let Python write the bytecode of what is imported, once, on first use: with
+# `run`, `test` and `bench` let Python write the bytecode of what is imported, once, on first use: with
 # PYTHONDONTWRITEBYTECODE set (as on our machines) nothing was ever written, and every process
 # that imports torch compiled it again (the suite took 1,070 s instead of 690).
 UV := $(BIN)/uv

@@ -23,8 +23,9 @@ Sections (``--only`` takes their names), in the order a full run takes them:
 - backends: the converted model and int8 against a bare sentence-transformers script, whole
   processes; the first conversion;
 - first_map: the app's first map of 9,000 real texts (10k asked; the mix has about 9,400 here) with an empty vector cache, backend auto against torch;
-- rerun: a new UMAP layout of 2,000 points opened to settled, on a warm server, with and without
-  Streamlit's forced garbage collection after every script run;
+- rerun: PCA to UMAP in the sidebar on a coloured, labelled and searched 2,000-point map, click
+  to settled, on warm servers with and without Streamlit's forced garbage collection after every
+  script run;
 - train: every layer of 1,000 texts in one pass against encoding them once; fine-tuning with the
   defaults on the sample sentences, 2,000 docstrings and Debian packages (held-out accuracy, time);
 - clusters: HDBSCAN and c-TF-IDF names on a 2D layout at 10k and 100k; agreement with the sample

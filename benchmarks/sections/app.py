@@ -228,7 +228,7 @@ def bench_rerun(cfg: Config, workdir: Path) -> None:
     write_projector(folder, vectors, pd.DataFrame({"word": [f"w{i}" for i in range(n)],
                                                    "group": [f"g{g}" for g in group]}))
     runs: dict[str, list[float]] = {"off": [], "on": []}
-    log(f"rerun: a new UMAP of {n} points, forced GC off against on ({cfg.repeats} rounds)")
+    log(f"rerun: PCA to UMAP on {n} points, forced GC off against on ({cfg.repeats} rounds)")
     with contextlib.ExitStack() as stack, chromium() as browser:
         servers = {gc: stack.enter_context(streamlit_server(
             APP_MAIN, workdir / "rerun", child_env(EMBEDDINGS_CACHE=str(workdir / "rerun" / f"cache-{gc}.sqlite")),
