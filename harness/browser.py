@@ -157,6 +157,32 @@ def chromium_page(width: int, height: int, **context_options) -> Iterator:
         yield browser.new_context(viewport={"width": width, "height": height}, **context_options).new_page()
 
 
+# No script run of the app under way (Streamlit's running icon) and nothing left stale by the last one.
+JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+  && !document.querySelector('[data-stale="true"]')"""
+
+
+def _raise_on_exception_box(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    if exceptions.count():
+        raise PageError(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
+
+
+def wait_idle(page, timeout_s: float, polls: int = 3, interval_s: float = 0.3) -> float:
+    """Until the app's script run is over: idle `polls` polls in a row (a rerun that the map or a
+    widget asked for has started and ended); the seconds waited. PageError on a Streamlit exception
+    box, TimeoutError after timeout_s."""
+    start = time.perf_counter()
+    calm = 0
+    while calm < polls:
+        calm = calm + 1 if page.evaluate(JS_IDLE) else 0
+        _raise_on_exception_box(page)
+        if time.perf_counter() - start > timeout_s:
+            raise TimeoutError(f"the app was still running after {timeout_s:.0f} s")
+        time.sleep(interval_s)
+    return time.perf_counter() - start
+
+
 def poll(page, read: Callable[[], object], until: Callable[[object], bool], timeout_s: float, what: str):
     """read() until until(value) holds: that value. PageError on a Streamlit exception box,
     TimeoutError (with the last value) when time runs out."""
@@ -166,8 +192,6 @@ def poll(page, read: Callable[[], object], until: Callable[[object], bool], time
         value = read()
         if value is not None and until(value):
             return value
-        exceptions = page.locator('[data-testid="stException"]')
-        if exceptions.count():
-            raise PageError(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
+        _raise_on_exception_box(page)
         time.sleep(0.25)
     raise TimeoutError(f"{what} not as expected within {timeout_s:.0f} s; last state {value}")

@@ -12,7 +12,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,24 +44,14 @@ def in_ci() -> bool:
 
 RUN_S = 300  # a script run of the app: seconds on an idle machine, a hang guard on a shared, loaded one
 
-# No script run under way (the running icon) and nothing left stale by the last one.
-JS_IDLE = """() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-  && !document.querySelector('[data-stale="true"]')"""
-
 
 def wait_idle(page, timeout_s: float = RUN_S) -> None:
     """Until the app's script run is over: idle three polls in a row (a rerun that the map or a
     widget asked for has started and ended); fails on an exception box or after timeout_s."""
-    deadline = time.time() + timeout_s
-    calm = 0
-    while calm < 3:
-        calm = calm + 1 if page.evaluate(JS_IDLE) else 0
-        exceptions = page.locator('[data-testid="stException"]')
-        if exceptions.count():
-            pytest.fail(f"the page shows an exception: {exceptions.first.inner_text()[:2000]}")
-        if time.time() > deadline:
-            pytest.fail(f"the app was still running after {timeout_s:.0f} s")
-        time.sleep(0.3)
+    try:
+        browser.wait_idle(page, timeout_s)
+    except (browser.PageError, TimeoutError) as exc:
+        pytest.fail(str(exc))
 
 
 def require(condition: bool, why: str, hint: str = "install Chromium (apt-get install chromium)") -> None:

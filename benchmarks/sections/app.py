@@ -17,11 +17,10 @@ from typing import Any
 from benchmarks.corpus import write_big
 from benchmarks.measure import EXTRA, PY, Config, Row, add, child_env, log, median, server_peak_mib, size_label
 from benchmarks.sections.probes import probe
-from harness.browser import APP_MAIN, chromium, streamlit_server, with_query
+from harness.browser import APP_MAIN, JS_IDLE, chromium, streamlit_server, wait_idle, with_query
 
 # The Explore tab's map is an iframe; what it shows is read inside it (window.__map, map.js).
 MAP_IFRAME = "iframe[title='app.components.map.point_map']"
-JS_IDLE = probe("app_probes.js", "idle")
 JS_PAGE_MAP_POINTS = probe("app_probes.js", "mapPoints")
 JS_MAP_CHANGE = probe("map_probes.js", "change")
 JS_MAP_HOVER = probe("map_probes.js", "hover")
@@ -233,9 +232,10 @@ def bench_rerun(cfg: Config, workdir: Path) -> None:
         servers = {gc: stack.enter_context(streamlit_server(
             APP_MAIN, workdir / "rerun", child_env(EMBEDDINGS_CACHE=str(workdir / "rerun" / f"cache-{gc}.sqlite")),
             args=("--runner.postScriptGC", "true" if gc == "on" else "false"), seconds=90)) for gc in ("off", "on")}
-        for gc, server in servers.items():  # warm: the first script run imports torch and the rest
+        for gc, server in servers.items():  # warm: the first script run imports torch and the rest, and
+            # a first UMAP compiles its kernels (27 s in the first round when it was left to that round)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(with_query(server.url, {"data": str(folder), "method": "pca"}))
+            page.goto(with_query(server.url, {"data": str(folder), "method": "umap"}))
             wait_points(page, n, 300)
             wait_js(page, JS_IDLE, 300)
             page.close()
@@ -259,10 +259,7 @@ def bench_rerun(cfg: Config, workdir: Path) -> None:
                 option.click()
                 page.get_by_text("UMAP 2D").first.wait_for(timeout=600_000)
                 wait_points(page, n, 600)
-                settled = 0
-                while settled < 3:  # idle three polls in a row: the reruns the change brought are over
-                    settled = settled + 1 if page.evaluate(JS_IDLE) else 0
-                    time.sleep(0.1)
+                wait_idle(page, 600, interval_s=0.1)  # idle three polls in a row: the change's reruns are over
                 runs[gc].append(time.perf_counter() - t0)
                 page.close()
                 log(f"  forced GC {gc}: {runs[gc][-1]:.1f} s")

@@ -1,12 +1,6 @@
 // What the benchmark runs in the app's page (the top document, not the map's iframe); called as
-// probe("app_probes.js", "idle") (benchmarks/sections/probes.py).
+// probe("app_probes.js", "mapPoints") (benchmarks/sections/probes.py).
 ({
-  // Streamlit has finished the script run: no running icon, nothing stale on the page.
-  idle() {
-    return !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
-      && !document.querySelector('[data-stale="true"]');
-  },
-
   // The number of points of the first visible map that has drawn, or -1. Read through the page
   // (contentWindow), not a frame handle: a handle to an iframe the app just replaced can hang
   // instead of failing.
