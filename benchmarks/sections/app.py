@@ -237,20 +237,19 @@ def bench_rerun(cfg: Config, workdir: Path) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(with_query(server.url, {"data": str(folder), "method": "umap"}))
             wait_points(page, n, 300)
-            wait_js(page, JS_IDLE, 300)
+            wait_idle(page, 300)
             page.close()
         for round_ in range(cfg.repeats):
             for gc in (("off", "on") if round_ % 2 == 0 else ("on", "off")):
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(with_query(servers[gc].url, {"data": str(folder), "method": "pca", "seed": str(round_ + 1)}))
                 wait_points(page, n, 600)
-                wait_js(page, JS_IDLE, 600)
+                wait_idle(page, 600)
                 frame = explore_frame(page, 60)  # the look set in the map, as a person sets it
                 frame.get_by_label("Colour by").select_option("group")
                 frame.get_by_label("Label by").select_option("word")
                 frame.get_by_label("Search", exact=True).fill("w1")
-                time.sleep(1.0)
-                wait_js(page, JS_IDLE, 600)
+                wait_idle(page, 600)  # the rerun the look asks for (300 ms after the change) is over
                 method = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Method")
                 method.first.click()
                 option = page.get_by_role("option", name="UMAP", exact=True)
